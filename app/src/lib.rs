@@ -1,0 +1,67 @@
+//! Consent Portal UI: the application shell, routes and pages, the DTOs shared by browser and
+//! server, and the server functions (thin: decode, authorize, call a backend port).
+#![recursion_limit = "256"]
+
+pub mod audit;
+pub mod auth;
+pub mod components;
+pub mod error;
+pub mod policy;
+pub mod security;
+pub mod staff;
+pub mod tenants;
+
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::components::{AppFrame, NotFound};
+
+/// The HTML document around the app, rendered on the server only.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="referrer" content="no-referrer" />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body>
+                <App />
+            </body>
+        </html>
+    }
+}
+
+/// The application: routes and the frame around every page.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    #[cfg(feature = "ssr")]
+    security::set_csp_for_page();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/consent-portal.css" />
+        <Title text="Consent Portal" />
+        <Router>
+            <AppFrame>
+                <Routes fallback=|| view! { <NotFound /> }>
+                    <Route path=path!("/") view=|| view! { <Redirect path="/tenants" /> } />
+                    <Route path=path!("/login") view=auth::views::LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/tenants") view=tenants::views::TenantListPage ssr=SsrMode::Async />
+                    <Route path=path!("/tenants/new") view=tenants::views::TenantNewPage ssr=SsrMode::Async />
+                    <Route path=path!("/tenants/:id") view=tenants::views::TenantPage ssr=SsrMode::Async />
+                    <Route path=path!("/tenants/:id/edit") view=tenants::views::TenantEditPage ssr=SsrMode::Async />
+                    <Route path=path!("/staff") view=staff::views::StaffPage ssr=SsrMode::Async />
+                </Routes>
+            </AppFrame>
+        </Router>
+    }
+}

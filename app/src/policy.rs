@@ -1,0 +1,74 @@
+//! The access policy of every server function, in one table. The server's gate refuses any
+//! `/api/…` path that is not listed here (deny by default) and checks the role before the
+//! function runs; each backend service then checks object-level access (which tenant) itself.
+
+use crate::auth::Role;
+
+/// Who may call an endpoint, before object-level checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone, signed in or not (sign-in itself, "who am I").
+    Public,
+    /// Any signed-in staff member; services narrow it further (account managers see only their
+    /// assigned tenants).
+    Staff,
+    /// Only these roles.
+    Roles(&'static [Role]),
+}
+
+const MANAGERS: &[Role] = &[Role::ConfigStaff, Role::Admin];
+const ADMINS: &[Role] = &[Role::Admin];
+
+/// Every server function, by path, with its access rule.
+pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
+    ("/api/auth/sign_in", Access::Public),
+    ("/api/auth/sign_out", Access::Public),
+    ("/api/auth/me", Access::Public),
+    ("/api/tenants/list", Access::Staff),
+    ("/api/tenants/get", Access::Staff),
+    ("/api/tenants/create", Access::Roles(MANAGERS)),
+    ("/api/tenants/update", Access::Roles(MANAGERS)),
+    ("/api/tenants/archive", Access::Roles(MANAGERS)),
+    ("/api/tenants/restore", Access::Roles(MANAGERS)),
+    ("/api/staff/account_managers", Access::Roles(MANAGERS)),
+    ("/api/staff/list", Access::Roles(ADMINS)),
+    ("/api/staff/create", Access::Roles(ADMINS)),
+    ("/api/staff/set_active", Access::Roles(ADMINS)),
+];
+
+/// The rule for a server function path; `None` means the path is unknown and must be refused.
+pub fn server_fn_access(path: &str) -> Option<Access> {
+    SERVER_FN_POLICY.iter().find(|(p, _)| *p == path).map(|(_, a)| *a)
+}
+
+impl Access {
+    /// Whether a caller with this role (or nobody, `None`) passes the rule.
+    pub fn allows(self, role: Option<Role>) -> bool {
+        match self {
+            Access::Public => true,
+            Access::Staff => role.is_some(),
+            Access::Roles(roles) => role.is_some_and(|r| roles.contains(&r)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_paths_have_no_policy() {
+        assert_eq!(server_fn_access("/api/tenants/delete_everything"), None);
+    }
+
+    #[test]
+    fn role_rules_admit_exactly_their_roles() {
+        let managers = Access::Roles(MANAGERS);
+        assert!(!managers.allows(None));
+        assert!(!managers.allows(Some(Role::AccountManager)));
+        assert!(managers.allows(Some(Role::ConfigStaff)));
+        assert!(Access::Staff.allows(Some(Role::AccountManager)));
+        assert!(!Access::Staff.allows(None));
+        assert!(Access::Public.allows(None));
+    }
+}

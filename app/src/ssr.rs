@@ -1,0 +1,114 @@
+//! Server-side glue shared by every server function: the request context the server's middleware
+//! attaches, access to the backend ports, and turning a port's error into the HTTP answer.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use leptos::prelude::*;
+use leptos_axum::ResponseOptions;
+
+use crate::auth::{Role, StaffPrincipal};
+use crate::error::{AppError, AppResult};
+
+/// Who is calling and from where; attached to every request by the server's session middleware.
+#[derive(Clone)]
+pub struct RequestCtx {
+    /// The signed-in staff member, if any.
+    pub staff: Option<StaffPrincipal>,
+    /// The raw session cookie value, so sign-in can rotate it and sign-out can delete it.
+    /// Never logged (this type has a redacting `Debug`).
+    pub session_token: Option<String>,
+    /// The peer address (the direct peer; no forwarded headers are trusted).
+    pub client_ip: IpAddr,
+    /// The request id (also in the `x-request-id` response header).
+    pub request_id: String,
+}
+
+impl std::fmt::Debug for RequestCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestCtx")
+            .field("staff", &self.staff)
+            .field("session_token", &self.session_token.as_ref().map(|_| "[redacted]"))
+            .field("client_ip", &self.client_ip)
+            .field("request_id", &self.request_id)
+            .finish()
+    }
+}
+
+impl RequestCtx {
+    /// An anonymous context (used by tests and background work).
+    pub fn anonymous(request_id: impl Into<String>) -> Self {
+        RequestCtx {
+            staff: None,
+            session_token: None,
+            client_ip: IpAddr::from([127, 0, 0, 1]),
+            request_id: request_id.into(),
+        }
+    }
+
+    /// The signed-in staff member, if any.
+    pub fn staff(&self) -> Option<&StaffPrincipal> {
+        self.staff.as_ref()
+    }
+
+    /// The signed-in staff member, or `Unauthorized`.
+    pub fn require_staff(&self) -> AppResult<&StaffPrincipal> {
+        self.staff.as_ref().ok_or(AppError::Unauthorized)
+    }
+
+    /// The signed-in staff member if their role is one of `roles`; `Unauthorized` when nobody is
+    /// signed in, `Forbidden` for other roles.
+    pub fn require_role(&self, roles: &[Role]) -> AppResult<&StaffPrincipal> {
+        let staff = self.require_staff()?;
+        if roles.contains(&staff.role) { Ok(staff) } else { Err(AppError::Forbidden) }
+    }
+}
+
+/// The request context of the current server function or SSR render.
+pub fn request_ctx() -> AppResult<RequestCtx> {
+    let parts = use_context::<http::request::Parts>().ok_or_else(|| missing("request parts"))?;
+    parts.extensions.get::<RequestCtx>().cloned().ok_or_else(|| missing("request context"))
+}
+
+/// A backend port provided by the server (for example `port::<dyn TenantsPort>()`).
+pub fn port<T: ?Sized + Send + Sync + 'static>() -> AppResult<Arc<T>> {
+    use_context::<Arc<T>>().ok_or_else(|| missing(std::any::type_name::<T>()))
+}
+
+fn missing(what: &str) -> AppError {
+    tracing::error!(what, "server function context is missing a value; the router is miswired");
+    AppError::Internal { request_id: "unknown".into() }
+}
+
+/// Passes a port's result through, setting the HTTP status of the response on error so that a
+/// server function's failure is a real 4xx/5xx on the wire.
+pub fn respond<T>(ctx: &RequestCtx, result: AppResult<T>) -> AppResult<T> {
+    if let Err(err) = &result {
+        if let Some(options) = use_context::<ResponseOptions>() {
+            if let Ok(status) = http::StatusCode::from_u16(err.status_code()) {
+                options.set_status(status);
+            }
+            if let AppError::RateLimited { retry_after_secs } = err {
+                if let Ok(value) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
+                    options.insert_header(http::header::RETRY_AFTER, value);
+                }
+            }
+        }
+        tracing::debug!(request_id = %ctx.request_id, error = %err, "server function refused");
+    }
+    result
+}
+
+/// Adds a `Set-Cookie` header to the current response.
+pub fn set_cookie(cookie: &str) {
+    if let (Some(options), Ok(value)) = (use_context::<ResponseOptions>(), http::HeaderValue::from_str(cookie)) {
+        options.append_header(http::header::SET_COOKIE, value);
+    }
+}
+
+/// Sets the status of the current SSR response (used by the not-found page and error views).
+pub fn set_status(status: u16) {
+    if let (Some(options), Ok(status)) = (use_context::<ResponseOptions>(), http::StatusCode::from_u16(status)) {
+        options.set_status(status);
+    }
+}

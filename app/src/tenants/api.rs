@@ -1,0 +1,292 @@
+//! Tenant DTOs (validated on both sides), the tenants port and its server functions.
+
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use serde::{Deserialize, Deserializer, Serialize};
+use uuid::Uuid;
+use validator::{Validate, ValidationError};
+
+use crate::audit::AuditEventView;
+use crate::error::AppError;
+
+/// Which DocuSign environment a tenant's consent lives in. Demo and production consent are
+/// separate: a tenant onboarded on demo still has to consent on production.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Environment {
+    /// DocuSign's developer environment (account-d).
+    #[default]
+    Demo,
+    /// DocuSign production (account).
+    Production,
+}
+
+impl Environment {
+    /// Both environments, for selects.
+    pub const ALL: [Environment; 2] = [Environment::Demo, Environment::Production];
+
+    /// The wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Environment::Demo => "demo",
+            Environment::Production => "production",
+        }
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Environment::Demo => "Demo (developer sandbox)",
+            Environment::Production => "Production",
+        }
+    }
+
+    /// Parses the wire name; `None` for anything else.
+    pub fn parse(value: &str) -> Option<Environment> {
+        Environment::ALL.into_iter().find(|e| e.as_str() == value)
+    }
+}
+
+/// What staff type to create or edit a tenant. Validated in the browser before submit and again
+/// on the server, which is the authority.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate, Default)]
+pub struct TenantInput {
+    #[validate(length(min = 1, max = 120, message = "Enter a display name of at most 120 characters."))]
+    pub display_name: String,
+    #[validate(custom(function = "validate_slug"))]
+    pub slug: String,
+    pub environment: Environment,
+    #[validate(email(message = "Enter a valid e-mail address, like admin@customer.com."))]
+    pub contact_email: String,
+    #[serde(default, deserialize_with = "empty_as_none")]
+    pub account_manager_id: Option<Uuid>,
+    #[serde(default)]
+    #[validate(length(max = 4000, message = "Notes are limited to 4,000 characters."))]
+    pub notes: String,
+}
+
+impl TenantInput {
+    /// Trims what people type by accident (surrounding spaces) and lower-cases the e-mail.
+    pub fn normalized(mut self) -> Self {
+        self.display_name = self.display_name.trim().to_owned();
+        self.slug = self.slug.trim().to_owned();
+        self.contact_email = self.contact_email.trim().to_ascii_lowercase();
+        self.notes = self.notes.trim().to_owned();
+        self
+    }
+}
+
+/// A slug is the tenant's short, URL-safe name: 3 to 63 characters of lower-case letters, digits
+/// and single hyphens, starting with a letter and not ending with a hyphen.
+pub fn validate_slug(slug: &str) -> Result<(), ValidationError> {
+    let fail = |msg: &'static str| Err(ValidationError::new("slug").with_message(msg.into()));
+    if slug.len() < 3 || slug.len() > 63 {
+        return fail("Use 3 to 63 characters.");
+    }
+    if !slug.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+        return fail("Use only lower-case letters, digits and hyphens (for example acme-corp).");
+    }
+    if !slug.as_bytes()[0].is_ascii_lowercase() {
+        return fail("Start with a letter.");
+    }
+    if slug.ends_with('-') || slug.contains("--") {
+        return fail("Do not end with a hyphen or use two hyphens in a row.");
+    }
+    Ok(())
+}
+
+fn empty_as_none<'de, D: Deserializer<'de>>(de: D) -> Result<Option<Uuid>, D::Error> {
+    let raw: Option<String> = Option::deserialize(de)?;
+    match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(s) => Uuid::parse_str(s).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// One row of the tenant list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantSummary {
+    pub id: Uuid,
+    pub display_name: String,
+    pub slug: String,
+    pub environment: Environment,
+    pub contact_email: String,
+    pub account_manager_email: Option<String>,
+    pub archived: bool,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Everything the tenant page shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantDetail {
+    pub id: Uuid,
+    pub display_name: String,
+    pub slug: String,
+    pub environment: Environment,
+    pub contact_email: String,
+    pub account_manager_id: Option<Uuid>,
+    pub account_manager_email: Option<String>,
+    pub notes: String,
+    pub archived_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Whether the caller may edit, archive and restore this tenant.
+    pub can_manage: bool,
+    /// The tenant's audit events, newest first.
+    pub events: Vec<AuditEventView>,
+}
+
+impl TenantDetail {
+    /// The editable fields, to prefill the edit form.
+    pub fn to_input(&self) -> TenantInput {
+        TenantInput {
+            display_name: self.display_name.clone(),
+            slug: self.slug.clone(),
+            environment: self.environment,
+            contact_email: self.contact_email.clone(),
+            account_manager_id: self.account_manager_id,
+            notes: self.notes.clone(),
+        }
+    }
+}
+
+#[cfg(feature = "ssr")]
+mod port {
+    use super::*;
+    use crate::ssr::RequestCtx;
+
+    /// What the server must provide for tenants. Every method authorizes the caller itself.
+    #[async_trait::async_trait]
+    pub trait TenantsPort: Send + Sync + 'static {
+        /// Tenants the caller may see (account managers: only assigned ones), by name.
+        async fn list(&self, ctx: &RequestCtx, include_archived: bool) -> Result<Vec<TenantSummary>, AppError>;
+        /// One tenant with its audit events; `NotFound` also when the caller may not see it.
+        async fn get(&self, ctx: &RequestCtx, id: Uuid) -> Result<TenantDetail, AppError>;
+        /// Creates a tenant; a slug clash is a field error.
+        async fn create(&self, ctx: &RequestCtx, input: TenantInput) -> Result<Uuid, AppError>;
+        /// Replaces a tenant's editable fields.
+        async fn update(&self, ctx: &RequestCtx, id: Uuid, input: TenantInput) -> Result<(), AppError>;
+        /// Archives (`archived = true`) or restores a tenant.
+        async fn set_archived(&self, ctx: &RequestCtx, id: Uuid, archived: bool) -> Result<(), AppError>;
+    }
+}
+#[cfg(feature = "ssr")]
+pub use port::TenantsPort;
+
+/// Lists the tenants the caller may see.
+#[server(endpoint = "tenants/list")]
+pub async fn list_tenants(include_archived: bool) -> Result<Vec<TenantSummary>, AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn TenantsPort>()?;
+    respond(&ctx, port.list(&ctx, include_archived).await)
+}
+
+/// One tenant and its audit events.
+#[server(endpoint = "tenants/get")]
+pub async fn get_tenant(id: Uuid) -> Result<TenantDetail, AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn TenantsPort>()?;
+    respond(&ctx, port.get(&ctx, id).await)
+}
+
+/// Creates a tenant and returns its id.
+#[server(endpoint = "tenants/create")]
+pub async fn create_tenant(input: TenantInput) -> Result<Uuid, AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn TenantsPort>()?;
+    respond(&ctx, port.create(&ctx, input).await)
+}
+
+/// Updates a tenant's editable fields.
+#[server(endpoint = "tenants/update")]
+pub async fn update_tenant(id: Uuid, input: TenantInput) -> Result<Uuid, AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn TenantsPort>()?;
+    respond(&ctx, port.update(&ctx, id, input).await).map(|()| id)
+}
+
+/// Archives a tenant (it leaves the default list; nothing is deleted).
+#[server(endpoint = "tenants/archive")]
+pub async fn archive_tenant(id: Uuid) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn TenantsPort>()?;
+    respond(&ctx, port.set_archived(&ctx, id, true).await)
+}
+
+/// Restores an archived tenant.
+#[server(endpoint = "tenants/restore")]
+pub async fn restore_tenant(id: Uuid) -> Result<(), AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn TenantsPort>()?;
+    respond(&ctx, port.set_archived(&ctx, id, false).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input() -> TenantInput {
+        TenantInput {
+            display_name: "Acme Corp".into(),
+            slug: "acme-corp".into(),
+            environment: Environment::Demo,
+            contact_email: "admin@acme.test".into(),
+            account_manager_id: None,
+            notes: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_well_formed_tenant_passes_validation() {
+        assert!(input().validate().is_ok());
+    }
+
+    #[test]
+    fn slugs_must_be_short_lowercase_hyphenated_names() {
+        for bad in ["ab", "Acme", "acme corp", "1acme", "acme-", "ac--me", "acme_corp", "äcme"] {
+            assert!(validate_slug(bad).is_err(), "{bad:?} must be rejected");
+        }
+        for good in ["acme", "acme-corp", "a1b2", "x-y-z"] {
+            assert!(validate_slug(good).is_ok(), "{good:?} must be accepted");
+        }
+    }
+
+    #[test]
+    fn a_bad_slug_and_a_bad_email_are_reported_on_their_fields() {
+        let mut bad = input();
+        bad.slug = "Bad Slug".into();
+        bad.contact_email = "not-an-email".into();
+        let err = AppError::from(bad.validate().unwrap_err());
+        assert_eq!(
+            err.field_messages("slug"),
+            vec!["Use only lower-case letters, digits and hyphens (for example acme-corp)."]
+        );
+        assert_eq!(err.field_messages("contact_email").len(), 1);
+    }
+
+    #[test]
+    fn an_empty_account_manager_from_a_form_means_none() {
+        let parsed: TenantInput = serde_json::from_value(serde_json::json!({
+            "display_name": "A", "slug": "abc", "environment": "demo",
+            "contact_email": "a@b.test", "account_manager_id": ""
+        }))
+        .unwrap();
+        assert_eq!(parsed.account_manager_id, None);
+    }
+
+    #[test]
+    fn normalizing_trims_and_lowercases_the_email() {
+        let mut raw = input();
+        raw.display_name = "  Acme  ".into();
+        raw.contact_email = " Admin@ACME.test ".into();
+        let n = raw.normalized();
+        assert_eq!(n.display_name, "Acme");
+        assert_eq!(n.contact_email, "admin@acme.test");
+    }
+}

@@ -1,0 +1,5 @@
+//! Tenants: the ISV's customers. Staff create, list, view, edit and archive them; account managers
+//! read the ones assigned to them.
+
+pub mod api;
+pub mod views;

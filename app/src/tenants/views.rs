@@ -1,0 +1,375 @@
+//! Tenant pages: the list (with a quick filter), the create and edit forms, and the tenant page
+//! with its audit events.
+
+use leptos::ev::SubmitEvent;
+use leptos::form::FromFormData;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
+use uuid::Uuid;
+use validator::Validate;
+
+use super::api::*;
+use crate::audit::describe_action;
+use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, format_time, use_current_staff};
+use crate::error::AppError;
+use crate::staff::api::account_managers;
+
+/// All tenants the caller may see, with a filter box and an "include archived" switch.
+#[component]
+pub fn TenantListPage() -> impl IntoView {
+    view! { <RequireStaff><TenantList /></RequireStaff> }
+}
+
+#[component]
+fn TenantList() -> impl IntoView {
+    let query = use_query_map();
+    let include_archived = move || query.read().get("archived").as_deref() == Some("1");
+    let tenants = Resource::new(include_archived, list_tenants);
+    let filter = RwSignal::new(String::new());
+    let me = use_current_staff();
+    let can_create = move || me.get().and_then(Result::ok).flatten().is_some_and(|s| s.role.manages_tenants());
+
+    view! {
+        <section class="panel">
+            <div class="panel-head">
+                <h1>"Tenants"</h1>
+                <Show when=can_create>
+                    <a class="button primary" href="/tenants/new">"New tenant"</a>
+                </Show>
+            </div>
+            <div class="toolbar">
+                <label for="tenant-filter">"Filter"</label>
+                <input
+                    id="tenant-filter"
+                    type="search"
+                    placeholder="Name, slug or e-mail"
+                    prop:value=move || filter.get()
+                    on:input=move |ev| filter.set(event_target_value(&ev))
+                />
+                {move || {
+                    if include_archived() {
+                        view! { <a href="/tenants">"Hide archived"</a> }.into_any()
+                    } else {
+                        view! { <a href="/tenants?archived=1">"Show archived"</a> }.into_any()
+                    }
+                }}
+            </div>
+            <Suspense fallback=|| view! { <p class="loading">"Loading tenants…"</p> }>
+                {move || Suspend::new(async move {
+                    match tenants.await {
+                        Err(e) => view! { <LoadError error=e /> }.into_any(),
+                        Ok(list) if list.is_empty() => view! {
+                            <p class="empty">"No tenants yet. Staff create one with “New tenant”."</p>
+                        }.into_any(),
+                        Ok(list) => {
+                            let total = list.len();
+                            let list = StoredValue::new(list);
+                            let visible = move || {
+                                let needle = filter.get().trim().to_lowercase();
+                                list.read_value().iter()
+                                    .filter(|t| needle.is_empty()
+                                        || t.display_name.to_lowercase().contains(&needle)
+                                        || t.slug.contains(&needle)
+                                        || t.contact_email.contains(&needle))
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                            };
+                            view! {
+                                <p class="count" data-testid="tenant-count">
+                                    {move || format!("{} of {} tenants", visible().len(), total)}
+                                </p>
+                                <div class="table-wrap">
+                                <table>
+                                    <thead><tr>
+                                        <th scope="col">"Name"</th><th scope="col">"Slug"</th>
+                                        <th scope="col">"Environment"</th><th scope="col">"Contact"</th>
+                                        <th scope="col">"Account manager"</th><th scope="col">"Updated"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        <For each=visible key=|t| t.id let:t>
+                                            <tr class:archived=t.archived>
+                                                <td><a href=format!("/tenants/{}", t.id)>{t.display_name.clone()}</a>
+                                                    {t.archived.then(|| view! { <span class="badge">"archived"</span> })}</td>
+                                                <td><code>{t.slug.clone()}</code></td>
+                                                <td>{t.environment.as_str()}</td>
+                                                <td>{t.contact_email.clone()}</td>
+                                                <td>{t.account_manager_email.clone().unwrap_or_else(|| "—".into())}</td>
+                                                <td>{format_time(t.updated_at)}</td>
+                                            </tr>
+                                        </For>
+                                    </tbody>
+                                </table>
+                                </div>
+                            }.into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </section>
+    }
+}
+
+/// The create form.
+#[component]
+pub fn TenantNewPage() -> impl IntoView {
+    view! {
+        <RequireStaff>
+            <section class="panel narrow">
+                <h1>"New tenant"</h1>
+                <TenantForm existing=None />
+            </section>
+        </RequireStaff>
+    }
+}
+
+/// The edit form, prefilled.
+#[component]
+pub fn TenantEditPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| Uuid::parse_str(&s).ok());
+    let tenant = Resource::new(id, |id| async move {
+        match id {
+            Some(id) => get_tenant(id).await,
+            None => Err(AppError::not_found("Tenant")),
+        }
+    });
+    view! {
+        <RequireStaff>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match tenant.await {
+                        Ok(t) if !t.can_manage => view! { <LoadError error=AppError::Forbidden /> }.into_any(),
+                        Ok(t) => view! {
+                            <section class="panel narrow">
+                                <h1>"Edit " {t.display_name.clone()}</h1>
+                                <TenantForm existing=Some((t.id, t.to_input())) />
+                            </section>
+                        }.into_any(),
+                        Err(e) => view! { <LoadError error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </RequireStaff>
+    }
+}
+
+/// Create (no `existing`) or edit form. Validates in the browser on submit with the same rules
+/// the server applies; the server's answer (for example a slug clash) shows on the same fields.
+#[component]
+fn TenantForm(existing: Option<(Uuid, TenantInput)>) -> impl IntoView {
+    let create = ServerAction::<CreateTenant>::new();
+    let update = ServerAction::<UpdateTenant>::new();
+    let client_error = RwSignal::new(None::<AppError>);
+    let is_edit = existing.is_some();
+    let error = Signal::derive(move || {
+        client_error.get().or_else(|| {
+            if is_edit { update.value().get().and_then(Result::err) } else { create.value().get().and_then(Result::err) }
+        })
+    });
+    let pending = Signal::derive(move || create.pending().get() || update.pending().get());
+
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        let done = if is_edit { update.value().get() } else { create.value().get() };
+        if let Some(Ok(id)) = done {
+            navigate(&format!("/tenants/{id}"), Default::default());
+        }
+    });
+
+    let on_submit = move |ev: SubmitEvent| {
+        let parsed = if is_edit {
+            UpdateTenant::from_event(&ev).map(|a| a.input)
+        } else {
+            CreateTenant::from_event(&ev).map(|a| a.input)
+        };
+        match parsed.map(TenantInput::normalized) {
+            Ok(input) => match input.validate() {
+                Ok(()) => client_error.set(None),
+                Err(errors) => {
+                    ev.prevent_default();
+                    client_error.set(Some(errors.into()));
+                }
+            },
+            Err(_) => {
+                ev.prevent_default();
+                client_error.set(Some(AppError::field("environment", "Choose an environment.")));
+            }
+        }
+    };
+
+    let managers = Resource::new(|| (), |_| account_managers());
+    let (id, input) = match existing {
+        Some((id, input)) => (Some(id), input),
+        None => (None, TenantInput::default()),
+    };
+    let selected_manager = input.account_manager_id;
+    let environment = input.environment;
+
+    let fields = view! {
+        {id.map(|id| view! { <input type="hidden" name="id" value=id.to_string() /> })}
+        <div class="field">
+            <label for="display_name">"Display name"</label>
+            <input id="display_name" name="input[display_name]" value=input.display_name required maxlength="120"
+                aria-describedby="display_name-error" />
+            <FieldMessages id="display_name" field="display_name" error=error />
+        </div>
+        <div class="field">
+            <label for="slug">"Slug"</label>
+            <input id="slug" name="input[slug]" value=input.slug required aria-describedby="slug-hint slug-error" />
+            <p class="hint" id="slug-hint">"Short name used in links: lower-case letters, digits and hyphens."</p>
+            <FieldMessages id="slug" field="slug" error=error />
+        </div>
+        <div class="field">
+            <label for="environment">"DocuSign environment"</label>
+            <select id="environment" name="input[environment]">
+                {Environment::ALL.into_iter().map(|e| view! {
+                    <option value=e.as_str() selected=e == environment>{e.label()}</option>
+                }).collect_view()}
+            </select>
+            <FieldMessages id="environment" field="environment" error=error />
+        </div>
+        <div class="field">
+            <label for="contact_email">"Customer contact e-mail"</label>
+            <input id="contact_email" name="input[contact_email]" type="email" value=input.contact_email required
+                aria-describedby="contact_email-error" />
+            <FieldMessages id="contact_email" field="contact_email" error=error />
+        </div>
+        <div class="field">
+            <label for="account_manager_id">"Account manager"</label>
+            <select id="account_manager_id" name="input[account_manager_id]">
+                <option value="">"None"</option>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        managers.await.unwrap_or_default().into_iter().map(|m| view! {
+                            <option value=m.id.to_string() selected=Some(m.id) == selected_manager>{m.email}</option>
+                        }).collect_view()
+                    })}
+                </Suspense>
+            </select>
+            <FieldMessages id="account_manager_id" field="account_manager_id" error=error />
+        </div>
+        <div class="field">
+            <label for="notes">"Notes"</label>
+            <textarea id="notes" name="input[notes]" rows="4" maxlength="4000">{input.notes}</textarea>
+            <FieldMessages id="notes" field="notes" error=error />
+        </div>
+        <div class="actions">
+            <button type="submit" class="primary" disabled=pending>
+                {if is_edit { "Save changes" } else { "Create tenant" }}
+            </button>
+            <a href=id.map(|id| format!("/tenants/{id}")).unwrap_or_else(|| "/tenants".into())>"Cancel"</a>
+        </div>
+    };
+
+    view! {
+        <ErrorNotice error=error />
+        {if is_edit {
+            view! { <ActionForm action=update on:submit=on_submit attr:class="form" attr:novalidate=true>{fields}</ActionForm> }.into_any()
+        } else {
+            view! { <ActionForm action=create on:submit=on_submit attr:class="form" attr:novalidate=true>{fields}</ActionForm> }.into_any()
+        }}
+    }
+}
+
+/// One tenant: its fields, actions for staff who manage it, and its audit events.
+#[component]
+pub fn TenantPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").and_then(|s| Uuid::parse_str(&s).ok());
+    let archive = ServerAction::<ArchiveTenant>::new();
+    let restore = ServerAction::<RestoreTenant>::new();
+    let tenant = Resource::new(
+        move || (id(), archive.version().get(), restore.version().get()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => get_tenant(id).await,
+                None => Err(AppError::not_found("Tenant")),
+            }
+        },
+    );
+    let action_error = Signal::derive(move || {
+        archive.value().get().and_then(Result::err).or_else(|| restore.value().get().and_then(Result::err))
+    });
+
+    view! {
+        <RequireStaff>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let t = match tenant.await {
+                        Ok(t) => t,
+                        Err(e) => return view! { <LoadError error=e /> }.into_any(),
+                    };
+                    let archived = t.archived_at.is_some();
+                    let events = t.events.clone();
+                    view! {
+                        <section class="panel">
+                            <div class="panel-head">
+                                <h1 data-testid="tenant-name">{t.display_name.clone()}
+                                    {archived.then(|| view! { <span class="badge">"archived"</span> })}</h1>
+                                <Show when=move || t.can_manage>
+                                    <div class="actions">
+                                        <a class="button" href=format!("/tenants/{}/edit", t.id)>"Edit"</a>
+                                        {if archived {
+                                            view! {
+                                                <ActionForm action=restore>
+                                                    <input type="hidden" name="id" value=t.id.to_string() />
+                                                    <button type="submit">"Restore"</button>
+                                                </ActionForm>
+                                            }.into_any()
+                                        } else {
+                                            view! {
+                                                <ActionForm action=archive on:submit=move |ev: SubmitEvent| {
+                                                    if !confirm("Archive this tenant? It leaves the tenant list; nothing is deleted.") {
+                                                        ev.prevent_default();
+                                                    }
+                                                }>
+                                                    <input type="hidden" name="id" value=t.id.to_string() />
+                                                    <button type="submit" class="danger">"Archive"</button>
+                                                </ActionForm>
+                                            }.into_any()
+                                        }}
+                                    </div>
+                                </Show>
+                            </div>
+                            <ErrorNotice error=action_error />
+                            <dl class="facts">
+                                <dt>"Slug"</dt><dd><code>{t.slug.clone()}</code></dd>
+                                <dt>"Environment"</dt><dd>{t.environment.label()}</dd>
+                                <dt>"Customer contact"</dt><dd>{t.contact_email.clone()}</dd>
+                                <dt>"Account manager"</dt><dd>{t.account_manager_email.clone().unwrap_or_else(|| "None".into())}</dd>
+                                <dt>"Created"</dt><dd>{format_time(t.created_at)}</dd>
+                                <dt>"Notes"</dt><dd class="notes">{if t.notes.is_empty() { "—".to_owned() } else { t.notes.clone() }}</dd>
+                            </dl>
+                        </section>
+                        <section class="panel">
+                            <h2>"Audit events"</h2>
+                            <ol class="events" data-testid="audit-events">
+                                {events.into_iter().map(|e| view! {
+                                    <li>
+                                        <span class="what">{describe_action(&e.action)}</span>
+                                        <span class="who">" by " {e.actor_label}</span>
+                                        <time>{format_time(e.occurred_at)}</time>
+                                        {e.request_id.map(|r| view! { <span class="rid">"request " <code>{r}</code></span> })}
+                                    </li>
+                                }).collect_view()}
+                            </ol>
+                        </section>
+                    }.into_any()
+                })}
+            </Suspense>
+        </RequireStaff>
+    }
+}
+
+/// Asks the person to confirm (in the browser; always true while rendering on the server).
+fn confirm(message: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = message;
+        true
+    }
+}

@@ -1,0 +1,24 @@
+//! The portal's schema, one migration per step, each with a real `down`.
+//!
+//! The server runs `Migrator::up` at start-up; `consent-portal migrate` and this crate's CLI run
+//! it on demand.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_create_staff;
+mod m20261124_000002_create_tenants;
+mod m20261124_000003_create_audit_events;
+
+/// All migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261124_000001_create_staff::Migration),
+            Box::new(m20261124_000002_create_tenants::Migration),
+            Box::new(m20261124_000003_create_audit_events::Migration),
+        ]
+    }
+}

@@ -1,0 +1,155 @@
+//! Command line: `serve` (default), `migrate`, `staff add`, `demo` and `sandbox`.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use app::auth::Role;
+use app::staff::api::{MIN_PASSWORD_LEN, NewStaffInput};
+use clap::{Parser, Subcommand};
+use migrations::MigratorTrait;
+
+use crate::audit::Actor;
+use crate::config::Config;
+use crate::portal::Portal;
+use crate::{db, http, sandbox, staff, telemetry};
+
+/// Consent Portal: onboarding of DocuSign consent for an ISV's customers.
+#[derive(Debug, Parser)]
+#[command(name = "consent-portal", version)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// What to do.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the portal (the default).
+    Serve,
+    /// Apply (or, with --down N, roll back) database migrations, then exit.
+    Migrate {
+        /// Roll back this many migrations instead of applying.
+        #[arg(long)]
+        down: Option<u32>,
+    },
+    /// Manage staff accounts.
+    Staff {
+        #[command(subcommand)]
+        command: StaffCommand,
+    },
+    /// Run the portal on a local SQLite database with demo staff and tenants.
+    Demo,
+    /// Run the DocuSign sandbox on its own.
+    Sandbox(sandbox::SandboxArgs),
+}
+
+/// Staff account commands.
+#[derive(Debug, Subcommand)]
+pub enum StaffCommand {
+    /// Add a staff account; asks for the password, or generates and prints one with --generate.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// admin, config_staff or account_manager.
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+        /// Generate a random password and print it once instead of asking.
+        #[arg(long)]
+        generate: bool,
+    },
+}
+
+fn parse_role(value: &str) -> Result<Role, String> {
+    Role::parse(value).ok_or_else(|| format!("unknown role `{value}`: use admin, config_staff or account_manager"))
+}
+
+/// Parses the command line and runs the command.
+pub async fn run() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            let config = Config::load()?;
+            telemetry::init(config.log_format);
+            serve(config).await
+        }
+        Command::Migrate { down } => {
+            let config = Config::load()?;
+            telemetry::init(config.log_format);
+            let db = db::connect_and_migrate(&config.database_url()).await.context("connecting to the database")?;
+            if let Some(n) = down {
+                migrations::Migrator::down(&db, Some(n)).await?;
+                println!("rolled back {n} migration(s)");
+            } else {
+                println!("database is up to date");
+            }
+            Ok(())
+        }
+        Command::Staff { command: StaffCommand::Add { email, role, generate } } => {
+            let config = Config::load()?;
+            telemetry::init(config.log_format);
+            let db = db::connect_and_migrate(&config.database_url()).await.context("connecting to the database")?;
+            let password = if generate {
+                let p = crate::sessions::new_token();
+                println!("generated password (shown once): {p}");
+                p
+            } else {
+                let p = rpassword::prompt_password(format!("password for {email} (at least {MIN_PASSWORD_LEN} characters): "))?;
+                let again = rpassword::prompt_password("again: ")?;
+                anyhow::ensure!(p == again, "the two passwords differ");
+                p
+            };
+            let id = staff::create(&db, &Actor::system("cli"), None, NewStaffInput { email: email.clone(), role, password })
+                .await
+                .map_err(|e| anyhow::anyhow!(describe(e.into_app("cli"))))?;
+            println!("added {email} as {role} ({id})");
+            Ok(())
+        }
+        Command::Demo => crate::demo::run().await,
+        Command::Sandbox(args) => {
+            telemetry::init(crate::config::LogFormat::Text);
+            sandbox::run(args).await
+        }
+    }
+}
+
+fn describe(err: app::error::AppError) -> String {
+    match &err {
+        app::error::AppError::Validation { fields } => {
+            fields.iter().map(|(f, m)| format!("{f}: {}", m.join(" "))).collect::<Vec<_>>().join("; ")
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Connects, migrates and serves until Ctrl-C or SIGTERM.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let config = Arc::new(config);
+    let db = db::connect_and_migrate(&config.database_url()).await.context("connecting to the database")?;
+    let portal = Arc::new(Portal::new(db, config.clone()));
+    let options = http::leptos_options(&config.site_root, config.listen);
+    if !config.site_root.join("pkg").exists() {
+        tracing::warn!(site_root = %config.site_root.display(), "no built site here: pages will not hydrate (run `cargo leptos build`)");
+    }
+    let router = http::build_router(portal, options);
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    tracing::info!(url = %config.public_url, "consent portal listening");
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}

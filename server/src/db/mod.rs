@@ -1,0 +1,32 @@
+//! Database access: connecting (SQLite or PostgreSQL), running migrations, and the sea-orm
+//! entities. Services take a `&DatabaseConnection` (or a transaction) explicitly.
+
+pub mod entities;
+
+use migrations::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+/// Connects and brings the schema up to date.
+pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        let file = path.split('?').next().unwrap_or_default();
+        if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| DbErr::Custom(format!("cannot create {}: {e}", dir.display())))?;
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        // One writer at a time is SQLite's model; a small pool avoids "database is locked".
+        options.max_connections(1).min_connections(1);
+    } else {
+        options.max_connections(16);
+    }
+    let db = Database::connect(options).await?;
+    if url.starts_with("sqlite:") {
+        use sea_orm::ConnectionTrait;
+        db.execute_unprepared("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;").await?;
+    }
+    Migrator::up(&db, None).await?;
+    Ok(db)
+}

@@ -1,0 +1,155 @@
+//! Middleware every request passes, outermost first: a fresh request id, the tracing span, the
+//! security headers, refusal of cross-site state changes, the session → [`RequestCtx`], and the
+//! deny-by-default access gate for server functions.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+use app::error::AppError;
+use app::policy::server_fn_access;
+use app::security::content_security_policy;
+use app::ssr::RequestCtx;
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use http::{HeaderValue, Method, StatusCode, header};
+
+use crate::config::Config;
+use crate::portal::Portal;
+use crate::sessions;
+
+/// The id of the current request (also sent as `x-request-id`).
+#[derive(Debug, Clone)]
+pub struct RequestId(pub String);
+
+/// Gives every request a fresh id. An id sent by the client is ignored: it would let anyone
+/// write arbitrary text into our logs.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let mut res = next.run(req).await;
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert("x-request-id", value);
+    }
+    res
+}
+
+/// The tracing span of a request: method, path (never the query, which may carry codes) and id.
+pub fn request_span(req: &Request) -> tracing::Span {
+    let id = req.extensions().get::<RequestId>().map(|r| r.0.as_str()).unwrap_or("-");
+    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+}
+
+/// Sets the security headers on every response; pages already carry a CSP with their nonce.
+pub async fn security_headers(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
+    let is_static = req.uri().path().starts_with("/pkg/");
+    let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
+        if let Ok(v) = HeaderValue::from_str(&content_security_policy(None)) {
+            h.insert(header::CONTENT_SECURITY_POLICY, v);
+        }
+    }
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
+    h.insert("permissions-policy", HeaderValue::from_static("camera=(), microphone=(), geolocation=()"));
+    if config.secure_cookies() {
+        h.insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static("max-age=31536000; includeSubDomains"));
+    }
+    if !is_static && !h.contains_key(header::CACHE_CONTROL) {
+        // Pages and API answers hold private data: never cache them.
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    res
+}
+
+/// Refuses state-changing requests a browser sent from another site: the `Origin` must be the
+/// portal's public origin, or, without `Origin`, `Sec-Fetch-Site` must not say cross-site.
+/// Server functions are form-encoded POSTs that any page could submit, so SameSite alone is not
+/// enough.
+pub async fn refuse_cross_site(State(config): State<Arc<Config>>, req: Request, next: Next) -> Response {
+    if matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(req).await;
+    }
+    let headers = req.headers();
+    let origin_ok = match headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("")) {
+        Some(origin) => origin == config.public_origin(),
+        None => match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+            Some(site) => matches!(site, "same-origin" | "none"),
+            // Neither header: not a browser request made on behalf of another site.
+            None => true,
+        },
+    };
+    if origin_ok {
+        next.run(req).await
+    } else {
+        tracing::warn!(path = %req.uri().path(), "refused a cross-site state-changing request");
+        error_response(&AppError::Forbidden, None)
+    }
+}
+
+/// Resolves the session cookie into a [`RequestCtx`] for the handlers and server functions.
+pub async fn attach_request_ctx(State(portal): State<Arc<Portal>>, mut req: Request, next: Next) -> Response {
+    let request_id = req.extensions().get::<super::middleware::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let client_ip = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip())
+        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let mut ctx = RequestCtx { staff: None, session_token: None, client_ip, request_id: request_id.clone() };
+    if !req.uri().path().starts_with("/pkg/") {
+        let secure = portal.config.secure_cookies();
+        let token = req
+            .headers()
+            .get_all(header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|h| sessions::token_from_cookie_header(h, secure));
+        if let Some(token) = token {
+            match sessions::resolve_staff(&portal.db, &token, portal.lifetimes(), chrono::Utc::now()).await {
+                Ok(staff) => ctx.staff = staff.as_ref().and_then(crate::staff::to_principal),
+                Err(e) => {
+                    return error_response(&e.into_app(&request_id), Some(&request_id));
+                }
+            }
+            ctx.session_token = Some(token);
+        }
+    }
+    req.extensions_mut().insert(ctx);
+    next.run(req).await
+}
+
+/// Deny by default: a server-function path must be listed in the policy table, be called with
+/// POST, and the caller's role must pass its rule. Services then check which tenant.
+pub async fn access_gate(req: Request, next: Next) -> Response {
+    let path = req.uri().path();
+    if !path.starts_with("/api/") {
+        return next.run(req).await;
+    }
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let Some(access) = server_fn_access(path) else {
+        return error_response(&AppError::not_found("This endpoint"), request_id.as_deref());
+    };
+    if req.method() != Method::POST {
+        return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response();
+    }
+    let role = req.extensions().get::<RequestCtx>().and_then(|c| c.staff().map(|s| s.role));
+    if !access.allows(role) {
+        let err = if role.is_none() { AppError::Unauthorized } else { AppError::Forbidden };
+        return error_response(&err, request_id.as_deref());
+    }
+    next.run(req).await
+}
+
+/// An [`AppError`] as a JSON response with its status (the shape server functions use).
+pub fn error_response(err: &AppError, request_id: Option<&str>) -> Response {
+    let status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::to_string(err).unwrap_or_else(|_| "{}".into());
+    let mut res = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
+        res.headers_mut().insert("x-request-id", id);
+    }
+    res
+}

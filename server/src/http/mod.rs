@@ -1,0 +1,104 @@
+//! The HTTP surface: the axum router with the Leptos app, server functions, static files and
+//! plain routes, wrapped in the middleware that every request passes (request id, tracing, body
+//! limit, compression, security headers, cross-site request refusal, session, access gate).
+
+pub mod middleware;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use app::auth::api::AuthPort;
+use app::staff::api::StaffPort;
+use app::tenants::api::TenantsPort;
+use app::{App, shell};
+use axum::Router;
+use axum::extract::FromRef;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::services::ServeDir;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::portal::Portal;
+
+/// The largest request body accepted (forms and server-function calls are small).
+pub const BODY_LIMIT_BYTES: usize = 64 * 1024;
+
+/// What every handler can reach.
+#[derive(Clone, FromRef)]
+pub struct AppState {
+    pub leptos_options: LeptosOptions,
+    pub portal: Arc<Portal>,
+}
+
+/// Leptos options for a site whose built files (`pkg/`) are under `site_root`.
+pub fn leptos_options(site_root: &std::path::Path, addr: std::net::SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name("consent-portal")
+        .site_root(site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .env(leptos::config::Env::PROD)
+        .build()
+}
+
+/// The portal's complete router.
+pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Router {
+    let state = AppState { leptos_options: leptos_options.clone(), portal: portal.clone() };
+    let context = {
+        let portal = portal.clone();
+        move || {
+            provide_context::<Arc<dyn AuthPort>>(portal.clone());
+            provide_context::<Arc<dyn TenantsPort>>(portal.clone());
+            provide_context::<Arc<dyn StaffPort>>(portal.clone());
+            leptos::nonce::provide_nonce();
+        }
+    };
+    let app_shell = {
+        let options = leptos_options.clone();
+        move || shell(options.clone())
+    };
+    let not_found = leptos_axum::render_app_async_with_context(context.clone(), app_shell.clone());
+    let pkg_dir = std::path::Path::new(leptos_options.site_root.as_ref()).join("pkg");
+    let static_files = tower::ServiceBuilder::new()
+        .layer(SetResponseHeaderLayer::overriding(
+            http::header::CACHE_CONTROL,
+            http::HeaderValue::from_static("public, max-age=300"),
+        ))
+        .service(ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip());
+
+    let routes = generate_route_list(App);
+    Router::new()
+        .route("/healthz", get(health))
+        .leptos_routes_with_context(&state, routes, context, app_shell)
+        .nest_service("/pkg", static_files)
+        .fallback(move |req| not_found(req))
+        .layer(axum::middleware::from_fn(middleware::access_gate))
+        .layer(axum::middleware::from_fn_with_state(portal.clone(), middleware::attach_request_ctx))
+        .layer(axum::middleware::from_fn_with_state(portal.config.clone(), middleware::refuse_cross_site))
+        .layer(axum::middleware::from_fn_with_state(portal.config.clone(), middleware::security_headers))
+        .layer(CompressionLayer::new())
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(60),
+        ))
+        .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))
+        .layer(axum::middleware::from_fn(middleware::request_id))
+        .with_state(state)
+}
+
+/// Liveness and database reachability. Public.
+async fn health(axum::extract::State(portal): axum::extract::State<Arc<Portal>>) -> impl IntoResponse {
+    match portal.db.ping().await {
+        Ok(()) => (http::StatusCode::OK, "ok"),
+        Err(e) => {
+            tracing::error!(error = %e, "health check: database unreachable");
+            (http::StatusCode::SERVICE_UNAVAILABLE, "database unreachable")
+        }
+    }
+}

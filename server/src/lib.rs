@@ -1,0 +1,17 @@
+//! The Consent Portal backend: configuration, database, domain services, HTTP routes, and the
+//! DocuSign sandbox (which the portal reaches only over HTTP).
+
+pub mod audit;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod http;
+pub mod portal;
+pub mod rate_limit;
+pub mod sandbox;
+pub mod sessions;
+pub mod staff;
+pub mod telemetry;
+pub mod tenants;

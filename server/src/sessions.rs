@@ -1,0 +1,153 @@
+//! Server-side sessions. The cookie holds 32 random bytes; the database holds only their SHA-256,
+//! with an idle and an absolute expiry. Signing in always creates a new id (the old one is
+//! deleted), and signing out or deactivating an account deletes the row.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
+use rand::RngCore;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::db::entities::{session, staff_user};
+use crate::error::ServiceResult;
+
+/// The session cookie's name: `__Host-` prefixed (bound to this host, path `/`, Secure) whenever
+/// the portal is served over https.
+pub fn cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-cp_session" } else { "cp_session" }
+}
+
+/// Session lifetimes.
+#[derive(Debug, Clone, Copy)]
+pub struct Lifetimes {
+    pub idle: Duration,
+    pub absolute: Duration,
+}
+
+/// A new random session token (the cookie value).
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// The stored form of a token.
+pub fn hash_token(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Creates a staff session and returns its token.
+pub async fn create_staff_session<C: ConnectionTrait>(db: &C, staff_id: Uuid, lifetimes: Lifetimes) -> ServiceResult<String> {
+    let token = new_token();
+    let now = Utc::now();
+    session::ActiveModel {
+        id_hash: Set(hash_token(&token)),
+        kind: Set("staff".into()),
+        staff_id: Set(Some(staff_id)),
+        tenant_id: Set(None),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now + lifetimes.absolute),
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
+}
+
+/// Deletes the session of `token`, if any.
+pub async fn delete<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<()> {
+    session::Entity::delete_by_id(hash_token(token)).exec(db).await?;
+    Ok(())
+}
+
+/// The active staff account behind `token`, if the session is live (not idle too long, not past
+/// its absolute end, account still active). Refreshes the idle clock at most once a minute.
+pub async fn resolve_staff<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    lifetimes: Lifetimes,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<staff_user::Model>> {
+    let Some(row) = session::Entity::find_by_id(hash_token(token)).one(db).await? else {
+        return Ok(None);
+    };
+    if row.expires_at <= now || row.last_seen_at + lifetimes.idle <= now {
+        session::Entity::delete_by_id(row.id_hash).exec(db).await?;
+        return Ok(None);
+    }
+    let Some(staff_id) = row.staff_id.filter(|_| row.kind == "staff") else {
+        return Ok(None);
+    };
+    let Some(staff) = staff_user::Entity::find_by_id(staff_id).one(db).await?.filter(|s| s.active) else {
+        return Ok(None);
+    };
+    if now - row.last_seen_at > Duration::minutes(1) {
+        session::Entity::update_many()
+            .col_expr(session::Column::LastSeenAt, sea_orm::sea_query::Expr::value(now))
+            .filter(session::Column::IdHash.eq(row.id_hash))
+            .exec(db)
+            .await?;
+    }
+    Ok(Some(staff))
+}
+
+/// The `Set-Cookie` value for a new session.
+pub fn set_cookie(token: &str, secure: bool, lifetimes: Lifetimes) -> String {
+    let max_age = lifetimes.absolute.num_seconds();
+    let mut cookie = format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}", cookie_name(secure));
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+/// The `Set-Cookie` value that removes the session cookie.
+pub fn clear_cookie(secure: bool) -> String {
+    let mut cookie = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", cookie_name(secure));
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+/// The session token from a `Cookie` header, if present.
+pub fn token_from_cookie_header(header: &str, secure: bool) -> Option<String> {
+    let name = cookie_name(secure);
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_256_random_bits_and_are_stored_only_hashed() {
+        let a = new_token();
+        assert_eq!(a.len(), 43);
+        assert_ne!(a, new_token());
+        assert_eq!(hash_token(&a).len(), 64);
+        assert!(!hash_token(&a).contains(&a));
+    }
+
+    #[test]
+    fn the_cookie_is_httponly_samesite_and_secure_outside_plain_http() {
+        let life = Lifetimes { idle: Duration::minutes(30), absolute: Duration::hours(12) };
+        let c = set_cookie("t", true, life);
+        assert!(c.starts_with("__Host-cp_session=t; Path=/; HttpOnly; SameSite=Lax"));
+        assert!(c.ends_with("; Secure"));
+        assert!(!set_cookie("t", false, life).contains("Secure"));
+    }
+
+    #[test]
+    fn the_token_is_read_from_among_other_cookies() {
+        assert_eq!(token_from_cookie_header("a=1; cp_session=xyz; b=2", false).as_deref(), Some("xyz"));
+        assert_eq!(token_from_cookie_header("a=1", false), None);
+    }
+}

@@ -36,6 +36,22 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/staff/set_active", Access::Roles(ADMINS)),
 ];
 
+/// Pages anyone may open; every other page needs a signed-in staff member (deny by default).
+pub const PUBLIC_PAGES: &[&str] = &["/login", "/healthz"];
+
+/// The rule for a page (GET) path. Static assets under `/pkg/` are public; the staff page is for
+/// administrators; every other page needs a signed-in staff member, whose server functions then
+/// narrow what they may see.
+pub fn page_access(path: &str) -> Access {
+    if PUBLIC_PAGES.contains(&path) || path.starts_with("/pkg/") {
+        Access::Public
+    } else if path == "/staff" || path.starts_with("/staff/") {
+        Access::Roles(ADMINS)
+    } else {
+        Access::Staff
+    }
+}
+
 /// The rule for a server function path; `None` means the path is unknown and must be refused.
 pub fn server_fn_access(path: &str) -> Option<Access> {
     SERVER_FN_POLICY.iter().find(|(p, _)| *p == path).map(|(_, a)| *a)
@@ -55,6 +71,15 @@ impl Access {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_are_private_unless_listed_as_public() {
+        assert_eq!(page_access("/login"), Access::Public);
+        assert_eq!(page_access("/pkg/consent-portal.wasm"), Access::Public);
+        assert_eq!(page_access("/tenants"), Access::Staff);
+        assert_eq!(page_access("/anything/else"), Access::Staff);
+        assert_eq!(page_access("/staff"), Access::Roles(ADMINS));
+    }
 
     #[test]
     fn unknown_paths_have_no_policy() {

@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::policy::server_fn_access;
+use app::policy::{page_access, server_fn_access};
 use app::security::content_security_policy;
 use app::ssr::RequestCtx;
 use axum::extract::{ConnectInfo, Request, State};
@@ -125,7 +125,18 @@ pub async fn attach_request_ctx(State(portal): State<Arc<Portal>>, mut req: Requ
 /// POST, and the caller's role must pass its rule. Services then check which tenant.
 pub async fn access_gate(req: Request, next: Next) -> Response {
     let path = req.uri().path();
+    let role = req.extensions().get::<RequestCtx>().and_then(|c| c.staff().map(|s| s.role));
     if !path.starts_with("/api/") {
+        // Pages: anonymous visitors of a private page go to sign-in, keeping the address they
+        // wanted; a signed-in role the page is not for sees the page's own 403.
+        if role.is_none() && !page_access(path).allows(None) {
+            let wanted = match req.uri().query() {
+                Some(q) => format!("{path}?{q}"),
+                None => path.to_owned(),
+            };
+            let target = format!("/login?next={}", app::components::urlencode(&wanted));
+            return (StatusCode::SEE_OTHER, [(header::LOCATION, target)]).into_response();
+        }
         return next.run(req).await;
     }
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
@@ -135,12 +146,34 @@ pub async fn access_gate(req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response();
     }
-    let role = req.extensions().get::<RequestCtx>().and_then(|c| c.staff().map(|s| s.role));
     if !access.allows(role) {
         let err = if role.is_none() { AppError::Unauthorized } else { AppError::Forbidden };
         return error_response(&err, request_id.as_deref());
     }
-    next.run(req).await
+    with_error_status(next.run(req).await, request_id.as_deref()).await
+}
+
+/// Makes a server function's error answer carry the status of its [`AppError`] and the real
+/// request id, including errors raised by Leptos itself before the function ran (arguments that
+/// do not decode are a 400, not a 500).
+async fn with_error_status(res: Response, request_id: Option<&str>) -> Response {
+    if res.status().is_success() || res.status().is_redirection() {
+        return res;
+    }
+    let (mut parts, body) = res.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return error_response(&AppError::Internal { request_id: request_id.unwrap_or("-").to_owned() }, request_id);
+    };
+    match serde_json::from_slice::<AppError>(&bytes) {
+        Ok(AppError::Internal { .. }) if request_id.is_some() => {
+            error_response(&AppError::Internal { request_id: request_id.unwrap_or_default().to_owned() }, request_id)
+        }
+        Ok(err) => {
+            parts.status = StatusCode::from_u16(err.status_code()).unwrap_or(parts.status);
+            Response::from_parts(parts, axum::body::Body::from(bytes))
+        }
+        Err(_) => Response::from_parts(parts, axum::body::Body::from(bytes)),
+    }
 }
 
 /// An [`AppError`] as a JSON response with its status (the shape server functions use).

@@ -2,6 +2,10 @@
 //! account's Connect configurations (reference sections 4–6), behind token, membership and
 //! rate-limit checks.
 
+// The error side of these helpers is the finished HTTP answer, produced at most once per
+// request; boxing it would only add noise.
+#![allow(clippy::result_large_err)]
+
 use std::sync::Arc;
 
 use axum::Router;

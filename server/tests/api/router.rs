@@ -1,0 +1,214 @@
+//! Router-level rules: sign-in and sessions, cross-site refusal, validation answers, status codes
+//! and headers, exercised in-process through the real middleware stack.
+
+use axum::body::Body;
+use http::{Request, StatusCode, header};
+
+use crate::support::*;
+
+#[tokio::test]
+async fn sign_in_sets_a_new_httponly_session_cookie_and_rotates_the_old_one() {
+    let t = TestApp::new().await;
+    let first = t.sign_in("config@isv.test").await;
+    let reply = t.call("/api/auth/sign_in", Some(&first), &[("email", "config@isv.test"), ("password", PASSWORD)]).await;
+    let set_cookie = reply.headers.get(header::SET_COOKIE).unwrap().to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("SameSite=Lax") && set_cookie.contains("Path=/"));
+    let second = cookie_from(&reply.headers).unwrap();
+    assert_ne!(first, second);
+    let old = t.call("/api/tenants/list", Some(&first), &[("include_archived", "false")]).await;
+    assert_eq!(old.status, StatusCode::UNAUTHORIZED, "the pre-sign-in id must be dead");
+    let new = t.call("/api/tenants/list", Some(&second), &[("include_archived", "false")]).await;
+    assert_eq!(new.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_wrong_password_and_an_unknown_account_get_the_same_answer() {
+    let t = TestApp::new().await;
+    let wrong = t.call("/api/auth/sign_in", None, &[("email", "admin@isv.test"), ("password", "nope-nope-nope")]).await;
+    let unknown = t.call("/api/auth/sign_in", None, &[("email", "ghost@isv.test"), ("password", "nope-nope-nope")]).await;
+    assert_eq!(wrong.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(wrong.body, unknown.body);
+    assert!(wrong.body.contains("do not match an active account"));
+    assert!(wrong.headers.get(header::SET_COOKIE).is_none());
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_throttled_per_account_with_retry_after() {
+    let t = TestApp::new().await;
+    for _ in 0..5 {
+        let r = t.call("/api/auth/sign_in", None, &[("email", "admin@isv.test"), ("password", "bad-password-1")]).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    let r = t.call("/api/auth/sign_in", None, &[("email", "admin@isv.test"), ("password", PASSWORD)]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(r.headers.get(header::RETRY_AFTER).is_some());
+    // Another account from the same address is not yet throttled.
+    let other = t.call("/api/auth/sign_in", None, &[("email", "config@isv.test"), ("password", PASSWORD)]).await;
+    assert_eq!(other.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn signing_out_ends_the_session_on_the_server() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("admin@isv.test").await;
+    let out = t.call("/api/auth/sign_out", Some(&cookie), &[]).await;
+    assert!(out.status.is_success() || out.status.is_redirection(), "{}", out.status);
+    let replay = t.call("/api/tenants/list", Some(&cookie), &[("include_archived", "false")]).await;
+    assert_eq!(replay.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn cross_site_posts_are_refused_and_change_nothing() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("admin@isv.test").await;
+    let form = [
+        ("input[display_name]", "Evil"),
+        ("input[slug]", "evil-co"),
+        ("input[environment]", "demo"),
+        ("input[contact_email]", "x@evil.test"),
+    ];
+    let evil = t.call_from("/api/tenants/create", Some(&cookie), &form, Some("https://evil.example")).await;
+    assert_eq!(evil.status, StatusCode::FORBIDDEN);
+    let req = Request::post("/api/tenants/create")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header("sec-fetch-site", "cross-site")
+        .header(header::COOKIE, &cookie)
+        .body(Body::from(serde_urlencoded::to_string(form).unwrap()))
+        .unwrap();
+    assert_eq!(t.send(req).await.status, StatusCode::FORBIDDEN);
+    let list = t.call("/api/tenants/list", Some(&cookie), &[("include_archived", "true")]).await;
+    assert!(!list.body.contains("evil-co"));
+}
+
+#[tokio::test]
+async fn server_functions_refuse_get_and_unknown_paths() {
+    let t = TestApp::new().await;
+    assert_eq!(t.get("/api/tenants/list", None).await.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(t.call("/api/tenants/drop_all", None, &[]).await.status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_bad_tenant_gets_field_errors_and_a_taken_slug_is_a_field_error() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("config@isv.test").await;
+    let bad = t
+        .call(
+            "/api/tenants/create",
+            Some(&cookie),
+            &[
+                ("input[display_name]", ""),
+                ("input[slug]", "Bad Slug"),
+                ("input[environment]", "demo"),
+                ("input[contact_email]", "not-an-email"),
+            ],
+        )
+        .await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let fields = &bad.json()["fields"];
+    assert!(fields["slug"][0].as_str().unwrap().contains("lower-case"));
+    assert!(fields["display_name"].is_array() && fields["contact_email"].is_array());
+
+    let clash = t
+        .call(
+            "/api/tenants/create",
+            Some(&cookie),
+            &[
+                ("input[display_name]", "Acme again"),
+                ("input[slug]", "acme"),
+                ("input[environment]", "demo"),
+                ("input[contact_email]", "a@acme.test"),
+            ],
+        )
+        .await;
+    assert_eq!(clash.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(clash.json()["fields"]["slug"][0], "This slug is already used by another tenant. Choose another.");
+}
+
+#[tokio::test]
+async fn an_unknown_environment_is_bad_input_not_a_server_error() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("config@isv.test").await;
+    let reply = t
+        .call(
+            "/api/tenants/create",
+            Some(&cookie),
+            &[
+                ("input[display_name]", "X"),
+                ("input[slug]", "xyz"),
+                ("input[environment]", "staging"),
+                ("input[contact_email]", "a@x.test"),
+            ],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::BAD_REQUEST, "{}", reply.body);
+}
+
+#[tokio::test]
+async fn pages_for_signed_out_visitors_redirect_to_sign_in_keeping_the_address() {
+    let t = TestApp::new().await;
+    let reply = t.get("/tenants", None).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(reply.headers.get(header::LOCATION).unwrap(), "/login?next=/tenants");
+    let deep = t.get("/tenants?archived=1", None).await;
+    assert_eq!(deep.headers.get(header::LOCATION).unwrap(), "/login?next=/tenants%3Farchived%3D1");
+    assert_eq!(t.get("/login", None).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn unknown_pages_and_unknown_tenants_answer_404() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("config@isv.test").await;
+    let page = t.get("/no/such/page", Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::NOT_FOUND);
+    assert!(page.body.contains("Page not found"));
+    let tenant = t.get(&format!("/tenants/{}", uuid::Uuid::new_v4()), Some(&cookie)).await;
+    assert_eq!(tenant.status, StatusCode::NOT_FOUND);
+    assert!(tenant.body.contains("Tenant was not found."));
+}
+
+#[tokio::test]
+async fn the_tenant_page_renders_its_audit_events_for_staff() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("am-a@isv.test").await;
+    let page = t.get(&format!("/tenants/{}", t.world.tenant_a), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Tenant acme"));
+    assert!(page.body.contains("Tenant created"));
+    assert!(!page.body.contains(">Edit<"), "account managers get no edit control");
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_a_nonce_bound_csp() {
+    let t = TestApp::new().await;
+    let page = t.get("/login", None).await;
+    assert_eq!(page.status, StatusCode::OK);
+    let h = &page.headers;
+    assert_eq!(h.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
+    assert_eq!(h.get(header::REFERRER_POLICY).unwrap(), "no-referrer");
+    assert_eq!(h.get(header::CACHE_CONTROL).unwrap(), "no-store");
+    let csp = h.get(header::CONTENT_SECURITY_POLICY).unwrap().to_str().unwrap();
+    assert!(csp.contains("frame-ancestors 'none'"));
+    let nonce = csp.split("'nonce-").nth(1).and_then(|s| s.split('\'').next()).expect("a nonce in the CSP");
+    assert!(page.body.contains(&format!("nonce=\"{nonce}\"")), "the hydration script must carry the CSP nonce");
+    assert!(h.get("x-request-id").is_some());
+}
+
+#[tokio::test]
+async fn request_ids_are_generated_not_taken_from_the_client() {
+    let t = TestApp::new().await;
+    let req = Request::get("/healthz").header("x-request-id", "forged-by-the-client").body(Body::empty()).unwrap();
+    let reply = t.send(req).await;
+    assert_eq!(reply.status, StatusCode::OK);
+    let id = reply.headers.get("x-request-id").unwrap().to_str().unwrap();
+    assert_eq!(id.len(), 32);
+    assert!(id.chars().all(|c| c.is_ascii_hexdigit()));
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("config@isv.test").await;
+    let huge = "x".repeat(server::http::BODY_LIMIT_BYTES + 1);
+    let reply = t.call("/api/tenants/create", Some(&cookie), &[("input[notes]", &huge)]).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+}

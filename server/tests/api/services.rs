@@ -1,0 +1,186 @@
+//! Service rules, each proven on SQLite and on PostgreSQL.
+
+use app::auth::{Role, StaffPrincipal};
+use app::error::AppError;
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use server::audit::Actor;
+use server::db::entities::{audit_event, tenant};
+use server::error::ServiceError;
+use server::sessions::{self, Lifetimes};
+
+use crate::on_both_databases;
+use crate::support::*;
+
+fn app_err(e: ServiceError) -> AppError {
+    match e {
+        ServiceError::App(a) => a,
+        other => panic!("expected an AppError, got {other}"),
+    }
+}
+
+fn principal(id: uuid::Uuid, role: Role) -> StaffPrincipal {
+    StaffPrincipal { id, email: "x@isv.test".into(), role }
+}
+
+on_both_databases! {
+    async fn creating_a_tenant_writes_exactly_one_audit_event(backend) {
+        let db = fresh_db(backend).await;
+        let before = audit_event::Entity::find().count(&db).await.unwrap();
+        let id = server::tenants::create(&db, &Actor::system("t"), Some("req-1"), tenant_input("initech", None)).await.unwrap();
+        let events = server::audit::for_tenant(&db, id).await.unwrap();
+        assert_eq!(events.len(), 1);
+        assert_eq!(events[0].action, "tenant.created");
+        assert_eq!(events[0].request_id.as_deref(), Some("req-1"));
+        assert_eq!(events[0].after.as_ref().unwrap()["slug"], "initech");
+        assert_eq!(audit_event::Entity::find().count(&db).await.unwrap(), before + 1);
+    }
+}
+
+on_both_databases! {
+    async fn a_slug_clash_is_a_field_error_and_changes_nothing(backend) {
+        let db = fresh_db(backend).await;
+        server::tenants::create(&db, &Actor::system("t"), None, tenant_input("acme", None)).await.unwrap();
+        let tenants_before = tenant::Entity::find().count(&db).await.unwrap();
+        let events_before = audit_event::Entity::find().count(&db).await.unwrap();
+        let err = app_err(server::tenants::create(&db, &Actor::system("t"), None, tenant_input("acme", None)).await.unwrap_err());
+        assert_eq!(err.field_messages("slug"), vec!["This slug is already used by another tenant. Choose another."]);
+        assert_eq!(tenant::Entity::find().count(&db).await.unwrap(), tenants_before);
+        assert_eq!(audit_event::Entity::find().count(&db).await.unwrap(), events_before);
+    }
+}
+
+on_both_databases! {
+    async fn invalid_input_is_refused_by_the_service_too(backend) {
+        let db = fresh_db(backend).await;
+        let mut input = tenant_input("ok-slug", None);
+        input.slug = "Not OK".into();
+        input.contact_email = "nope".into();
+        let err = app_err(server::tenants::create(&db, &Actor::system("t"), None, input).await.unwrap_err());
+        assert!(!err.field_messages("slug").is_empty());
+        assert!(!err.field_messages("contact_email").is_empty());
+        assert_eq!(tenant::Entity::find().count(&db).await.unwrap(), 0);
+    }
+}
+
+on_both_databases! {
+    async fn account_managers_see_only_their_assigned_tenants(backend) {
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        let am_a = principal(w.manager_a, Role::AccountManager);
+        let am_b = principal(w.manager_b, Role::AccountManager);
+        let cfg = principal(w.config_staff, Role::ConfigStaff);
+        let ids = |list: Vec<app::tenants::api::TenantSummary>| list.into_iter().map(|t| t.id).collect::<Vec<_>>();
+        assert_eq!(ids(server::tenants::list(&db, &am_a, false).await.unwrap()), vec![w.tenant_a]);
+        assert!(server::tenants::list(&db, &am_b, false).await.unwrap().is_empty());
+        assert_eq!(server::tenants::list(&db, &cfg, false).await.unwrap().len(), 2);
+        let hidden = app_err(server::tenants::get(&db, &am_a, w.tenant_b).await.unwrap_err());
+        assert_eq!(hidden, AppError::not_found("Tenant"));
+        let detail = server::tenants::get(&db, &am_a, w.tenant_a).await.unwrap();
+        assert!(!detail.can_manage);
+    }
+}
+
+on_both_databases! {
+    async fn archiving_hides_a_tenant_and_is_audited_once(backend) {
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        let cfg = principal(w.config_staff, Role::ConfigStaff);
+        server::tenants::set_archived(&db, &Actor::system("t"), None, w.tenant_b, true).await.unwrap();
+        server::tenants::set_archived(&db, &Actor::system("t"), None, w.tenant_b, true).await.unwrap();
+        assert_eq!(server::tenants::list(&db, &cfg, false).await.unwrap().len(), 1);
+        assert_eq!(server::tenants::list(&db, &cfg, true).await.unwrap().len(), 2);
+        let events = server::audit::for_tenant(&db, w.tenant_b).await.unwrap();
+        assert_eq!(events.iter().filter(|e| e.action == "tenant.archived").count(), 1);
+    }
+}
+
+on_both_databases! {
+    async fn the_audit_log_refuses_updates_and_deletes(backend) {
+        let db = fresh_db(backend).await;
+        server::tenants::create(&db, &Actor::system("t"), None, tenant_input("acme", None)).await.unwrap();
+        assert!(db.execute_unprepared("UPDATE audit_events SET action = 'forged'").await.is_err());
+        assert!(db.execute_unprepared("DELETE FROM audit_events").await.is_err());
+        assert_eq!(audit_event::Entity::find().count(&db).await.unwrap(), 1);
+    }
+}
+
+on_both_databases! {
+    async fn concurrent_creations_with_one_slug_yield_one_tenant(backend) {
+        let db = fresh_db(backend).await;
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let db = db.clone();
+                tokio::spawn(async move { server::tenants::create(&db, &Actor::system("t"), None, tenant_input("race", None)).await })
+            })
+            .collect();
+        let mut ok = 0;
+        for t in tasks {
+            match t.await.unwrap() {
+                Ok(_) => ok += 1,
+                Err(e) => assert!(!app_err(e).field_messages("slug").is_empty()),
+            }
+        }
+        assert_eq!(ok, 1);
+        assert_eq!(tenant::Entity::find().count(&db).await.unwrap(), 1);
+    }
+}
+
+on_both_databases! {
+    async fn sessions_end_after_idle_time_and_after_their_absolute_lifetime(backend) {
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        let life = Lifetimes { idle: chrono::Duration::minutes(30), absolute: chrono::Duration::hours(12) };
+        let now = chrono::Utc::now();
+        let token = sessions::create_staff_session(&db, w.admin, life).await.unwrap();
+        assert!(sessions::resolve_staff(&db, &token, life, now + chrono::Duration::minutes(29)).await.unwrap().is_some());
+        // Activity at +29 min moved the idle clock, so +50 min is still alive...
+        assert!(sessions::resolve_staff(&db, &token, life, now + chrono::Duration::minutes(50)).await.unwrap().is_some());
+        // ...but 31 idle minutes later it is gone, for good.
+        assert!(sessions::resolve_staff(&db, &token, life, now + chrono::Duration::minutes(82)).await.unwrap().is_none());
+        assert!(sessions::resolve_staff(&db, &token, life, now + chrono::Duration::minutes(51)).await.unwrap().is_none());
+
+        let token = sessions::create_staff_session(&db, w.admin, life).await.unwrap();
+        let mut t = now;
+        while t < now + chrono::Duration::hours(11) {
+            t += chrono::Duration::minutes(20);
+            assert!(sessions::resolve_staff(&db, &token, life, t).await.unwrap().is_some());
+        }
+        assert!(sessions::resolve_staff(&db, &token, life, now + chrono::Duration::hours(12)).await.unwrap().is_none());
+    }
+}
+
+on_both_databases! {
+    async fn deactivating_a_staff_account_ends_its_sessions(backend) {
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        let life = Lifetimes { idle: chrono::Duration::minutes(30), absolute: chrono::Duration::hours(12) };
+        let token = sessions::create_staff_session(&db, w.config_staff, life).await.unwrap();
+        let admin = Actor { id: Some(w.admin), label: "admin@isv.test".into() };
+        server::staff::set_active(&db, &admin, None, w.config_staff, false).await.unwrap();
+        assert!(sessions::resolve_staff(&db, &token, life, chrono::Utc::now()).await.unwrap().is_none());
+        assert!(server::staff::authenticate(&db, "config@isv.test", PASSWORD).await.unwrap().is_none());
+        server::staff::set_active(&db, &admin, None, w.config_staff, true).await.unwrap();
+        assert!(server::staff::authenticate(&db, "config@isv.test", PASSWORD).await.unwrap().is_some());
+    }
+}
+
+on_both_databases! {
+    async fn a_taken_staff_email_is_a_field_error(backend) {
+        let db = fresh_db(backend).await;
+        seed(&db).await;
+        let input = app::staff::api::NewStaffInput { email: "ADMIN@isv.test".into(), role: Role::Admin, password: PASSWORD.into() };
+        let err = app_err(server::staff::create(&db, &Actor::system("t"), None, input).await.unwrap_err());
+        assert_eq!(err.field_messages("email"), vec!["A staff member with this e-mail already exists."]);
+    }
+}
+
+on_both_databases! {
+    async fn every_migration_rolls_back_and_reapplies(backend) {
+        use migrations::MigratorTrait;
+        let db = fresh_db(backend).await;
+        migrations::Migrator::down(&db, None).await.unwrap();
+        assert!(db.execute_unprepared("SELECT 1 FROM tenants").await.is_err());
+        migrations::Migrator::up(&db, None).await.unwrap();
+        seed(&db).await;
+    }
+}

@@ -1,0 +1,229 @@
+//! Test support: a fresh database per test (SQLite in memory, or a new PostgreSQL database), a
+//! seeded world of staff and tenants, and an in-process router with request helpers.
+
+use std::sync::Arc;
+
+use app::auth::Role;
+use app::staff::api::NewStaffInput;
+use app::tenants::api::{Environment, TenantInput};
+use axum::Router;
+use axum::body::Body;
+use http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use server::audit::Actor;
+use server::config::Config;
+use server::portal::Portal;
+use tokio::sync::OnceCell;
+use tower::ServiceExt;
+use uuid::Uuid;
+
+/// Where PostgreSQL tests create their databases (override with `TEST_POSTGRES_URL`).
+fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into())
+}
+
+/// Which database a test runs on.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+static SWEPT: OnceCell<()> = OnceCell::const_new();
+
+/// A migrated, empty database of the given kind, private to the calling test.
+pub async fn fresh_db(backend: Backend) -> DatabaseConnection {
+    match backend {
+        Backend::Sqlite => server::db::connect_and_migrate("sqlite::memory:").await.expect("sqlite"),
+        Backend::Postgres => {
+            let admin_url = postgres_admin_url();
+            let admin = Database::connect(&admin_url)
+                .await
+                .unwrap_or_else(|e| panic!("PostgreSQL must run at {admin_url} for these tests: {e}"));
+            SWEPT
+                .get_or_init(|| async {
+                    // Databases left by earlier runs (a failed test does not clean up).
+                    let rows = admin
+                        .query_all_raw(sea_orm::Statement::from_string(
+                            admin.get_database_backend(),
+                            "SELECT datname FROM pg_database WHERE datname LIKE 'cp_t_%'",
+                        ))
+                        .await
+                        .unwrap_or_default();
+                    for row in rows {
+                        if let Ok(name) = row.try_get::<String>("", "datname") {
+                            let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                        }
+                    }
+                })
+                .await;
+            let name = format!("cp_t_{}", Uuid::new_v4().simple());
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
+            let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("url with a database");
+            server::db::connect_and_migrate(&format!("{base}/{name}")).await.expect("postgres migrate")
+        }
+    }
+}
+
+/// Generates one test per database from an async body taking a `Backend`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($(#[$meta:meta])* async fn $name:ident($backend:ident) $body:block) => {
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+            async fn run($backend: $crate::support::Backend) $body
+            #[tokio::test]
+            async fn sqlite() { run($crate::support::Backend::Sqlite).await }
+            #[tokio::test]
+            async fn postgres() { run($crate::support::Backend::Postgres).await }
+        }
+    };
+}
+
+/// The seeded people and tenants.
+pub struct World {
+    pub admin: Uuid,
+    pub config_staff: Uuid,
+    pub manager_a: Uuid,
+    pub manager_b: Uuid,
+    /// Assigned to `manager_a`.
+    pub tenant_a: Uuid,
+    /// Assigned to nobody.
+    pub tenant_b: Uuid,
+}
+
+pub const PASSWORD: &str = "correct-horse-battery";
+
+/// Seeds staff of every role and two tenants.
+pub async fn seed(db: &DatabaseConnection) -> World {
+    let actor = Actor::system("test");
+    let add = |email: &'static str, role: Role| {
+        let db = db.clone();
+        let actor = actor.clone();
+        async move {
+            server::staff::create(&db, &actor, None, NewStaffInput { email: email.into(), role, password: PASSWORD.into() })
+                .await
+                .expect("seed staff")
+        }
+    };
+    let admin = add("admin@isv.test", Role::Admin).await;
+    let config_staff = add("config@isv.test", Role::ConfigStaff).await;
+    let manager_a = add("am-a@isv.test", Role::AccountManager).await;
+    let manager_b = add("am-b@isv.test", Role::AccountManager).await;
+    let tenant_a = server::tenants::create(db, &actor, None, tenant_input("acme", Some(manager_a))).await.expect("tenant a");
+    let tenant_b = server::tenants::create(db, &actor, None, tenant_input("globex", None)).await.expect("tenant b");
+    World { admin, config_staff, manager_a, manager_b, tenant_a, tenant_b }
+}
+
+/// A valid tenant input with this slug.
+pub fn tenant_input(slug: &str, manager: Option<Uuid>) -> TenantInput {
+    TenantInput {
+        display_name: format!("Tenant {slug}"),
+        slug: slug.into(),
+        environment: Environment::Demo,
+        contact_email: format!("admin@{slug}.test"),
+        account_manager_id: manager,
+        notes: String::new(),
+    }
+}
+
+/// The public origin the test router is configured with.
+pub const ORIGIN: &str = "http://portal.test";
+
+/// A test configuration (no file, no environment).
+pub fn test_config() -> Config {
+    let figment = Config::figment(None).merge(figment::providers::Serialized::default("public_url", ORIGIN));
+    Config::from_figment(figment).expect("test config")
+}
+
+/// The router in-process, over a seeded SQLite database.
+pub struct TestApp {
+    pub router: Router,
+    pub portal: Arc<Portal>,
+    pub world: World,
+}
+
+/// A response, read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    /// The body as JSON (panics with the body when it is not).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+}
+
+impl TestApp {
+    pub async fn new() -> TestApp {
+        let db = fresh_db(Backend::Sqlite).await;
+        let world = seed(&db).await;
+        let config = Arc::new(test_config());
+        let portal = Arc::new(Portal::new(db, config));
+        let options = server::http::leptos_options(std::path::Path::new("target/site"), "127.0.0.1:0".parse().unwrap());
+        let router = server::http::build_router(portal.clone(), options);
+        TestApp { router, portal, world }
+    }
+
+    /// Sends a request and reads the whole response.
+    pub async fn send(&self, req: Request<Body>) -> Reply {
+        let res = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let bytes = res.into_body().collect().await.expect("body").to_bytes();
+        Reply { status, headers, body: String::from_utf8_lossy(&bytes).into_owned() }
+    }
+
+    /// GET a page with an optional session cookie.
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Reply {
+        let mut req = Request::get(path);
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::empty()).unwrap()).await
+    }
+
+    /// POST a form to a server function as the browser would (same-origin `Origin`).
+    pub async fn call(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)]) -> Reply {
+        self.call_from(path, cookie, form, Some(ORIGIN)).await
+    }
+
+    /// POST a form with a chosen `Origin` header (or none).
+    pub async fn call_from(&self, path: &str, cookie: Option<&str>, form: &[(&str, &str)], origin: Option<&str>) -> Reply {
+        let body = serde_urlencoded::to_string(form).unwrap();
+        let mut req = Request::post(path)
+            .header(header::CONTENT_LENGTH, body.len())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT, "application/json");
+        if let Some(o) = origin {
+            req = req.header(header::ORIGIN, o);
+        }
+        if let Some(c) = cookie {
+            req = req.header(header::COOKIE, c);
+        }
+        self.send(req.body(Body::from(body)).unwrap()).await
+    }
+
+    /// Signs in and returns the `Cookie` header value for the new session.
+    pub async fn sign_in(&self, email: &str) -> String {
+        let reply = self.call("/api/auth/sign_in", None, &[("email", email), ("password", PASSWORD)]).await;
+        assert_eq!(reply.status, StatusCode::OK, "sign-in failed: {}", reply.body);
+        cookie_from(&reply.headers).expect("a session cookie")
+    }
+}
+
+/// The `name=value` of the session cookie set by a response.
+pub fn cookie_from(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("cp_session=") && !v.starts_with("cp_session=;"))
+        .and_then(|v| v.split(';').next())
+        .map(str::to_owned)
+}

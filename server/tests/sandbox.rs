@@ -1220,3 +1220,19 @@ fn the_default_fixture_names_every_scenario_of_the_issue() {
     assert_eq!(Fixture::from_json_str(&json).unwrap().users.len(), f.users.len());
     assert!(Fixture::from_toml_str("[integration]\nkey='k'\nsecret='s'\n[[users]]\nid='u'\nemail='a@b'\ngiven_name='A'\nfamily_name='B'\nmemberships=[{account='missing'}]").is_err());
 }
+
+#[tokio::test]
+async fn ports_follow_a_given_base_address_in_the_documented_order() {
+    // Find a free range: bind an ephemeral port and use the ports after it.
+    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = probe.local_addr().unwrap().port().min(60000);
+    drop(probe);
+    let env = start_with(SandboxConfig { bind: Some(([127, 0, 0, 1], port).into()), ..SandboxConfig::for_tests() }).await;
+    assert_eq!(env.sb.account_server_host(), format!("127.0.0.1:{port}"));
+    assert_eq!(env.sb.admin_api_url(), format!("http://127.0.0.1:{}/management", port + 1));
+    let bases = env.sb.base_uris();
+    assert_eq!(bases["eu"], format!("http://127.0.0.1:{}", port + 2));
+    assert_eq!(bases["na1"], format!("http://127.0.0.1:{}", port + 3));
+    assert_eq!(bases["na2"], format!("http://127.0.0.1:{}", port + 4));
+    assert_eq!(env.sb.control_url(), Some(format!("http://127.0.0.1:{port}/control")));
+}

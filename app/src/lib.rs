@@ -46,6 +46,14 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     security::set_csp_for_page();
+    // Marks the document once the wasm has taken over, so people's tools and browser tests can
+    // tell a server-rendered page from an interactive one.
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/consent-portal.css" />

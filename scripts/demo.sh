@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, builds the portal (release) and runs it with demo data.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-tools.sh
+source scripts/env.sh
+cargo leptos build --release
+PORTAL_SITE_ROOT="${PORTAL_SITE_ROOT:-target/site}" exec target/release/consent-portal demo

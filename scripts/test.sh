@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Installs whatever is missing, then runs every test: unit, services on SQLite and PostgreSQL,
+# router, sandbox, and the browser journeys in headless Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/install-tools.sh --browser
+source scripts/env.sh
+
+# PostgreSQL: the machine's server (127.0.0.1:5432, trust auth, database `test`).
+if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
+  echo "[test] starting PostgreSQL" >&2
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -1)" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+fi
+
+start=$(date +%s)
+echo "[test] unit, service (SQLite + PostgreSQL), router and sandbox tests" >&2
+cargo test --workspace --exclude end2end --locked
+
+echo "[test] building the site for the browser journeys" >&2
+cargo leptos build
+
+echo "[test] browser journeys (headless Chromium)" >&2
+cargo test -p end2end --locked -- --test-threads=1
+
+echo "[test] all tests passed in $(( $(date +%s) - start )) s" >&2

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod components;
 pub mod error;
+pub mod onboarding;
 pub mod policy;
 pub mod security;
 pub mod staff;
@@ -68,6 +69,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/tenants/:id") view=tenants::views::TenantPage ssr=SsrMode::Async />
                     <Route path=path!("/tenants/:id/edit") view=tenants::views::TenantEditPage ssr=SsrMode::Async />
                     <Route path=path!("/staff") view=staff::views::StaffPage ssr=SsrMode::Async />
+                    <Route path=path!("/onboard/:token") view=onboarding::wizard_views::InviteLandingPage ssr=SsrMode::Async />
+                    <Route path=path!("/wizard") view=onboarding::wizard_views::WizardPage ssr=SsrMode::Async />
                 </Routes>
             </AppFrame>
         </Router>

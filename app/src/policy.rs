@@ -14,6 +14,8 @@ pub enum Access {
     Staff,
     /// Only these roles.
     Roles(&'static [Role]),
+    /// Only a customer admin in an invite session (scoped to their one tenant).
+    Invitee,
 }
 
 const MANAGERS: &[Role] = &[Role::ConfigStaff, Role::Admin];
@@ -34,17 +36,40 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/staff/list", Access::Roles(ADMINS)),
     ("/api/staff/create", Access::Roles(ADMINS)),
     ("/api/staff/set_active", Access::Roles(ADMINS)),
+    ("/api/onboarding/tenant_consent", Access::Staff),
+    ("/api/onboarding/create_invite", Access::Roles(MANAGERS)),
+    ("/api/onboarding/revoke_invite", Access::Roles(MANAGERS)),
+    ("/api/onboarding/staff_verify", Access::Roles(MANAGERS)),
+    ("/api/onboarding/invite_landing", Access::Public),
+    ("/api/onboarding/redeem_invite", Access::Public),
+    ("/api/wizard/status", Access::Invitee),
+    ("/api/wizard/name_system_user", Access::Invitee),
+    ("/api/wizard/choose_account", Access::Invitee),
+    ("/api/wizard/verify", Access::Invitee),
+];
+
+/// Plain (non-Leptos) routes and who may call them; the router's gate enforces the same rules.
+pub const ROUTE_POLICY: &[(&str, &str, Access)] = &[
+    ("GET", "/healthz", Access::Public),
+    ("POST", "/oauth/start", Access::Invitee),
+    ("GET", "/oauth/callback/demo", Access::Invitee),
+    ("GET", "/oauth/callback/production", Access::Invitee),
 ];
 
 /// Pages anyone may open; every other page needs a signed-in staff member (deny by default).
 pub const PUBLIC_PAGES: &[&str] = &["/login", "/healthz"];
 
+/// Pages for customer admins (invite sessions); they explain themselves to anyone else.
+pub const INVITEE_PAGES: &[&str] = &["/wizard"];
+
 /// The rule for a page (GET) path. Static assets under `/pkg/` are public; the staff page is for
 /// administrators; every other page needs a signed-in staff member, whose server functions then
 /// narrow what they may see.
 pub fn page_access(path: &str) -> Access {
-    if PUBLIC_PAGES.contains(&path) || path.starts_with("/pkg/") {
+    if PUBLIC_PAGES.contains(&path) || path.starts_with("/pkg/") || path.starts_with("/onboard/") {
         Access::Public
+    } else if INVITEE_PAGES.contains(&path) || path.starts_with("/oauth/") {
+        Access::Invitee
     } else if path == "/staff" || path.starts_with("/staff/") {
         Access::Roles(ADMINS)
     } else {
@@ -58,12 +83,13 @@ pub fn server_fn_access(path: &str) -> Option<Access> {
 }
 
 impl Access {
-    /// Whether a caller with this role (or nobody, `None`) passes the rule.
-    pub fn allows(self, role: Option<Role>) -> bool {
+    /// Whether a caller with this staff role (or none) and invite session (or none) passes.
+    pub fn allows(self, role: Option<Role>, invitee: bool) -> bool {
         match self {
             Access::Public => true,
             Access::Staff => role.is_some(),
             Access::Roles(roles) => role.is_some_and(|r| roles.contains(&r)),
+            Access::Invitee => invitee,
         }
     }
 }
@@ -79,6 +105,8 @@ mod tests {
         assert_eq!(page_access("/tenants"), Access::Staff);
         assert_eq!(page_access("/anything/else"), Access::Staff);
         assert_eq!(page_access("/staff"), Access::Roles(ADMINS));
+        assert_eq!(page_access("/onboard/abc"), Access::Public);
+        assert_eq!(page_access("/wizard"), Access::Invitee);
     }
 
     #[test]
@@ -89,11 +117,14 @@ mod tests {
     #[test]
     fn role_rules_admit_exactly_their_roles() {
         let managers = Access::Roles(MANAGERS);
-        assert!(!managers.allows(None));
-        assert!(!managers.allows(Some(Role::AccountManager)));
-        assert!(managers.allows(Some(Role::ConfigStaff)));
-        assert!(Access::Staff.allows(Some(Role::AccountManager)));
-        assert!(!Access::Staff.allows(None));
-        assert!(Access::Public.allows(None));
+        assert!(!managers.allows(None, false));
+        assert!(!managers.allows(None, true), "an invitee is not staff");
+        assert!(!managers.allows(Some(Role::AccountManager), false));
+        assert!(managers.allows(Some(Role::ConfigStaff), false));
+        assert!(Access::Staff.allows(Some(Role::AccountManager), false));
+        assert!(!Access::Staff.allows(None, true));
+        assert!(Access::Public.allows(None, false));
+        assert!(Access::Invitee.allows(None, true));
+        assert!(!Access::Invitee.allows(Some(Role::Admin), false), "staff are not invitees");
     }
 }

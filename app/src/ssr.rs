@@ -15,6 +15,8 @@ use crate::error::{AppError, AppResult};
 pub struct RequestCtx {
     /// The signed-in staff member, if any.
     pub staff: Option<StaffPrincipal>,
+    /// The customer admin who redeemed an invite, if this is an invite session.
+    pub invitee: Option<InviteePrincipal>,
     /// The raw session cookie value, so sign-in can rotate it and sign-out can delete it.
     /// Never logged (this type has a redacting `Debug`).
     pub session_token: Option<String>,
@@ -24,10 +26,19 @@ pub struct RequestCtx {
     pub request_id: String,
 }
 
+/// A customer admin in the wizard: scoped to exactly one tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InviteePrincipal {
+    pub tenant_id: uuid::Uuid,
+    /// The SHA-256 of the session cookie: binds OAuth transactions to this browser session.
+    pub session_hash: String,
+}
+
 impl std::fmt::Debug for RequestCtx {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("RequestCtx")
             .field("staff", &self.staff)
+            .field("invitee", &self.invitee)
             .field("session_token", &self.session_token.as_ref().map(|_| "[redacted]"))
             .field("client_ip", &self.client_ip)
             .field("request_id", &self.request_id)
@@ -40,6 +51,7 @@ impl RequestCtx {
     pub fn anonymous(request_id: impl Into<String>) -> Self {
         RequestCtx {
             staff: None,
+            invitee: None,
             session_token: None,
             client_ip: IpAddr::from([127, 0, 0, 1]),
             request_id: request_id.into(),
@@ -49,6 +61,11 @@ impl RequestCtx {
     /// The signed-in staff member, if any.
     pub fn staff(&self) -> Option<&StaffPrincipal> {
         self.staff.as_ref()
+    }
+
+    /// The invitee of this session, or `Unauthorized`.
+    pub fn require_invitee(&self) -> AppResult<&InviteePrincipal> {
+        self.invitee.as_ref().ok_or(AppError::Unauthorized)
     }
 
     /// The signed-in staff member, or `Unauthorized`.

@@ -8,6 +8,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_create_staff;
 mod m20261124_000002_create_tenants;
 mod m20261124_000003_create_audit_events;
+mod m20261124_000004_create_consent;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_create_staff::Migration),
             Box::new(m20261124_000002_create_tenants::Migration),
             Box::new(m20261124_000003_create_audit_events::Migration),
+            Box::new(m20261124_000004_create_consent::Migration),
         ]
     }
 }

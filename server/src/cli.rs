@@ -125,7 +125,7 @@ fn describe(err: app::error::AppError) -> String {
 pub async fn serve(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = db::connect_and_migrate(&config.database_url()).await.context("connecting to the database")?;
-    let portal = Arc::new(Portal::new(db, config.clone()));
+    let portal = Arc::new(Portal::new(db, config.clone())?);
     let options = http::leptos_options(&config.site_root, config.listen);
     if !config.site_root.join("pkg").exists() {
         tracing::warn!(site_root = %config.site_root.display(), "no built site here: pages will not hydrate (run `cargo leptos build`)");

@@ -30,6 +30,106 @@ pub struct Config {
     pub session_absolute_hours: u32,
     /// `text` or `json` log lines (`PORTAL_LOG_FORMAT`).
     pub log_format: LogFormat,
+    /// Keys that encrypt stored tokens, by version: `PORTAL_ENCRYPTION_KEYS="1:<base64 32 bytes>,2:…"`.
+    /// New data uses the highest version; older versions stay readable (rotation). Required.
+    pub encryption_keys: Option<SecretString>,
+    /// How long an invite link stays valid (`PORTAL_INVITE_TTL_HOURS`, default 7 days).
+    pub invite_ttl_hours: u32,
+    /// The ISV's DocuSign settings per environment (`[docusign.demo]`, `[docusign.production]`,
+    /// or `PORTAL_DOCUSIGN__DEMO__INTEGRATION_KEY=…`). An environment left out cannot onboard.
+    #[serde(default)]
+    pub docusign: DocuSignEnvironments,
+}
+
+/// The ISV's DocuSign settings for each environment.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct DocuSignEnvironments {
+    pub demo: Option<IsvEnvironment>,
+    pub production: Option<IsvEnvironment>,
+}
+
+impl DocuSignEnvironments {
+    /// The settings of one environment, if configured.
+    pub fn get(&self, env: app::tenants::api::Environment) -> Option<&IsvEnvironment> {
+        match env {
+            app::tenants::api::Environment::Demo => self.demo.as_ref(),
+            app::tenants::api::Environment::Production => self.production.as_ref(),
+        }
+    }
+}
+
+/// One environment's integration: where DocuSign is, the integration key and its secrets, the
+/// redirect URI registered for this environment, and the scopes to ask for.
+#[derive(Clone, Deserialize)]
+pub struct IsvEnvironment {
+    /// The account server, e.g. `https://account-d.docusign.com`.
+    pub account_server: url::Url,
+    /// The Admin API base, e.g. `https://api-d.docusign.net/management`.
+    pub admin_api: url::Url,
+    pub integration_key: String,
+    pub client_secret: SecretString,
+    /// RSA private key (PEM) registered on the integration key for the JWT grant; or
+    /// `private_key_file` naming a file that holds it.
+    pub private_key_pem: Option<SecretString>,
+    pub private_key_file: Option<PathBuf>,
+    /// This environment's callback, registered exactly on the integration key. Its path must be
+    /// `/oauth/callback/demo` or `/oauth/callback/production`.
+    pub redirect_uri: url::Url,
+    /// eSignature scopes for consent (default `signature impersonation`).
+    #[serde(default = "default_scopes")]
+    pub scopes: Vec<String>,
+    /// Admin API read scopes asked for with organization admin consent.
+    #[serde(default = "default_admin_scopes")]
+    pub admin_scopes: Vec<String>,
+    /// Keep refresh tokens from individual consent (adds the `extended` scope).
+    #[serde(default = "default_true")]
+    pub keep_refresh_tokens: bool,
+    /// Host suffixes an account's `base_uri` may have (default `.docusign.net`, `.docusign.com`).
+    #[serde(default = "default_base_uri_hosts")]
+    pub allowed_base_uri_hosts: Vec<String>,
+}
+
+impl std::fmt::Debug for IsvEnvironment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IsvEnvironment")
+            .field("account_server", &self.account_server.as_str())
+            .field("admin_api", &self.admin_api.as_str())
+            .field("integration_key", &self.integration_key)
+            .field("redirect_uri", &self.redirect_uri.as_str())
+            .field("scopes", &self.scopes)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IsvEnvironment {
+    /// The private key PEM, from the setting or the file.
+    pub fn private_key(&self) -> Result<SecretString, ConfigError> {
+        if let Some(pem) = &self.private_key_pem {
+            return Ok(pem.clone());
+        }
+        let file = self.private_key_file.as_ref().ok_or_else(|| {
+            ConfigError("docusign: set private_key_pem or private_key_file for the JWT grant".into())
+        })?;
+        std::fs::read_to_string(file)
+            .map(SecretString::from)
+            .map_err(|e| ConfigError(format!("docusign.private_key_file {}: {e}", file.display())))
+    }
+}
+
+fn default_scopes() -> Vec<String> {
+    vec!["signature".into(), "impersonation".into()]
+}
+
+fn default_admin_scopes() -> Vec<String> {
+    vec!["organization_read".into(), "domain_read".into(), "user_read".into()]
+}
+
+fn default_true() -> bool {
+    true
+}
+
+fn default_base_uri_hosts() -> Vec<String> {
+    vec![".docusign.net".into(), ".docusign.com".into()]
 }
 
 /// How log lines are written.
@@ -48,6 +148,7 @@ struct Defaults {
     session_idle_minutes: u32,
     session_absolute_hours: u32,
     log_format: LogFormat,
+    invite_ttl_hours: u32,
 }
 
 /// A configuration problem, worded for the person starting the portal.
@@ -80,12 +181,13 @@ impl Config {
             session_idle_minutes: 30,
             session_absolute_hours: 12,
             log_format: LogFormat::Text,
+            invite_ttl_hours: 24 * 7,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(file) = file {
             figment = figment.merge(Toml::file_exact(file));
         }
-        figment.merge(Env::prefixed("PORTAL_").ignore(&["config"])).merge(Env::raw().only(&["database_url"]))
+        figment.merge(Env::prefixed("PORTAL_").ignore(&["config"]).split("__")).merge(Env::raw().only(&["database_url"]))
     }
 
     /// Extracts and checks the configuration from any figment (tests build their own).
@@ -106,6 +208,20 @@ impl Config {
                 "PORTAL_PUBLIC_URL must be an http(s) URL like https://portal.example.com, not `{}`",
                 self.public_url
             )));
+        }
+        if self.invite_ttl_hours == 0 {
+            return Err(ConfigError("PORTAL_INVITE_TTL_HOURS must be greater than zero".into()));
+        }
+        for (name, env) in [("demo", &self.docusign.demo), ("production", &self.docusign.production)] {
+            let Some(env) = env else { continue };
+            let expected = format!("/oauth/callback/{name}");
+            if env.redirect_uri.path() != expected {
+                return Err(ConfigError(format!(
+                    "docusign.{name}.redirect_uri must end in {expected} (one callback per environment), not `{}`",
+                    env.redirect_uri
+                )));
+            }
+            env.private_key()?;
         }
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             return Err(ConfigError("session lifetimes must be greater than zero".into()));

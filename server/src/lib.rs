@@ -4,10 +4,13 @@
 pub mod audit;
 pub mod cli;
 pub mod config;
+pub mod crypto;
 pub mod db;
 pub mod demo;
+pub mod docusign;
 pub mod error;
 pub mod http;
+pub mod onboarding;
 pub mod portal;
 pub mod rate_limit;
 pub mod sandbox;

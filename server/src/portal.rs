@@ -8,16 +8,22 @@ use app::auth::api::AuthPort;
 use app::error::{AppError, AppResult};
 use app::ssr::RequestCtx;
 use app::staff::api::{NewStaffInput, StaffOption, StaffPort, StaffView};
+use app::onboarding::api::OnboardingPort;
+use app::onboarding::model::{InviteLandingView, IssuedInvite, SystemUserInput, TenantConsentView, VerificationView, WizardView};
 use app::tenants::api::{TenantDetail, TenantInput, TenantSummary, TenantsPort};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Event};
 use crate::config::Config;
+use crate::crypto::Keyring;
+use crate::docusign::{DocuSignClient, ProviderSettings};
 use crate::error::ServiceResult;
+use crate::onboarding::{self, Deps};
 use crate::rate_limit::SignInLimiter;
 use crate::sessions::{self, Lifetimes};
 use crate::{staff, tenants};
+use app::tenants::api::Environment;
 
 const MANAGERS: &[Role] = &[Role::ConfigStaff, Role::Admin];
 const ADMINS: &[Role] = &[Role::Admin];
@@ -26,13 +32,73 @@ const ADMINS: &[Role] = &[Role::Admin];
 pub struct Portal {
     pub db: DatabaseConnection,
     pub config: Arc<Config>,
+    pub keyring: Keyring,
+    /// One DocuSign client per configured environment.
+    pub providers: Vec<(Environment, DocuSignClient)>,
     pub sign_in_limiter: SignInLimiter,
+    /// Throttles invite redemption per address (the key is constant).
+    pub redeem_limiter: SignInLimiter,
+}
+
+/// Why the portal cannot start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    #[error("docusign.{env}: {message}")]
+    Provider { env: &'static str, message: String },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
 }
 
 impl Portal {
-    /// A backend over `db` with `config`.
-    pub fn new(db: DatabaseConnection, config: Arc<Config>) -> Self {
-        Portal { db, config, sign_in_limiter: SignInLimiter::default() }
+    /// A backend over `db` with `config`; refuses to start without encryption keys or with an
+    /// invalid DocuSign environment (key unparseable or under 2048 bits, plain http, …).
+    pub fn new(db: DatabaseConnection, config: Arc<Config>) -> Result<Self, StartError> {
+        let keyring = Keyring::parse(config.encryption_keys.as_ref())?;
+        let mut providers = Vec::new();
+        for env in Environment::ALL {
+            let Some(isv) = config.docusign.get(env) else { continue };
+            let mut settings = ProviderSettings::new(
+                isv.account_server.clone(),
+                isv.admin_api.clone(),
+                isv.integration_key.clone(),
+                isv.client_secret.clone(),
+                isv.private_key()?,
+                isv.redirect_uri.clone(),
+            );
+            settings.allowed_base_uri_hosts = isv.allowed_base_uri_hosts.clone();
+            settings.validate().map_err(|message| StartError::Provider { env: env.as_str(), message })?;
+            let client = DocuSignClient::new(settings).map_err(|e| StartError::Provider { env: env.as_str(), message: e.to_string() })?;
+            providers.push((env, client));
+        }
+        Ok(Portal {
+            db,
+            config,
+            keyring,
+            providers,
+            sign_in_limiter: SignInLimiter::default(),
+            redeem_limiter: SignInLimiter::new(10, std::time::Duration::from_secs(6), 10, std::time::Duration::from_secs(6)),
+        })
+    }
+
+    /// The onboarding dependencies of an environment, if it is configured.
+    pub fn deps(&self, env: Environment) -> Option<Deps<'_>> {
+        let client = self.providers.iter().find(|(e, _)| *e == env).map(|(_, c)| c)?;
+        let isv = self.config.docusign.get(env)?;
+        Some(Deps { db: &self.db, keyring: &self.keyring, client, isv, env })
+    }
+
+    /// The onboarding dependencies, or a conflict naming the missing environment.
+    pub fn require_deps(&self, env: Environment) -> AppResult<Deps<'_>> {
+        self.deps(env).ok_or_else(|| AppError::Conflict {
+            message: format!("The DocuSign {} environment is not configured on this portal.", env.as_str()),
+        })
+    }
+
+    /// The origins of the configured account servers (for the page CSP's `form-action`).
+    pub fn account_server_origins(&self) -> Vec<String> {
+        self.providers.iter().map(|(_, c)| c.settings().account_server.origin().ascii_serialization()).collect()
     }
 
     /// Session lifetimes from the configuration.
@@ -148,5 +214,125 @@ impl StaffPort for Portal {
     async fn account_managers(&self, ctx: &RequestCtx) -> AppResult<Vec<StaffOption>> {
         ctx.require_role(MANAGERS)?;
         done(ctx, staff::account_managers(&self.db).await)
+    }
+}
+
+async fn tenant_env(db: &DatabaseConnection, tenant_id: Uuid) -> ServiceResult<Environment> {
+    use sea_orm::EntityTrait;
+    let t = crate::db::entities::tenant::Entity::find_by_id(tenant_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("Tenant"))?;
+    Ok(Environment::parse(&t.environment).unwrap_or_default())
+}
+
+#[async_trait::async_trait]
+impl OnboardingPort for Portal {
+    async fn tenant_consent(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<TenantConsentView> {
+        let viewer = ctx.require_staff()?.clone();
+        let result: ServiceResult<TenantConsentView> = async {
+            let t = tenants::visible(&self.db, &viewer, tenant_id).await?;
+            let env = Environment::parse(&t.environment).unwrap_or_default();
+            let su = onboarding::records::system_user(&self.db, tenant_id, env).await?;
+            let history = crate::audit::for_tenant(&self.db, tenant_id)
+                .await?
+                .into_iter()
+                .filter(|e| e.action.starts_with("consent.state_changed") || e.action.starts_with("invite."))
+                .collect();
+            Ok(TenantConsentView {
+                tenant_id,
+                environment: env,
+                environment_configured: self.deps(env).is_some(),
+                status: onboarding::state::status(&self.db, tenant_id, env).await?,
+                receipt: onboarding::records::latest_grant(&self.db, tenant_id, env).await?.as_ref().map(onboarding::records::receipt_view),
+                last_verification: su.as_ref().and_then(onboarding::records::last_verification),
+                system_user: su.as_ref().map(onboarding::records::system_user_view),
+                history,
+                invites: onboarding::invites::list(&self.db, tenant_id).await?,
+                can_manage: viewer.role.manages_tenants(),
+            })
+        }
+        .await;
+        done(ctx, result)
+    }
+
+    async fn create_invite(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<IssuedInvite> {
+        ctx.require_role(MANAGERS)?;
+        let ttl = chrono::Duration::hours(i64::from(self.config.invite_ttl_hours));
+        done(ctx, onboarding::invites::issue(&self.db, &Actor::of(ctx), Some(&ctx.request_id), tenant_id, &self.config.public_url, ttl).await)
+    }
+
+    async fn revoke_invite(&self, ctx: &RequestCtx, invite_id: Uuid) -> AppResult<()> {
+        ctx.require_role(MANAGERS)?;
+        done(ctx, onboarding::invites::revoke(&self.db, &Actor::of(ctx), Some(&ctx.request_id), invite_id).await)
+    }
+
+    async fn staff_verify(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<VerificationView> {
+        ctx.require_role(MANAGERS)?;
+        let env = done(ctx, tenant_env(&self.db, tenant_id).await)?;
+        let deps = self.require_deps(env)?;
+        done(ctx, onboarding::verify::run(deps, tenant_id, &Actor::of(ctx), Some(&ctx.request_id)).await)
+    }
+
+    async fn invite_landing(&self, ctx: &RequestCtx, token: &str) -> AppResult<InviteLandingView> {
+        done(ctx, onboarding::invites::landing(&self.db, token).await)
+    }
+
+    async fn redeem_invite(&self, ctx: &RequestCtx, token: &str) -> AppResult<String> {
+        if let Err(retry_after_secs) = self.redeem_limiter.check("invite", ctx.client_ip) {
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
+        let (_, session) = done(ctx, onboarding::invites::redeem(&self.db, Some(&ctx.request_id), token, self.lifetimes()).await)?;
+        if let Some(old) = &ctx.session_token {
+            done(ctx, sessions::delete(&self.db, old).await)?;
+        }
+        Ok(sessions::set_cookie(&session, self.config.secure_cookies(), self.lifetimes()))
+    }
+
+    async fn wizard_status(&self, ctx: &RequestCtx) -> AppResult<WizardView> {
+        let invitee = ctx.require_invitee()?;
+        let env = done(ctx, tenant_env(&self.db, invitee.tenant_id).await)?;
+        let deps = self.deps(env);
+        let scopes = deps.as_ref().map(|d| d.individual_scopes()).unwrap_or_default();
+        done(ctx, onboarding::wizard::view(&self.db, invitee.tenant_id, env, &invitee.session_hash, deps.as_ref(), scopes).await)
+    }
+
+    async fn name_system_user(&self, ctx: &RequestCtx, input: SystemUserInput) -> AppResult<()> {
+        let invitee = ctx.require_invitee()?;
+        let env = done(ctx, tenant_env(&self.db, invitee.tenant_id).await)?;
+        let deps = self.require_deps(env)?;
+        done(ctx, onboarding::wizard::name_system_user(deps, invitee.tenant_id, &invitee.session_hash, input).await)
+    }
+
+    async fn choose_account(&self, ctx: &RequestCtx, account_id: String) -> AppResult<()> {
+        let invitee = ctx.require_invitee()?;
+        let env = done(ctx, tenant_env(&self.db, invitee.tenant_id).await)?;
+        let deps = self.require_deps(env)?;
+        let actor = self.invitee_actor(ctx).await;
+        done(ctx, onboarding::wizard::choose_account(deps, invitee.tenant_id, &invitee.session_hash, &account_id, &actor, Some(&ctx.request_id)).await)
+    }
+
+    async fn wizard_verify(&self, ctx: &RequestCtx) -> AppResult<VerificationView> {
+        let invitee = ctx.require_invitee()?;
+        let env = done(ctx, tenant_env(&self.db, invitee.tenant_id).await)?;
+        let deps = self.require_deps(env)?;
+        let actor = self.invitee_actor(ctx).await;
+        done(ctx, onboarding::verify::run(deps, invitee.tenant_id, &actor, Some(&ctx.request_id)).await)
+    }
+}
+
+impl Portal {
+    /// The audit actor of an invite session: the DocuSign user who signed in, when known.
+    pub async fn invitee_actor(&self, ctx: &RequestCtx) -> Actor {
+        let signed_in = match &ctx.invitee {
+            Some(i) => onboarding::records::progress(&self.db, &i.session_hash)
+                .await
+                .ok()
+                .flatten()
+                .and_then(|p| p.signed_in_user)
+                .and_then(|j| serde_json::from_value::<app::onboarding::model::DocuSignUserView>(j).ok()),
+            None => None,
+        };
+        onboarding::wizard::invitee_actor(signed_in.as_ref())
     }
 }

@@ -56,20 +56,42 @@ pub async fn create_staff_session<C: ConnectionTrait>(db: &C, staff_id: Uuid, li
     Ok(token)
 }
 
-/// Deletes the session of `token`, if any.
-pub async fn delete<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<()> {
-    session::Entity::delete_by_id(hash_token(token)).exec(db).await?;
-    Ok(())
+/// Creates an invite session scoped to one tenant and returns its token.
+pub async fn create_invite_session<C: ConnectionTrait>(db: &C, tenant_id: Uuid, lifetimes: Lifetimes) -> ServiceResult<String> {
+    let token = new_token();
+    let now = Utc::now();
+    session::ActiveModel {
+        id_hash: Set(hash_token(&token)),
+        kind: Set("invite".into()),
+        staff_id: Set(None),
+        tenant_id: Set(Some(tenant_id)),
+        created_at: Set(now),
+        last_seen_at: Set(now),
+        expires_at: Set(now + lifetimes.absolute),
+    }
+    .insert(db)
+    .await?;
+    Ok(token)
 }
 
-/// The active staff account behind `token`, if the session is live (not idle too long, not past
-/// its absolute end, account still active). Refreshes the idle clock at most once a minute.
-pub async fn resolve_staff<C: ConnectionTrait>(
+/// Who a live session belongs to.
+#[derive(Debug, Clone)]
+pub enum Holder {
+    /// An active staff account.
+    Staff(staff_user::Model),
+    /// A customer admin who redeemed an invite for this tenant.
+    Invitee { tenant_id: Uuid },
+}
+
+/// The holder of the session behind `token`, if it is live (not idle too long, not past its
+/// absolute end; for staff, the account still active). Refreshes the idle clock at most once a
+/// minute.
+pub async fn resolve<C: ConnectionTrait>(
     db: &C,
     token: &str,
     lifetimes: Lifetimes,
     now: DateTime<Utc>,
-) -> ServiceResult<Option<staff_user::Model>> {
+) -> ServiceResult<Option<Holder>> {
     let Some(row) = session::Entity::find_by_id(hash_token(token)).one(db).await? else {
         return Ok(None);
     };
@@ -77,11 +99,15 @@ pub async fn resolve_staff<C: ConnectionTrait>(
         session::Entity::delete_by_id(row.id_hash).exec(db).await?;
         return Ok(None);
     }
-    let Some(staff_id) = row.staff_id.filter(|_| row.kind == "staff") else {
-        return Ok(None);
-    };
-    let Some(staff) = staff_user::Entity::find_by_id(staff_id).one(db).await?.filter(|s| s.active) else {
-        return Ok(None);
+    let holder = match (row.kind.as_str(), row.staff_id, row.tenant_id) {
+        ("staff", Some(staff_id), _) => {
+            match staff_user::Entity::find_by_id(staff_id).one(db).await?.filter(|s| s.active) {
+                Some(staff) => Holder::Staff(staff),
+                None => return Ok(None),
+            }
+        }
+        ("invite", _, Some(tenant_id)) => Holder::Invitee { tenant_id },
+        _ => return Ok(None),
     };
     if now - row.last_seen_at > Duration::minutes(1) {
         session::Entity::update_many()
@@ -90,7 +116,26 @@ pub async fn resolve_staff<C: ConnectionTrait>(
             .exec(db)
             .await?;
     }
-    Ok(Some(staff))
+    Ok(Some(holder))
+}
+
+/// Deletes the session of `token`, if any.
+pub async fn delete<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<()> {
+    session::Entity::delete_by_id(hash_token(token)).exec(db).await?;
+    Ok(())
+}
+
+/// The active staff account behind `token`, if the session is a live staff session.
+pub async fn resolve_staff<C: ConnectionTrait>(
+    db: &C,
+    token: &str,
+    lifetimes: Lifetimes,
+    now: DateTime<Utc>,
+) -> ServiceResult<Option<staff_user::Model>> {
+    Ok(match resolve(db, token, lifetimes, now).await? {
+        Some(Holder::Staff(s)) => Some(s),
+        _ => None,
+    })
 }
 
 /// The `Set-Cookie` value for a new session.

@@ -1236,3 +1236,104 @@ async fn ports_follow_a_given_base_address_in_the_documented_order() {
     assert_eq!(bases["na2"], format!("http://127.0.0.1:{}", port + 4));
     assert_eq!(env.sb.control_url(), Some(format!("http://127.0.0.1:{port}/control")));
 }
+
+// ------------------------------------------------------------------ Admin API: profile by e-mail
+
+#[tokio::test]
+async fn the_admin_api_finds_a_docusign_profile_by_email_for_users_the_organization_knows() {
+    let env = start().await;
+    env.control("/consents/grant", json!({"user_id": user_id(ADA), "scopes": ["signature", "impersonation", "user_read"]})).await;
+    let token = env.jwt_token(ADA, "signature impersonation user_read").await;
+    let url = |email: &str| format!("{}/v2.1/organizations/{ACME_ORG}/users/dsprofile?email={email}", env.sb.admin_api_url());
+
+    let r = env.get(&url("Bob.Builder@ACME.example"), Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::OK);
+    assert!(r.headers().contains_key("x-ratelimit-remaining"));
+    let b: Value = r.json().await.unwrap();
+    let users = b["users"].as_array().unwrap();
+    assert_eq!(users.len(), 1);
+    let u = &users[0];
+    assert_eq!(u["id"], user_id(BOB));
+    assert_eq!(u["site_id"], 1);
+    assert_eq!(u["user_name"], "Bob Builder");
+    assert_eq!(u["first_name"], "Bob");
+    assert_eq!(u["last_name"], "Builder");
+    assert_eq!(u["user_status"], "active");
+    assert_eq!(u["default_account_id"], ACME_SALES);
+    assert_eq!(u["is_organization_admin"], false);
+    assert!(u.get("email").is_none(), "DocuSign puts the e-mail on each membership");
+    let m = &u["memberships"][0];
+    assert_eq!(m["email"], BOB);
+    assert_eq!(m["account_id"], ACME_SALES);
+    assert_eq!(m["account_name"], "Acme Sales");
+    assert_eq!(m["is_admin"], true);
+    assert_eq!(m["is_external_account"], false);
+
+    let ada = env.get_json(&url(ADA), Some(&token)).await;
+    assert_eq!(ada["users"][0]["is_organization_admin"], true);
+    // Nora: claimed domain and a member of Acme Labs.
+    assert_eq!(env.get_json(&url(NORA), Some(&token)).await["users"][0]["id"], user_id(NORA));
+    // Not the organization's users, or nobody at all: an empty list.
+    for email in [GINA, MIA, "nobody@acme.example"] {
+        assert_eq!(env.get_json(&url(email), Some(&token)).await, json!({"users": []}), "{email}");
+    }
+    let (status, b) = body(env.get(&format!("{}/v2.1/organizations/{ACME_ORG}/users/dsprofile", env.sb.admin_api_url()), Some(&token)).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(b["error"], "invalid_request");
+    let counts = env.get_json(&env.url("/control/requests"), None).await;
+    assert!(counts["GET /management/v2.1/organizations/{organizationId}/users/dsprofile"].as_u64().unwrap() >= 6);
+}
+
+#[tokio::test]
+async fn the_profile_lookup_needs_a_token_the_user_read_scope_and_an_org_admin() {
+    let env = start().await;
+    let url = |org: &str| format!("{}/v2.1/organizations/{org}/users/dsprofile?email={BOB}", env.sb.admin_api_url());
+    let (status, b) = body(env.get(&url(ACME_ORG), Some("garbage")).await).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(b["error"], "invalid_token");
+
+    env.control("/consents/grant", json!({"user_id": user_id(ADA), "scopes": ["signature", "impersonation", "organization_read", "user_read"]})).await;
+    let no_user_read = env.jwt_token(ADA, "signature impersonation organization_read").await;
+    let (status, b) = body(env.get(&url(ACME_ORG), Some(&no_user_read)).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(b["error"], "insufficient_scope");
+
+    let ada = env.jwt_token(ADA, "signature impersonation user_read").await;
+    let (status, b) = body(env.get(&url("00000000-0000-0000-0000-000000000000"), Some(&ada)).await).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(b["error"], "not_found");
+
+    env.control("/consents/grant", json!({"user_id": user_id(BOB), "scopes": ["signature", "impersonation", "user_read"]})).await;
+    let bob = env.jwt_token(BOB, "signature impersonation user_read").await;
+    let (status, b) = body(env.get(&url(ACME_ORG), Some(&bob)).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(b["error"], "forbidden");
+}
+
+#[tokio::test]
+async fn org_admin_consent_with_admin_api_scopes_reaches_them_through_the_jwt_grant_for_covered_users() {
+    let env = start().await;
+    let scopes = "signature impersonation organization_read domain_read user_read";
+    let (verifier, challenge) = pkce();
+    let p = env.consent_flow(ADA, "openid", &challenge, &[("admin_consent_scope", scopes)]).await;
+    let (status, tokens) = body(env.exchange(&p["code"], &verifier).await).await;
+    assert_eq!(status, StatusCode::OK);
+    // The admin's own code-grant token carries `openid` only.
+    let admin = env.sb.admin_api_url();
+    let (status, b) = body(env.get(&format!("{admin}/v2/organizations"), tokens["access_token"].as_str()).await).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(b["error"], "insufficient_scope");
+
+    // Ada (acme.example is an active claimed domain) gets every admin_consent_scope via JWT.
+    let ada = env.jwt_token(ADA, scopes).await;
+    assert_eq!(env.get_json(&format!("{admin}/v2/organizations"), Some(&ada)).await["organizations"][0]["id"], ACME_ORG);
+    let domains = env.get_json(&format!("{admin}/v2/organizations/{ACME_ORG}/reserved_domains"), Some(&ada)).await;
+    assert_eq!(domains["reserved_domains"][0]["host_name"], "acme.example");
+    let users = env.get_json(&format!("{admin}/v2.1/organizations/{ACME_ORG}/users/dsprofile?email={BOB}"), Some(&ada)).await;
+    assert_eq!(users["users"][0]["id"], user_id(BOB));
+    // So does Bob, another covered user; Gina is not covered.
+    let a = env.assertion(env.claims(BOB, scopes).await);
+    assert_eq!(env.jwt_grant(&a).await.status(), StatusCode::OK);
+    let a = env.assertion(env.claims(GINA, scopes).await);
+    assert_eq!(body(env.jwt_grant(&a).await).await.1, json!({"error": "consent_required"}));
+}

@@ -23,6 +23,13 @@ pub fn describe_action(action: &str) -> String {
         "tenant.updated" => "Tenant updated".into(),
         "tenant.archived" => "Tenant archived".into(),
         "tenant.restored" => "Tenant restored".into(),
+        "invite.issued" => "Invite issued".into(),
+        "invite.revoked" => "Invite revoked".into(),
+        "invite.redeemed" => "Invite redeemed".into(),
+        "consent.state_changed" => "Consent state changed".into(),
+        "consent.granted" => "Consent granted".into(),
+        "consent.system_user_pinned" => "System user pinned".into(),
+        "consent.verified" => "Verification".into(),
         other => other.replace(['.', '_'], " "),
     }
 }

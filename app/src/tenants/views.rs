@@ -341,6 +341,7 @@ pub fn TenantPage() -> impl IntoView {
                                 <dt>"Notes"</dt><dd class="notes">{if t.notes.is_empty() { "—".to_owned() } else { t.notes.clone() }}</dd>
                             </dl>
                         </section>
+                        <crate::onboarding::staff_views::TenantConsentPanel tenant_id=t.id />
                         <section class="panel">
                             <h2>"Audit events"</h2>
                             <ol class="events" data-testid="audit-events">

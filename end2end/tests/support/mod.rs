@@ -31,6 +31,9 @@ fn built_artifacts() -> (PathBuf, PathBuf) {
     (bin, site)
 }
 
+/// A fixed encryption key for the throw-away databases of the journeys.
+pub const TEST_KEY: &str = "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
 /// A running portal, stopped on drop.
 pub struct Portal {
     pub url: String,
@@ -63,6 +66,7 @@ impl Portal {
             .env("PORTAL_PUBLIC_URL", &url)
             .env("PORTAL_DATA_DIR", data.path())
             .env("PORTAL_SITE_ROOT", &site)
+            .env("PORTAL_ENCRYPTION_KEYS", TEST_KEY)
             .env_remove("DATABASE_URL")
             .env_remove("PORTAL_CONFIG")
             .stdout(Stdio::null())

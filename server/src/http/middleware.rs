@@ -6,7 +6,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use app::error::AppError;
-use app::policy::{page_access, server_fn_access};
+use app::policy::{Access, page_access, server_fn_access};
 use app::security::content_security_policy;
 use app::ssr::RequestCtx;
 use axum::extract::{ConnectInfo, Request, State};
@@ -98,7 +98,7 @@ pub async fn attach_request_ctx(State(portal): State<Arc<Portal>>, mut req: Requ
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0.ip())
         .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let mut ctx = RequestCtx { staff: None, session_token: None, client_ip, request_id: request_id.clone() };
+    let mut ctx = RequestCtx { staff: None, invitee: None, session_token: None, client_ip, request_id: request_id.clone() };
     if !req.uri().path().starts_with("/pkg/") {
         let secure = portal.config.secure_cookies();
         let token = req
@@ -108,8 +108,12 @@ pub async fn attach_request_ctx(State(portal): State<Arc<Portal>>, mut req: Requ
             .filter_map(|v| v.to_str().ok())
             .find_map(|h| sessions::token_from_cookie_header(h, secure));
         if let Some(token) = token {
-            match sessions::resolve_staff(&portal.db, &token, portal.lifetimes(), chrono::Utc::now()).await {
-                Ok(staff) => ctx.staff = staff.as_ref().and_then(crate::staff::to_principal),
+            match sessions::resolve(&portal.db, &token, portal.lifetimes(), chrono::Utc::now()).await {
+                Ok(Some(sessions::Holder::Staff(staff))) => ctx.staff = crate::staff::to_principal(&staff),
+                Ok(Some(sessions::Holder::Invitee { tenant_id })) => {
+                    ctx.invitee = Some(app::ssr::InviteePrincipal { tenant_id, session_hash: sessions::hash_token(&token) });
+                }
+                Ok(None) => {}
                 Err(e) => {
                     return error_response(&e.into_app(&request_id), Some(&request_id));
                 }
@@ -126,10 +130,13 @@ pub async fn attach_request_ctx(State(portal): State<Arc<Portal>>, mut req: Requ
 pub async fn access_gate(req: Request, next: Next) -> Response {
     let path = req.uri().path();
     let role = req.extensions().get::<RequestCtx>().and_then(|c| c.staff().map(|s| s.role));
+    let invitee = req.extensions().get::<RequestCtx>().is_some_and(|c| c.invitee.is_some());
     if !path.starts_with("/api/") {
-        // Pages: anonymous visitors of a private page go to sign-in, keeping the address they
-        // wanted; a signed-in role the page is not for sees the page's own 403.
-        if role.is_none() && !page_access(path).allows(None) {
+        // Pages: anonymous visitors of a staff page go to sign-in, keeping the address they
+        // wanted; a signed-in role the page is not for sees the page's own 403. Invitee pages and
+        // the OAuth routes explain themselves to anyone without an invite session.
+        let access = page_access(path);
+        if role.is_none() && matches!(access, Access::Staff | Access::Roles(_)) {
             let wanted = match req.uri().query() {
                 Some(q) => format!("{path}?{q}"),
                 None => path.to_owned(),
@@ -146,8 +153,8 @@ pub async fn access_gate(req: Request, next: Next) -> Response {
     if req.method() != Method::POST {
         return (StatusCode::METHOD_NOT_ALLOWED, [(header::ALLOW, "POST")]).into_response();
     }
-    if !access.allows(role) {
-        let err = if role.is_none() { AppError::Unauthorized } else { AppError::Forbidden };
+    if !access.allows(role, invitee) {
+        let err = if role.is_none() && !invitee { AppError::Unauthorized } else { AppError::Forbidden };
         return error_response(&err, request_id.as_deref());
     }
     with_error_status(next.run(req).await, request_id.as_deref()).await

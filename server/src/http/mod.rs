@@ -3,11 +3,14 @@
 //! limit, compression, security headers, cross-site request refusal, session, access gate).
 
 pub mod middleware;
+pub mod oauth;
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use app::auth::api::AuthPort;
+use app::onboarding::api::OnboardingPort;
+use app::security::FormActionOrigins;
 use app::staff::api::StaffPort;
 use app::tenants::api::TenantsPort;
 use app::{App, shell};
@@ -51,7 +54,10 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
     let state = AppState { leptos_options: leptos_options.clone(), portal: portal.clone() };
     let context = {
         let portal = portal.clone();
+        let form_actions = FormActionOrigins(portal.account_server_origins());
         move || {
+            provide_context(form_actions.clone());
+            provide_context::<Arc<dyn OnboardingPort>>(portal.clone());
             provide_context::<Arc<dyn AuthPort>>(portal.clone());
             provide_context::<Arc<dyn TenantsPort>>(portal.clone());
             provide_context::<Arc<dyn StaffPort>>(portal.clone());
@@ -74,6 +80,8 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
     let routes = generate_route_list(App);
     Router::new()
         .route("/healthz", get(health))
+        .route("/oauth/start", axum::routing::post(oauth::start))
+        .route("/oauth/callback/{env}", get(oauth::callback))
         .leptos_routes_with_context(&state, routes, context, app_shell)
         .nest_service("/pkg", static_files)
         .fallback(move |req| not_found(req))

@@ -1,5 +1,6 @@
-//! The Admin API host (`/management`): organizations and their reserved (claimed) domains
-//! (reference section 7), with the scopes the reference names.
+//! The Admin API host (`/management`): organizations, their reserved (claimed) domains
+//! (reference section 7) and the DocuSign profile of a user looked up by e-mail
+//! (`/v2.1/organizations/{id}/users/dsprofile`), with the scopes the reference names.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,7 @@ use axum::routing::get;
 use serde_json::{Value, json};
 
 use super::faults::{self, Scope};
-use super::fixture::{Organization, ReservedDomain};
+use super::fixture::{Organization, ReservedDomain, User};
 use super::limits;
 use super::state::{AppState, World};
 use super::wire::{self, admin_error};
@@ -29,6 +30,7 @@ pub fn router(app: AppState) -> Router {
         Router::new()
             .route("/v2/organizations", get(list_organizations))
             .route("/v2/organizations/{organizationId}/reserved_domains", get(reserved_domains))
+            .route("/v2.1/organizations/{organizationId}/users/dsprofile", get(user_profiles_by_email))
             .route_layer(middleware::from_fn_with_state(app.clone(), gate))
             .route_layer(middleware::from_fn_with_state((app.clone(), Scope::Admin), faults::traffic))
             .with_state(app.clone())
@@ -168,4 +170,80 @@ async fn reserved_domains(
     }
     let domains: Vec<Value> = org.reserved_domains.iter().map(|d| domain_json(&app.hosts.admin_api, &org.id, d)).collect();
     wire::json(StatusCode::OK, json!({ "reserved_domains": domains }))
+}
+
+/// One `UserDrilldownResponse` (Admin API v2.1): the user's DocuSign profile with every account
+/// membership. As in DocuSign's schema, the e-mail is on each membership, not on the user.
+fn profile_json(world: &World, org: &Organization, user: &User) -> Value {
+    let default = user.memberships.iter().find(|m| m.is_default).or(user.memberships.first());
+    let default_account = default.and_then(|m| world.account(&m.account));
+    let memberships: Vec<Value> = user
+        .memberships
+        .iter()
+        .filter_map(|m| {
+            let a = world.account(&m.account)?;
+            Some(json!({
+                "email": user.email,
+                "account_id": a.seed.id,
+                "external_account_id": a.seed.external_id,
+                "account_name": a.seed.name,
+                "is_external_account": !org.accounts.iter().any(|id| id.eq_ignore_ascii_case(&a.seed.id)),
+                "status": "active",
+                "created_on": user.created,
+                "is_admin": m.is_admin,
+            }))
+        })
+        .collect();
+    json!({
+        "id": user.id,
+        "site_id": 1,
+        "site_name": "DEMO",
+        "user_name": user.name(),
+        "first_name": user.given_name,
+        "last_name": user.family_name,
+        "user_status": "active",
+        "default_account_id": default_account.map(|a| a.seed.id.clone()),
+        "default_account_name": default_account.map(|a| a.seed.name.clone()),
+        "language_culture": "en",
+        "is_organization_admin": is_admin(org, &user.id),
+        "created_on": user.created,
+        "memberships": memberships,
+    })
+}
+
+/// `GET /v2.1/organizations/{organizationId}/users/dsprofile?email=…` (scope `user_read`, org
+/// admins): `{"users": [UserDrilldownResponse]}` for the user with that e-mail when the
+/// organization knows them (e-mail domain among its reserved domains, whatever their status, or
+/// a member of one of its accounts); `{"users": []}` otherwise.
+async fn user_profiles_by_email(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(org_id): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    if !caller.scopes.contains("user_read") {
+        return missing_scope("user_read");
+    }
+    let world = app.world();
+    let Some(org) = world.orgs.iter().find(|o| o.id.eq_ignore_ascii_case(&org_id)) else {
+        return admin_error(StatusCode::NOT_FOUND, "not_found", "The organization does not exist.");
+    };
+    if !is_admin(org, &caller.user_id) {
+        return admin_error(StatusCode::FORBIDDEN, "forbidden", "The user is not an administrator of this organization.");
+    }
+    let email = q.get("email").map(|e| e.trim()).unwrap_or_default();
+    if email.is_empty() {
+        return admin_error(StatusCode::BAD_REQUEST, "invalid_request", "The email query parameter is required.");
+    }
+    let users: Vec<Value> = world
+        .user_by_email(email)
+        .filter(|u| {
+            let domain = u.email_domain();
+            org.reserved_domains.iter().any(|d| d.host_name.eq_ignore_ascii_case(&domain))
+                || org.accounts.iter().any(|a| u.membership(a).is_some())
+        })
+        .map(|u| profile_json(&world, org, u))
+        .into_iter()
+        .collect();
+    wire::json(StatusCode::OK, json!({ "users": users }))
 }

@@ -134,7 +134,9 @@ pub const ORIGIN: &str = "http://portal.test";
 
 /// A test configuration (no file, no environment).
 pub fn test_config() -> Config {
-    let figment = Config::figment(None).merge(figment::providers::Serialized::default("public_url", ORIGIN));
+    let figment = Config::figment(None)
+        .merge(figment::providers::Serialized::default("public_url", ORIGIN))
+        .merge(figment::providers::Serialized::default("encryption_keys", server::crypto::Keyring::generate_spec(1)));
     Config::from_figment(figment).expect("test config")
 }
 
@@ -164,7 +166,7 @@ impl TestApp {
         let db = fresh_db(Backend::Sqlite).await;
         let world = seed(&db).await;
         let config = Arc::new(test_config());
-        let portal = Arc::new(Portal::new(db, config));
+        let portal = Arc::new(Portal::new(db, config).expect("portal"));
         let options = server::http::leptos_options(std::path::Path::new("target/site"), "127.0.0.1:0".parse().unwrap());
         let router = server::http::build_router(portal.clone(), options);
         TestApp { router, portal, world }

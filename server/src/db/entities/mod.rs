@@ -1,6 +1,13 @@
 //! sea-orm entities, one per table. Behaviour lives in the services, not here.
 
 pub mod audit_event;
+pub mod consent_grant;
+pub mod consent_state;
+pub mod credential;
+pub mod invite;
+pub mod oauth_transaction;
 pub mod session;
 pub mod staff_user;
+pub mod system_user;
 pub mod tenant;
+pub mod wizard_progress;

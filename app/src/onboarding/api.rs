@@ -1,0 +1,117 @@
+//! Onboarding server functions and the port the server implements for them.
+
+use leptos::prelude::*;
+use uuid::Uuid;
+
+use super::model::*;
+use crate::error::AppError;
+
+#[cfg(feature = "ssr")]
+mod port {
+    use super::*;
+    use crate::ssr::RequestCtx;
+
+    /// What the server must provide for onboarding. Every method authorizes the caller itself.
+    #[async_trait::async_trait]
+    pub trait OnboardingPort: Send + Sync + 'static {
+        /// Consent state, receipt, system user, history and invites of a tenant (staff).
+        async fn tenant_consent(&self, ctx: &RequestCtx, tenant_id: Uuid) -> Result<TenantConsentView, AppError>;
+        /// Issues a new invite (revoking any pending one) and returns its link, once.
+        async fn create_invite(&self, ctx: &RequestCtx, tenant_id: Uuid) -> Result<IssuedInvite, AppError>;
+        /// Revokes an invite.
+        async fn revoke_invite(&self, ctx: &RequestCtx, invite_id: Uuid) -> Result<(), AppError>;
+        /// Re-runs verification of a tenant's system user (staff "check again").
+        async fn staff_verify(&self, ctx: &RequestCtx, tenant_id: Uuid) -> Result<VerificationView, AppError>;
+        /// What an invite link's landing page shows; consumes nothing.
+        async fn invite_landing(&self, ctx: &RequestCtx, token: &str) -> Result<InviteLandingView, AppError>;
+        /// Redeems an invite into an invite session (exactly once) and returns its `Set-Cookie`.
+        async fn redeem_invite(&self, ctx: &RequestCtx, token: &str) -> Result<String, AppError>;
+        /// The wizard as the invitee's session sees it.
+        async fn wizard_status(&self, ctx: &RequestCtx) -> Result<WizardView, AppError>;
+        /// Organization path: the admin names the system user (e-mail or user id).
+        async fn name_system_user(&self, ctx: &RequestCtx, input: SystemUserInput) -> Result<(), AppError>;
+        /// Pins the system user's account (and its base URI) for the tenant.
+        async fn choose_account(&self, ctx: &RequestCtx, account_id: String) -> Result<(), AppError>;
+        /// Verifies the system user with the JWT grant, userinfo and one call on the account.
+        async fn wizard_verify(&self, ctx: &RequestCtx) -> Result<VerificationView, AppError>;
+    }
+}
+#[cfg(feature = "ssr")]
+pub use port::OnboardingPort;
+
+#[cfg(feature = "ssr")]
+fn onboarding() -> Result<(crate::ssr::RequestCtx, std::sync::Arc<dyn OnboardingPort>), AppError> {
+    Ok((crate::ssr::request_ctx()?, crate::ssr::port::<dyn OnboardingPort>()?))
+}
+
+/// A tenant's consent as staff see it.
+#[server(endpoint = "onboarding/tenant_consent")]
+pub async fn tenant_consent(tenant_id: Uuid) -> Result<TenantConsentView, AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.tenant_consent(&ctx, tenant_id).await)
+}
+
+/// Issues an invite for a tenant.
+#[server(endpoint = "onboarding/create_invite")]
+pub async fn create_invite(tenant_id: Uuid) -> Result<IssuedInvite, AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.create_invite(&ctx, tenant_id).await)
+}
+
+/// Revokes an invite.
+#[server(endpoint = "onboarding/revoke_invite")]
+pub async fn revoke_invite(invite_id: Uuid) -> Result<(), AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.revoke_invite(&ctx, invite_id).await)
+}
+
+/// Staff: verify a tenant's system user again.
+#[server(endpoint = "onboarding/staff_verify")]
+pub async fn staff_verify(tenant_id: Uuid) -> Result<VerificationView, AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.staff_verify(&ctx, tenant_id).await)
+}
+
+/// The landing page of an invite link.
+#[server(endpoint = "onboarding/invite_landing")]
+pub async fn invite_landing(token: String) -> Result<InviteLandingView, AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.invite_landing(&ctx, &token).await)
+}
+
+/// Starts the wizard: redeems the invite into a session for this browser.
+#[server(endpoint = "onboarding/redeem_invite")]
+pub async fn redeem_invite(token: String) -> Result<(), AppError> {
+    let (ctx, port) = onboarding()?;
+    let cookie = crate::ssr::respond(&ctx, port.redeem_invite(&ctx, &token).await)?;
+    crate::ssr::set_cookie(&cookie);
+    Ok(())
+}
+
+/// The wizard for this invite session.
+#[server(endpoint = "wizard/status")]
+pub async fn wizard_status() -> Result<WizardView, AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.wizard_status(&ctx).await)
+}
+
+/// Names the organization path's system user.
+#[server(endpoint = "wizard/name_system_user")]
+pub async fn name_system_user(input: SystemUserInput) -> Result<(), AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.name_system_user(&ctx, input).await)
+}
+
+/// Pins the system user's account.
+#[server(endpoint = "wizard/choose_account")]
+pub async fn choose_account(account_id: String) -> Result<(), AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.choose_account(&ctx, account_id).await)
+}
+
+/// Verifies the system user.
+#[server(endpoint = "wizard/verify")]
+pub async fn wizard_verify() -> Result<VerificationView, AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.wizard_verify(&ctx).await)
+}

@@ -1,0 +1,375 @@
+//! Onboarding DTOs shared by browser and server.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use validator::Validate;
+
+use crate::audit::AuditEventView;
+use crate::tenants::api::Environment;
+
+/// Where a tenant's consent stands in one environment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentState {
+    NotStarted,
+    Invited,
+    InProgress,
+    Consented,
+    Verified,
+    NeedsAttention,
+    Revoked,
+}
+
+impl ConsentState {
+    /// Every state.
+    pub const ALL: [ConsentState; 7] = [
+        ConsentState::NotStarted,
+        ConsentState::Invited,
+        ConsentState::InProgress,
+        ConsentState::Consented,
+        ConsentState::Verified,
+        ConsentState::NeedsAttention,
+        ConsentState::Revoked,
+    ];
+
+    /// The wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentState::NotStarted => "not_started",
+            ConsentState::Invited => "invited",
+            ConsentState::InProgress => "in_progress",
+            ConsentState::Consented => "consented",
+            ConsentState::Verified => "verified",
+            ConsentState::NeedsAttention => "needs_attention",
+            ConsentState::Revoked => "revoked",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(value: &str) -> Option<ConsentState> {
+        ConsentState::ALL.into_iter().find(|s| s.as_str() == value)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            ConsentState::NotStarted => "Not started",
+            ConsentState::Invited => "Invited",
+            ConsentState::InProgress => "In progress",
+            ConsentState::Consented => "Consented (not yet verified)",
+            ConsentState::Verified => "Verified",
+            ConsentState::NeedsAttention => "Needs attention",
+            ConsentState::Revoked => "Consent revoked",
+        }
+    }
+
+    /// Whether no consent is in place yet (or it was revoked): the states an invite moves along.
+    pub fn is_before_consent(self) -> bool {
+        matches!(self, ConsentState::NotStarted | ConsentState::Invited | ConsentState::InProgress | ConsentState::Revoked)
+    }
+
+    /// Whether moving from `self` to `to` is allowed.
+    pub fn can_become(self, to: ConsentState) -> bool {
+        use ConsentState::*;
+        match (self, to) {
+            // Staff may always (re)invite: a new invite starts the journey again.
+            (_, Invited) => true,
+            (Invited | Revoked | NeedsAttention | Consented | Verified | InProgress, InProgress) => true,
+            (InProgress | NeedsAttention | Revoked | Consented | Verified, Consented) => true,
+            (Consented | NeedsAttention | Verified, Verified) => true,
+            (Consented | Verified | NeedsAttention, NeedsAttention) => true,
+            (Consented | Verified | NeedsAttention, Revoked) => true,
+            _ => false,
+        }
+    }
+}
+
+/// How consent was granted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentMode {
+    /// One user consented for themselves.
+    Individual,
+    /// An organization administrator consented for every user of the organization's claimed
+    /// domains.
+    Organization,
+}
+
+impl ConsentMode {
+    /// The wire and database name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentMode::Individual => "individual",
+            ConsentMode::Organization => "organization",
+        }
+    }
+
+    /// Parses the wire name.
+    pub fn parse(value: &str) -> Option<ConsentMode> {
+        match value {
+            "individual" => Some(ConsentMode::Individual),
+            "organization" => Some(ConsentMode::Organization),
+            _ => None,
+        }
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            ConsentMode::Individual => "Individual consent",
+            ConsentMode::Organization => "Organization admin consent",
+        }
+    }
+}
+
+/// The consent state with its reason, when it needs attention.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentStatus {
+    pub state: ConsentState,
+    /// A machine code (`consent_missing`, `not_a_member`, …) when the state needs attention.
+    pub reason: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+}
+
+/// The consent receipt: who granted what, when, and how it was verified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsentReceipt {
+    pub mode: ConsentMode,
+    pub user_sub: String,
+    pub user_email: String,
+    pub user_name: String,
+    pub scopes: String,
+    pub organization_id: Option<String>,
+    pub granted_at: DateTime<Utc>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub verification: Option<String>,
+}
+
+/// The pinned system user and account.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SystemUserView {
+    pub user_id: String,
+    pub email: String,
+    pub name: String,
+    pub account_id: String,
+    pub account_name: String,
+    pub base_uri: String,
+    pub organization_id: Option<String>,
+    pub pinned_at: DateTime<Utc>,
+    pub verified_at: Option<DateTime<Utc>>,
+}
+
+/// Where an invite stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InviteStatus {
+    Pending,
+    Used,
+    Expired,
+    Revoked,
+}
+
+impl InviteStatus {
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            InviteStatus::Pending => "pending",
+            InviteStatus::Used => "used",
+            InviteStatus::Expired => "expired",
+            InviteStatus::Revoked => "revoked",
+        }
+    }
+}
+
+/// An invite as staff see it (never the link: it is shown once, when issued).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteView {
+    pub id: Uuid,
+    pub status: InviteStatus,
+    pub created_by: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+/// A newly issued invite: the link, shown once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IssuedInvite {
+    pub id: Uuid,
+    pub link: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// What the tenant page shows about consent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TenantConsentView {
+    pub tenant_id: Uuid,
+    pub environment: Environment,
+    /// Whether the ISV configured this DocuSign environment.
+    pub environment_configured: bool,
+    pub status: ConsentStatus,
+    pub receipt: Option<ConsentReceipt>,
+    pub system_user: Option<SystemUserView>,
+    pub last_verification: Option<VerificationView>,
+    /// Consent state changes, newest first.
+    pub history: Vec<AuditEventView>,
+    pub invites: Vec<InviteView>,
+    /// Whether the caller may issue and revoke invites and re-verify.
+    pub can_manage: bool,
+}
+
+/// The landing page of an invite link (nothing is consumed by showing it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InviteLandingView {
+    pub tenant_name: String,
+    pub environment: Environment,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// A DocuSign account as the wizard shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AccountView {
+    pub account_id: String,
+    pub account_name: String,
+    pub base_uri: String,
+    pub is_default: bool,
+    pub organization_id: Option<String>,
+}
+
+/// A DocuSign user as the wizard shows it (from userinfo; never tokens).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocuSignUserView {
+    pub user_id: String,
+    pub name: String,
+    pub email: String,
+    pub accounts: Vec<AccountView>,
+}
+
+impl DocuSignUserView {
+    /// Whether any of the user's accounts belongs to a DocuSign organization.
+    pub fn has_organization(&self) -> bool {
+        self.accounts.iter().any(|a| a.organization_id.is_some())
+    }
+}
+
+/// The wizard's advice on the consent path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PathAdvice {
+    pub recommended: ConsentMode,
+    /// Plain sentences: why, and what is missing for organization consent.
+    pub reasons: Vec<String>,
+}
+
+/// The steps of the wizard.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WizardStep {
+    Welcome,
+    ChoosePath,
+    SystemUser,
+    Verify,
+    Done,
+}
+
+impl WizardStep {
+    /// Every step, in order, with its label.
+    pub const ALL: [(WizardStep, &'static str); 5] = [
+        (WizardStep::Welcome, "Welcome"),
+        (WizardStep::ChoosePath, "Consent"),
+        (WizardStep::SystemUser, "System user"),
+        (WizardStep::Verify, "Verify"),
+        (WizardStep::Done, "Done"),
+    ];
+}
+
+/// A message about the last thing that happened (an error from DocuSign, a refused callback).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notice {
+    /// `error` or `info`.
+    pub kind: String,
+    pub title: String,
+    pub message: String,
+}
+
+/// The result of verifying the system user, in words a non-developer can act on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VerificationView {
+    pub ok: bool,
+    /// `verified`, `consent_missing`, `consent_revoked`, `unknown_user`, `key_mismatch`,
+    /// `not_a_member`, `base_uri_changed`, `provider_unreachable`.
+    pub outcome: String,
+    pub title: String,
+    pub remediation: String,
+    pub checked_at: DateTime<Utc>,
+    /// The steps performed and what each saw.
+    pub evidence: Vec<String>,
+}
+
+/// Everything the wizard page needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WizardView {
+    pub tenant_name: String,
+    pub environment: Environment,
+    pub environment_configured: bool,
+    pub step: WizardStep,
+    pub status: ConsentStatus,
+    pub signed_in: Option<DocuSignUserView>,
+    pub advice: Option<PathAdvice>,
+    pub receipt: Option<ConsentReceipt>,
+    pub candidate: Option<DocuSignUserView>,
+    pub system_user: Option<SystemUserView>,
+    pub verification: Option<VerificationView>,
+    pub notice: Option<Notice>,
+    /// The scopes the ISV asks for, with what each lets it do.
+    pub scopes: Vec<(String, String)>,
+}
+
+/// The organization path's system user, named by the admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate)]
+pub struct SystemUserInput {
+    #[validate(length(min = 3, max = 254, message = "Enter the system user's e-mail address or DocuSign user ID."))]
+    pub user: String,
+}
+
+/// What a scope lets the ISV do, in plain words.
+pub fn explain_scope(scope: &str) -> &'static str {
+    match scope {
+        "signature" => "Send, sign and manage envelopes through the eSignature API.",
+        "impersonation" => "Act as the system user without them being present (JWT grant).",
+        "extended" => "Keep access for longer without asking you to sign in again.",
+        "openid" => "Know who you are (your name, e-mail and DocuSign accounts).",
+        "organization_read" => "Read your DocuSign organization's name and accounts.",
+        "domain_read" => "Read which e-mail domains your organization has claimed.",
+        "user_read" => "Look up a user of your organization by e-mail.",
+        _ => "Access requested by the integration.",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn states_round_trip_by_name() {
+        for s in ConsentState::ALL {
+            assert_eq!(ConsentState::parse(s.as_str()), Some(s));
+        }
+    }
+
+    #[test]
+    fn verification_needs_consent_first_and_revocation_needs_a_prior_grant() {
+        use ConsentState::*;
+        assert!(!NotStarted.can_become(Verified));
+        assert!(!Invited.can_become(Consented));
+        assert!(!InProgress.can_become(Verified));
+        assert!(InProgress.can_become(Consented));
+        assert!(Consented.can_become(Verified));
+        assert!(Verified.can_become(Revoked));
+        assert!(!NotStarted.can_become(Revoked));
+        assert!(!InProgress.can_become(Revoked));
+        for s in ConsentState::ALL {
+            assert!(s.can_become(Invited), "staff can always re-invite from {s:?}");
+        }
+    }
+}

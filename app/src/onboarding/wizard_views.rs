@@ -1,0 +1,363 @@
+//! The customer admin's pages: the invite landing page and the wizard.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_params_map;
+
+use super::api::*;
+use super::model::*;
+use crate::components::{ErrorNotice, FieldMessages, format_time};
+use crate::error::AppError;
+
+/// What an invite link opens: who invited, for what, and a Start button. Showing it consumes
+/// nothing (mail scanners open links); only pressing Start does.
+#[component]
+pub fn InviteLandingPage() -> impl IntoView {
+    let params = use_params_map();
+    let token = move || params.read().get("token").unwrap_or_default();
+    let landing = Resource::new(token, invite_landing);
+    let redeem = ServerAction::<RedeemInvite>::new();
+    let error = Signal::derive(move || redeem.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = redeem.value().get() {
+            // A full load: the new session cookie must reach the server with the next request.
+            go_to("/wizard");
+        }
+    });
+
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match landing.await {
+                    Ok(l) => view! {
+                        <section class="panel narrow">
+                            <h1>"Connect DocuSign for " {l.tenant_name.clone()}</h1>
+                            <p class="lead">
+                                "You have been invited to connect your organization's DocuSign account ("
+                                {l.environment.label()} ") to our integration. It takes a few minutes: you will sign in "
+                                "with DocuSign, grant consent, and choose the user and account the integration will use."
+                            </p>
+                            <p>"This link is valid until " {format_time(l.expires_at)} " and works once."</p>
+                            <ErrorNotice error=error />
+                            <ActionForm action=redeem>
+                                <input type="hidden" name="token" value=token />
+                                <button type="submit" class="primary">"Start"</button>
+                            </ActionForm>
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <InviteProblem error=e /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn InviteProblem(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::ssr::set_status(error.status_code());
+    let message = match &error {
+        AppError::NotFound { .. } => "This invite link is not valid. Check that you copied the whole link.".to_owned(),
+        other => other.to_string(),
+    };
+    view! {
+        <section class="panel narrow">
+            <h1>"This link cannot be used"</h1>
+            <p role="alert">{message}</p>
+            <p>"Ask the person who sent you the link for a new one; they can issue it in a minute."</p>
+        </section>
+    }
+}
+
+fn go_to(path: &str) {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.location().assign(path);
+    }
+    #[cfg(not(feature = "hydrate"))]
+    let _ = path;
+}
+
+/// The wizard: one page whose content follows the tenant's progress.
+#[component]
+pub fn WizardPage() -> impl IntoView {
+    let name_user = ServerAction::<NameSystemUser>::new();
+    let choose = ServerAction::<ChooseAccount>::new();
+    let verify = ServerAction::<WizardVerify>::new();
+    let status = Resource::new(
+        move || (name_user.version().get(), choose.version().get(), verify.version().get()),
+        |_| wizard_status(),
+    );
+
+    view! {
+        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                match status.await {
+                    Err(AppError::Unauthorized) => view! {
+                        <section class="panel narrow">
+                            <h1>"Your session has ended"</h1>
+                            <p>"Open the invite link you received again to continue, or ask for a new one."</p>
+                        </section>
+                    }.into_any(),
+                    Err(e) => view! { <section class="panel narrow"><ErrorNotice error=Signal::derive(move || Some(e.clone())) /></section> }.into_any(),
+                    Ok(w) => view! { <Wizard w=w name_user=name_user choose=choose verify=verify /> }.into_any(),
+                }
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn Wizard(
+    w: WizardView,
+    name_user: ServerAction<NameSystemUser>,
+    choose: ServerAction<ChooseAccount>,
+    verify: ServerAction<WizardVerify>,
+) -> impl IntoView {
+    let step = w.step;
+    let steps = WizardStep::ALL
+        .iter()
+        .map(|(s, label)| {
+            let current = *s == step;
+            view! { <li class:current=current aria-current=current.then_some("step")>{*label}</li> }
+        })
+        .collect_view();
+    let notice = w.notice.clone().map(|n| {
+        view! {
+            <div class=format!("notice {}", if n.kind == "error" { "error" } else { "ok" }) role="alert" data-testid="wizard-notice">
+                <strong>{n.title}</strong> " " {n.message}
+            </div>
+        }
+    });
+    let body = match step {
+        WizardStep::Welcome => welcome(&w).into_any(),
+        WizardStep::ChoosePath => choose_path(&w).into_any(),
+        WizardStep::SystemUser => system_user_step(&w, name_user, choose).into_any(),
+        WizardStep::Verify => verify_step(&w, verify).into_any(),
+        WizardStep::Done => done(&w).into_any(),
+    };
+    view! {
+        <section class="panel wizard" data-testid="wizard" data-step=format!("{step:?}").to_lowercase()>
+            <p class="eyebrow">{w.tenant_name.clone()} " · DocuSign " {w.environment.label()}</p>
+            <ol class="steps" aria-label="Progress">{steps}</ol>
+            {notice}
+            {(!w.environment_configured).then(|| view! {
+                <p class="notice error" role="alert">"This DocuSign environment is not set up on our side yet. Please tell the person who invited you."</p>
+            })}
+            {body}
+        </section>
+    }
+}
+
+fn start_form(purpose: &'static str, label: &'static str, primary: bool) -> impl IntoView {
+    view! {
+        <form method="post" action="/oauth/start" class="inline">
+            <input type="hidden" name="purpose" value=purpose />
+            <button type="submit" class:primary=primary>{label}</button>
+        </form>
+    }
+}
+
+fn scope_list(w: &WizardView) -> impl IntoView {
+    let items = w
+        .scopes
+        .iter()
+        .map(|(s, what)| view! { <li><code>{s.clone()}</code> " — " {what.clone()}</li> })
+        .collect_view();
+    view! { <ul class="scopes">{items}</ul> }
+}
+
+fn welcome(w: &WizardView) -> impl IntoView {
+    view! {
+        <h1>"Connect your DocuSign account"</h1>
+        <p>"Here is what will happen:"</p>
+        <ol>
+            <li>"You sign in with DocuSign so we can see which accounts and organization you have."</li>
+            <li>"You grant consent: for your whole organization (if you are a DocuSign organization administrator) or for one user."</li>
+            <li>"You choose the system user and the account the integration will act as."</li>
+            <li>"We check that it works."</li>
+        </ol>
+        <p>"Once connected, the integration will be able to:"</p>
+        {scope_list(w)}
+        <p>"You can withdraw consent at any time in DocuSign (Settings → Connected apps)."</p>
+        {w.environment_configured.then(|| start_form("sign_in", "Sign in with DocuSign", true))}
+    }
+}
+
+fn choose_path(w: &WizardView) -> impl IntoView {
+    let user = w.signed_in.clone();
+    let advice = w.advice.clone();
+    let recommended_org = advice.as_ref().is_some_and(|a| a.recommended == ConsentMode::Organization);
+    view! {
+        <h1>"Choose how to grant consent"</h1>
+        {user.map(|u| view! {
+            <p>"Signed in to DocuSign as " <strong data-testid="signed-in-as">{u.name.clone()} " (" {u.email.clone()} ")"</strong> "."</p>
+            <AccountsTable accounts=u.accounts.clone() />
+        })}
+        {advice.map(|a| view! {
+            <div class="advice" data-testid="path-advice">
+                <p><strong>"We recommend: " {a.recommended.label()}</strong></p>
+                <ul>{a.reasons.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
+            </div>
+        })}
+        <div class="choices">
+            <div class="choice">
+                <h2>"Organization admin consent"</h2>
+                <p>"Covers every user whose e-mail domain your organization has claimed. You must be a DocuSign organization administrator, and the domain must be verified (active)."</p>
+                {start_form("organization", "Grant organization consent", recommended_org)}
+            </div>
+            <div class="choice">
+                <h2>"Individual consent"</h2>
+                <p>"You consent for yourself; you then become the system user the integration acts as. Always available."</p>
+                {start_form("individual", "Grant individual consent", !recommended_org)}
+            </div>
+        </div>
+        <p>"The integration will be able to:"</p>
+        {scope_list(w)}
+    }
+}
+
+#[component]
+fn AccountsTable(accounts: Vec<AccountView>) -> impl IntoView {
+    view! {
+        <div class="table-wrap"><table>
+            <thead><tr><th scope="col">"Account"</th><th scope="col">"Account ID"</th><th scope="col">"Organization"</th></tr></thead>
+            <tbody>
+                {accounts.into_iter().map(|a| view! {
+                    <tr>
+                        <td>{a.account_name}{a.is_default.then(|| view! { <span class="badge">"default"</span> })}</td>
+                        <td><code>{a.account_id}</code></td>
+                        <td>{a.organization_id.unwrap_or_else(|| "none".into())}</td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table></div>
+    }
+}
+
+fn system_user_step(w: &WizardView, name_user: ServerAction<NameSystemUser>, choose: ServerAction<ChooseAccount>) -> impl IntoView {
+    let org = w.receipt.as_ref().is_some_and(|r| r.mode == ConsentMode::Organization);
+    let name_error = Signal::derive(move || name_user.value().get().and_then(Result::err));
+    let choose_error = Signal::derive(move || choose.value().get().and_then(Result::err));
+    let receipt = w.receipt.clone().map(|r| view! { <p class="notice ok">{r.mode.label()} " granted by " {r.user_email} "."</p> });
+    let naming = org.then(|| {
+        view! {
+            <h2>"Who is the system user?"</h2>
+            <p>"The system user is the DocuSign user the integration acts as. With organization consent it can be any user whose e-mail domain your organization has claimed — often a dedicated user such as docusign-integration@yourcompany.com."</p>
+            <ErrorNotice error=name_error />
+            <ActionForm action=name_user attr:class="form">
+                <div class="field">
+                    <label for="system-user">"System user e-mail or DocuSign user ID"</label>
+                    <input id="system-user" name="input[user]" required aria-describedby="system-user-error" />
+                    <FieldMessages id="system-user" field="user" error=name_error />
+                </div>
+                <button type="submit">"Look up this user"</button>
+            </ActionForm>
+        }
+    });
+    let accounts = w.candidate.clone().map(|c| {
+        let default_id = c.accounts.iter().find(|a| a.is_default).or(c.accounts.first()).map(|a| a.account_id.clone());
+        view! {
+            <h2>"Which account?"</h2>
+            <p>"The integration will act as " <strong data-testid="candidate">{c.name.clone()} " (" {c.email.clone()} ")"</strong> " in this account:"</p>
+            <ErrorNotice error=choose_error />
+            <ActionForm action=choose attr:class="form">
+                <fieldset class="accounts">
+                    <legend>"Accounts of this user"</legend>
+                    {c.accounts.into_iter().map(|a| {
+                        let id = format!("acct-{}", a.account_id);
+                        let checked = Some(&a.account_id) == default_id.as_ref();
+                        view! {
+                            <div class="radio">
+                                <input type="radio" id=id.clone() name="account_id" value=a.account_id.clone() checked=checked />
+                                <label for=id>{a.account_name.clone()}
+                                    {a.is_default.then(|| view! { <span class="badge">"default"</span> })}
+                                    <span class="hint">" " {a.account_id.clone()} " · " {a.base_uri.clone()}</span>
+                                </label>
+                            </div>
+                        }
+                    }).collect_view()}
+                </fieldset>
+                <button type="submit" class="primary">"Use this account"</button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <h1>"Choose the system user and account"</h1>
+        {receipt}
+        {naming}
+        {accounts}
+    }
+}
+
+fn verify_step(w: &WizardView, verify: ServerAction<WizardVerify>) -> impl IntoView {
+    let su = w.system_user.clone();
+    let last = w.verification.clone();
+    let pending = verify.pending();
+    view! {
+        <h1>"Check that it works"</h1>
+        {su.map(|s| view! { <SystemUserFacts s=s /> })}
+        {last.map(|v| view! { <VerificationResult v=v /> })}
+        <ActionForm action=verify>
+            <button type="submit" class="primary" disabled=move || pending.get()>
+                {move || if pending.get() { "Checking…" } else { "Verify now" }}
+            </button>
+        </ActionForm>
+    }
+}
+
+fn done(w: &WizardView) -> impl IntoView {
+    let su = w.system_user.clone();
+    let receipt = w.receipt.clone();
+    view! {
+        <h1>"You are connected"</h1>
+        <p class="notice ok" data-testid="wizard-done">"Consent is verified: the integration can act as the system user in the chosen account."</p>
+        <h2>"Summary"</h2>
+        {receipt.map(|r| view! {
+            <dl class="facts">
+                <dt>"Consent"</dt><dd>{r.mode.label()}</dd>
+                <dt>"Granted by"</dt><dd>{r.user_name} " (" {r.user_email} ")"</dd>
+                <dt>"Scopes"</dt><dd><code>{r.scopes}</code></dd>
+                <dt>"Granted"</dt><dd>{format_time(r.granted_at)}</dd>
+            </dl>
+        })}
+        {su.map(|s| view! { <SystemUserFacts s=s /> })}
+        <p>"Next: a setup check of your account's settings and Connect configuration (coming next)."</p>
+        <button type="button" on:click=|_| print_page()>"Print this summary"</button>
+    }
+}
+
+fn print_page() {
+    #[cfg(feature = "hydrate")]
+    if let Some(w) = web_sys::window() {
+        let _ = w.print();
+    }
+}
+
+/// The pinned system user and account.
+#[component]
+pub fn SystemUserFacts(s: SystemUserView) -> impl IntoView {
+    view! {
+        <dl class="facts" data-testid="system-user">
+            <dt>"System user"</dt><dd>{s.name} " (" {s.email} ")"</dd>
+            <dt>"User ID"</dt><dd><code>{s.user_id}</code></dd>
+            <dt>"Account"</dt><dd>{s.account_name} " " <code>{s.account_id}</code></dd>
+            <dt>"Base URI"</dt><dd><code>{s.base_uri}</code></dd>
+            <dt>"Organization"</dt><dd>{s.organization_id.unwrap_or_else(|| "none".into())}</dd>
+        </dl>
+    }
+}
+
+/// One verification outcome with its remediation.
+#[component]
+pub fn VerificationResult(v: VerificationView) -> impl IntoView {
+    view! {
+        <div class=if v.ok { "notice ok" } else { "notice error" } role="status" data-testid="verification" data-outcome=v.outcome.clone()>
+            <p><strong>{v.title}</strong></p>
+            <p>{v.remediation}</p>
+            <details>
+                <summary>"What we checked (" {format_time(v.checked_at)} ")"</summary>
+                <ul>{v.evidence.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+            </details>
+        </div>
+    }
+}

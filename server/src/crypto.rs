@@ -1,0 +1,196 @@
+//! Encryption of stored secrets (tokens): AES-256-GCM with a random 96-bit nonce per message and
+//! associated data binding the ciphertext to its purpose, its tenant and the key version, so a
+//! ciphertext copied to another row or purpose does not decrypt. Keys carry versions: new data
+//! uses the newest key, older keys stay readable until re-encrypted (rotation).
+
+use std::collections::BTreeMap;
+
+use aes_gcm::aead::{Aead, KeyInit, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rand::RngCore;
+use secrecy::{ExposeSecret, SecretString};
+use uuid::Uuid;
+
+/// A set of versioned 256-bit keys.
+#[derive(Clone)]
+pub struct Keyring {
+    keys: BTreeMap<u32, Key<Aes256Gcm>>,
+}
+
+impl std::fmt::Debug for Keyring {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keyring").field("versions", &self.keys.keys().collect::<Vec<_>>()).finish()
+    }
+}
+
+/// Why a keyring or a ciphertext was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum CryptoError {
+    #[error("PORTAL_ENCRYPTION_KEYS is not set: the portal refuses to store tokens unencrypted")]
+    Missing,
+    #[error("PORTAL_ENCRYPTION_KEYS is malformed: {0} (expected `1:<base64 of 32 bytes>[,2:…]`)")]
+    Malformed(String),
+    #[error("stored secret uses key version {0}, which is not configured")]
+    UnknownVersion(u32),
+    #[error("stored secret does not decrypt (tampered, moved, or wrong key)")]
+    Undecryptable,
+}
+
+/// What a ciphertext is bound to.
+#[derive(Debug, Clone, Copy)]
+pub struct Binding<'a> {
+    /// What the secret is (`refresh_token`, `access_token`, `pkce_verifier`, …).
+    pub purpose: &'a str,
+    /// The tenant it belongs to.
+    pub tenant_id: Uuid,
+}
+
+impl Keyring {
+    /// Parses `version:base64key` pairs separated by commas.
+    pub fn parse(spec: Option<&SecretString>) -> Result<Keyring, CryptoError> {
+        let spec = spec.ok_or(CryptoError::Missing)?;
+        let mut keys = BTreeMap::new();
+        for part in spec.expose_secret().split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (version, key) = part.split_once(':').ok_or_else(|| CryptoError::Malformed("a key has no version".into()))?;
+            let version: u32 = version.trim().parse().map_err(|_| CryptoError::Malformed(format!("bad version `{version}`")))?;
+            let bytes = STANDARD
+                .decode(key.trim())
+                .map_err(|_| CryptoError::Malformed(format!("key {version} is not base64")))?;
+            if bytes.len() != 32 {
+                return Err(CryptoError::Malformed(format!("key {version} has {} bytes, not 32", bytes.len())));
+            }
+            if keys.insert(version, *Key::<Aes256Gcm>::from_slice(&bytes)).is_some() {
+                return Err(CryptoError::Malformed(format!("key version {version} appears twice")));
+            }
+        }
+        if keys.is_empty() {
+            return Err(CryptoError::Missing);
+        }
+        Ok(Keyring { keys })
+    }
+
+    /// A fresh random key spec (`1:<base64>`), for `demo` and tests.
+    pub fn generate_spec(version: u32) -> String {
+        let mut key = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut key);
+        format!("{version}:{}", STANDARD.encode(key))
+    }
+
+    /// The version new data is encrypted with.
+    pub fn current_version(&self) -> u32 {
+        *self.keys.keys().next_back().expect("non-empty keyring")
+    }
+
+    fn aad(binding: Binding<'_>, version: u32) -> String {
+        format!("consent-portal|{}|{}|v{version}", binding.purpose, binding.tenant_id)
+    }
+
+    /// Encrypts with the current key: `v{version}.{base64 nonce}.{base64 ciphertext+tag}`.
+    pub fn seal(&self, binding: Binding<'_>, plaintext: &str) -> String {
+        let version = self.current_version();
+        let cipher = Aes256Gcm::new(&self.keys[&version]);
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng.fill_bytes(&mut nonce);
+        let aad = Self::aad(binding, version);
+        let ct = cipher
+            .encrypt(Nonce::from_slice(&nonce), Payload { msg: plaintext.as_bytes(), aad: aad.as_bytes() })
+            .expect("AES-GCM encryption does not fail for in-memory buffers");
+        format!("v{version}.{}.{}", STANDARD.encode(nonce), STANDARD.encode(ct))
+    }
+
+    /// Decrypts what [`Keyring::seal`] produced for the same binding.
+    pub fn open(&self, binding: Binding<'_>, sealed: &str) -> Result<SecretString, CryptoError> {
+        let mut parts = sealed.splitn(3, '.');
+        let (Some(v), Some(nonce), Some(ct)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(CryptoError::Undecryptable);
+        };
+        let version: u32 = v.strip_prefix('v').and_then(|v| v.parse().ok()).ok_or(CryptoError::Undecryptable)?;
+        let key = self.keys.get(&version).ok_or(CryptoError::UnknownVersion(version))?;
+        let nonce = STANDARD.decode(nonce).map_err(|_| CryptoError::Undecryptable)?;
+        let ct = STANDARD.decode(ct).map_err(|_| CryptoError::Undecryptable)?;
+        if nonce.len() != 12 {
+            return Err(CryptoError::Undecryptable);
+        }
+        let aad = Self::aad(binding, version);
+        let plain = Aes256Gcm::new(key)
+            .decrypt(Nonce::from_slice(&nonce), Payload { msg: &ct, aad: aad.as_bytes() })
+            .map_err(|_| CryptoError::Undecryptable)?;
+        String::from_utf8(plain).map(SecretString::from).map_err(|_| CryptoError::Undecryptable)
+    }
+
+    /// The key version a sealed value uses (to find rows needing re-encryption after rotation).
+    pub fn version_of(sealed: &str) -> Option<u32> {
+        sealed.split('.').next()?.strip_prefix('v')?.parse().ok()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ring(spec: &str) -> Keyring {
+        Keyring::parse(Some(&SecretString::from(spec.to_owned()))).unwrap()
+    }
+
+    fn binding(tenant: Uuid) -> Binding<'static> {
+        Binding { purpose: "refresh_token", tenant_id: tenant }
+    }
+
+    #[test]
+    fn a_sealed_secret_round_trips_and_does_not_contain_the_plaintext() {
+        let k = ring(&Keyring::generate_spec(1));
+        let t = Uuid::new_v4();
+        let sealed = k.seal(binding(t), "eyJ0eXAiOiJNVCJ9.refresh");
+        assert!(!sealed.contains("refresh"));
+        assert_eq!(k.open(binding(t), &sealed).unwrap().expose_secret(), "eyJ0eXAiOiJNVCJ9.refresh");
+    }
+
+    #[test]
+    fn a_flipped_byte_or_another_tenant_or_purpose_does_not_decrypt() {
+        let k = ring(&Keyring::generate_spec(1));
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        let sealed = k.seal(binding(a), "token");
+        assert_eq!(k.open(binding(b), &sealed).unwrap_err(), CryptoError::Undecryptable);
+        assert!(k.open(Binding { purpose: "access_token", tenant_id: a }, &sealed).is_err());
+        let mut bytes = sealed.clone().into_bytes();
+        let last = bytes.len() - 3;
+        bytes[last] = if bytes[last] == b'A' { b'B' } else { b'A' };
+        assert!(k.open(binding(a), &String::from_utf8(bytes).unwrap()).is_err());
+    }
+
+    #[test]
+    fn rotation_keeps_old_data_readable_and_seals_with_the_newest_key() {
+        let v1 = Keyring::generate_spec(1);
+        let old = ring(&v1);
+        let t = Uuid::new_v4();
+        let sealed = old.seal(binding(t), "secret");
+        let rotated = ring(&format!("{v1},{}", Keyring::generate_spec(2)));
+        assert_eq!(rotated.open(binding(t), &sealed).unwrap().expose_secret(), "secret");
+        assert_eq!(Keyring::version_of(&rotated.seal(binding(t), "x")), Some(2));
+        let only_new = ring(&Keyring::generate_spec(2));
+        assert_eq!(only_new.open(binding(t), &sealed).unwrap_err(), CryptoError::UnknownVersion(1));
+    }
+
+    #[test]
+    fn nonces_do_not_repeat() {
+        let k = ring(&Keyring::generate_spec(1));
+        let t = Uuid::new_v4();
+        let mut seen = std::collections::HashSet::new();
+        for _ in 0..10_000 {
+            let sealed = k.seal(binding(t), "x");
+            assert!(seen.insert(sealed.split('.').nth(1).unwrap().to_owned()));
+        }
+    }
+
+    #[test]
+    fn missing_short_or_garbled_keys_are_refused() {
+        assert_eq!(Keyring::parse(None).unwrap_err(), CryptoError::Missing);
+        let bad = |s: &str| Keyring::parse(Some(&SecretString::from(s.to_owned()))).is_err();
+        assert!(bad(""));
+        assert!(bad("1:c2hvcnQ="));
+        assert!(bad("x:AAAA"));
+        assert!(bad("not base64 at all"));
+    }
+}

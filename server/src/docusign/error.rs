@@ -1,0 +1,233 @@
+//! Every failure of a DocuSign call, classified into something the portal can act on
+//! (reference sections 2.6, 4, 7 and 8), and the classification itself.
+//!
+//! No variant holds a secret. Strings that come from DocuSign (`error_description`, `message`)
+//! are truncated and stripped of control characters before they are stored, so they cannot
+//! forge log lines (L2).
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use super::transport::RateLimitInfo;
+
+/// Every failure, classified. `Display` is a short, secret-free message (for logs and for
+/// staff); the portal maps each variant to its own user-facing text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// `400 {"error":"consent_required"}`: the user has not consented to the integration key
+    /// for `impersonation` and every requested scope (JWT grant).
+    #[error("consent required: the user has not granted consent for these scopes")]
+    ConsentRequired,
+    /// `invalid_grant` / `user_not_found` or `invalid_subject`: the JWT `sub` is not an active
+    /// user GUID in this environment.
+    #[error("user not found in this DocuSign environment")]
+    UserNotFound,
+    /// `invalid_grant` / `issuer_not_found`: the integration key is unknown in this environment
+    /// (or the `aud` names another environment).
+    #[error("integration key not found in this DocuSign environment")]
+    IssuerNotFound,
+    /// `invalid_grant` / `no_valid_keys_or_signatures`: the assertion's signature does not
+    /// verify against the keys registered on the integration key (or the assertion is malformed).
+    #[error("the private key does not match a key registered on the integration key")]
+    KeyMismatch,
+    /// `invalid_grant` / `expired_grant`: the assertion's `exp` is in the past (clock skew).
+    #[error("the JWT assertion has expired (check the server clock)")]
+    ExpiredGrant,
+    /// `invalid_grant` / `expired_client_token`: the authorization code expired (about two
+    /// minutes) or was already used. DocuSign also answers this for a wrong client secret.
+    #[error("the authorization code has expired or was already used")]
+    CodeExpiredOrUsed,
+    /// Any other `invalid_grant` (a revoked or expired refresh token, a wrong PKCE verifier, …).
+    #[error("invalid grant{}", fmt_opt(.description))]
+    InvalidGrant {
+        /// DocuSign's `error_description`, if any.
+        description: Option<String>,
+    },
+    /// Any other OAuth error from the token endpoint.
+    #[error("OAuth error {error}{}", fmt_opt(.description))]
+    OAuth {
+        /// The `error` code.
+        error: String,
+        /// The `error_description`, if any.
+        description: Option<String>,
+    },
+    /// The access token is expired, revoked or malformed (`401 AUTHORIZATION_INVALID_TOKEN`, a
+    /// 401 from userinfo or the Admin API).
+    #[error("the access token is expired, revoked or malformed")]
+    InvalidToken,
+    /// `400 USER_LACKS_MEMBERSHIP`: the token's user is not a member of the account.
+    #[error("the user is not a member of this account")]
+    UserLacksMembership,
+    /// Any other API error: eSignature `{errorCode, message}` or Admin `{error, error_description}`.
+    #[error("DocuSign API error {status} {code}: {message}")]
+    Api {
+        /// HTTP status.
+        status: u16,
+        /// `errorCode` (eSignature) or `error` (Admin API); `unknown` when the body did not say.
+        code: String,
+        /// `message` or `error_description`.
+        message: String,
+    },
+    /// Over a rate limit: HTTP 429, or 400 `HOURLY_APIINVOCATION_LIMIT_EXCEEDED` /
+    /// `BURST_APIINVOCATION_LIMIT_EXCEEDED` (and the envelope-level `…_LIMIT_EXCEEDED` codes).
+    #[error("rate limited by DocuSign{}", fmt_retry(.retry_after_secs, .reset_epoch))]
+    RateLimited {
+        /// `Retry-After` in seconds, when sent.
+        retry_after_secs: Option<u64>,
+        /// `X-RateLimit-Reset` (Unix seconds), when sent.
+        reset_epoch: Option<i64>,
+    },
+    /// 5xx, timeout, connection refused or reset: retry later; DocuSign did not answer with a
+    /// decision (for a read nothing changed; for a write the outcome is unknown).
+    #[error("DocuSign is unavailable: {detail}")]
+    Unavailable {
+        /// What happened (status or transport failure, method, host and path).
+        detail: String,
+    },
+    /// A 2xx answer whose body is not what the API documents.
+    #[error("DocuSign sent a malformed response: {detail}")]
+    Malformed {
+        /// What did not parse (field names, never values).
+        detail: String,
+    },
+    /// The `base_uri` is not on the configured allowlist (or is not a bare https origin);
+    /// nothing was sent to it (O14).
+    #[error("untrusted base_uri {base_uri:?}")]
+    UntrustedBaseUri {
+        /// The refused value, truncated and without control characters.
+        base_uri: String,
+    },
+    /// The provider settings are unusable (see `ProviderSettings::validate`).
+    #[error("invalid DocuSign settings: {detail}")]
+    InvalidSettings {
+        /// What is wrong.
+        detail: String,
+    },
+    /// The caller passed an argument that cannot be sent (an empty id, …); nothing was sent.
+    #[error("invalid request: {detail}")]
+    InvalidRequest {
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+fn fmt_opt(d: &Option<String>) -> String {
+    d.as_deref().map(|d| format!(": {d}")).unwrap_or_default()
+}
+
+fn fmt_retry(retry: &Option<u64>, reset: &Option<i64>) -> String {
+    match (retry, reset) {
+        (Some(r), _) => format!(", retry after {r} s"),
+        (None, Some(t)) => format!(", limit resets at {t}"),
+        (None, None) => String::new(),
+    }
+}
+
+impl ProviderError {
+    /// True when retrying later may succeed without anyone changing anything: `Unavailable` and
+    /// `RateLimited`. Everything else needs a person (consent, membership, configuration) or is
+    /// a bug; `Malformed` is not transient because a response that does not parse will not
+    /// parse better next time.
+    pub fn is_transient(&self) -> bool {
+        matches!(self, ProviderError::Unavailable { .. } | ProviderError::RateLimited { .. })
+    }
+
+}
+
+/// Keeps at most 300 characters and replaces control characters, for strings that come from
+/// the network and end up in `Display` and logs.
+pub(crate) fn clean(s: &str) -> String {
+    let mut out: String = s.chars().take(300).map(|c| if c.is_control() { ' ' } else { c }).collect();
+    if s.chars().count() > 300 {
+        out.push('…');
+    }
+    out
+}
+
+fn header_u64(headers: &HeaderMap, name: &str) -> Option<u64> {
+    headers.get(name)?.to_str().ok()?.trim().parse().ok()
+}
+
+/// Which DocuSign surface answered: each has its own error body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Surface {
+    /// `/oauth/token`: `{"error", "error_description"}`.
+    Token,
+    /// `/oauth/userinfo`.
+    UserInfo,
+    /// eSignature REST: `{"errorCode", "message"}`.
+    ESignature,
+    /// Admin API: `{"error", "error_description"}` (its rate limiter answers eSignature style).
+    Admin,
+}
+
+fn rate_limited(headers: &HeaderMap) -> ProviderError {
+    let limits = RateLimitInfo::from_headers(headers);
+    ProviderError::RateLimited { retry_after_secs: header_u64(headers, "retry-after"), reset_epoch: limits.reset_epoch }
+}
+
+/// Classifies a non-2xx answer. `what` is "METHOD host/path" for the `Unavailable` detail.
+pub(crate) fn classify(surface: Surface, status: StatusCode, headers: &HeaderMap, body: &[u8], what: &str) -> ProviderError {
+    if status == StatusCode::TOO_MANY_REQUESTS {
+        return rate_limited(headers);
+    }
+    if status.is_server_error() {
+        return ProviderError::Unavailable { detail: format!("HTTP {} from {what}", status.as_u16()) };
+    }
+    let json: Option<Value> = serde_json::from_slice(body).ok();
+    let field = |names: &[&str]| -> Option<String> {
+        let obj = json.as_ref()?.as_object()?;
+        names.iter().find_map(|n| obj.get(*n).and_then(Value::as_str)).map(clean)
+    };
+    let code = field(&["errorCode", "error"]);
+    let message = field(&["message", "error_description"]);
+    if let Some(c) = &code
+        && c.to_ascii_uppercase().ends_with("LIMIT_EXCEEDED")
+    {
+        return rate_limited(headers);
+    }
+    match surface {
+        Surface::Token => {
+            let Some(error) = code else {
+                return ProviderError::OAuth {
+                    error: format!("http_{}", status.as_u16()),
+                    description: Some("the token endpoint answered without an OAuth error body".into()),
+                };
+            };
+            token_error(&error, message)
+        }
+        Surface::UserInfo | Surface::ESignature | Surface::Admin => {
+            if status == StatusCode::UNAUTHORIZED {
+                return ProviderError::InvalidToken;
+            }
+            if code.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("USER_LACKS_MEMBERSHIP")) {
+                return ProviderError::UserLacksMembership;
+            }
+            ProviderError::Api {
+                status: status.as_u16(),
+                code: code.unwrap_or_else(|| "unknown".into()),
+                message: message.unwrap_or_default(),
+            }
+        }
+    }
+}
+
+/// Maps an OAuth token-endpoint error (reference 2.6) to its variant.
+pub(crate) fn token_error(error: &str, description: Option<String>) -> ProviderError {
+    if error == "consent_required" {
+        return ProviderError::ConsentRequired;
+    }
+    if error != "invalid_grant" {
+        return ProviderError::OAuth { error: error.to_owned(), description };
+    }
+    match description.as_deref().map(str::to_ascii_lowercase).as_deref() {
+        Some("user_not_found" | "invalid_subject") => ProviderError::UserNotFound,
+        Some("issuer_not_found") => ProviderError::IssuerNotFound,
+        Some("no_valid_keys_or_signatures") => ProviderError::KeyMismatch,
+        Some("expired_grant") => ProviderError::ExpiredGrant,
+        Some("expired_client_token") => ProviderError::CodeExpiredOrUsed,
+        Some("consent_required") => ProviderError::ConsentRequired,
+        _ => ProviderError::InvalidGrant { description },
+    }
+}

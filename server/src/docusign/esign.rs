@@ -1,0 +1,210 @@
+//! eSignature REST v2.1 on an account's `base_uri` (reference sections 4–6): account, settings
+//! and Connect configurations.
+//!
+//! The `base_uri` comes from userinfo and is untrusted (O14): every call first checks it with
+//! [`DocuSignClient::check_base_uri`] and sends nothing when it fails.
+
+use reqwest::Method;
+use reqwest::header::ACCEPT;
+use secrecy::{ExposeSecret as _, SecretString};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use url::Url;
+
+use super::DocuSignClient;
+use super::error::{ProviderError, Surface, clean};
+use super::settings::is_loopback;
+use super::transport::{Api, RateLimitInfo, describe, execute, parse};
+
+/// `connectConfigResults`: `{"configurations": [...], "totalRecords": "n"}`.
+#[derive(Deserialize)]
+struct ConnectResults {
+    #[serde(default)]
+    configurations: Vec<Value>,
+}
+
+impl DocuSignClient {
+    /// Checks a `base_uri` from userinfo: an absolute `https` origin (plain `http` only on a
+    /// loopback host), no whitespace or control characters, no credentials, query or fragment,
+    /// no path beyond `/`, and a host on
+    /// `allowed_base_uri_hosts`. Returns the `…/restapi/v2.1/` root to call.
+    pub fn check_base_uri(&self, base_uri: &str) -> Result<Url, ProviderError> {
+        let untrusted = || ProviderError::UntrustedBaseUri { base_uri: clean(base_uri).chars().take(120).collect() };
+        if base_uri.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(untrusted());
+        }
+        let url = Url::parse(base_uri).map_err(|_| untrusted())?;
+        let scheme_ok = match url.scheme() {
+            "https" => true,
+            "http" => is_loopback(&url),
+            _ => false,
+        };
+        if !scheme_ok
+            || !url.username().is_empty()
+            || url.password().is_some()
+            || url.query().is_some()
+            || url.fragment().is_some()
+            || !matches!(url.path(), "" | "/")
+        {
+            return Err(untrusted());
+        }
+        let host = url.host_str().ok_or_else(untrusted)?;
+        if !self.inner.settings.base_uri_host_allowed(host) {
+            return Err(untrusted());
+        }
+        let mut root = url.clone();
+        root.set_path("/restapi/v2.1/");
+        Ok(root)
+    }
+
+    /// `{base_uri}/restapi/v2.1/accounts/{account_id}{/rest…}`, each segment percent-encoded.
+    fn account_url(&self, base_uri: &str, account_id: &str, rest: &[&str]) -> Result<Url, ProviderError> {
+        let root = self.check_base_uri(base_uri)?;
+        if account_id.trim().is_empty() {
+            return Err(ProviderError::InvalidRequest { detail: "the account id is empty".into() });
+        }
+        let mut url = root;
+        {
+            let mut segs = url
+                .path_segments_mut()
+                .map_err(|_| ProviderError::UntrustedBaseUri { base_uri: clean(base_uri) })?;
+            segs.pop_if_empty().push("accounts").push(account_id.trim());
+            for r in rest {
+                segs.push(r);
+            }
+        }
+        Ok(url)
+    }
+
+    async fn esign(
+        &self,
+        method: Method,
+        url: Url,
+        token: &SecretString,
+        body: Option<&Value>,
+    ) -> Result<(super::transport::Answer, String), ProviderError> {
+        let what = describe(&method, &url);
+        let mut req = self
+            .inner
+            .http
+            .request(method, url)
+            .bearer_auth(token.expose_secret())
+            .header(ACCEPT, "application/json");
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let answer = execute(&self.inner.http, req, Surface::ESignature, self.inner.settings.timeout).await?;
+        Ok((answer, what))
+    }
+
+    /// `GET /restapi/v2.1/accounts/{accountId}[?include_account_settings=true]`: the
+    /// `accountInformation` object (with `accountSettings` when asked).
+    pub async fn get_account(
+        &self,
+        base_uri: &str,
+        account_id: &str,
+        token: &SecretString,
+        include_settings: bool,
+    ) -> Result<Api<Value>, ProviderError> {
+        let mut url = self.account_url(base_uri, account_id, &[])?;
+        if include_settings {
+            url.query_pairs_mut().append_pair("include_account_settings", "true");
+        }
+        let (answer, what) = self.esign(Method::GET, url, token, None).await?;
+        let value: Value = parse(&answer.body, &what)?;
+        if !value.is_object() {
+            return Err(ProviderError::Malformed { detail: format!("{what}: not a JSON object") });
+        }
+        Ok(Api { value, limits: RateLimitInfo::from_headers(&answer.headers) })
+    }
+
+    /// `GET …/settings`: `accountSettingsInformation` (typed string fields plus `…Metadata`).
+    pub async fn get_settings(
+        &self,
+        base_uri: &str,
+        account_id: &str,
+        token: &SecretString,
+    ) -> Result<Api<Map<String, Value>>, ProviderError> {
+        let url = self.account_url(base_uri, account_id, &["settings"])?;
+        let (answer, what) = self.esign(Method::GET, url, token, None).await?;
+        let value: Map<String, Value> = parse(&answer.body, &what)?;
+        Ok(Api { value, limits: RateLimitInfo::from_headers(&answer.headers) })
+    }
+
+    /// `PUT …/settings` with a partial `accountSettingsInformation`; DocuSign answers 200 with
+    /// an empty body.
+    pub async fn put_settings(
+        &self,
+        base_uri: &str,
+        account_id: &str,
+        token: &SecretString,
+        partial: &Map<String, Value>,
+    ) -> Result<Api<()>, ProviderError> {
+        let url = self.account_url(base_uri, account_id, &["settings"])?;
+        let body = Value::Object(partial.clone());
+        let (answer, _) = self.esign(Method::PUT, url, token, Some(&body)).await?;
+        Ok(Api { value: (), limits: RateLimitInfo::from_headers(&answer.headers) })
+    }
+
+    /// `GET …/connect`: the account's Connect configurations, unwrapped from
+    /// `{"configurations", "totalRecords"}`.
+    pub async fn list_connect(
+        &self,
+        base_uri: &str,
+        account_id: &str,
+        token: &SecretString,
+    ) -> Result<Api<Vec<Value>>, ProviderError> {
+        let url = self.account_url(base_uri, account_id, &["connect"])?;
+        let (answer, what) = self.esign(Method::GET, url, token, None).await?;
+        let results: ConnectResults = parse(&answer.body, &what)?;
+        Ok(Api { value: results.configurations, limits: RateLimitInfo::from_headers(&answer.headers) })
+    }
+
+    /// `POST …/connect` with a `connectCustomConfiguration`; DocuSign answers 201 with the
+    /// created configuration (including its `connectId`).
+    pub async fn create_connect(
+        &self,
+        base_uri: &str,
+        account_id: &str,
+        token: &SecretString,
+        config: &Value,
+    ) -> Result<Api<Value>, ProviderError> {
+        self.write_connect(Method::POST, base_uri, account_id, token, config).await
+    }
+
+    /// `PUT …/connect` with a `connectCustomConfiguration` that includes its `connectId`
+    /// (the path has none); answers the updated configuration.
+    pub async fn update_connect(
+        &self,
+        base_uri: &str,
+        account_id: &str,
+        token: &SecretString,
+        config: &Value,
+    ) -> Result<Api<Value>, ProviderError> {
+        let has_id = config.get("connectId").is_some_and(|v| v.as_str().is_some_and(|s| !s.is_empty()) || v.is_number());
+        if !has_id {
+            return Err(ProviderError::InvalidRequest { detail: "the Connect configuration has no connectId".into() });
+        }
+        self.write_connect(Method::PUT, base_uri, account_id, token, config).await
+    }
+
+    async fn write_connect(
+        &self,
+        method: Method,
+        base_uri: &str,
+        account_id: &str,
+        token: &SecretString,
+        config: &Value,
+    ) -> Result<Api<Value>, ProviderError> {
+        if !config.is_object() {
+            return Err(ProviderError::InvalidRequest { detail: "the Connect configuration is not a JSON object".into() });
+        }
+        let url = self.account_url(base_uri, account_id, &["connect"])?;
+        let (answer, what) = self.esign(method, url, token, Some(config)).await?;
+        let value: Value = parse(&answer.body, &what)?;
+        if !value.is_object() {
+            return Err(ProviderError::Malformed { detail: format!("{what}: not a JSON object") });
+        }
+        Ok(Api { value, limits: RateLimitInfo::from_headers(&answer.headers) })
+    }
+}

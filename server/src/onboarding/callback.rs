@@ -1,0 +1,279 @@
+//! The wizard's OAuth round trips: starting one (a random single-use `state` bound to this browser
+//! session and tenant, a PKCE S256 verifier kept encrypted server-side, 10 minutes to come back)
+//! and completing it on the environment's own callback (the transaction is consumed atomically
+//! before the code is exchanged, so a replayed or concurrent callback never exchanges twice).
+
+use app::error::AppError;
+use app::onboarding::model::{ConsentMode, ConsentState};
+use app::ssr::InviteePrincipal;
+use chrono::{Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::json;
+use uuid::Uuid;
+
+use super::Deps;
+use super::records::{self, ProgressUpdate};
+use crate::audit::{self, Actor, Event};
+use crate::crypto::Binding;
+use crate::db::entities::{consent_grant, oauth_transaction};
+use crate::docusign::{AuthorizeRequest, DocuSignClient, ProviderError};
+use crate::error::{ServiceError, ServiceResult};
+use crate::onboarding::{credentials, state};
+use crate::sessions::hash_token;
+
+/// How long a started sign-in may take before its callback is refused.
+pub const TRANSACTION_TTL_MINUTES: i64 = 10;
+
+/// Why the wizard sends the admin to DocuSign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Identify the admin (`openid`) to show their accounts and advise on the path.
+    SignIn,
+    /// Individual consent (`signature impersonation` [+ `extended`]).
+    Individual,
+    /// Organization admin consent (`openid` + `admin_consent_scope`).
+    Organization,
+}
+
+impl Purpose {
+    /// Parses the form value.
+    pub fn parse(value: &str) -> Option<Purpose> {
+        match value {
+            "sign_in" => Some(Purpose::SignIn),
+            "individual" => Some(Purpose::Individual),
+            "organization" => Some(Purpose::Organization),
+            _ => None,
+        }
+    }
+
+    fn as_str(self) -> &'static str {
+        match self {
+            Purpose::SignIn => "sign_in",
+            Purpose::Individual => "individual",
+            Purpose::Organization => "organization",
+        }
+    }
+}
+
+const PKCE: &str = "pkce_verifier";
+
+/// Records a transaction and returns the DocuSign authorization URL to send the browser to.
+pub async fn start(d: Deps<'_>, invitee: &InviteePrincipal, purpose: Purpose) -> ServiceResult<url::Url> {
+    let state_value = DocuSignClient::new_state();
+    let pkce = DocuSignClient::new_pkce();
+    let now = Utc::now();
+    oauth_transaction::ActiveModel {
+        state_hash: Set(hash_token(&state_value)),
+        tenant_id: Set(invitee.tenant_id),
+        environment: Set(d.env.as_str().to_owned()),
+        session_hash: Set(invitee.session_hash.clone()),
+        purpose: Set(purpose.as_str().to_owned()),
+        pkce_verifier: Set(d.keyring.seal(Binding { purpose: PKCE, tenant_id: invitee.tenant_id }, pkce.verifier.expose_secret())),
+        created_at: Set(now),
+        expires_at: Set(now + Duration::minutes(TRANSACTION_TTL_MINUTES)),
+        consumed_at: Set(None),
+    }
+    .insert(d.db)
+    .await?;
+    let (scopes, admin_consent_scopes) = match purpose {
+        Purpose::SignIn => (vec!["openid".to_owned()], None),
+        Purpose::Individual => (d.individual_scopes(), None),
+        Purpose::Organization => (vec!["openid".to_owned()], Some(d.admin_consent_scopes())),
+    };
+    let url = d
+        .client
+        .authorize_url(&AuthorizeRequest {
+            scopes,
+            admin_consent_scopes,
+            state: state_value,
+            code_challenge: pkce.challenge,
+            prompt_login: purpose == Purpose::SignIn,
+        })
+        .map_err(|e| ServiceError::Other(format!("building the authorization URL: {e}")))?;
+    Ok(url)
+}
+
+/// The query DocuSign sends back to the callback.
+#[derive(Debug, Default, Deserialize)]
+pub struct CallbackQuery {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+    pub iss: Option<String>,
+}
+
+/// What the callback tells the admin (shown on the wizard after the redirect to a clean URL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub ok: bool,
+    pub title: &'static str,
+    pub message: String,
+}
+
+fn refused(title: &'static str, message: impl Into<String>) -> Outcome {
+    Outcome { ok: false, title, message: message.into() }
+}
+
+/// Completes a callback for the invite session `invitee` on the environment `d.env` (whose
+/// redirect URI it arrived on). Every refusal changes nothing but the wizard's notice, and makes
+/// no token request.
+pub async fn complete(d: Deps<'_>, invitee: &InviteePrincipal, query: CallbackQuery, request_id: &str) -> ServiceResult<Outcome> {
+    let outcome = complete_inner(d, invitee, query, request_id).await?;
+    let kind = if outcome.ok { "info" } else { "error" };
+    records::notify(d.db, &invitee.session_hash, invitee.tenant_id, d.env, kind, outcome.title, &outcome.message).await?;
+    Ok(outcome)
+}
+
+async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: CallbackQuery, request_id: &str) -> ServiceResult<Outcome> {
+    const AGAIN: &str = "Nothing was changed. Press the button below to start again.";
+    let Some(state_value) = query.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 256) else {
+        return Ok(refused("The answer from DocuSign was incomplete.", AGAIN));
+    };
+    let Some(tx) = oauth_transaction::Entity::find_by_id(hash_token(state_value)).one(d.db).await? else {
+        return Ok(refused("This sign-in is not one we started, or it was already used.", AGAIN));
+    };
+    if tx.session_hash != invitee.session_hash || tx.tenant_id != invitee.tenant_id {
+        return Ok(refused("This sign-in was started in another browser session.", format!("For your safety it was not accepted. {AGAIN}")));
+    }
+    // Consume first, atomically: of two identical callbacks only one passes this point.
+    let now = Utc::now();
+    let consumed = oauth_transaction::Entity::update_many()
+        .col_expr(oauth_transaction::Column::ConsumedAt, Expr::value(now))
+        .filter(oauth_transaction::Column::StateHash.eq(tx.state_hash.clone()))
+        .filter(oauth_transaction::Column::ConsumedAt.is_null())
+        .exec(d.db)
+        .await?
+        .rows_affected;
+    if consumed != 1 {
+        return Ok(refused("This sign-in was already completed.", "The same answer cannot be used twice. Press the button below to start again."));
+    }
+    if tx.environment != d.env.as_str() {
+        tracing::warn!(request_id, "callback arrived on another environment's redirect URI; refused");
+        return Ok(refused("This answer came back to the wrong environment.", AGAIN));
+    }
+    if tx.expires_at <= now {
+        return Ok(refused("This sign-in took too long.", format!("Sign-ins must be completed within {TRANSACTION_TTL_MINUTES} minutes. {AGAIN}")));
+    }
+    if let Some(iss) = query.iss.as_deref() {
+        let expected = d.client.settings().account_server.as_str().trim_end_matches('/');
+        if iss.trim_end_matches('/') != expected {
+            return Ok(refused("The answer did not come from the expected DocuSign server.", AGAIN));
+        }
+    }
+    if let Some(error) = query.error.as_deref() {
+        let description = query.error_description.as_deref().unwrap_or_default();
+        return Ok(if description.contains("admin_consent_not_allowed") {
+            refused(
+                "DocuSign did not allow organization consent for this user.",
+                "Organization consent needs a DocuSign organization administrator whose organization has a claimed, active domain. You can choose individual consent instead.",
+            )
+        } else if error == "access_denied" {
+            refused("You declined in DocuSign.", "Nothing was changed. You can try again whenever you are ready.")
+        } else {
+            refused("DocuSign could not complete the sign-in.", format!("It answered `{error}`. {AGAIN}"))
+        });
+    }
+    let Some(code) = query.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 4096) else {
+        return Ok(refused("The answer from DocuSign was incomplete.", AGAIN));
+    };
+    let purpose = Purpose::parse(&tx.purpose).ok_or_else(|| ServiceError::Other("unknown transaction purpose".into()))?;
+    let verifier = d
+        .keyring
+        .open(Binding { purpose: PKCE, tenant_id: tx.tenant_id }, &tx.pkce_verifier)
+        .map_err(|e| ServiceError::Other(e.to_string()))?;
+    let tokens = match d.client.exchange_code(code, &verifier).await {
+        Ok(t) => t,
+        Err(e) => return Ok(provider_refusal(&e)),
+    };
+    let info = match d.client.userinfo(&tokens.access_token).await {
+        Ok(i) => i,
+        Err(e) => return Ok(provider_refusal(&e)),
+    };
+    let user = records::user_view(&info);
+    match purpose {
+        Purpose::SignIn => {
+            records::update_progress(d.db, &invitee.session_hash, invitee.tenant_id, d.env, ProgressUpdate { signed_in_user: Some(user), ..Default::default() }).await?;
+            Ok(Outcome { ok: true, title: "Signed in.", message: format!("Welcome, {}.", info.name) })
+        }
+        Purpose::Individual | Purpose::Organization => {
+            let mode = if purpose == Purpose::Individual { ConsentMode::Individual } else { ConsentMode::Organization };
+            let scopes = match mode {
+                ConsentMode::Individual => d.individual_scopes().join(" "),
+                ConsentMode::Organization => format!("openid; admin consent: {}", d.admin_consent_scopes().join(" ")),
+            };
+            let organization_id = info
+                .accounts
+                .iter()
+                .find_map(|a| a.organization.as_ref().map(|o| o.organization_id.clone()));
+            let txn = d.db.begin().await?;
+            let actor = Actor { id: None, label: format!("{} (DocuSign {})", info.email, info.sub) };
+            consent_grant::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                tenant_id: Set(tx.tenant_id),
+                environment: Set(d.env.as_str().to_owned()),
+                mode: Set(mode.as_str().to_owned()),
+                user_sub: Set(info.sub.clone()),
+                user_email: Set(info.email.clone()),
+                user_name: Set(info.name.clone()),
+                scopes: Set(scopes.clone()),
+                organization_id: Set(if mode == ConsentMode::Organization { organization_id.clone() } else { None }),
+                granted_at: Set(now),
+                verified_at: Set(None),
+                verification: Set(None),
+            }
+            .insert(&txn)
+            .await?;
+            audit::record(
+                &txn,
+                Event {
+                    actor: &actor,
+                    tenant_id: Some(tx.tenant_id),
+                    action: "consent.granted",
+                    before: None,
+                    after: Some(json!({ "mode": mode, "user": info.sub, "email": info.email, "scopes": scopes, "organization_id": organization_id, "environment": d.env })),
+                    request_id: Some(request_id),
+                },
+            )
+            .await?;
+            state::transition(&txn, &actor, Some(request_id), tx.tenant_id, d.env, ConsentState::Consented, None).await?;
+            let candidate = (mode == ConsentMode::Individual).then_some(user.clone());
+            records::update_progress(
+                &txn,
+                &invitee.session_hash,
+                invitee.tenant_id,
+                d.env,
+                ProgressUpdate { signed_in_user: Some(user), chosen_path: Some(mode), candidate: Some(candidate), notice: None },
+            )
+            .await?;
+            if mode == ConsentMode::Individual && d.isv.keep_refresh_tokens {
+                credentials::store(&txn, d.keyring, tx.tenant_id, d.env, credentials::CONSENT, &tokens, &info.sub).await?;
+            }
+            txn.commit().await?;
+            Ok(Outcome { ok: true, title: "Consent granted.", message: format!("{} granted by {}.", mode.label(), info.email) })
+        }
+    }
+}
+
+/// A provider failure during the callback, in words for the admin.
+fn provider_refusal(e: &ProviderError) -> Outcome {
+    match e {
+        ProviderError::CodeExpiredOrUsed => refused(
+            "DocuSign says the sign-in code expired.",
+            "Codes are valid for about two minutes. Nothing was changed. Press the button below to start again.",
+        ),
+        e if e.is_transient() => refused("DocuSign could not be reached.", "Nothing was changed. Please try again in a few minutes."),
+        _ => {
+            tracing::warn!(error = %e, "callback: DocuSign refused the exchange");
+            refused("DocuSign refused the sign-in.", "Nothing was changed. Press the button below to start again.")
+        }
+    }
+}
+
+/// The refusal when the wizard session is missing (cookie lost, session expired).
+pub fn no_session() -> AppError {
+    AppError::Unauthorized
+}

@@ -1,0 +1,220 @@
+//! Invites: 32 random bytes in a link, only their SHA-256 stored; an expiry; revocable; issuing
+//! a new one revokes the pending one. Opening the link reads; redeeming it (a POST) turns it
+//! into an invite session in one conditional UPDATE, so it succeeds exactly once however many
+//! requests race.
+
+use app::error::AppError;
+use app::onboarding::model::{ConsentState, InviteLandingView, InviteStatus, InviteView, IssuedInvite};
+use app::tenants::api::Environment;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
+    TransactionTrait,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::audit::{self, Actor, Event};
+use crate::db::entities::{invite, tenant};
+use crate::error::ServiceResult;
+use crate::onboarding::state;
+use crate::sessions;
+
+/// The status of an invite at `now`.
+pub fn status_of(row: &invite::Model, now: DateTime<Utc>) -> InviteStatus {
+    if row.revoked_at.is_some() {
+        InviteStatus::Revoked
+    } else if row.used_at.is_some() {
+        InviteStatus::Used
+    } else if row.expires_at <= now {
+        InviteStatus::Expired
+    } else {
+        InviteStatus::Pending
+    }
+}
+
+/// Issues an invite for a tenant (revoking a pending one), moves consent to `invited`, and
+/// returns the link, which is never stored.
+pub async fn issue<C: TransactionTrait>(
+    db: &C,
+    actor: &Actor,
+    request_id: Option<&str>,
+    tenant_id: Uuid,
+    public_url: &url::Url,
+    ttl: Duration,
+) -> ServiceResult<IssuedInvite> {
+    let txn = db.begin().await?;
+    let t = tenant::Entity::find_by_id(tenant_id).one(&txn).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
+    if t.archived_at.is_some() {
+        return Err(AppError::Conflict { message: "This tenant is archived; restore it before inviting.".into() }.into());
+    }
+    let env = Environment::parse(&t.environment).unwrap_or_default();
+    let now = Utc::now();
+    let revoked = invite::Entity::update_many()
+        .col_expr(invite::Column::RevokedAt, Expr::value(now))
+        .filter(invite::Column::TenantId.eq(tenant_id))
+        .filter(invite::Column::UsedAt.is_null())
+        .filter(invite::Column::RevokedAt.is_null())
+        .filter(invite::Column::ExpiresAt.gt(now))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    let token = sessions::new_token();
+    let id = Uuid::new_v4();
+    let expires_at = now + ttl;
+    invite::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant_id),
+        token_hash: Set(sessions::hash_token(&token)),
+        created_by: Set(actor.label.clone()),
+        created_at: Set(now),
+        expires_at: Set(expires_at),
+        used_at: Set(None),
+        revoked_at: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    audit::record(
+        &txn,
+        Event {
+            actor,
+            tenant_id: Some(tenant_id),
+            action: "invite.issued",
+            before: None,
+            after: Some(json!({ "invite_id": id, "expires_at": expires_at, "revoked_pending": revoked })),
+            request_id,
+        },
+    )
+    .await?;
+    // A tenant that already consented keeps its state: a new invite lets the customer redo the
+    // wizard (say, to change the system user) without hiding that consent exists.
+    if state::status(&txn, tenant_id, env).await?.state.is_before_consent() {
+        state::transition(&txn, actor, request_id, tenant_id, env, ConsentState::Invited, None).await?;
+    }
+    txn.commit().await?;
+    let link = public_url.join(&format!("onboard/{token}")).map_err(|e| crate::error::ServiceError::Other(e.to_string()))?;
+    Ok(IssuedInvite { id, link: link.to_string(), expires_at })
+}
+
+/// Revokes an invite of a tenant the caller manages; revoking twice changes nothing.
+pub async fn revoke<C: TransactionTrait>(db: &C, actor: &Actor, request_id: Option<&str>, invite_id: Uuid) -> ServiceResult<()> {
+    let txn = db.begin().await?;
+    let row = invite::Entity::find_by_id(invite_id).one(&txn).await?.ok_or_else(|| AppError::not_found("Invite"))?;
+    if row.revoked_at.is_some() {
+        return Ok(());
+    }
+    if row.used_at.is_some() {
+        return Err(AppError::Conflict { message: "This invite was already used; it cannot be revoked.".into() }.into());
+    }
+    let mut model: invite::ActiveModel = row.clone().into();
+    model.revoked_at = Set(Some(Utc::now()));
+    model.update(&txn).await?;
+    audit::record(
+        &txn,
+        Event { actor, tenant_id: Some(row.tenant_id), action: "invite.revoked", before: None, after: Some(json!({ "invite_id": invite_id })), request_id },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// A tenant's invites, newest first.
+pub async fn list<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<Vec<InviteView>> {
+    let now = Utc::now();
+    let rows = invite::Entity::find()
+        .filter(invite::Column::TenantId.eq(tenant_id))
+        .order_by_desc(invite::Column::CreatedAt)
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| InviteView {
+            id: r.id,
+            status: status_of(&r, now),
+            created_by: r.created_by.clone(),
+            created_at: r.created_at,
+            expires_at: r.expires_at,
+            used_at: r.used_at,
+        })
+        .collect())
+}
+
+fn refusal(status: InviteStatus) -> AppError {
+    match status {
+        InviteStatus::Expired => AppError::Conflict { message: "This invite link has expired.".into() },
+        InviteStatus::Revoked => AppError::Conflict { message: "This invite link was withdrawn; a newer one may have been sent.".into() },
+        InviteStatus::Used => AppError::Conflict { message: "This invite link was already used; each link works once.".into() },
+        InviteStatus::Pending => AppError::not_found("Invite"),
+    }
+}
+
+/// The landing page of a link, without consuming it.
+pub async fn landing<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<InviteLandingView> {
+    let row = find_by_token(db, token).await?;
+    let status = status_of(&row, Utc::now());
+    if status != InviteStatus::Pending {
+        return Err(refusal(status).into());
+    }
+    let t = tenant::Entity::find_by_id(row.tenant_id).one(db).await?.ok_or_else(|| AppError::not_found("Invite"))?;
+    Ok(InviteLandingView {
+        tenant_name: t.display_name,
+        environment: Environment::parse(&t.environment).unwrap_or_default(),
+        expires_at: row.expires_at,
+    })
+}
+
+async fn find_by_token<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<invite::Model> {
+    if token.is_empty() || token.len() > 128 {
+        return Err(AppError::not_found("Invite").into());
+    }
+    invite::Entity::find()
+        .filter(invite::Column::TokenHash.eq(sessions::hash_token(token)))
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::not_found("Invite").into())
+}
+
+/// Redeems a link into an invite session for its tenant and returns the session token. One
+/// transaction: the conditional UPDATE lets exactly one concurrent redemption through.
+pub async fn redeem<C: TransactionTrait>(
+    db: &C,
+    request_id: Option<&str>,
+    token: &str,
+    lifetimes: sessions::Lifetimes,
+) -> ServiceResult<(Uuid, String)> {
+    let txn = db.begin().await?;
+    let row = find_by_token(&txn, token).await?;
+    let now = Utc::now();
+    let claimed = invite::Entity::update_many()
+        .col_expr(invite::Column::UsedAt, Expr::value(now))
+        .filter(invite::Column::Id.eq(row.id))
+        .filter(invite::Column::UsedAt.is_null())
+        .filter(invite::Column::RevokedAt.is_null())
+        .filter(invite::Column::ExpiresAt.gt(now))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if claimed != 1 {
+        let fresh = invite::Entity::find_by_id(row.id).one(&txn).await?.unwrap_or(row);
+        let status = match status_of(&fresh, now) {
+            InviteStatus::Pending => InviteStatus::Used,
+            other => other,
+        };
+        return Err(refusal(status).into());
+    }
+    let t = tenant::Entity::find_by_id(row.tenant_id).one(&txn).await?.ok_or_else(|| AppError::not_found("Invite"))?;
+    let env = Environment::parse(&t.environment).unwrap_or_default();
+    let session = sessions::create_invite_session(&txn, row.tenant_id, lifetimes).await?;
+    let actor = Actor::system("customer admin (invite)");
+    audit::record(
+        &txn,
+        Event { actor: &actor, tenant_id: Some(row.tenant_id), action: "invite.redeemed", before: None, after: Some(json!({ "invite_id": row.id })), request_id },
+    )
+    .await?;
+    if state::status(&txn, row.tenant_id, env).await?.state.is_before_consent() {
+        state::transition(&txn, &actor, request_id, row.tenant_id, env, ConsentState::InProgress, None).await?;
+    }
+    txn.commit().await?;
+    Ok((row.tenant_id, session))
+}

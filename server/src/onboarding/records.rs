@@ -1,0 +1,156 @@
+//! Reading and writing the onboarding records: consent receipts, the pinned system user and the
+//! wizard's progress per invite session.
+
+use app::onboarding::model::{AccountView, ConsentMode, ConsentReceipt, DocuSignUserView, Notice, SystemUserView, VerificationView};
+use app::tenants::api::Environment;
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use uuid::Uuid;
+
+use crate::db::entities::{consent_grant, system_user, wizard_progress};
+use crate::docusign::UserInfo;
+use crate::error::ServiceResult;
+
+/// A DocuSign user as the wizard shows it (from userinfo).
+pub fn user_view(info: &UserInfo) -> DocuSignUserView {
+    DocuSignUserView {
+        user_id: info.sub.clone(),
+        name: info.name.clone(),
+        email: info.email.clone(),
+        accounts: info
+            .accounts
+            .iter()
+            .map(|a| AccountView {
+                account_id: a.account_id.clone(),
+                account_name: a.account_name.clone(),
+                base_uri: a.base_uri.clone(),
+                is_default: a.is_default,
+                organization_id: a.organization.as_ref().map(|o| o.organization_id.clone()),
+            })
+            .collect(),
+    }
+}
+
+/// The latest consent receipt of a tenant in an environment.
+pub async fn latest_grant<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: Environment) -> ServiceResult<Option<consent_grant::Model>> {
+    Ok(consent_grant::Entity::find()
+        .filter(consent_grant::Column::TenantId.eq(tenant_id))
+        .filter(consent_grant::Column::Environment.eq(env.as_str()))
+        .order_by_desc(consent_grant::Column::GrantedAt)
+        .one(db)
+        .await?)
+}
+
+/// A receipt as shown to people.
+pub fn receipt_view(g: &consent_grant::Model) -> ConsentReceipt {
+    ConsentReceipt {
+        mode: ConsentMode::parse(&g.mode).unwrap_or(ConsentMode::Individual),
+        user_sub: g.user_sub.clone(),
+        user_email: g.user_email.clone(),
+        user_name: g.user_name.clone(),
+        scopes: g.scopes.clone(),
+        organization_id: g.organization_id.clone(),
+        granted_at: g.granted_at,
+        verified_at: g.verified_at,
+        verification: g.verification.clone(),
+    }
+}
+
+/// The pinned system user of a tenant in an environment.
+pub async fn system_user<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: Environment) -> ServiceResult<Option<system_user::Model>> {
+    Ok(system_user::Entity::find_by_id((tenant_id, env.as_str().to_owned())).one(db).await?)
+}
+
+/// A system user as shown to people.
+pub fn system_user_view(s: &system_user::Model) -> SystemUserView {
+    SystemUserView {
+        user_id: s.user_id.clone(),
+        email: s.email.clone(),
+        name: s.name.clone(),
+        account_id: s.account_id.clone(),
+        account_name: s.account_name.clone(),
+        base_uri: s.base_uri.clone(),
+        organization_id: s.organization_id.clone(),
+        pinned_at: s.pinned_at,
+        verified_at: s.verified_at,
+    }
+}
+
+/// The last verification stored with the system user.
+pub fn last_verification(s: &system_user::Model) -> Option<VerificationView> {
+    s.last_verification.as_ref().and_then(|v| serde_json::from_value(v.clone()).ok())
+}
+
+/// The wizard progress of an invite session.
+pub async fn progress<C: ConnectionTrait>(db: &C, session_hash: &str) -> ServiceResult<Option<wizard_progress::Model>> {
+    Ok(wizard_progress::Entity::find_by_id(session_hash.to_owned()).one(db).await?)
+}
+
+/// Changes to make to a session's wizard progress.
+#[derive(Default)]
+pub struct ProgressUpdate {
+    pub signed_in_user: Option<DocuSignUserView>,
+    pub chosen_path: Option<ConsentMode>,
+    /// `Some(None)` clears the candidate.
+    pub candidate: Option<Option<DocuSignUserView>>,
+    /// `Some(None)` clears the notice.
+    pub notice: Option<Option<Notice>>,
+}
+
+/// Creates or updates a session's wizard progress.
+pub async fn update_progress<C: ConnectionTrait>(
+    db: &C,
+    session_hash: &str,
+    tenant_id: Uuid,
+    env: Environment,
+    update: ProgressUpdate,
+) -> ServiceResult<()> {
+    let existing = progress(db, session_hash).await?;
+    let mut model = match &existing {
+        Some(row) => row.clone().into(),
+        None => wizard_progress::ActiveModel {
+            session_hash: Set(session_hash.to_owned()),
+            tenant_id: Set(tenant_id),
+            environment: Set(env.as_str().to_owned()),
+            signed_in_user: Set(None),
+            chosen_path: Set(None),
+            candidate: Set(None),
+            notice: Set(None),
+            updated_at: Set(Utc::now()),
+        },
+    };
+    if let Some(user) = update.signed_in_user {
+        model.signed_in_user = Set(Some(serde_json::to_value(user).unwrap_or_default()));
+    }
+    if let Some(path) = update.chosen_path {
+        model.chosen_path = Set(Some(path.as_str().to_owned()));
+    }
+    if let Some(candidate) = update.candidate {
+        model.candidate = Set(candidate.map(|c| serde_json::to_value(c).unwrap_or_default()));
+    }
+    if let Some(notice) = update.notice {
+        model.notice = Set(notice.map(|n| serde_json::to_value(n).unwrap_or_default()));
+    }
+    model.updated_at = Set(Utc::now());
+    if existing.is_some() {
+        model.update(db).await?;
+    } else {
+        model.insert(db).await?;
+    }
+    Ok(())
+}
+
+/// Sets the notice the wizard shows next.
+pub async fn notify<C: ConnectionTrait>(db: &C, session_hash: &str, tenant_id: Uuid, env: Environment, kind: &str, title: &str, message: &str) -> ServiceResult<()> {
+    update_progress(
+        db,
+        session_hash,
+        tenant_id,
+        env,
+        ProgressUpdate {
+            notice: Some(Some(Notice { kind: kind.into(), title: title.into(), message: message.into() })),
+            ..Default::default()
+        },
+    )
+    .await
+}

@@ -1,0 +1,275 @@
+//! The wizard as an invite session sees it, and its steps that need no redirect: naming the
+//! organization path's system user, and pinning the system user's account.
+
+use app::error::AppError;
+use app::onboarding::model::*;
+use app::tenants::api::Environment;
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
+use serde_json::json;
+use uuid::Uuid;
+use validator::Validate;
+
+use super::Deps;
+use super::records::{self, ProgressUpdate};
+use crate::audit::{self, Actor, Event};
+use crate::db::entities::{system_user, tenant};
+use crate::docusign::ProviderError;
+use crate::error::{ServiceError, ServiceResult};
+use crate::onboarding::state;
+
+/// Advice on the consent path from what the signed-in admin's userinfo shows.
+pub fn advise(user: &DocuSignUserView) -> PathAdvice {
+    if user.has_organization() {
+        PathAdvice {
+            recommended: ConsentMode::Organization,
+            reasons: vec![
+                "Your DocuSign account belongs to an organization, so one consent can cover all your users.".into(),
+                "It works if you are an organization administrator and your organization has claimed and verified (active) the e-mail domain of the system user. If either is missing, DocuSign will refuse and you can use individual consent.".into(),
+            ],
+        }
+    } else {
+        PathAdvice {
+            recommended: ConsentMode::Individual,
+            reasons: vec![
+                "Your DocuSign accounts do not belong to an organization, so organization consent is not possible.".into(),
+                "To use it later, an administrator must set up a DocuSign organization (Access Management) and claim your e-mail domain.".into(),
+            ],
+        }
+    }
+}
+
+/// Builds the wizard view for an invite session.
+pub async fn view<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    env: Environment,
+    session_hash: &str,
+    configured: Option<&Deps<'_>>,
+    scope_names: Vec<String>,
+) -> ServiceResult<WizardView> {
+    let t = tenant::Entity::find_by_id(tenant_id).one(db).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
+    let status = state::status(db, tenant_id, env).await?;
+    let progress = records::progress(db, session_hash).await?;
+    let signed_in: Option<DocuSignUserView> =
+        progress.as_ref().and_then(|p| p.signed_in_user.clone()).and_then(|j| serde_json::from_value(j).ok());
+    let candidate: Option<DocuSignUserView> =
+        progress.as_ref().and_then(|p| p.candidate.clone()).and_then(|j| serde_json::from_value(j).ok());
+    let notice: Option<Notice> = progress.as_ref().and_then(|p| p.notice.clone()).and_then(|j| serde_json::from_value(j).ok());
+    let grant = records::latest_grant(db, tenant_id, env).await?;
+    let su = records::system_user(db, tenant_id, env).await?;
+    let has_consent = grant.is_some() && !status.state.is_before_consent();
+    let step = if !has_consent {
+        if signed_in.is_some() { WizardStep::ChoosePath } else { WizardStep::Welcome }
+    } else if su.is_none() || candidate.is_some() {
+        WizardStep::SystemUser
+    } else if status.state == ConsentState::Verified {
+        WizardStep::Done
+    } else {
+        WizardStep::Verify
+    };
+    Ok(WizardView {
+        tenant_name: t.display_name,
+        environment: env,
+        environment_configured: configured.is_some(),
+        step,
+        advice: signed_in.as_ref().map(advise),
+        signed_in,
+        receipt: grant.as_ref().map(records::receipt_view),
+        candidate,
+        verification: su.as_ref().and_then(records::last_verification),
+        system_user: su.as_ref().map(records::system_user_view),
+        notice,
+        scopes: scope_names.iter().map(|s| (s.clone(), explain_scope(s).to_owned())).collect(),
+        status,
+    })
+}
+
+fn looks_like_guid(value: &str) -> bool {
+    Uuid::parse_str(value).is_ok()
+}
+
+fn domain_of(email: &str) -> Option<String> {
+    email.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase())
+}
+
+/// Organization path: resolves the system user the admin named (e-mail or user id), checks that
+/// its e-mail domain is claimed and active, and that the JWT grant works for it; stores it with
+/// its accounts as the candidate.
+pub async fn name_system_user(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, input: SystemUserInput) -> ServiceResult<()> {
+    let input = SystemUserInput { user: input.user.trim().to_owned() };
+    input.validate().map_err(AppError::from)?;
+    let grant = records::latest_grant(d.db, tenant_id, d.env).await?;
+    let Some(grant) = grant.filter(|g| g.mode == ConsentMode::Organization.as_str()) else {
+        return Err(AppError::Conflict { message: "Naming a system user is part of organization consent; grant it first.".into() }.into());
+    };
+    let field = |msg: String| ServiceError::App(AppError::field("user", msg));
+    let unreachable = || ServiceError::App(AppError::Conflict { message: "DocuSign could not be reached. Nothing was changed; please try again.".into() });
+    if !looks_like_guid(&input.user) && !input.user.contains('@') {
+        return Err(field("Enter an e-mail address (name@yourcompany.com) or a DocuSign user ID (a GUID).".into()));
+    }
+    // The admin's own JWT grant carries the Admin API read scopes of the organization consent.
+    let admin_scopes: Vec<String> = d.admin_consent_scopes();
+    let admin_scopes: Vec<&str> = admin_scopes.iter().map(String::as_str).collect();
+    let admin_token = match d.client.jwt_grant(&grant.user_sub, &admin_scopes).await {
+        Ok(t) => t.access_token,
+        Err(e) if e.is_transient() => return Err(unreachable()),
+        Err(e) => {
+            return Err(AppError::Conflict {
+                message: format!("We could not use the organization consent to look up users ({e}). Is your own e-mail domain claimed and active?"),
+            }
+            .into());
+        }
+    };
+    let org_id = grant
+        .organization_id
+        .clone()
+        .ok_or_else(|| AppError::Conflict { message: "Your DocuSign accounts do not belong to an organization.".into() })?;
+    let domains = match d.client.reserved_domains(&admin_token, &org_id).await {
+        Ok(api) => api.value,
+        Err(e) if e.is_transient() => return Err(unreachable()),
+        Err(e) => return Err(AppError::Conflict { message: format!("We could not read your organization's claimed domains ({e}).") }.into()),
+    };
+    let active: Vec<String> = domains.iter().filter(|r| r.is_active()).map(|r| r.host_name.to_ascii_lowercase()).collect();
+    let user_id = if looks_like_guid(&input.user) {
+        input.user.clone()
+    } else {
+        let email_domain = domain_of(&input.user).unwrap_or_default();
+        if !active.contains(&email_domain) {
+            return Err(field(format!(
+                "{email_domain} is not an active claimed domain of your organization (active: {}). Organization consent covers only those.",
+                if active.is_empty() { "none".to_owned() } else { active.join(", ") }
+            )));
+        }
+        let profiles = match d.client.user_profile_by_email(&admin_token, &org_id, &input.user).await {
+            Ok(api) => api.value,
+            Err(e) if e.is_transient() => return Err(unreachable()),
+            Err(e) => return Err(AppError::Conflict { message: format!("We could not look the user up ({e}).") }.into()),
+        };
+        profiles
+            .into_iter()
+            .next()
+            .map(|p| p.id)
+            .ok_or_else(|| field(format!("No DocuSign user with the e-mail {} in your organization.", input.user)))?
+    };
+    let token = match d.client.jwt_grant(&user_id, &d.esign_scopes()).await {
+        Ok(t) => t.access_token,
+        Err(ProviderError::ConsentRequired) => {
+            return Err(field("This user is not covered by your organization's consent: their e-mail domain must be claimed and active.".into()));
+        }
+        Err(ProviderError::UserNotFound) => return Err(field("DocuSign does not know this user in this environment.".into())),
+        Err(e) if e.is_transient() => return Err(unreachable()),
+        Err(e) => return Err(AppError::Conflict { message: format!("DocuSign refused to act as this user ({e}).") }.into()),
+    };
+    let info = match d.client.userinfo(&token).await {
+        Ok(i) => i,
+        Err(e) if e.is_transient() => return Err(unreachable()),
+        Err(e) => return Err(AppError::Conflict { message: format!("DocuSign refused to describe this user ({e}).") }.into()),
+    };
+    if !domain_of(&info.email).is_some_and(|dom| active.contains(&dom)) {
+        return Err(field(format!("{} is not in an active claimed domain of your organization.", info.email)));
+    }
+    if info.accounts.is_empty() {
+        return Err(field("This user belongs to no DocuSign account.".into()));
+    }
+    records::update_progress(
+        d.db,
+        session_hash,
+        tenant_id,
+        d.env,
+        ProgressUpdate { candidate: Some(Some(records::user_view(&info))), notice: Some(None), ..Default::default() },
+    )
+    .await
+}
+
+/// Pins the candidate's account as the tenant's system user and account.
+pub async fn choose_account(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, account_id: &str, actor: &Actor, request_id: Option<&str>) -> ServiceResult<()> {
+    let progress = records::progress(d.db, session_hash).await?;
+    let candidate: DocuSignUserView = progress
+        .and_then(|p| p.candidate)
+        .and_then(|j| serde_json::from_value(j).ok())
+        .ok_or_else(|| AppError::Conflict { message: "Choose the system user first.".into() })?;
+    let account = candidate
+        .accounts
+        .iter()
+        .find(|a| a.account_id == account_id)
+        .ok_or_else(|| AppError::field("account_id", "Choose one of the listed accounts."))?;
+    d.client.check_base_uri(&account.base_uri).map_err(|_| {
+        AppError::Conflict { message: format!("The account's address {} is not a DocuSign address we may call.", account.base_uri) }
+    })?;
+    let grant = records::latest_grant(d.db, tenant_id, d.env).await?;
+    let now = Utc::now();
+    let txn = d.db.begin().await?;
+    let existing = records::system_user(&txn, tenant_id, d.env).await?;
+    let model = system_user::ActiveModel {
+        tenant_id: Set(tenant_id),
+        environment: Set(d.env.as_str().to_owned()),
+        user_id: Set(candidate.user_id.clone()),
+        email: Set(candidate.email.clone()),
+        name: Set(candidate.name.clone()),
+        account_id: Set(account.account_id.clone()),
+        account_name: Set(account.account_name.clone()),
+        base_uri: Set(account.base_uri.clone()),
+        organization_id: Set(account.organization_id.clone().or(grant.and_then(|g| g.organization_id))),
+        pinned_at: Set(now),
+        verified_at: Set(None),
+        last_verification: Set(None),
+    };
+    let before = existing.as_ref().map(|s| json!({ "user_id": s.user_id, "account_id": s.account_id, "base_uri": s.base_uri }));
+    if existing.is_some() {
+        model.update(&txn).await?;
+    } else {
+        model.insert(&txn).await?;
+    }
+    audit::record(
+        &txn,
+        Event {
+            actor,
+            tenant_id: Some(tenant_id),
+            action: "consent.system_user_pinned",
+            before,
+            after: Some(json!({ "user_id": candidate.user_id, "email": candidate.email, "account_id": account.account_id, "account_name": account.account_name, "base_uri": account.base_uri })),
+            request_id,
+        },
+    )
+    .await?;
+    records::update_progress(&txn, session_hash, tenant_id, d.env, ProgressUpdate { candidate: Some(None), notice: Some(None), ..Default::default() }).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// The customer admin of an invite session, as an audit actor.
+pub fn invitee_actor(signed_in: Option<&DocuSignUserView>) -> Actor {
+    match signed_in {
+        Some(u) => Actor { id: None, label: format!("{} (customer admin)", u.email) },
+        None => Actor::system("customer admin (invite)"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn user(org: bool) -> DocuSignUserView {
+        DocuSignUserView {
+            user_id: "u".into(),
+            name: "n".into(),
+            email: "e@x.test".into(),
+            accounts: vec![AccountView {
+                account_id: "a".into(),
+                account_name: "A".into(),
+                base_uri: "https://na1.docusign.net".into(),
+                is_default: true,
+                organization_id: org.then(|| "o".into()),
+            }],
+        }
+    }
+
+    #[test]
+    fn organization_consent_is_recommended_only_when_an_organization_exists() {
+        assert_eq!(advise(&user(true)).recommended, ConsentMode::Organization);
+        let advice = advise(&user(false));
+        assert_eq!(advice.recommended, ConsentMode::Individual);
+        assert!(advice.reasons.iter().any(|r| r.contains("claim")));
+    }
+}

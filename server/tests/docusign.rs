@@ -6,7 +6,6 @@
 //! configured from the sandbox's URLs like it would be from real DocuSign's.
 
 use std::collections::HashMap;
-use std::io::Write as _;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -806,17 +805,30 @@ impl std::io::Write for Captured {
     }
 }
 
+/// Installs (once) a global `tracing` subscriber at DEBUG writing into a shared buffer. Global,
+/// not `set_default`: per-thread dispatchers race with callsite interest caching when other
+/// tests run on other threads. Lines of concurrent tests land in the same buffer; they carry
+/// none of this test's secrets.
+fn captured_logs() -> Captured {
+    static CAPTURE: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURE
+        .get_or_init(|| {
+            let captured = Captured::default();
+            let sink = captured.clone();
+            let subscriber = tracing_subscriber::fmt()
+                .with_max_level(tracing::Level::DEBUG)
+                .with_ansi(false)
+                .with_writer(move || sink.clone())
+                .finish();
+            tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in this test binary");
+            captured
+        })
+        .clone()
+}
+
 #[tokio::test]
 async fn debug_logs_of_a_whole_flow_name_hosts_and_paths_but_no_secret() {
-    let captured = Captured::default();
-    let sink = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_ansi(false)
-        .with_writer(move || sink.clone())
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-
+    let captured = captured_logs();
     let env = start().await;
     let (code, verifier) = env.code_for(BOB, &["signature", "impersonation"], None).await;
     let tokens = env.ds.exchange_code(&code, &verifier).await.unwrap();
@@ -826,7 +838,6 @@ async fn debug_logs_of_a_whole_flow_name_hosts_and_paths_but_no_secret() {
     let base = &info.account(ACME_SALES).unwrap().base_uri;
     env.ds.get_settings(base, ACME_SALES, &refreshed.access_token).await.unwrap();
     let _ = env.ds.exchange_code(&code, &verifier).await.unwrap_err();
-    std::io::stdout().flush().ok();
 
     let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
     assert!(logs.contains("docusign request"), "{logs}");

@@ -4,6 +4,7 @@
 use app::onboarding::model::{AccountView, ConsentMode, ConsentReceipt, DocuSignUserView, Notice, SystemUserView, VerificationView};
 use app::tenants::api::Environment;
 use chrono::Utc;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
@@ -105,20 +106,23 @@ pub async fn update_progress<C: ConnectionTrait>(
     env: Environment,
     update: ProgressUpdate,
 ) -> ServiceResult<()> {
-    let existing = progress(db, session_hash).await?;
-    let mut model = match &existing {
-        Some(row) => row.clone().into(),
-        None => wizard_progress::ActiveModel {
-            session_hash: Set(session_hash.to_owned()),
-            tenant_id: Set(tenant_id),
-            environment: Set(env.as_str().to_owned()),
-            signed_in_user: Set(None),
-            chosen_path: Set(None),
-            candidate: Set(None),
-            notice: Set(None),
-            updated_at: Set(Utc::now()),
-        },
+    // Make sure the row exists without racing a concurrent first write (two callbacks at once).
+    let blank = wizard_progress::ActiveModel {
+        session_hash: Set(session_hash.to_owned()),
+        tenant_id: Set(tenant_id),
+        environment: Set(env.as_str().to_owned()),
+        signed_in_user: Set(None),
+        chosen_path: Set(None),
+        candidate: Set(None),
+        notice: Set(None),
+        updated_at: Set(Utc::now()),
     };
+    wizard_progress::Entity::insert(blank)
+        .on_conflict(OnConflict::column(wizard_progress::Column::SessionHash).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    let row = progress(db, session_hash).await?.ok_or_else(|| crate::error::ServiceError::Other("wizard progress vanished".into()))?;
+    let mut model: wizard_progress::ActiveModel = row.into();
     if let Some(user) = update.signed_in_user {
         model.signed_in_user = Set(Some(serde_json::to_value(user).unwrap_or_default()));
     }
@@ -132,11 +136,7 @@ pub async fn update_progress<C: ConnectionTrait>(
         model.notice = Set(notice.map(|n| serde_json::to_value(n).unwrap_or_default()));
     }
     model.updated_at = Set(Utc::now());
-    if existing.is_some() {
-        model.update(db).await?;
-    } else {
-        model.insert(db).await?;
-    }
+    model.update(db).await?;
     Ok(())
 }
 

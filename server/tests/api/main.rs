@@ -5,5 +5,6 @@
 mod support;
 
 mod access;
+mod onboarding;
 mod router;
 mod services;

@@ -130,7 +130,7 @@ pub fn tenant_input(slug: &str, manager: Option<Uuid>) -> TenantInput {
 }
 
 /// The public origin the test router is configured with.
-pub const ORIGIN: &str = "http://portal.test";
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
 
 /// A test configuration (no file, no environment).
 pub fn test_config() -> Config {
@@ -163,9 +163,14 @@ impl Reply {
 
 impl TestApp {
     pub async fn new() -> TestApp {
-        let db = fresh_db(Backend::Sqlite).await;
+        Self::with(Backend::Sqlite, test_config()).await
+    }
+
+    /// A router over a seeded database of `backend` with `config`.
+    pub async fn with(backend: Backend, config: Config) -> TestApp {
+        let db = fresh_db(backend).await;
         let world = seed(&db).await;
-        let config = Arc::new(test_config());
+        let config = Arc::new(config);
         let portal = Arc::new(Portal::new(db, config).expect("portal"));
         let options = server::http::leptos_options(std::path::Path::new("target/site"), "127.0.0.1:0".parse().unwrap());
         let router = server::http::build_router(portal.clone(), options);

@@ -1,0 +1,519 @@
+//! Consent onboarding end to end against the DocuSign sandbox over real HTTP: the portal's router
+//! in-process plays the server, the test plays the customer admin's browser (following
+//! redirects by hand, submitting the sandbox's sign-in and consent forms).
+
+use std::collections::HashMap;
+
+use app::tenants::api::Environment;
+use http::{StatusCode, header};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+use server::config::{Config, IsvEnvironment};
+use server::sandbox::{Sandbox, SandboxConfig};
+
+use crate::on_both_databases;
+use crate::support::*;
+
+pub const MIA: &str = "mia@initech.example";
+pub const ADA: &str = "ada.admin@acme.example";
+pub const BOB: &str = "bob.builder@acme.example";
+pub const GINA: &str = "gina@globex.example";
+pub const INITECH_EU: &str = "b1a5decb-c675-4548-9317-41c1c26313d5";
+pub const ACME_SALES: &str = "2dc3c088-c34c-4525-8fee-7ec91a045ce8";
+
+/// The portal (in-process) wired to a sandbox (real HTTP) for both environments.
+pub struct Onboarding {
+    pub app: TestApp,
+    pub sandbox: Sandbox,
+    pub http: reqwest::Client,
+    pub staff: String,
+}
+
+/// What the admin's browser holds: the invite session cookie.
+pub struct Browser {
+    pub cookie: String,
+}
+
+fn isv(sandbox: &Sandbox, env: Environment) -> IsvEnvironment {
+    IsvEnvironment {
+        account_server: sandbox.account_server_url().parse().unwrap(),
+        admin_api: sandbox.admin_api_url().parse().unwrap(),
+        integration_key: sandbox.integration_key().to_owned(),
+        client_secret: SecretString::from(sandbox.client_secret().to_owned()),
+        private_key_pem: Some(SecretString::from(sandbox.test_private_key_pem().expect("fixture test key").to_owned())),
+        private_key_file: None,
+        redirect_uri: format!("{ORIGIN}/oauth/callback/{}", env.as_str()).parse().unwrap(),
+        scopes: vec!["signature".into(), "impersonation".into()],
+        admin_scopes: vec!["organization_read".into(), "domain_read".into(), "user_read".into()],
+        keep_refresh_tokens: true,
+        allowed_base_uri_hosts: vec!["127.0.0.1".into()],
+    }
+}
+
+/// A configuration wired to `sandbox`.
+pub fn config_for(sandbox: &Sandbox) -> Config {
+    let mut config = test_config();
+    config.docusign.demo = Some(isv(sandbox, Environment::Demo));
+    config.docusign.production = Some(isv(sandbox, Environment::Production));
+    config
+}
+
+pub async fn sandbox() -> Sandbox {
+    let mut cfg = SandboxConfig::for_tests();
+    cfg.registered_redirect_uris = vec![format!("{ORIGIN}/oauth/callback/demo"), format!("{ORIGIN}/oauth/callback/production")];
+    Sandbox::start(cfg).await.expect("sandbox")
+}
+
+fn request_id_in(html: &str) -> String {
+    let marker = "name=\"request_id\" value=\"";
+    let start = html.find(marker).expect("a request_id field") + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
+}
+
+fn query_of(location: &str) -> HashMap<String, String> {
+    let url = url::Url::parse(location).expect("absolute redirect");
+    url.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+}
+
+impl Onboarding {
+    pub async fn new(backend: Backend) -> Onboarding {
+        let sandbox = sandbox().await;
+        let app = TestApp::with(backend, config_for(&sandbox)).await;
+        let staff = app.sign_in("config@isv.test").await;
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        Onboarding { app, sandbox, http, staff }
+    }
+
+    pub async fn control(&self, method: reqwest::Method, path: &str, body: Value) -> Value {
+        let url = format!("{}{path}", self.sandbox.control_url().unwrap().trim_end_matches("/control"));
+        let r = self.http.request(method, url).json(&body).send().await.unwrap();
+        assert!(r.status().is_success(), "control {path}: {}", r.status());
+        r.json().await.unwrap_or(Value::Null)
+    }
+
+    /// Request counts per endpoint in the sandbox.
+    pub async fn counts(&self) -> HashMap<String, u64> {
+        let url = format!("{}/requests", self.sandbox.control_url().unwrap());
+        self.http.get(url).send().await.unwrap().json().await.unwrap()
+    }
+
+    pub async fn token_exchanges(&self) -> u64 {
+        self.counts().await.get("POST /oauth/token authorization_code").copied().unwrap_or(0)
+    }
+
+    /// Staff issue an invite for `tenant` and return the token in its link.
+    pub async fn invite(&self, tenant: uuid::Uuid) -> String {
+        let r = self.app.call("/api/onboarding/create_invite", Some(&self.staff), &[("tenant_id", &tenant.to_string())]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()["link"].as_str().unwrap().rsplit('/').next().unwrap().to_owned()
+    }
+
+    /// The customer admin opens the link and presses Start.
+    pub async fn redeem(&self, token: &str) -> Browser {
+        let r = self.app.call("/api/onboarding/redeem_invite", None, &[("token", token)]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        Browser { cookie: cookie_from(&r.headers).expect("invite session cookie") }
+    }
+
+    /// Presses a wizard button (`sign_in`, `individual`, `organization`): the DocuSign URL.
+    pub async fn start(&self, b: &Browser, purpose: &str) -> String {
+        let r = self.app.call("/oauth/start", Some(&b.cookie), &[("purpose", purpose)]).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        r.headers.get(header::LOCATION).unwrap().to_str().unwrap().to_owned()
+    }
+
+    /// At DocuSign: sign in as `email` and Allow (or Deny); returns the redirect back.
+    pub async fn at_docusign(&self, authorize_url: &str, email: &str, allow: bool) -> String {
+        let page = self.http.get(authorize_url).send().await.unwrap();
+        assert_eq!(page.status(), reqwest::StatusCode::OK);
+        let rid = request_id_in(&page.text().await.unwrap());
+        let url = |p: &str| format!("{}{p}", self.sandbox.account_server_url());
+        let r = self.http.post(url("/oauth/auth/signin")).form(&[("request_id", rid.as_str()), ("user", email), ("email", ""), ("password", "")]).send().await.unwrap();
+        let r = if r.status() == reqwest::StatusCode::OK {
+            let html = r.text().await.unwrap();
+            let decision = if allow { "allow" } else { "deny" };
+            self.http.post(url("/oauth/auth/consent")).form(&[("request_id", request_id_in(&html).as_str()), ("decision", decision)]).send().await.unwrap()
+        } else {
+            r
+        };
+        assert!(r.status().is_redirection(), "expected a redirect back, got {}", r.status());
+        r.headers().get("location").unwrap().to_str().unwrap().to_owned()
+    }
+
+    /// The browser follows DocuSign's redirect to the portal's callback; returns where the portal sends it.
+    pub async fn back_to_portal(&self, b: &Browser, location: &str) -> String {
+        let path = location.strip_prefix(ORIGIN).expect("a redirect to the portal");
+        let r = self.app.get(path, Some(&b.cookie)).await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.body);
+        r.headers.get(header::LOCATION).unwrap().to_str().unwrap().to_owned()
+    }
+
+    /// One full round trip.
+    pub async fn round_trip(&self, b: &Browser, purpose: &str, email: &str) {
+        let url = self.start(b, purpose).await;
+        let back = self.at_docusign(&url, email, true).await;
+        assert_eq!(self.back_to_portal(b, &back).await, "/wizard");
+    }
+
+    pub async fn wizard(&self, b: &Browser) -> Value {
+        let r = self.app.call("/api/wizard/status", Some(&b.cookie), &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()
+    }
+
+    pub async fn choose_account(&self, b: &Browser, account: &str) -> Reply {
+        self.app.call("/api/wizard/choose_account", Some(&b.cookie), &[("account_id", account)]).await
+    }
+
+    pub async fn verify(&self, b: &Browser) -> Value {
+        let r = self.app.call("/api/wizard/verify", Some(&b.cookie), &[]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()
+    }
+
+    pub async fn consent(&self, tenant: uuid::Uuid) -> Value {
+        let r = self.app.call("/api/onboarding/tenant_consent", Some(&self.staff), &[("tenant_id", &tenant.to_string())]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()
+    }
+
+    /// Individual path to a verified tenant with `email`, pinning `account`.
+    pub async fn verified_individually(&self, tenant: uuid::Uuid, email: &str, account: &str) -> Browser {
+        let b = self.redeem(&self.invite(tenant).await).await;
+        self.round_trip(&b, "sign_in", email).await;
+        self.round_trip(&b, "individual", email).await;
+        assert_eq!(self.choose_account(&b, account).await.status, StatusCode::OK);
+        assert_eq!(self.verify(&b).await["outcome"], "verified");
+        b
+    }
+}
+
+on_both_databases! {
+    async fn the_individual_path_pins_the_chosen_account_and_verifies(backend) {
+        let o = Onboarding::new(backend).await;
+        let tenant = o.app.world.tenant_a;
+        let b = o.redeem(&o.invite(tenant).await).await;
+        assert_eq!(o.wizard(&b).await["step"], "welcome");
+        assert_eq!(o.consent(tenant).await["status"]["state"], "in_progress");
+
+        o.round_trip(&b, "sign_in", MIA).await;
+        let w = o.wizard(&b).await;
+        assert_eq!(w["step"], "choose_path");
+        assert_eq!(w["signed_in"]["email"], MIA);
+        assert_eq!(w["advice"]["recommended"], "individual");
+
+        o.round_trip(&b, "individual", MIA).await;
+        let w = o.wizard(&b).await;
+        assert_eq!(w["step"], "system_user");
+        assert_eq!(w["candidate"]["email"], MIA);
+        assert_eq!(w["candidate"]["accounts"].as_array().unwrap().len(), 2, "mia has two accounts");
+        assert_eq!(o.consent(tenant).await["status"]["state"], "consented");
+
+        // She picks her second account, which lives on another base URI.
+        let eu = w["candidate"]["accounts"].as_array().unwrap().iter().find(|a| a["account_id"] == INITECH_EU).unwrap().clone();
+        assert_eq!(o.choose_account(&b, INITECH_EU).await.status, StatusCode::OK);
+        assert_eq!(o.wizard(&b).await["step"], "verify");
+        let v = o.verify(&b).await;
+        assert_eq!(v["outcome"], "verified", "{v}");
+
+        let c = o.consent(tenant).await;
+        assert_eq!(c["status"]["state"], "verified");
+        assert_eq!(c["system_user"]["account_id"], INITECH_EU);
+        assert_eq!(c["system_user"]["base_uri"], eu["base_uri"]);
+        assert_eq!(c["receipt"]["mode"], "individual");
+        assert_eq!(c["receipt"]["user_email"], MIA);
+        assert!(c["receipt"]["verification"].as_str().unwrap().contains("JWT grant"));
+        assert_eq!(o.wizard(&b).await["step"], "done");
+        // One exchange per callback: sign-in and consent.
+        assert_eq!(o.token_exchanges().await, 2);
+    }
+}
+
+#[tokio::test]
+async fn the_organization_path_lets_the_admin_name_a_system_user_in_a_claimed_domain() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_b;
+    let b = o.redeem(&o.invite(tenant).await).await;
+    o.round_trip(&b, "sign_in", ADA).await;
+    assert_eq!(o.wizard(&b).await["advice"]["recommended"], "organization");
+    o.round_trip(&b, "organization", ADA).await;
+    let w = o.wizard(&b).await;
+    assert_eq!(w["step"], "system_user");
+    assert_eq!(w["receipt"]["mode"], "organization");
+    assert!(w["candidate"].is_null(), "the admin names the system user");
+
+    let outside = o.app.call("/api/wizard/name_system_user", Some(&b.cookie), &[("input[user]", GINA)]).await;
+    assert_eq!(outside.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", outside.body);
+    assert!(outside.json()["fields"]["user"][0].as_str().unwrap().contains("not an active claimed domain"));
+
+    let ok = o.app.call("/api/wizard/name_system_user", Some(&b.cookie), &[("input[user]", BOB)]).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(o.wizard(&b).await["candidate"]["email"], BOB);
+    assert_eq!(o.choose_account(&b, ACME_SALES).await.status, StatusCode::OK);
+    assert_eq!(o.verify(&b).await["outcome"], "verified");
+    let c = o.consent(tenant).await;
+    assert_eq!(c["status"]["state"], "verified");
+    assert_eq!(c["system_user"]["email"], BOB);
+    assert!(c["receipt"]["organization_id"].is_string());
+}
+
+#[tokio::test]
+async fn denying_consent_changes_nothing_and_exchanges_no_code() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    o.round_trip(&b, "sign_in", GINA).await;
+    let url = o.start(&b, "individual").await;
+    let back = o.at_docusign(&url, GINA, false).await;
+    assert_eq!(query_of(&back)["error"], "access_denied");
+    o.back_to_portal(&b, &back).await;
+    let w = o.wizard(&b).await;
+    assert_eq!(w["notice"]["title"], "You declined in DocuSign.");
+    assert_eq!(w["step"], "choose_path");
+    assert_eq!(o.consent(o.app.world.tenant_a).await["status"]["state"], "in_progress");
+    assert_eq!(o.token_exchanges().await, 1, "only the sign-in's code was exchanged");
+}
+
+#[tokio::test]
+async fn a_code_that_waited_past_two_minutes_is_reported_as_expired() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    o.round_trip(&b, "sign_in", GINA).await;
+    let url = o.start(&b, "individual").await;
+    let back = o.at_docusign(&url, GINA, true).await;
+    o.control(reqwest::Method::POST, "/control/clock/advance", json!({ "seconds": 130 })).await;
+    o.back_to_portal(&b, &back).await;
+    let w = o.wizard(&b).await;
+    assert_eq!(w["notice"]["title"], "DocuSign says the sign-in code expired.");
+    assert_eq!(o.consent(o.app.world.tenant_a).await["status"]["state"], "in_progress");
+}
+
+#[tokio::test]
+async fn a_replayed_callback_is_refused_without_a_second_exchange() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let url = o.start(&b, "sign_in").await;
+    let back = o.at_docusign(&url, GINA, true).await;
+    o.back_to_portal(&b, &back).await;
+    assert_eq!(o.token_exchanges().await, 1);
+    o.back_to_portal(&b, &back).await;
+    assert_eq!(o.wizard(&b).await["notice"]["title"], "This sign-in was already completed.");
+    assert_eq!(o.token_exchanges().await, 1);
+}
+
+#[tokio::test]
+async fn concurrent_identical_callbacks_exchange_the_code_once() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let url = o.start(&b, "sign_in").await;
+    let back = o.at_docusign(&url, GINA, true).await;
+    let path = back.strip_prefix(ORIGIN).unwrap().to_owned();
+    let tasks: Vec<_> = (0..10)
+        .map(|_| {
+            let router = o.app.router.clone();
+            let req = http::Request::get(&path).header(header::COOKIE, &b.cookie).body(axum::body::Body::empty()).unwrap();
+            tokio::spawn(async move { tower::ServiceExt::oneshot(router, req).await.unwrap().status() })
+        })
+        .collect();
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), StatusCode::SEE_OTHER);
+    }
+    assert_eq!(o.token_exchanges().await, 1);
+}
+
+#[tokio::test]
+async fn a_callback_in_another_browser_session_is_refused_and_the_owner_can_still_finish() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let owner = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let url = o.start(&owner, "sign_in").await;
+    let back = o.at_docusign(&url, GINA, true).await;
+    let other = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    o.back_to_portal(&other, &back).await;
+    assert_eq!(o.wizard(&other).await["notice"]["title"], "This sign-in was started in another browser session.");
+    assert_eq!(o.token_exchanges().await, 0);
+    o.back_to_portal(&owner, &back).await;
+    assert_eq!(o.wizard(&owner).await["step"], "choose_path");
+    assert_eq!(o.token_exchanges().await, 1);
+}
+
+#[tokio::test]
+async fn a_callback_on_the_other_environments_redirect_uri_is_refused() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let url = o.start(&b, "sign_in").await;
+    let back = o.at_docusign(&url, GINA, true).await;
+    assert!(back.contains("/oauth/callback/demo?"));
+    let wrong = back.replace("/oauth/callback/demo?", "/oauth/callback/production?");
+    o.back_to_portal(&b, &wrong).await;
+    assert_eq!(o.wizard(&b).await["notice"]["title"], "This answer came back to the wrong environment.");
+    assert_eq!(o.token_exchanges().await, 0);
+}
+
+#[tokio::test]
+async fn a_start_or_callback_without_an_invite_session_is_refused() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let start = o.app.call("/oauth/start", None, &[("purpose", "sign_in")]).await;
+    assert_eq!(start.status, StatusCode::UNAUTHORIZED);
+    let staff_start = o.app.call("/oauth/start", Some(&o.staff), &[("purpose", "sign_in")]).await;
+    assert_eq!(staff_start.status, StatusCode::UNAUTHORIZED, "staff sessions are not invite sessions");
+    let cb = o.app.get("/oauth/callback/demo?code=x&state=y", None).await;
+    assert_eq!(cb.status, StatusCode::UNAUTHORIZED);
+    assert!(!cb.body.contains("code=x"));
+}
+
+#[tokio::test]
+async fn revoked_consent_is_detected_by_verification_and_the_state_becomes_revoked() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, GINA, "f941ebb9-c656-4ead-bd63-fa7beda083e5").await;
+    let gina = server::sandbox::default_fixture().user_by_email(GINA).unwrap().id.clone();
+    o.control(reqwest::Method::POST, "/control/consents/revoke", json!({ "user_id": gina })).await;
+    let r = o.app.call("/api/onboarding/staff_verify", Some(&o.staff), &[("tenant_id", &tenant.to_string())]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["outcome"], "consent_revoked");
+    let c = o.consent(tenant).await;
+    assert_eq!(c["status"]["state"], "revoked");
+    assert_eq!(c["last_verification"]["outcome"], "consent_revoked");
+}
+
+#[tokio::test]
+async fn an_unreachable_provider_changes_nothing() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, GINA, "f941ebb9-c656-4ead-bd63-fa7beda083e5").await;
+    let before = o.consent(tenant).await;
+    o.control(reqwest::Method::POST, "/control/faults", json!({ "scope": "all", "fail_5xx_ratio": 1.0 })).await;
+    let r = o.app.call("/api/onboarding/staff_verify", Some(&o.staff), &[("tenant_id", &tenant.to_string())]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.json()["outcome"], "provider_unreachable");
+    let after = o.consent(tenant).await;
+    assert_eq!(after["status"], before["status"]);
+    assert_eq!(after["history"], before["history"]);
+    assert_eq!(after["last_verification"], before["last_verification"]);
+}
+
+#[tokio::test]
+async fn a_system_user_removed_from_the_account_or_a_moved_account_needs_attention() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, MIA, INITECH_EU).await;
+    let db = &o.app.portal.db;
+    // The pinned account is one the user is not (any longer) a member of.
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE system_users SET account_id = $1 WHERE tenant_id = $2",
+        [ACME_SALES.into(), tenant.into()],
+    ))
+    .await
+    .unwrap();
+    let tenant_s = tenant.to_string();
+    let verify_form = [("tenant_id", tenant_s.as_str())];
+    let v = o.app.call("/api/onboarding/staff_verify", Some(&o.staff), &verify_form).await.json();
+    assert_eq!(v["outcome"], "not_a_member");
+    let c = o.consent(tenant).await;
+    assert_eq!(c["status"]["state"], "needs_attention");
+    assert_eq!(c["status"]["reason"], "not_a_member");
+    // The account answers elsewhere than where it was pinned.
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE system_users SET account_id = $1, base_uri = $2 WHERE tenant_id = $3",
+        [INITECH_EU.into(), "http://127.0.0.1:9".into(), tenant.into()],
+    ))
+    .await
+    .unwrap();
+    let v = o.app.call("/api/onboarding/staff_verify", Some(&o.staff), &verify_form).await.json();
+    assert_eq!(v["outcome"], "base_uri_changed");
+}
+
+#[tokio::test]
+async fn opening_an_invite_link_consumes_nothing_and_bad_links_say_why() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let token = o.invite(tenant).await;
+    for _ in 0..3 {
+        let page = o.app.get(&format!("/onboard/{token}"), None).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("Tenant acme"));
+    }
+    o.redeem(&token).await;
+    let again = o.app.call("/api/onboarding/redeem_invite", None, &[("token", &token)]).await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert!(again.body.contains("already used"));
+    let unknown = o.app.get("/onboard/not-a-real-token", None).await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
+    assert!(unknown.body.contains("This invite link is not valid"));
+    let first = o.invite(tenant).await;
+    let _second = o.invite(tenant).await;
+    let revoked = o.app.get(&format!("/onboard/{first}"), None).await;
+    assert_eq!(revoked.status, StatusCode::CONFLICT);
+    assert!(revoked.body.contains("withdrawn"));
+    let c = o.consent(tenant).await;
+    let statuses: Vec<&str> = c["invites"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap()).collect();
+    assert_eq!(statuses, vec!["pending", "revoked", "used"]);
+    assert!(!c.to_string().contains(&first), "invite tokens are never shown again");
+}
+
+on_both_databases! {
+    async fn ten_concurrent_redemptions_of_one_invite_succeed_exactly_once(backend) {
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        let issued = server::onboarding::invites::issue(
+            &db, &server::audit::Actor::system("t"), None, w.tenant_a, &ORIGIN.parse().unwrap(), chrono::Duration::days(7),
+        ).await.unwrap();
+        let token = issued.link.rsplit('/').next().unwrap().to_owned();
+        let life = server::sessions::Lifetimes { idle: chrono::Duration::minutes(30), absolute: chrono::Duration::hours(12) };
+        let tasks: Vec<_> = (0..10).map(|_| {
+            let (db, token) = (db.clone(), token.clone());
+            tokio::spawn(async move { server::onboarding::invites::redeem(&db, None, &token, life).await })
+        }).collect();
+        let mut ok = 0;
+        for t in tasks {
+            if t.await.unwrap().is_ok() { ok += 1; }
+        }
+        assert_eq!(ok, 1);
+    }
+}
+
+on_both_databases! {
+    async fn an_expired_invite_cannot_be_redeemed(backend) {
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        let issued = server::onboarding::invites::issue(
+            &db, &server::audit::Actor::system("t"), None, w.tenant_a, &ORIGIN.parse().unwrap(), chrono::Duration::seconds(-1),
+        ).await.unwrap();
+        let token = issued.link.rsplit('/').next().unwrap();
+        let life = server::sessions::Lifetimes { idle: chrono::Duration::minutes(30), absolute: chrono::Duration::hours(12) };
+        let err = server::onboarding::invites::redeem(&db, None, token, life).await.unwrap_err();
+        assert!(err.to_string().contains("expired"), "{err}");
+    }
+}
+
+on_both_databases! {
+    async fn fifty_concurrent_readers_of_an_expiring_token_cause_one_refresh(backend) {
+        use sea_orm::{ConnectionTrait, Statement};
+        let o = Onboarding::new(backend).await;
+        let tenant = o.app.world.tenant_a;
+        o.verified_individually(tenant, GINA, "f941ebb9-c656-4ead-bd63-fa7beda083e5").await;
+        let db = o.app.portal.db.clone();
+        db.execute_raw(Statement::from_sql_and_values(
+            db.get_database_backend(),
+            "UPDATE credentials SET access_expires_at = $1",
+            [(chrono::Utc::now() - chrono::Duration::minutes(1)).into()],
+        )).await.unwrap();
+        let portal = o.app.portal.clone();
+        let tasks: Vec<_> = (0..50).map(|_| {
+            let portal = portal.clone();
+            tokio::spawn(async move {
+                let d = portal.deps(Environment::Demo).unwrap();
+                server::onboarding::credentials::access_token(d.db, d.keyring, d.client, tenant, Environment::Demo, server::onboarding::credentials::CONSENT).await
+            })
+        }).collect();
+        let mut tokens = std::collections::HashSet::new();
+        for t in tasks {
+            let token = t.await.unwrap().expect("a token");
+            tokens.insert(secrecy::ExposeSecret::expose_secret(&token).to_owned());
+        }
+        assert_eq!(tokens.len(), 1, "everyone gets the same new token");
+        assert_eq!(o.counts().await.get("POST /oauth/token refresh_token").copied().unwrap_or(0), 1);
+    }
+}

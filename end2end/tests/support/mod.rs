@@ -54,14 +54,23 @@ fn free_port() -> u16 {
 }
 
 impl Portal {
-    /// Starts the portal with extra environment variables.
+    /// Starts `consent-portal serve` with extra environment variables.
     pub async fn start(extra_env: &[(&str, String)]) -> Portal {
+        Self::launch("serve", extra_env).await
+    }
+
+    /// Starts `consent-portal demo`: demo staff and tenants, wired to the built-in DocuSign sandbox.
+    pub async fn demo() -> Portal {
+        Self::launch("demo", &[]).await
+    }
+
+    async fn launch(command: &str, extra_env: &[(&str, String)]) -> Portal {
         let (bin, site) = built_artifacts();
         let data = tempfile::tempdir().expect("tempdir");
         let port = free_port();
         let url = format!("http://127.0.0.1:{port}");
         let mut cmd = Command::new(&bin);
-        cmd.arg("serve")
+        cmd.arg(command)
             .env("PORTAL_LISTEN", format!("127.0.0.1:{port}"))
             .env("PORTAL_PUBLIC_URL", &url)
             .env("PORTAL_DATA_DIR", data.path())
@@ -156,6 +165,22 @@ impl Browser {
     /// Waits until the current document is hydrated.
     pub async fn wait_hydrated(&self) {
         playwright_rs::expect(self.page.locator("body")).to_have_attribute("data-hydrated", "true").await.expect("the page hydrates");
+    }
+
+    /// Another page in its own browser context (its own cookies), with page errors recorded.
+    pub async fn other_page(&self) -> Page {
+        let page = self.browser.new_page().await.expect("page");
+        let sink = self.errors.clone();
+        page.on_pageerror(move |msg| {
+            let sink = sink.clone();
+            async move {
+                sink.lock().expect("lock").push(msg);
+                Ok(())
+            }
+        })
+        .await
+        .expect("pageerror handler");
+        page
     }
 
     /// The button with this accessible name.

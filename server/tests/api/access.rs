@@ -99,6 +99,26 @@ async fn the_access_matrix_holds_for_every_server_function() {
                 vec![("id".into(), mb.clone()), ("active".into(), "true".into())],
                 if who == Who::Admin { S::OK } else { deny_am(who, S::FORBIDDEN) },
             ),
+            (
+                "/api/onboarding/tenant_consent",
+                vec![("tenant_id".into(), ta.clone())],
+                match who {
+                    Who::Anonymous => S::UNAUTHORIZED,
+                    Who::OtherManager => S::NOT_FOUND,
+                    _ => S::OK,
+                },
+            ),
+            ("/api/onboarding/create_invite", vec![("tenant_id".into(), tb.clone())], deny_am(who, S::OK)),
+            ("/api/onboarding/revoke_invite", vec![("invite_id".into(), uuid::Uuid::new_v4().to_string())], deny_am(who, S::NOT_FOUND)),
+            // No DocuSign environment is configured in this app: a conflict, after authorization.
+            ("/api/onboarding/staff_verify", vec![("tenant_id".into(), ta.clone())], deny_am(who, S::CONFLICT)),
+            ("/api/onboarding/invite_landing", vec![("token".into(), "nope".into())], S::NOT_FOUND),
+            ("/api/onboarding/redeem_invite", vec![("token".into(), "nope".into())], S::NOT_FOUND),
+            // Wizard functions belong to invite sessions only: staff are refused too.
+            ("/api/wizard/status", vec![], if who == Who::Anonymous { S::UNAUTHORIZED } else { S::FORBIDDEN }),
+            ("/api/wizard/verify", vec![], if who == Who::Anonymous { S::UNAUTHORIZED } else { S::FORBIDDEN }),
+            ("/api/wizard/choose_account", vec![("account_id".into(), "x".into())], if who == Who::Anonymous { S::UNAUTHORIZED } else { S::FORBIDDEN }),
+            ("/api/wizard/name_system_user", vec![("input[user]".into(), "a@b.test".into())], if who == Who::Anonymous { S::UNAUTHORIZED } else { S::FORBIDDEN }),
         ];
         for (path, form, expected) in cases {
             let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
@@ -119,4 +139,23 @@ async fn an_account_manager_cannot_read_another_tenants_data_by_guessing_its_id(
     }
     let list = t.call("/api/tenants/list", Some(&cookie), &[("include_archived", "true")]).await;
     assert_eq!(list.json(), serde_json::json!([]));
+}
+
+#[tokio::test]
+async fn an_invite_session_reaches_only_its_own_tenant_and_no_staff_function() {
+    let o = crate::onboarding::Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let w = o.wizard(&b).await;
+    assert_eq!(w["tenant_name"], "Tenant acme");
+    for (path, form) in [
+        ("/api/tenants/list", vec![("include_archived", "false")]),
+        ("/api/tenants/get", vec![("id", o.app.world.tenant_b.to_string())].iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()),
+        ("/api/onboarding/tenant_consent", vec![]),
+        ("/api/staff/list", vec![]),
+    ] {
+        let r = o.app.call(path, Some(&b.cookie), &form).await;
+        assert!(matches!(r.status, StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN), "{path}: {}", r.status);
+    }
+    let page = o.app.get("/tenants", Some(&b.cookie)).await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "an invitee is sent to sign-in, not shown staff pages");
 }

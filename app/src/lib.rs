@@ -31,6 +31,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="referrer" content="no-referrer" />
+                // No favicon request (and no 404 for it).
+                <link rel="icon" href="data:," />
                 <HydrationScripts options />
                 <MetaTags />
             </head>

@@ -44,7 +44,11 @@ async fn staff_invite(b: &Browser, portal: &Portal, slug: &str) -> String {
 
 /// On the sandbox's pages: sign in as `email` and allow, whatever pages it shows.
 async fn at_docusign(page: &Page, email: &str) {
-    expect(page.locator("h1")).to_contain_text("Sign in").await.unwrap();
+    if expect(page.locator("h1")).to_contain_text("Sign in").await.is_err() {
+        let shot = page.screenshot(None).await.unwrap_or_default();
+        let _ = std::fs::write(support::workspace().join("target/e2e-screenshots/failure-at-docusign.png"), shot);
+        panic!("not on the DocuSign sign-in page: {} {:?}", page.url(), page.locator("body").inner_text().await);
+    }
     page.get_by_label("Or e-mail address", true).fill(email, None).await.unwrap();
     button(page, "Sign in").click(None).await.unwrap();
     // A consent page follows unless this user already consented to these scopes.

@@ -341,7 +341,6 @@ pub fn TenantPage() -> impl IntoView {
                                 <dt>"Notes"</dt><dd class="notes">{if t.notes.is_empty() { "—".to_owned() } else { t.notes.clone() }}</dd>
                             </dl>
                         </section>
-                        <crate::onboarding::staff_views::TenantConsentPanel tenant_id=t.id />
                         <section class="panel">
                             <h2>"Audit events"</h2>
                             <ol class="events" data-testid="audit-events">
@@ -358,6 +357,8 @@ pub fn TenantPage() -> impl IntoView {
                     }.into_any()
                 })}
             </Suspense>
+            // A sibling of the tenant's Suspense, not nested in it: it loads on its own.
+            {move || id().map(|id| view! { <crate::onboarding::staff_views::TenantConsentPanel tenant_id=id /> })}
         </RequireStaff>
     }
 }

@@ -153,6 +153,7 @@ impl Browser {
         })
         .await
         .expect("pageerror handler");
+        capture_console_errors(&page, errors.clone()).await;
         Browser { _playwright: playwright, browser, page, errors }
     }
 
@@ -180,6 +181,7 @@ impl Browser {
         })
         .await
         .expect("pageerror handler");
+        capture_console_errors(&page, self.errors.clone()).await;
         page
     }
 
@@ -211,3 +213,23 @@ impl Browser {
     }
 }
 
+
+/// Records `console.error` lines (a Rust panic in the wasm prints its message there) next to
+/// the page errors, with the page's address.
+async fn capture_console_errors(page: &Page, sink: Arc<Mutex<Vec<String>>>) {
+    let url_page = page.clone();
+    page.on_console(move |msg| {
+        let sink = sink.clone();
+        let url = url_page.url();
+        async move {
+            // Answers with a 4xx status (a refused sign-in, a field error) are expected and
+            // shown to the person; what matters here is code failing (panics, hydration errors).
+            if msg.type_() == "error" && !msg.text().starts_with("Failed to load resource") {
+                sink.lock().expect("lock").push(format!("console error at {url}: {}", msg.text()));
+            }
+            Ok(())
+        }
+    })
+    .await
+    .expect("console handler");
+}

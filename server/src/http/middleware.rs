@@ -74,9 +74,13 @@ pub async fn refuse_cross_site(State(config): State<Arc<Config>>, req: Request, 
         return next.run(req).await;
     }
     let headers = req.headers();
+    let fetch_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
     let origin_ok = match headers.get(header::ORIGIN).map(|o| o.to_str().unwrap_or("")) {
+        // Browsers send `Origin: null` for form posts from a page with `Referrer-Policy:
+        // no-referrer` (ours); the unforgeable Sec-Fetch-Site then decides.
+        Some("null") => fetch_site == Some("same-origin"),
         Some(origin) => origin == config.public_origin(),
-        None => match headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) {
+        None => match fetch_site {
             Some(site) => matches!(site, "same-origin" | "none"),
             // Neither header: not a browser request made on behalf of another site.
             None => true,

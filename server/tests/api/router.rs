@@ -81,6 +81,25 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
 }
 
 #[tokio::test]
+async fn a_null_origin_is_accepted_only_with_a_same_origin_fetch_site() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("admin@isv.test").await;
+    let post = |site: Option<&'static str>| {
+        let mut req = Request::post("/api/tenants/list")
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, "null")
+            .header(header::COOKIE, &cookie);
+        if let Some(site) = site {
+            req = req.header("sec-fetch-site", site);
+        }
+        req.body(Body::from("include_archived=false")).unwrap()
+    };
+    assert_eq!(t.send(post(Some("same-origin"))).await.status, StatusCode::OK);
+    assert_eq!(t.send(post(Some("cross-site"))).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(t.send(post(None)).await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
 async fn server_functions_refuse_get_and_unknown_paths() {
     let t = TestApp::new().await;
     assert_eq!(t.get("/api/tenants/list", None).await.status, StatusCode::METHOD_NOT_ALLOWED);

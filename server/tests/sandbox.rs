@@ -1223,11 +1223,19 @@ fn the_default_fixture_names_every_scenario_of_the_issue() {
 
 #[tokio::test]
 async fn ports_follow_a_given_base_address_in_the_documented_order() {
-    // Find a free range: bind an ephemeral port and use the ports after it.
-    let probe = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = probe.local_addr().unwrap().port().min(60000);
-    drop(probe);
-    let env = start_with(SandboxConfig { bind: Some(([127, 0, 0, 1], port).into()), ..SandboxConfig::for_tests() }).await;
+    // Below Linux's ephemeral range (32768+), so other tests' sandboxes cannot take these ports
+    // between our probe and our bind; try further ranges if one is in use.
+    let mut started = None;
+    for attempt in 0..50u16 {
+        let port = 20_000 + (std::process::id() as u16 % 500) * 10 + attempt * 7;
+        let config = SandboxConfig { bind: Some(([127, 0, 0, 1], port).into()), ..SandboxConfig::for_tests() };
+        if let Ok(sb) = Sandbox::start(config).await {
+            started = Some((port, sb));
+            break;
+        }
+    }
+    let (port, sb) = started.expect("a free range of five ports");
+    let env = Env { sb, http: reqwest::Client::new() };
     assert_eq!(env.sb.account_server_host(), format!("127.0.0.1:{port}"));
     assert_eq!(env.sb.admin_api_url(), format!("http://127.0.0.1:{}/management", port + 1));
     let bases = env.sb.base_uris();

@@ -293,10 +293,16 @@ fn verify_step(w: &WizardView, verify: ServerAction<WizardVerify>) -> impl IntoV
     let su = w.system_user.clone();
     let last = w.verification.clone();
     let pending = verify.pending();
+    let needs_consent = last.as_ref().is_some_and(|v| v.outcome == "consent_missing" || v.outcome == "consent_revoked");
     view! {
         <h1>"Check that it works"</h1>
         {su.map(|s| view! { <SystemUserFacts s=s /> })}
         {last.map(|v| view! { <VerificationResult v=v /> })}
+        {needs_consent.then(|| view! {
+            <p>"Grant consent again, then check again:"</p>
+            {start_form("organization", "Grant organization consent", false)}
+            {start_form("individual", "Grant individual consent", true)}
+        })}
         <ActionForm action=verify>
             <button type="submit" class="primary" disabled=move || pending.get()>
                 {move || if pending.get() { "Checking…" } else { "Verify now" }}

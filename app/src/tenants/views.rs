@@ -300,7 +300,6 @@ pub fn TenantPage() -> impl IntoView {
                         Err(e) => return view! { <LoadError error=e /> }.into_any(),
                     };
                     let archived = t.archived_at.is_some();
-                    let events = t.events.clone();
                     view! {
                         <section class="panel">
                             <div class="panel-head">
@@ -341,6 +340,16 @@ pub fn TenantPage() -> impl IntoView {
                                 <dt>"Notes"</dt><dd class="notes">{if t.notes.is_empty() { "—".to_owned() } else { t.notes.clone() }}</dd>
                             </dl>
                         </section>
+                    }.into_any()
+                })}
+            </Suspense>
+            // A sibling of the tenant's Suspense, not nested in it: it loads on its own.
+            {move || id().map(|id| view! { <crate::onboarding::staff_views::TenantConsentPanel tenant_id=id /> })}
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let Ok(t) = tenant.await else { return ().into_any() };
+                    let events = t.events.clone();
+                    view! {
                         <section class="panel">
                             <h2>"Audit events"</h2>
                             <ol class="events" data-testid="audit-events">
@@ -357,8 +366,6 @@ pub fn TenantPage() -> impl IntoView {
                     }.into_any()
                 })}
             </Suspense>
-            // A sibling of the tenant's Suspense, not nested in it: it loads on its own.
-            {move || id().map(|id| view! { <crate::onboarding::staff_views::TenantConsentPanel tenant_id=id /> })}
         </RequireStaff>
     }
 }

@@ -21,7 +21,8 @@ pub fn workspace() -> PathBuf {
 fn built_artifacts() -> (PathBuf, PathBuf) {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| workspace().join("target"));
     let bin = target.join("debug").join("consent-portal");
-    let site = target.join("site");
+    // cargo-leptos writes the site to the workspace's `site-root`, wherever the target dir is.
+    let site = workspace().join("target").join("site");
     assert!(
         bin.exists() && site.join("pkg").join("consent-portal.wasm").exists(),
         "the portal is not built: run `cargo leptos build` first (expected {} and {}/pkg)",

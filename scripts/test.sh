@@ -15,7 +15,9 @@ fi
 
 start=$(date +%s)
 echo "[test] unit, service (SQLite + PostgreSQL), router and sandbox tests" >&2
-cargo test --workspace --exclude end2end --locked
+# The default members (app, server, migrations): `--workspace` would also build `frontend`,
+# whose `hydrate` feature must never be unified into the server build.
+cargo test --locked
 
 echo "[test] building the site for the browser journeys" >&2
 cargo leptos build

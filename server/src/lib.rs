@@ -2,8 +2,10 @@
 //! DocuSign sandbox (which the portal reaches only over HTTP).
 
 pub mod audit;
+pub mod checks;
 pub mod cli;
 pub mod config;
+pub mod connect_listener;
 pub mod crypto;
 pub mod db;
 pub mod demo;

@@ -517,3 +517,51 @@ on_both_databases! {
         assert_eq!(o.counts().await.get("POST /oauth/token refresh_token").copied().unwrap_or(0), 1);
     }
 }
+
+#[tokio::test]
+async fn the_portal_refuses_to_start_without_an_encryption_key_or_with_a_weak_isv_key() {
+    let sandbox = sandbox().await;
+    let db = fresh_db(Backend::Sqlite).await;
+
+    let mut no_key = config_for(&sandbox);
+    no_key.encryption_keys = None;
+    let err = server::portal::Portal::new(db.clone(), std::sync::Arc::new(no_key)).err().expect("refused");
+    assert!(err.to_string().contains("PORTAL_ENCRYPTION_KEYS"), "{err}");
+
+    let mut weak = config_for(&sandbox);
+    let short = {
+        use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+        rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).unwrap().to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
+    };
+    weak.docusign.demo.as_mut().unwrap().private_key_pem = Some(SecretString::from(short));
+    let err = server::portal::Portal::new(db.clone(), std::sync::Arc::new(weak)).err().expect("refused");
+    assert!(err.to_string().contains("docusign.demo"), "{err}");
+    assert!(!err.to_string().contains("PRIVATE KEY"), "the key never appears in the message");
+
+    let mut garbage = config_for(&sandbox);
+    garbage.docusign.production.as_mut().unwrap().private_key_pem = Some(SecretString::from("not a key".to_owned()));
+    assert!(server::portal::Portal::new(db, std::sync::Arc::new(garbage)).is_err());
+}
+
+#[tokio::test]
+async fn no_secret_reaches_the_pages_or_answers_of_the_wizard_and_the_staff() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let b = o.verified_individually(tenant, MIA, INITECH_EU).await;
+    let wizard_page = o.app.get("/wizard", Some(&b.cookie)).await;
+    let staff_page = o.app.get(&format!("/tenants/{tenant}"), Some(&o.staff)).await;
+    let consent = o.consent(tenant).await.to_string();
+    let status = o.wizard(&b).await.to_string();
+    let secret = o.sandbox.client_secret().to_owned();
+    for text in [&wizard_page.body, &staff_page.body, &consent, &status] {
+        assert!(!text.contains(&secret), "the client secret leaked");
+        assert!(!text.contains("PRIVATE KEY"), "a key leaked");
+        assert!(!text.contains("access_token") && !text.contains("refresh_token"), "a token field leaked");
+    }
+    // Stored tokens are encrypted: no row holds a bearer token in the clear.
+    use sea_orm::{EntityTrait};
+    let rows = server::db::entities::credential::Entity::find().all(&o.app.portal.db).await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert!(rows[0].access_token.starts_with("v1."));
+    assert!(rows[0].refresh_token.as_deref().unwrap().starts_with("v1."));
+}

@@ -115,8 +115,9 @@ pub struct CheckOutcome {
 }
 
 impl CheckOutcome {
-    fn new(id: &str, title: &str, status: CheckStatus, evidence: Vec<String>) -> Self {
-        Self { id: id.to_owned(), title: title.to_owned(), status, evidence, remediation: None, fix: None }
+    /// An outcome without remediation or fix (set those fields when there are some).
+    pub fn new(id: impl Into<String>, title: impl Into<String>, status: CheckStatus, evidence: Vec<String>) -> Self {
+        Self { id: id.into(), title: title.into(), status, evidence, remediation: None, fix: None }
     }
 }
 
@@ -251,15 +252,6 @@ fn is_bool_text(s: &str) -> bool {
 fn same_setting_value(actual: &str, expected: &str) -> bool {
     let (actual, expected) = (actual.trim(), expected.trim());
     actual == expected || (is_bool_text(actual) && is_bool_text(expected) && actual.eq_ignore_ascii_case(expected))
-}
-
-/// True for `"true"` in any case, or a JSON `true`.
-fn is_true(value: Option<&Value>) -> bool {
-    match value {
-        Some(Value::String(s)) => s.trim().eq_ignore_ascii_case("true"),
-        Some(Value::Bool(b)) => *b,
-        _ => false,
-    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -404,7 +396,7 @@ pub fn connect_check(
     };
 
     let mut evidence = Vec::new();
-    let enabled = is_true(connect_enabled.map(|v| Value::String(v.to_owned())).as_ref());
+    let enabled = connect_enabled.is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
     evidence.push(match connect_enabled {
         Some(v) => format!("Connect on the account ({CONNECT_SWITCH}): {v:?}"),
         None => format!("Connect on the account ({CONNECT_SWITCH}): not reported by DocuSign (treated as off)"),
@@ -471,7 +463,12 @@ pub fn connect_check(
                             connect_id: id,
                         });
                     }
-                    _ => remediation.push(format!("Then {manual}.")),
+                    // No usable fix: Connect is off (its API refuses to work), or DocuSign sent no id to PUT.
+                    Some(_) => remediation.push(format!("Then {manual}.")),
+                    None => {
+                        evidence.push("The configuration has no connectId, so the portal cannot repair it.".to_owned());
+                        remediation.push(format!("{}{manual}.", if enabled { "Please " } else { "Then " }));
+                    }
                 }
             }
         }
@@ -686,10 +683,15 @@ pub fn domains_check(
 
     let mut remediation = Vec::new();
     let status = if active.is_empty() {
-        remediation.push(format!(
-            "Organization admin consent needs at least one active claimed domain: claim your e-mail domain in \
-             {DOMAINS_PLACE} (Claim Domain)."
-        ));
+        remediation.push(if records.is_empty() {
+            format!(
+                "Organization admin consent needs at least one active claimed domain: claim your e-mail domain in \
+                 {DOMAINS_PLACE} (Claim Domain)."
+            )
+        } else {
+            "Organization admin consent needs at least one active claimed domain; finish claiming a pending one."
+                .to_owned()
+        });
         CheckStatus::Fail
     } else {
         match &user_domain {
@@ -729,6 +731,9 @@ pub fn domains_check(
             }
         }
     };
+    if status == CheckStatus::Pass && !records.is_empty() {
+        remediation.push("Nothing is needed for the system user; to finish claiming the other domains:".to_owned());
+    }
     for record in &records {
         remediation.push(format!("For {}: {}.", record.host_name, txt_instruction(record)));
     }
@@ -739,4 +744,498 @@ pub fn domains_check(
         outcome.remediation = Some(remediation.join(" "));
     }
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone as _;
+    use serde_json::json;
+
+    use super::*;
+
+    fn tenant() -> Uuid {
+        Uuid::parse_str("6a0d7c43-5d3f-4c8e-9a55-0e2b7f1c9d10").unwrap()
+    }
+
+    fn outcome(status: CheckStatus) -> CheckOutcome {
+        CheckOutcome::new("x", "X", status, Vec::new())
+    }
+
+    // --- overall -----------------------------------------------------------------------------
+
+    #[test]
+    fn the_overall_status_is_the_worst_one() {
+        use CheckStatus::*;
+        let all = |list: &[CheckStatus]| overall(&list.iter().map(|s| outcome(*s)).collect::<Vec<_>>());
+        assert_eq!(all(&[Pass, Warn, Error, Fail, Skipped]), Fail);
+        assert_eq!(all(&[Pass, Warn, Error, Skipped]), Error);
+        assert_eq!(all(&[Pass, Warn, Skipped]), Warn);
+        assert_eq!(all(&[Pass, Skipped]), Pass);
+    }
+
+    #[test]
+    fn the_overall_status_is_skipped_only_when_every_check_was_skipped() {
+        use CheckStatus::*;
+        assert_eq!(overall(&[outcome(Skipped), outcome(Skipped)]), Skipped);
+        assert_eq!(overall(&[]), Skipped);
+    }
+
+    #[test]
+    fn statuses_and_fixes_serialize_in_snake_case_with_a_kind_tag() {
+        assert_eq!(serde_json::to_value(CheckStatus::Skipped).unwrap(), json!("skipped"));
+        assert_eq!(CheckStatus::Warn.as_str(), "warn");
+        let fix = FixOffer::RepairConnect { connect_id: "7".into(), configuration: json!({"connectId": "7"}) };
+        let wire = serde_json::to_value(&fix).unwrap();
+        assert_eq!(wire, json!({"kind": "repair_connect", "connect_id": "7", "configuration": {"connectId": "7"}}));
+        assert_eq!(serde_json::from_value::<FixOffer>(wire).unwrap(), fix);
+    }
+
+    // --- settings ----------------------------------------------------------------------------
+
+    fn settings(value: Value) -> Map<String, Value> {
+        value.as_object().unwrap().clone()
+    }
+
+    #[test]
+    fn settings_pass_when_every_required_setting_matches() {
+        let actual = settings(json!({
+            "envelopeIntegrationEnabled": "true", "envelopeIntegrationEnabledMetadata": {"rights": "read_only"},
+            "inSessionEnabled": "TRUE", "enableSequentialSigningAPI": "true", "usesAPI": "false",
+        }));
+        let (outcome, diffs) = settings_check(&SetupProfile::default(), &actual);
+        assert_eq!(outcome.status, CheckStatus::Pass);
+        assert!(diffs.iter().all(|d| d.ok));
+        assert_eq!(outcome.fix, None);
+        assert_eq!(outcome.remediation, None);
+        assert!(outcome.evidence.contains(&"inSessionEnabled: \"true\" as required".to_owned()));
+    }
+
+    #[test]
+    fn settings_fail_with_a_diff_of_expected_actual_and_editability() {
+        let actual = settings(json!({
+            "envelopeIntegrationEnabled": "false", "envelopeIntegrationEnabledMetadata": {"rights": "editable"},
+            "inSessionEnabled": "true",
+            "enableSequentialSigningAPI": "false", "enableSequentialSigningAPIMetadata": {"rights": "read_only"},
+        }));
+        let (outcome, diffs) = settings_check(&SetupProfile::default(), &actual);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert_eq!(
+            diffs.iter().find(|d| d.name == "envelopeIntegrationEnabled").unwrap(),
+            &SettingDiff {
+                name: "envelopeIntegrationEnabled".into(),
+                expected: "true".into(),
+                actual: Some("false".into()),
+                editable: true,
+                ok: false,
+            }
+        );
+        assert!(outcome.evidence.contains(&"envelopeIntegrationEnabled: expected \"true\", actual \"false\", editable".to_owned()));
+        assert!(
+            outcome.evidence.contains(&"enableSequentialSigningAPI: expected \"true\", actual \"false\", read-only for this user".to_owned()),
+            "{:?}",
+            outcome.evidence
+        );
+    }
+
+    #[test]
+    fn the_settings_fix_writes_only_the_differing_editable_settings() {
+        let actual = settings(json!({
+            "envelopeIntegrationEnabled": "false", "envelopeIntegrationEnabledMetadata": {"rights": "editable"},
+            "inSessionEnabled": "true", "inSessionEnabledMetadata": {"rights": "editable"},
+            "enableSequentialSigningAPI": "false", "enableSequentialSigningAPIMetadata": {"rights": "read_only"},
+        }));
+        let (outcome, _) = settings_check(&SetupProfile::default(), &actual);
+        let expected = BTreeMap::from([("envelopeIntegrationEnabled".to_owned(), "true".to_owned())]);
+        assert_eq!(outcome.fix, Some(FixOffer::ApplySettings { changes: expected }));
+    }
+
+    #[test]
+    fn read_only_settings_are_sent_to_docusign_support_or_a_higher_admin() {
+        let actual = settings(json!({
+            "envelopeIntegrationEnabled": "true", "inSessionEnabled": "true",
+            "enableSequentialSigningAPI": "false", "enableSequentialSigningAPIMetadata": {"rights": "read_only"},
+        }));
+        let (outcome, _) = settings_check(&SetupProfile::default(), &actual);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert_eq!(outcome.fix, None, "nothing the user may change");
+        let remediation = outcome.remediation.unwrap();
+        assert!(remediation.contains("DocuSign eSignature Admin → Settings"), "{remediation}");
+        assert!(remediation.contains("DocuSign support"), "{remediation}");
+        assert!(remediation.contains("higher rights"), "{remediation}");
+        assert!(remediation.contains("enableSequentialSigningAPI"), "{remediation}");
+    }
+
+    #[test]
+    fn a_missing_setting_without_rights_is_reported_and_not_offered_as_a_fix() {
+        let (outcome, diffs) = settings_check(&SetupProfile::default(), &Map::new());
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert!(diffs.iter().all(|d| d.actual.is_none() && !d.editable && !d.ok));
+        assert!(outcome.evidence.iter().any(|e| e.contains("actual not set, rights not reported")), "{:?}", outcome.evidence);
+        assert_eq!(outcome.fix, None);
+    }
+
+    #[test]
+    fn an_enum_setting_must_match_exactly() {
+        let profile = SetupProfile {
+            required_settings: BTreeMap::from([("signerLoginRequirements".to_owned(), "login_not_required".to_owned())]),
+            ..SetupProfile::default()
+        };
+        let actual = settings(json!({
+            "signerLoginRequirements": "login_required_if_account_holder",
+            "signerLoginRequirementsMetadata": {"rights": "editable"},
+        }));
+        let (outcome, _) = settings_check(&profile, &actual);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        let changes = BTreeMap::from([("signerLoginRequirements".to_owned(), "login_not_required".to_owned())]);
+        assert_eq!(outcome.fix, Some(FixOffer::ApplySettings { changes }));
+    }
+
+    #[test]
+    fn a_profile_without_required_settings_passes() {
+        let profile = SetupProfile { required_settings: BTreeMap::new(), ..SetupProfile::default() };
+        let (outcome, diffs) = settings_check(&profile, &Map::new());
+        assert_eq!(outcome.status, CheckStatus::Pass);
+        assert!(diffs.is_empty());
+    }
+
+    // --- Connect -----------------------------------------------------------------------------
+
+    const LISTENER: &str = "https://portal.example.com/connect/6a0d7c43-5d3f-4c8e-9a55-0e2b7f1c9d10";
+
+    fn good_config(connect_id: &str) -> Value {
+        ConnectProfile::default().desired_configuration(tenant(), Some(connect_id))
+    }
+
+    fn with(mut config: Value, field: &str, value: Value) -> Value {
+        config.as_object_mut().unwrap().insert(field.to_owned(), value);
+        config
+    }
+
+    fn check(configs: &[Value]) -> CheckOutcome {
+        connect_check(&ConnectProfile::default(), tenant(), Some("true"), configs)
+    }
+
+    #[test]
+    fn connect_passes_when_the_listener_configuration_meets_every_requirement() {
+        let outcome = check(&[good_config("11")]);
+        assert_eq!(outcome.status, CheckStatus::Pass, "{:?}", outcome.evidence);
+        assert_eq!(outcome.fix, None);
+        assert_eq!(outcome.remediation, None);
+        assert!(outcome.evidence.contains(&"includeHMAC is \"true\"".to_owned()));
+        assert!(outcome.evidence.iter().any(|e| e.contains("publishes to") && e.contains("connectId 11")));
+    }
+
+    #[test]
+    fn connect_fails_with_a_create_fix_when_no_configuration_publishes_to_the_listener() {
+        let outcome = check(&[]);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert!(outcome.evidence.contains(&format!("No Connect configuration publishes to {LISTENER}")));
+        let configuration = ConnectProfile::default().desired_configuration(tenant(), None);
+        assert_eq!(outcome.fix, Some(FixOffer::CreateConnect { configuration }));
+        assert!(outcome.remediation.unwrap().contains("Settings → Connect"));
+    }
+
+    #[test]
+    fn connect_fails_with_a_repair_fix_when_the_listener_configuration_is_wrong() {
+        let config = with(with(good_config("2001"), "includeHMAC", json!("false")), "allUsers", json!("false"));
+        let outcome = check(&[config]);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert!(outcome.evidence.contains(&"includeHMAC should be \"true\" but is \"false\"".to_owned()), "{:?}", outcome.evidence);
+        assert!(outcome.evidence.contains(&"allUsers should be \"true\" but is \"false\"".to_owned()));
+        assert_eq!(
+            outcome.fix,
+            Some(FixOffer::RepairConnect {
+                connect_id: "2001".into(),
+                configuration: ConnectProfile::default().desired_configuration(tenant(), Some("2001")),
+            })
+        );
+    }
+
+    #[test]
+    fn every_connect_requirement_is_checked() {
+        let wrong = [
+            ("configurationType", json!("customrecipient")),
+            ("allowEnvelopePublish", json!("false")),
+            ("allUsers", json!("false")),
+            ("includeHMAC", json!("false")),
+            ("requiresAcknowledgement", json!("false")),
+            ("deliveryMode", json!("aggregate")),
+            ("eventData", json!({"version": "legacy", "format": "xml"})),
+            ("events", json!(["envelope-sent"])),
+        ];
+        let config = wrong.iter().fold(good_config("5"), |c, (field, value)| with(c, field, value.clone()));
+        let outcome = check(&[config]);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        for field in [
+            "configurationType", "allowEnvelopePublish", "allUsers", "includeHMAC", "requiresAcknowledgement",
+            "deliveryMode", "eventData.format", "eventData.version",
+        ] {
+            assert!(outcome.evidence.iter().any(|e| e.starts_with(&format!("{field} should be"))), "{field}: {:?}", outcome.evidence);
+        }
+        let events = outcome.evidence.iter().find(|e| e.starts_with("events lack")).unwrap();
+        assert!(events.contains("envelope-delivered") && events.contains("recipient-completed") && !events.contains("envelope-sent,"));
+    }
+
+    #[test]
+    fn extra_events_and_a_missing_flag_are_judged_correctly() {
+        let mut events = ConnectProfile::default().events;
+        events.push("recipient-sent".into());
+        let mut config = with(good_config("5"), "events", json!(events));
+        config.as_object_mut().unwrap().remove("requiresAcknowledgement");
+        let outcome = check(&[config]);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert!(outcome.evidence.contains(&"requiresAcknowledgement should be \"true\" but is not set".to_owned()));
+        assert!(outcome.evidence.iter().any(|e| e.starts_with("events include all required")));
+    }
+
+    #[test]
+    fn required_include_data_is_checked_when_the_profile_asks_for_it() {
+        let profile = ConnectProfile { include_data: vec!["recipients".into()], ..ConnectProfile::default() };
+        let config = ConnectProfile::default().desired_configuration(tenant(), Some("5"));
+        let outcome = connect_check(&profile, tenant(), Some("true"), &[config]);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert!(outcome.evidence.contains(&"eventData.includeData lack recipients".to_owned()));
+    }
+
+    #[test]
+    fn the_listener_matches_with_any_host_case_but_the_exact_path() {
+        let upper = with(good_config("1"), "urlToPublishTo", json!(LISTENER.replace("portal.example.com", "PORTAL.Example.com")));
+        assert_eq!(check(&[upper]).status, CheckStatus::Pass);
+        let default_port = with(good_config("1"), "urlToPublishTo", json!(LISTENER.replace(".com/", ".com:443/")));
+        assert_eq!(check(&[default_port]).status, CheckStatus::Pass);
+        let slash = with(good_config("1"), "urlToPublishTo", json!(format!("{LISTENER}/")));
+        let outcome = check(&[slash]);
+        assert!(matches!(outcome.fix, Some(FixOffer::CreateConnect { .. })), "a trailing slash is another path");
+    }
+
+    #[test]
+    fn a_stale_portal_configuration_elsewhere_warns_when_the_listener_one_is_fine() {
+        let old = with(good_config("9"), "urlToPublishTo", json!("https://old-listener.example.net/webhook"));
+        let other_route = with(
+            with(good_config("10"), "urlToPublishTo", json!("https://portal.example.com/hooks/docusign")),
+            "name",
+            json!("something else"),
+        );
+        let outcome = check(&[good_config("11"), old, other_route]);
+        assert_eq!(outcome.status, CheckStatus::Warn, "{:?}", outcome.evidence);
+        assert_eq!(outcome.fix, None);
+        let stale: Vec<&String> = outcome.evidence.iter().filter(|e| e.starts_with("Stale configuration")).collect();
+        assert_eq!(stale.len(), 2, "{stale:?}");
+        assert!(stale[0].contains("https://old-listener.example.net/webhook"));
+        let remediation = outcome.remediation.unwrap();
+        assert!(remediation.contains("connectId 9") && remediation.contains("connectId 10"), "{remediation}");
+    }
+
+    #[test]
+    fn the_customers_other_integrations_are_listed_but_do_not_warn() {
+        let crm = json!({"connectId": "77", "name": "CRM sync", "urlToPublishTo": "https://crm.customer.example/ds"});
+        let outcome = check(&[good_config("11"), crm]);
+        assert_eq!(outcome.status, CheckStatus::Pass);
+        assert!(outcome.evidence.contains(&"Other integrations' configurations, left alone: \"CRM sync\" (connectId 77)".to_owned()));
+    }
+
+    #[test]
+    fn a_configuration_that_only_points_to_a_wrong_url_fails_and_is_reported() {
+        // The sandbox's connect-wrong-url scenario: the portal's configuration under an old URL.
+        let old = with(good_config("3001"), "urlToPublishTo", json!("https://old-listener.wayne.invalid/webhook"));
+        let outcome = check(&[old]);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert!(matches!(outcome.fix, Some(FixOffer::CreateConnect { .. })));
+        assert!(outcome.evidence.iter().any(|e| e.starts_with("Stale configuration") && e.contains("wayne.invalid")));
+    }
+
+    #[test]
+    fn several_configurations_for_the_listener_warn_and_the_best_one_is_judged() {
+        let broken = with(good_config("1"), "includeHMAC", json!("false"));
+        let outcome = check(&[broken, good_config("2")]);
+        assert_eq!(outcome.status, CheckStatus::Warn, "{:?}", outcome.evidence);
+        assert!(outcome.evidence.iter().any(|e| e.contains("connectId 2") && e.contains("publishes to")));
+        assert!(outcome.evidence.iter().any(|e| e.starts_with("2 configurations publish to the listener")));
+        assert!(outcome.remediation.unwrap().contains("duplicate configuration(s) \"Consent Portal listener\" (connectId 1)"));
+    }
+
+    #[test]
+    fn a_wrong_listener_configuration_without_connect_id_is_reported_but_not_repaired() {
+        let mut config = with(good_config("1"), "includeHMAC", json!("false"));
+        config.as_object_mut().unwrap().remove("connectId");
+        let outcome = check(&[config]);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert_eq!(outcome.fix, None, "a PUT needs the id, and a POST would make a duplicate");
+        assert!(outcome.evidence.iter().any(|e| e.contains("no connectId")));
+    }
+
+    #[test]
+    fn connect_fails_without_a_fix_when_connect_is_off_on_the_account() {
+        for enabled in [Some("false"), None] {
+            let outcome = connect_check(&ConnectProfile::default(), tenant(), enabled, &[]);
+            assert_eq!(outcome.status, CheckStatus::Fail);
+            assert_eq!(outcome.fix, None, "the Connect API refuses to work while Connect is off");
+            let remediation = outcome.remediation.unwrap();
+            assert!(remediation.contains("Settings → Connect"), "{remediation}");
+            assert!(remediation.contains("turn it on"), "{remediation}");
+        }
+        let outcome = connect_check(&ConnectProfile::default(), tenant(), Some("false"), &[good_config("1")]);
+        assert_eq!(outcome.status, CheckStatus::Fail, "a perfect configuration publishes nothing while Connect is off");
+    }
+
+    #[test]
+    fn a_listener_url_that_is_not_https_is_an_error_of_the_portal() {
+        let profile = ConnectProfile { listener_url_template: "http://portal.example.com/connect/{tenant}".into(), ..ConnectProfile::default() };
+        let outcome = connect_check(&profile, tenant(), Some("true"), &[]);
+        assert_eq!(outcome.status, CheckStatus::Error);
+        assert_eq!(outcome.fix, None);
+        assert!(outcome.evidence[0].contains("not https"));
+    }
+
+    #[test]
+    fn a_loopback_listener_may_use_plain_http() {
+        let profile = ConnectProfile { listener_url_template: "http://127.0.0.1:3000/connect/{tenant}".into(), ..ConnectProfile::default() };
+        let config = profile.desired_configuration(tenant(), Some("4"));
+        assert_eq!(connect_check(&profile, tenant(), Some("true"), &[config]).status, CheckStatus::Pass);
+    }
+
+    #[test]
+    fn applying_the_repair_makes_the_check_pass() {
+        let broken = with(good_config("2001"), "events", json!(["envelope-sent"]));
+        let Some(FixOffer::RepairConnect { configuration, .. }) = check(&[broken]).fix else { panic!("no repair") };
+        assert_eq!(check(&[configuration]).status, CheckStatus::Pass);
+        let Some(FixOffer::CreateConnect { configuration }) = check(&[]).fix else { panic!("no create") };
+        let created = with(configuration, "connectId", json!("1"));
+        assert_eq!(check(&[created]).status, CheckStatus::Pass);
+    }
+
+    // --- domains -----------------------------------------------------------------------------
+
+    fn domain(id: &str, status: &str, host: &str, token: Option<&str>) -> ReservedDomainFacts {
+        ReservedDomainFacts { id: id.into(), status: status.into(), host_name: host.into(), txt_token: token.map(str::to_owned) }
+    }
+
+    fn attestation(justification: &str) -> Attestation {
+        Attestation {
+            by: "staff@isv.example".into(),
+            justification: justification.into(),
+            at: Utc.with_ymd_and_hms(2025, 3, 4, 5, 6, 7).unwrap(),
+        }
+    }
+
+    const ORG: Option<&str> = Some("9dd9d6cd-7ad1-461a-a432-a4653c6d6700");
+
+    #[test]
+    fn domains_pass_when_the_system_users_domain_is_claimed_and_active() {
+        let domains = [domain("1", "active", "Acme.example", None)];
+        let outcome = domains_check(ORG, Ok(&domains), "ada.admin@acme.example", None);
+        assert_eq!(outcome.status, CheckStatus::Pass, "{:?}", outcome.evidence);
+        assert!(outcome.evidence.contains(&"acme.example: active".to_owned()));
+        assert_eq!(outcome.remediation, None);
+    }
+
+    #[test]
+    fn domains_fail_when_no_domain_is_active() {
+        let domains = [domain("1", "rejected", "acme.example", None), domain("2", "deactivated", "acme.test", None)];
+        let outcome = domains_check(ORG, Ok(&domains), "ada@acme.example", None);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert!(outcome.remediation.unwrap().contains("Claim Domain"));
+        let outcome = domains_check(ORG, Ok(&[]), "ada@acme.example", None);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert!(outcome.evidence.contains(&"The organization has no claimed domains.".to_owned()));
+    }
+
+    #[test]
+    fn domains_warn_when_the_system_users_domain_is_not_claimed() {
+        let domains = [domain("1", "active", "acme.example", None)];
+        let outcome = domains_check(ORG, Ok(&domains), "sam@stark.example", None);
+        assert_eq!(outcome.status, CheckStatus::Warn);
+        assert!(outcome.evidence.contains(&"The system user's domain stark.example is not claimed.".to_owned()));
+        assert!(outcome.remediation.unwrap().contains("claim stark.example"));
+    }
+
+    #[test]
+    fn domains_warn_when_only_a_parent_of_the_users_domain_is_active() {
+        let domains = [domain("1", "active", "acme.example", None)];
+        let outcome = domains_check(ORG, Ok(&domains), "ada@eu.acme.example", None);
+        assert_eq!(outcome.status, CheckStatus::Warn);
+        assert!(outcome.evidence.iter().any(|e| e.contains("parent domain acme.example is active")));
+    }
+
+    #[test]
+    fn a_pending_domain_shows_the_txt_record_to_publish_and_asks_for_a_re_check() {
+        let domains = [domain("7a2e", "pending", "umbrella.example", Some("docusign=9f8e7d"))];
+        let outcome = domains_check(ORG, Ok(&domains), "uma@umbrella.example", None);
+        assert_eq!(outcome.status, CheckStatus::Fail, "no active domain yet");
+        assert!(outcome.evidence.contains(&"umbrella.example: pending; TXT record to publish at umbrella.example: \"docusign=9f8e7d\"".to_owned()));
+        let remediation = outcome.remediation.unwrap();
+        assert!(remediation.contains("DNS TXT record at umbrella.example with the value \"docusign=9f8e7d\""), "{remediation}");
+        assert!(remediation.contains("Re-check"), "{remediation}");
+        assert_eq!(
+            pending_txt_records(&domains),
+            vec![TxtRecord { domain_id: "7a2e".into(), host_name: "umbrella.example".into(), value: Some("docusign=9f8e7d".into()) }]
+        );
+    }
+
+    #[test]
+    fn a_pending_user_domain_beside_an_active_one_warns_with_its_txt_record() {
+        let domains = [domain("1", "active", "acme.example", None), domain("2", "pending", "acme.test", Some("docusign=abc"))];
+        let outcome = domains_check(ORG, Ok(&domains), "ada@acme.test", None);
+        assert_eq!(outcome.status, CheckStatus::Warn);
+        assert!(outcome.evidence.contains(&"The system user's domain acme.test is pending, not active.".to_owned()));
+        assert!(outcome.remediation.unwrap().contains("at acme.test with the value \"docusign=abc\""));
+    }
+
+    #[test]
+    fn other_pending_domains_are_shown_even_when_the_check_passes() {
+        let domains = [domain("1", "active", "acme.example", None), domain("2", "pending", "acme.test", None)];
+        let outcome = domains_check(ORG, Ok(&domains), "ada@acme.example", None);
+        assert_eq!(outcome.status, CheckStatus::Pass);
+        assert!(outcome.evidence.contains(&"acme.test: pending; DocuSign returned no TXT token".to_owned()));
+        assert!(outcome.remediation.unwrap().starts_with("Nothing is needed for the system user"));
+    }
+
+    #[test]
+    fn domains_are_skipped_with_the_reason_without_an_organization() {
+        let outcome = domains_check(None, Ok(&[]), "ada@acme.example", None);
+        assert_eq!(outcome.status, CheckStatus::Skipped);
+        assert!(outcome.evidence[0].contains("no DocuSign organization"));
+        assert!(outcome.remediation.unwrap().contains("manual attestation"));
+    }
+
+    #[test]
+    fn domains_are_skipped_with_the_reason_without_admin_api_access() {
+        let outcome = domains_check(ORG, Err("the token lacks the domain_read scope"), "ada@acme.example", None);
+        assert_eq!(outcome.status, CheckStatus::Skipped);
+        assert_eq!(outcome.evidence, vec!["The portal cannot read the organization's claimed domains: the token lacks the domain_read scope"]);
+    }
+
+    #[test]
+    fn an_attestation_turns_a_skipped_domain_check_into_a_pass_with_the_attestation_as_evidence() {
+        let a = attestation("Checked on a screen share: acme.example is active.");
+        let outcome = domains_check(ORG, Err("no Admin API consent"), "ada@acme.example", Some(&a));
+        assert_eq!(outcome.status, CheckStatus::Pass);
+        assert!(outcome.evidence.contains(
+            &"Manually attested by staff@isv.example on 2025-03-04 05:06 UTC: Checked on a screen share: acme.example is active.".to_owned()
+        ));
+        assert!(outcome.evidence.iter().any(|e| e.contains("runs again")));
+        let outcome = domains_check(None, Ok(&[]), "ada@acme.example", Some(&a));
+        assert_eq!(outcome.status, CheckStatus::Pass);
+    }
+
+    #[test]
+    fn an_attestation_without_justification_is_ignored() {
+        let outcome = domains_check(None, Ok(&[]), "ada@acme.example", Some(&attestation("  ")));
+        assert_eq!(outcome.status, CheckStatus::Skipped);
+    }
+
+    #[test]
+    fn an_attestation_does_not_override_what_docusign_reports() {
+        let a = attestation("trust me");
+        let outcome = domains_check(ORG, Ok(&[]), "ada@acme.example", Some(&a));
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert!(outcome.evidence.iter().any(|e| e.contains("attestation by staff@isv.example is not used")));
+    }
+
+    #[test]
+    fn a_system_user_email_without_a_domain_is_an_error() {
+        let domains = [domain("1", "active", "acme.example", None)];
+        let outcome = domains_check(ORG, Ok(&domains), "not-an-email", None);
+        assert_eq!(outcome.status, CheckStatus::Error);
+    }
 }

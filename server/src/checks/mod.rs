@@ -7,7 +7,7 @@ pub mod evaluate;
 pub mod profile;
 
 pub use evaluate::{
-    Attestation, CheckOutcome, CheckStatus, FixOffer, ReservedDomainFacts, SettingDiff, TxtRecord, connect_check,
-    domains_check, overall, pending_txt_records, settings_check,
+    Attestation, CONNECT_CHECK, CheckOutcome, CheckStatus, DOMAINS_CHECK, FixOffer, ReservedDomainFacts, SETTINGS_CHECK,
+    SettingDiff, TxtRecord, connect_check, domains_check, overall, pending_txt_records, settings_check,
 };
 pub use profile::{ConnectProfile, SetupProfile};

@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod checks;
 pub mod components;
 pub mod error;
 pub mod onboarding;

@@ -46,6 +46,15 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/wizard/name_system_user", Access::Invitee),
     ("/api/wizard/choose_account", Access::Invitee),
     ("/api/wizard/verify", Access::Invitee),
+    ("/api/checks/latest", Access::Staff),
+    ("/api/checks/start", Access::Roles(MANAGERS)),
+    ("/api/checks/run_one", Access::Roles(MANAGERS)),
+    ("/api/checks/apply_fix", Access::Roles(MANAGERS)),
+    ("/api/checks/attest", Access::Roles(MANAGERS)),
+    ("/api/wizard/check_latest", Access::Invitee),
+    ("/api/wizard/check_start", Access::Invitee),
+    ("/api/wizard/check_run_one", Access::Invitee),
+    ("/api/wizard/check_apply_fix", Access::Invitee),
 ];
 
 /// Plain (non-Leptos) routes and who may call them; the router's gate enforces the same rules.
@@ -54,6 +63,8 @@ pub const ROUTE_POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/oauth/start", Access::Invitee),
     ("GET", "/oauth/callback/demo", Access::Invitee),
     ("GET", "/oauth/callback/production", Access::Invitee),
+    // Authenticated by the message's HMAC signature, not by a session.
+    ("POST", "/connect/{tenant_id}", Access::Public),
 ];
 
 /// Pages anyone may open; every other page needs a signed-in staff member (deny by default).
@@ -66,7 +77,7 @@ pub const INVITEE_PAGES: &[&str] = &["/wizard"];
 /// administrators; every other page needs a signed-in staff member, whose server functions then
 /// narrow what they may see.
 pub fn page_access(path: &str) -> Access {
-    if PUBLIC_PAGES.contains(&path) || path.starts_with("/pkg/") || path.starts_with("/onboard/") {
+    if PUBLIC_PAGES.contains(&path) || path.starts_with("/pkg/") || path.starts_with("/onboard/") || path.starts_with("/connect/") {
         Access::Public
     } else if INVITEE_PAGES.contains(&path) || path.starts_with("/oauth/") {
         Access::Invitee

@@ -9,6 +9,7 @@ mod m20261124_000001_create_staff;
 mod m20261124_000002_create_tenants;
 mod m20261124_000003_create_audit_events;
 mod m20261124_000004_create_consent;
+mod m20261124_000005_create_checks;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_create_tenants::Migration),
             Box::new(m20261124_000003_create_audit_events::Migration),
             Box::new(m20261124_000004_create_consent::Migration),
+            Box::new(m20261124_000005_create_checks::Migration),
         ]
     }
 }

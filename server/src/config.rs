@@ -87,6 +87,14 @@ pub struct IsvEnvironment {
     /// Host suffixes an account's `base_uri` may have (default `.docusign.net`, `.docusign.com`).
     #[serde(default = "default_base_uri_hosts")]
     pub allowed_base_uri_hosts: Vec<String>,
+    /// What the setup check expects of each customer account: required settings and the
+    /// Connect configuration of the portal's listener (`[docusign.<env>.setup]`).
+    #[serde(default)]
+    pub setup: crate::checks::SetupProfile,
+    /// HMAC keys of the ISV's Connect configurations; the listener accepts a message signed with
+    /// any of them (so keys can be rotated).
+    #[serde(default)]
+    pub connect_hmac_keys: Vec<SecretString>,
 }
 
 impl std::fmt::Debug for IsvEnvironment {
@@ -222,6 +230,9 @@ impl Config {
                 )));
             }
             env.private_key()?;
+            if let Err(problems) = env.setup.validate() {
+                return Err(ConfigError(format!("docusign.{name}.setup: {}", problems.join("; "))));
+            }
         }
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             return Err(ConfigError("session lifetimes must be greater than zero".into()));

@@ -64,6 +64,15 @@ pub async fn run() -> anyhow::Result<()> {
             admin_scopes: vec!["organization_read".into(), "domain_read".into(), "user_read".into()],
             keep_refresh_tokens: true,
             allowed_base_uri_hosts: vec!["127.0.0.1".into()],
+            setup: demo_setup_profile(&config.public_url),
+            // The sandbox accounts sign Connect messages with their fixture keys.
+            connect_hmac_keys: sandbox
+                .fixture()
+                .accounts
+                .iter()
+                .flat_map(|a| a.hmac_keys.iter().cloned())
+                .map(SecretString::from)
+                .collect(),
         };
         match env {
             Environment::Demo => config.docusign.demo = Some(isv),
@@ -90,6 +99,13 @@ pub async fn run() -> anyhow::Result<()> {
     let served = crate::cli::serve(config).await;
     drop(sandboxes);
     served
+}
+
+/// The setup profile of the demo: the default, with the listener on this portal.
+fn demo_setup_profile(public_url: &url::Url) -> crate::checks::SetupProfile {
+    let mut profile = crate::checks::SetupProfile::default();
+    profile.connect.listener_url_template = format!("{}connect/{{tenant}}", public_url.as_str().trim_end_matches('/').to_owned() + "/");
+    profile
 }
 
 /// Reads a local secret file, or creates it (mode 600) with `make()`; says whether it created it.

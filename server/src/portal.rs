@@ -336,3 +336,114 @@ impl Portal {
         onboarding::wizard::invitee_actor(signed_in.as_ref())
     }
 }
+
+fn check_view(o: &crate::checks::CheckOutcome) -> app::checks::CheckResultView {
+    use crate::checks::FixOffer;
+    let status = match o.status {
+        crate::checks::CheckStatus::Pass => app::checks::CheckStatus::Pass,
+        crate::checks::CheckStatus::Warn => app::checks::CheckStatus::Warn,
+        crate::checks::CheckStatus::Fail => app::checks::CheckStatus::Fail,
+        crate::checks::CheckStatus::Error => app::checks::CheckStatus::Error,
+        crate::checks::CheckStatus::Skipped => app::checks::CheckStatus::Skipped,
+    };
+    let fix = o.fix.as_ref().map(|f| match f {
+        FixOffer::ApplySettings { changes } => app::checks::FixView {
+            kind: "apply_settings".into(),
+            label: "Apply recommended settings".into(),
+            details: changes.iter().map(|(k, v)| format!("{k} = \"{v}\"")).collect(),
+        },
+        FixOffer::CreateConnect { configuration } => app::checks::FixView {
+            kind: "create_connect".into(),
+            label: "Create the Connect configuration".into(),
+            details: vec![format!("urlToPublishTo = {}", configuration.get("urlToPublishTo").and_then(|v| v.as_str()).unwrap_or_default())],
+        },
+        FixOffer::RepairConnect { connect_id, configuration } => app::checks::FixView {
+            kind: "repair_connect".into(),
+            label: "Repair the Connect configuration".into(),
+            details: vec![
+                format!("connectId = {connect_id}"),
+                format!("urlToPublishTo = {}", configuration.get("urlToPublishTo").and_then(|v| v.as_str()).unwrap_or_default()),
+            ],
+        },
+        FixOffer::AcceptBaseUri { new_base_uri } => app::checks::FixView {
+            kind: "accept_base_uri".into(),
+            label: "Accept the new base URI".into(),
+            details: vec![format!("base_uri = {new_base_uri}")],
+        },
+    });
+    app::checks::CheckResultView {
+        id: o.id.clone(),
+        title: o.title.clone(),
+        status,
+        evidence: o.evidence.clone(),
+        remediation: o.remediation.clone(),
+        fix,
+    }
+}
+
+impl Portal {
+    /// The tenant a setup-check call is about, checked against the caller: staff must see the
+    /// tenant (and manage it, unless `read_only`); an invitee always gets their own tenant.
+    async fn check_scope(&self, ctx: &RequestCtx, scope: app::checks::api::CheckScope, read_only: bool) -> AppResult<(Uuid, Environment, Actor)> {
+        use app::checks::api::CheckScope;
+        match scope {
+            CheckScope::Staff(tenant_id) => {
+                let staff = if read_only { ctx.require_staff()?.clone() } else { ctx.require_role(MANAGERS)?.clone() };
+                let t = done(ctx, tenants::visible(&self.db, &staff, tenant_id).await)?;
+                Ok((tenant_id, Environment::parse(&t.environment).unwrap_or_default(), Actor::of(ctx)))
+            }
+            CheckScope::Invitee => {
+                let invitee = ctx.require_invitee()?;
+                let env = done(ctx, tenant_env(&self.db, invitee.tenant_id).await)?;
+                Ok((invitee.tenant_id, env, self.invitee_actor(ctx).await))
+            }
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl app::checks::api::ChecksPort for Portal {
+    async fn latest(&self, ctx: &RequestCtx, scope: app::checks::api::CheckScope) -> AppResult<Option<app::checks::CheckRunView>> {
+        let (tenant_id, env, _) = self.check_scope(ctx, scope, true).await?;
+        let latest = done(ctx, crate::checks::run::latest(&self.db, tenant_id, env.as_str()).await)?;
+        Ok(latest.map(|(run, outcomes)| app::checks::CheckRunView {
+            run_id: run.id,
+            trigger: run.trigger,
+            requested_by: run.requested_by,
+            started_at: run.started_at,
+            finished_at: run.finished_at,
+            overall: run.overall.and_then(|o| serde_json::from_value(serde_json::Value::String(o)).ok()),
+            results: outcomes.iter().map(check_view).collect(),
+        }))
+    }
+
+    async fn start(&self, ctx: &RequestCtx, scope: app::checks::api::CheckScope) -> AppResult<app::checks::StartedRun> {
+        let (tenant_id, env, actor) = self.check_scope(ctx, scope, false).await?;
+        let deps = self.require_deps(env)?;
+        let run_id = done(ctx, crate::checks::run::start(&self.db, &deps, tenant_id, "manual", &actor.label).await)?;
+        Ok(app::checks::StartedRun {
+            run_id,
+            checks: crate::checks::run::CHECKS.iter().map(|(id, title)| ((*id).to_owned(), (*title).to_owned())).collect(),
+        })
+    }
+
+    async fn run_one(&self, ctx: &RequestCtx, scope: app::checks::api::CheckScope, run_id: Uuid, check_id: String) -> AppResult<app::checks::CheckResultView> {
+        let (tenant_id, env, actor) = self.check_scope(ctx, scope, false).await?;
+        let deps = self.require_deps(env)?;
+        let outcome = done(ctx, crate::checks::run::run_one(deps, tenant_id, run_id, &check_id, &actor, Some(&ctx.request_id)).await)?;
+        Ok(check_view(&outcome))
+    }
+
+    async fn apply_fix(&self, ctx: &RequestCtx, scope: app::checks::api::CheckScope, run_id: Uuid, check_id: String) -> AppResult<app::checks::CheckResultView> {
+        let (tenant_id, env, actor) = self.check_scope(ctx, scope, false).await?;
+        let deps = self.require_deps(env)?;
+        let outcome = done(ctx, crate::checks::run::apply_fix(deps, tenant_id, run_id, &check_id, &actor, Some(&ctx.request_id)).await)?;
+        Ok(check_view(&outcome))
+    }
+
+    async fn attest(&self, ctx: &RequestCtx, tenant_id: Uuid, justification: String) -> AppResult<()> {
+        let (tenant_id, env, actor) = self.check_scope(ctx, app::checks::api::CheckScope::Staff(tenant_id), false).await?;
+        let deps = self.require_deps(env)?;
+        done(ctx, crate::checks::run::attest(deps, tenant_id, crate::checks::DOMAINS_CHECK, &justification, &actor, Some(&ctx.request_id)).await)
+    }
+}

@@ -304,6 +304,9 @@ pub struct VerificationView {
     pub checked_at: DateTime<Utc>,
     /// The steps performed and what each saw.
     pub evidence: Vec<String>,
+    /// Where userinfo now says the account lives, when it moved.
+    #[serde(default)]
+    pub new_base_uri: Option<String>,
 }
 
 /// Everything the wizard page needs.

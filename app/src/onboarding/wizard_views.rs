@@ -327,8 +327,10 @@ fn done(w: &WizardView) -> impl IntoView {
             </dl>
         })}
         {su.map(|s| view! { <SystemUserFacts s=s /> })}
-        <p>"Next: a setup check of your account's settings and Connect configuration (coming next)."</p>
         <button type="button" on:click=|_| print_page()>"Print this summary"</button>
+        <h2>"Next: check your account's setup"</h2>
+        <p>"The integration also needs some account settings and a Connect (webhook) configuration. Run the check; fix what it finds with one click."</p>
+        <crate::checks::views::SetupCheckPanel scope=crate::checks::api::CheckScope::Invitee can_run=true />
     }
 }
 

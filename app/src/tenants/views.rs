@@ -345,6 +345,11 @@ pub fn TenantPage() -> impl IntoView {
             </Suspense>
             // A sibling of the tenant's Suspense, not nested in it: it loads on its own.
             {move || id().map(|id| view! { <crate::onboarding::staff_views::TenantConsentPanel tenant_id=id /> })}
+            {move || id().map(|id| {
+                let me = use_current_staff();
+                let can_run = Signal::derive(move || me.get().and_then(Result::ok).flatten().is_some_and(|s| s.role.manages_tenants()));
+                view! { <crate::checks::views::SetupCheckPanel scope=crate::checks::api::CheckScope::Staff(id) can_run=can_run /> }
+            })}
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     let Ok(t) = tenant.await else { return ().into_any() };

@@ -2,6 +2,7 @@
 //! plain routes, wrapped in the middleware that every request passes (request id, tracing, body
 //! limit, compression, security headers, cross-site request refusal, session, access gate).
 
+pub mod connect;
 pub mod middleware;
 pub mod oauth;
 
@@ -58,6 +59,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
         move || {
             provide_context(form_actions.clone());
             provide_context::<Arc<dyn OnboardingPort>>(portal.clone());
+            provide_context::<Arc<dyn app::checks::api::ChecksPort>>(portal.clone());
             provide_context::<Arc<dyn AuthPort>>(portal.clone());
             provide_context::<Arc<dyn TenantsPort>>(portal.clone());
             provide_context::<Arc<dyn StaffPort>>(portal.clone());
@@ -82,6 +84,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
         .route("/healthz", get(health))
         .route("/oauth/start", axum::routing::post(oauth::start))
         .route("/oauth/callback/{env}", get(oauth::callback))
+        .route("/connect/{tenant_id}", axum::routing::post(connect::receive))
         .leptos_routes_with_context(&state, routes, context, app_shell)
         .nest_service("/pkg", static_files)
         .fallback(move |req| not_found(req))

@@ -106,7 +106,8 @@ pub async fn run(d: Deps<'_>, tenant_id: Uuid, actor: &Actor, request_id: Option
     let current = state::status(d.db, tenant_id, d.env).await?;
     let had_verified = su.verified_at.is_some() || current.state == ConsentState::Verified || current.state == ConsentState::Revoked;
     let mut evidence = Vec::new();
-    let classified = probe(d, &su, had_verified, &mut evidence).await;
+    let mut new_base_uri = None;
+    let classified = probe(d, &su, had_verified, &mut evidence, &mut new_base_uri).await;
     let view = VerificationView {
         ok: classified.outcome == "verified",
         outcome: classified.outcome.to_owned(),
@@ -114,6 +115,7 @@ pub async fn run(d: Deps<'_>, tenant_id: Uuid, actor: &Actor, request_id: Option
         remediation: classified.remediation.to_owned(),
         checked_at: Utc::now(),
         evidence,
+        new_base_uri,
     };
     let Some(to) = classified.state else {
         return Ok(view);
@@ -154,7 +156,13 @@ pub async fn run(d: Deps<'_>, tenant_id: Uuid, actor: &Actor, request_id: Option
     Ok(view)
 }
 
-async fn probe(d: Deps<'_>, su: &system_user::Model, had_verified: bool, evidence: &mut Vec<String>) -> Classified {
+async fn probe(
+    d: Deps<'_>,
+    su: &system_user::Model,
+    had_verified: bool,
+    evidence: &mut Vec<String>,
+    new_base_uri: &mut Option<String>,
+) -> Classified {
     let token = match d.client.jwt_grant(&su.user_id, &d.esign_scopes()).await {
         Ok(t) => {
             evidence.push(format!("JWT grant for {} succeeded.", su.user_id));
@@ -179,6 +187,7 @@ async fn probe(d: Deps<'_>, su: &system_user::Model, had_verified: bool, evidenc
     evidence.push(format!("userinfo lists account {} at {}.", account.account_id, account.base_uri));
     if account.base_uri.trim_end_matches('/') != su.base_uri.trim_end_matches('/') {
         evidence.push(format!("The pinned base URI was {}.", su.base_uri));
+        *new_base_uri = Some(account.base_uri.clone());
         return BASE_URI_CHANGED;
     }
     match d.client.get_account(&su.base_uri, &su.account_id, &token.access_token, false).await {

@@ -5,6 +5,7 @@
 mod support;
 
 mod access;
+mod checks;
 mod onboarding;
 mod router;
 mod services;

@@ -47,8 +47,19 @@ fn isv(sandbox: &Sandbox, env: Environment) -> IsvEnvironment {
         admin_scopes: vec!["organization_read".into(), "domain_read".into(), "user_read".into()],
         keep_refresh_tokens: true,
         allowed_base_uri_hosts: vec!["127.0.0.1".into()],
+        setup: {
+            let mut profile = server::checks::SetupProfile::default();
+            profile.connect.listener_url_template = LISTENER_TEMPLATE.into();
+            profile
+        },
+        connect_hmac_keys: HMAC_KEYS.iter().map(|k| SecretString::from((*k).to_owned())).collect(),
     }
 }
+
+/// Where the tests' setup profile expects Connect to publish.
+pub const LISTENER_TEMPLATE: &str = "https://portal.example.com/connect/{tenant}";
+/// The ISV's Connect HMAC keys in the tests (two: rotation).
+pub const HMAC_KEYS: [&str; 2] = ["first-connect-key", "second-connect-key"];
 
 /// A configuration wired to `sandbox`.
 pub fn config_for(sandbox: &Sandbox) -> Config {

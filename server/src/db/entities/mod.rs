@@ -1,6 +1,10 @@
 //! sea-orm entities, one per table. Behaviour lives in the services, not here.
 
 pub mod audit_event;
+pub mod check_attestation;
+pub mod check_result;
+pub mod check_run;
+pub mod connect_delivery;
 pub mod consent_grant;
 pub mod consent_state;
 pub mod credential;

@@ -1,0 +1,152 @@
+//! The setup-check panel: the latest results, a "Run setup check" button whose results appear
+//! one by one as each check completes, and one-click fixes (after confirmation).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+use uuid::Uuid;
+
+use super::api::*;
+use super::{CheckResultView, CheckStatus};
+use crate::components::{ErrorNotice, format_time};
+use crate::error::AppError;
+
+/// The panel. `can_run` hides the buttons from read-only staff.
+#[component]
+pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -> impl IntoView {
+    let latest = Resource::new(|| (), move |_| latest_for(scope));
+    let results = RwSignal::new(None::<Vec<CheckResultView>>);
+    let waiting = RwSignal::new(Vec::<(String, String)>::new());
+    let run_id = RwSignal::new(None::<Uuid>);
+    let running = RwSignal::new(false);
+    let error = RwSignal::new(None::<AppError>);
+
+    let run = move |_| {
+        if running.get_untracked() {
+            return;
+        }
+        running.set(true);
+        error.set(None);
+        results.set(Some(Vec::new()));
+        spawn_local(async move {
+            match start_for(scope).await {
+                Ok(started) => {
+                    run_id.set(Some(started.run_id));
+                    waiting.set(started.checks.clone());
+                    for (id, _) in started.checks {
+                        match run_for(scope, started.run_id, id.clone()).await {
+                            Ok(r) => results.update(|v| v.get_or_insert_with(Vec::new).push(r)),
+                            Err(e) => {
+                                error.set(Some(e));
+                                break;
+                            }
+                        }
+                        waiting.update(|w| w.retain(|(i, _)| *i != id));
+                    }
+                }
+                Err(e) => error.set(Some(e)),
+            }
+            waiting.set(Vec::new());
+            running.set(false);
+        });
+    };
+
+    let fix = move |check_id: String, label: String| {
+        let Some(id) = run_id.get_untracked() else { return };
+        if !confirm(&format!("{label}? The portal will change this in your DocuSign account.")) {
+            return;
+        }
+        running.set(true);
+        spawn_local(async move {
+            match fix_for(scope, id, check_id.clone()).await {
+                Ok(r) => results.update(|v| {
+                    if let Some(list) = v {
+                        if let Some(slot) = list.iter_mut().find(|x| x.id == check_id) {
+                            *slot = r;
+                        }
+                    }
+                }),
+                Err(e) => error.set(Some(e)),
+            }
+            running.set(false);
+        });
+    };
+
+    view! {
+        <section class="panel" data-testid="setup-check">
+            <div class="panel-head">
+                <h2>"Setup check"</h2>
+                <Show when=move || can_run.get()>
+                    <button type="button" class="primary" on:click=run disabled=move || running.get()>
+                        {move || if running.get() { "Checking…" } else { "Run setup check" }}
+                    </button>
+                </Show>
+            </div>
+            <p class="hint">"Claimed domains, account settings and Connect: what is right, what is wrong, and what the portal can fix."</p>
+            <ErrorNotice error=Signal::derive(move || error.get()) />
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let last = latest.await.ok().flatten();
+                    let shown = results.get();
+                    let run_info = last.as_ref().map(|r| format!("Last run {} by {}", format_time(r.started_at), r.requested_by));
+                    if shown.is_none() {
+                        if let Some(r) = &last {
+                            run_id.set(Some(r.run_id));
+                        }
+                    }
+                    let list = shown.unwrap_or_else(|| last.map(|r| r.results).unwrap_or_default());
+                    view! {
+                        {run_info.map(|i| view! { <p class="hint">{i}</p> })}
+                        <ul class="checks" data-testid="check-results">
+                            {list.into_iter().map(|r| {
+                                let fix_offer = r.fix.clone();
+                                let check_id = r.id.clone();
+                                view! {
+                                    <li class=format!("check check-{}", r.status.as_str()) data-check=r.id.clone() data-status=r.status.as_str()>
+                                        <p><span class=format!("badge status-{}", r.status.as_str())>{r.status.label()}</span> " " <strong>{r.title}</strong></p>
+                                        <ul class="evidence">{r.evidence.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
+                                        {r.remediation.map(|m| view! { <p class="remediation">{m}</p> })}
+                                        {fix_offer.map(|f| {
+                                            let label = f.label.clone();
+                                            let id = check_id.clone();
+                                            view! {
+                                                <div class="fix">
+                                                    <ul>{f.details.into_iter().map(|d| view! { <li><code>{d}</code></li> }).collect_view()}</ul>
+                                                    <Show when=move || can_run.get()>
+                                                        <button type="button" disabled=move || running.get() on:click={
+                                                            let (id, label) = (id.clone(), label.clone());
+                                                            move |_| fix(id.clone(), label.clone())
+                                                        }>{label.clone()}</button>
+                                                    </Show>
+                                                </div>
+                                            }
+                                        })}
+                                    </li>
+                                }
+                            }).collect_view()}
+                            {move || waiting.get().into_iter().map(|(_, title)| view! {
+                                <li class="check check-pending" aria-busy="true"><p><span class="badge">"Checking…"</span> " " <strong>{title}</strong></p></li>
+                            }).collect_view()}
+                        </ul>
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn confirm(message: &str) -> bool {
+    #[cfg(feature = "hydrate")]
+    {
+        web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        let _ = message;
+        false
+    }
+}
+
+/// Whether every check passed or was skipped.
+pub fn all_clear(results: &[CheckResultView]) -> bool {
+    results.iter().all(|r| matches!(r.status, CheckStatus::Pass | CheckStatus::Skipped))
+}

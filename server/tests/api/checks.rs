@@ -1,0 +1,195 @@
+//! The setup check against the sandbox: each check's pass, fail and skipped paths with the
+//! fixture's scenarios, both fixes applied and re-checked, the Connect listener's HMAC
+//! verification, revocation detected by a run, and provider failures handled within limits.
+
+use http::{StatusCode, header};
+use serde_json::{Value, json};
+
+use crate::onboarding::*;
+use crate::support::*;
+
+const HANK: &str = "hank@hooli.example";
+const HOOLI: &str = "9ed84d18-4625-4a9c-86fe-05d9a5c85960";
+const GLOBEX: &str = "f941ebb9-c656-4ead-bd63-fa7beda083e5";
+
+/// Runs every check of a new run as staff; returns the run id and the results by check id.
+async fn run_checks(o: &Onboarding, tenant: uuid::Uuid) -> (String, std::collections::BTreeMap<String, Value>) {
+    let t = tenant.to_string();
+    let started = o.app.call("/api/checks/start", Some(&o.staff), &[("tenant_id", &t)]).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let started = started.json();
+    let run_id = started["run_id"].as_str().unwrap().to_owned();
+    let mut results = std::collections::BTreeMap::new();
+    for check in started["checks"].as_array().unwrap() {
+        let id = check[0].as_str().unwrap();
+        let r = o.app.call("/api/checks/run_one", Some(&o.staff), &[("tenant_id", &t), ("run_id", &run_id), ("check_id", id)]).await;
+        assert_eq!(r.status, StatusCode::OK, "{id}: {}", r.body);
+        results.insert(id.to_owned(), r.json());
+    }
+    (run_id, results)
+}
+
+async fn fix(o: &Onboarding, tenant: uuid::Uuid, run_id: &str, check: &str) -> Value {
+    let r = o
+        .app
+        .call("/api/checks/apply_fix", Some(&o.staff), &[("tenant_id", &tenant.to_string()), ("run_id", run_id), ("check_id", check)])
+        .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    r.json()
+}
+
+#[tokio::test]
+async fn missing_settings_and_connect_are_reported_and_both_fixes_make_them_pass() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, HANK, HOOLI).await;
+    let (run, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["system_user"]["status"], "pass");
+    assert_eq!(results["claimed_domains"]["status"], "skipped", "individual consent, no organization");
+    let settings = &results["account_settings"];
+    assert_eq!(settings["status"], "fail");
+    assert_eq!(settings["fix"]["kind"], "apply_settings");
+    assert!(settings["fix"]["details"].as_array().unwrap().iter().any(|d| d == "envelopeIntegrationEnabled = \"true\""));
+    assert_eq!(results["connect_configuration"]["status"], "fail");
+    assert_eq!(results["connect_delivery"]["status"], "warn");
+
+    let settings = fix(&o, tenant, &run, "account_settings").await;
+    assert_eq!(settings["status"], "pass", "{settings}");
+    // With Connect switched on, the Connect check now offers to create the configuration.
+    let (run, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["connect_configuration"]["fix"]["kind"], "create_connect", "{}", results["connect_configuration"]);
+    let connect = fix(&o, tenant, &run, "connect_configuration").await;
+    assert_eq!(connect["status"], "pass", "{connect}");
+    // Idempotent: nothing left to fix, and a new run agrees.
+    let again = o
+        .app
+        .call("/api/checks/apply_fix", Some(&o.staff), &[("tenant_id", &tenant.to_string()), ("run_id", &run), ("check_id", "connect_configuration")])
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    let (_, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["account_settings"]["status"], "pass");
+    assert_eq!(results["connect_configuration"]["status"], "pass");
+    let audit = o.consent(tenant).await;
+    let _ = audit;
+    let events = server::audit::for_tenant(&o.app.portal.db, tenant).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.action == "setup.fix_applied").count(), 2);
+    assert!(events.iter().any(|e| e.action == "setup.check_changed"));
+}
+
+#[tokio::test]
+async fn claimed_domains_pass_on_the_organization_path_and_can_be_attested_when_unreadable() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    // Organization path: bob in acme.example, an active claimed domain.
+    let tenant = o.app.world.tenant_b;
+    let b = o.redeem(&o.invite(tenant).await).await;
+    o.round_trip(&b, "sign_in", ADA).await;
+    o.round_trip(&b, "organization", ADA).await;
+    let r = o.app.call("/api/wizard/name_system_user", Some(&b.cookie), &[("input[user]", BOB)]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(o.choose_account(&b, ACME_SALES).await.status, StatusCode::OK);
+    assert_eq!(o.verify(&b).await["outcome"], "verified");
+    let (_, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["claimed_domains"]["status"], "pass", "{}", results["claimed_domains"]);
+
+    // Individual path without an organization: skipped, then attested by staff.
+    let other = o.app.world.tenant_a;
+    o.verified_individually(other, GINA, GLOBEX).await;
+    let (_, results) = run_checks(&o, other).await;
+    assert_eq!(results["claimed_domains"]["status"], "skipped");
+    let short = o.app.call("/api/checks/attest", Some(&o.staff), &[("tenant_id", &other.to_string()), ("justification", "ok")]).await;
+    assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let ok = o
+        .app
+        .call("/api/checks/attest", Some(&o.staff), &[("tenant_id", &other.to_string()), ("justification", "Globex showed us their DNS and DocuSign admin screen on a call.")])
+        .await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let (_, results) = run_checks(&o, other).await;
+    let domains = &results["claimed_domains"];
+    assert_eq!(domains["status"], "pass", "{domains}");
+    assert!(domains["evidence"].to_string().contains("Globex showed us"), "the attestation is the evidence: {domains}");
+    let events = server::audit::for_tenant(&o.app.portal.db, other).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.action == "setup.attested").count(), 1);
+}
+
+#[tokio::test]
+async fn a_run_detects_revoked_consent_and_moves_the_tenant_to_revoked() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, GINA, GLOBEX).await;
+    let gina = server::sandbox::default_fixture().user_by_email(GINA).unwrap().id.clone();
+    o.control(reqwest::Method::POST, "/control/consents/revoke", json!({ "user_id": gina })).await;
+    let (_, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["system_user"]["status"], "fail");
+    assert_eq!(o.consent(tenant).await["status"]["state"], "revoked");
+    let events = server::audit::for_tenant(&o.app.portal.db, tenant).await.unwrap();
+    assert!(events.iter().any(|e| e.action == "setup.check_changed" || e.action == "consent.state_changed"));
+}
+
+#[tokio::test]
+async fn provider_failures_become_errors_after_bounded_retries_and_change_nothing() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, HANK, HOOLI).await;
+    let before = o.consent(tenant).await["status"].clone();
+    o.control(reqwest::Method::POST, "/control/faults", json!({ "scope": "esign", "fail_5xx_ratio": 1.0 })).await;
+    o.http.delete(format!("{}/requests", o.sandbox.control_url().unwrap())).send().await.unwrap();
+    let (_, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["account_settings"]["status"], "error");
+    assert_eq!(results["connect_configuration"]["status"], "error");
+    assert_eq!(results["system_user"]["status"], "error");
+    assert_eq!(o.consent(tenant).await["status"], before, "a provider failure leaves consent alone");
+    let counts = o.counts().await;
+    let settings_calls = counts.iter().filter(|(k, _)| k.contains("/settings")).map(|(_, v)| *v).sum::<u64>();
+    // Two checks read settings: each at most 1 + MAX_RETRIES attempts.
+    assert!(settings_calls <= 2 * (1 + server::checks::run::MAX_RETRIES as u64), "{counts:?}");
+}
+
+fn signature(key: &str, body: &[u8]) -> String {
+    server::sandbox::connect_signature(key, body)
+}
+
+#[tokio::test]
+async fn the_connect_listener_accepts_only_messages_signed_with_a_configured_key() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let path = format!("/connect/{tenant}");
+    let body = br#"{"event":"envelope-completed","generatedDateTime":"2026-11-24T00:00:00Z","data":{"accountId":"a","envelopeId":"e-1"}}"#.to_vec();
+    let post = |sigs: Vec<String>, body: Vec<u8>| {
+        let mut req = http::Request::post(&path).header(header::CONTENT_TYPE, "application/json");
+        for (i, s) in sigs.iter().enumerate() {
+            req = req.header(format!("x-docusign-signature-{}", i + 1), s);
+        }
+        req.body(axum::body::Body::from(body)).unwrap()
+    };
+    assert_eq!(o.app.send(post(vec![], body.clone())).await.status, StatusCode::UNAUTHORIZED, "missing");
+    assert_eq!(o.app.send(post(vec![signature("not-our-key", &body)], body.clone())).await.status, StatusCode::UNAUTHORIZED, "wrong key");
+    let mut tampered = body.clone();
+    tampered[10] ^= 1;
+    assert_eq!(o.app.send(post(vec![signature(HMAC_KEYS[0], &body)], tampered)).await.status, StatusCode::UNAUTHORIZED, "tampered");
+    assert_eq!(o.app.send(post(vec![signature(HMAC_KEYS[1], &body)], body.clone())).await.status, StatusCode::OK, "second key");
+    assert_eq!(
+        o.app.send(post(vec![signature("old-key", &body), signature(HMAC_KEYS[0], &body)], body.clone())).await.status,
+        StatusCode::OK,
+        "second header"
+    );
+    let unknown = http::Request::post(format!("/connect/{}", uuid::Uuid::new_v4()))
+        .header("x-docusign-signature-1", signature(HMAC_KEYS[0], &body))
+        .body(axum::body::Body::from(body.clone()))
+        .unwrap();
+    assert_eq!(o.app.send(unknown).await.status, StatusCode::NOT_FOUND);
+    use sea_orm::EntityTrait;
+    let row = server::db::entities::connect_delivery::Entity::find_by_id(tenant).one(&o.app.portal.db).await.unwrap().unwrap();
+    assert_eq!((row.verified_count, row.rejected_count), (2, 3));
+    assert_eq!(row.last_event.as_deref(), Some("envelope-completed"));
+}
+
+#[tokio::test]
+async fn account_managers_read_check_results_but_cannot_run_or_fix() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let am = o.app.sign_in("am-a@isv.test").await;
+    let t = o.app.world.tenant_a.to_string();
+    assert_eq!(o.app.call("/api/checks/latest", Some(&am), &[("tenant_id", &t)]).await.status, StatusCode::OK);
+    assert_eq!(o.app.call("/api/checks/start", Some(&am), &[("tenant_id", &t)]).await.status, StatusCode::FORBIDDEN);
+    let other = o.app.sign_in("am-b@isv.test").await;
+    assert_eq!(o.app.call("/api/checks/latest", Some(&other), &[("tenant_id", &t)]).await.status, StatusCode::NOT_FOUND);
+}

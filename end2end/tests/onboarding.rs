@@ -147,3 +147,47 @@ async fn an_organization_admin_consents_for_the_organization_and_names_the_syste
     b.assert_no_page_errors();
     b.close().await;
 }
+
+#[tokio::test]
+async fn after_the_wizard_the_admin_fixes_the_failing_settings_and_connect_checks_with_one_click() {
+    let portal = Portal::demo().await;
+    let b = Browser::launch().await;
+    let link = staff_invite(&b, &portal, "hooli-e2e").await;
+
+    let admin = b.other_page().await;
+    admin.on_dialog(|dialog| async move { dialog.accept(None).await }).await.unwrap();
+    admin.goto(&link, None).await.unwrap();
+    hydrated(&admin).await;
+    button(&admin, "Start").click(None).await.unwrap();
+    admin.wait_for_url("**/wizard", None).await.unwrap();
+    hydrated(&admin).await;
+    button(&admin, "Sign in with DocuSign").click(None).await.unwrap();
+    at_docusign(&admin, "hank@hooli.example").await;
+    button(&admin, "Grant individual consent").click(None).await.unwrap();
+    at_docusign(&admin, "hank@hooli.example").await;
+    button(&admin, "Use this account").click(None).await.unwrap();
+    button(&admin, "Verify now").click(None).await.unwrap();
+    expect(admin.get_by_test_id("wizard-done")).to_be_visible().await.unwrap();
+
+    let check = |id: &str| admin.locator(&format!("[data-testid=check-results] li[data-check={id}]"));
+    button(&admin, "Run setup check").click(None).await.unwrap();
+    expect(check("connect_delivery")).to_be_visible().await.unwrap();
+    expect(check("account_settings")).to_have_attribute("data-status", "fail").await.unwrap();
+    expect(check("connect_configuration")).to_have_attribute("data-status", "fail").await.unwrap();
+    let shot = admin.screenshot(None).await.unwrap();
+    let _ = std::fs::write(support::workspace().join("target/e2e-screenshots/setup-check-failing.png"), shot);
+
+    button(&admin, "Apply recommended settings").click(None).await.unwrap();
+    expect(check("account_settings")).to_have_attribute("data-status", "pass").await.unwrap();
+    button(&admin, "Run setup check").click(None).await.unwrap();
+    expect(check("connect_delivery")).to_be_visible().await.unwrap();
+    expect(check("connect_configuration")).to_have_attribute("data-status", "fail").await.unwrap();
+    button(&admin, "Create the Connect configuration").click(None).await.unwrap();
+    expect(check("connect_configuration")).to_have_attribute("data-status", "pass").await.unwrap();
+    let mut full = playwright_rs::ScreenshotOptions::default();
+    full.full_page = Some(true);
+    let shot = admin.screenshot(Some(full)).await.unwrap_or_default();
+    let _ = std::fs::write(support::workspace().join("target/e2e-screenshots/setup-check-fixed.png"), shot);
+    b.assert_no_page_errors();
+    b.close().await;
+}

@@ -105,6 +105,8 @@ pub async fn run() -> anyhow::Result<()> {
 fn demo_setup_profile(public_url: &url::Url) -> crate::checks::SetupProfile {
     let mut profile = crate::checks::SetupProfile::default();
     profile.connect.listener_url_template = format!("{}connect/{{tenant}}", public_url.as_str().trim_end_matches('/').to_owned() + "/");
+    // The demo's listener is plain http on loopback, which DocuSign accepts only with this on.
+    profile.required_settings.insert("allowConnectHttpListenerConfigs".into(), "true".into());
     profile
 }
 

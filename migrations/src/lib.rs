@@ -10,6 +10,7 @@ mod m20261124_000002_create_tenants;
 mod m20261124_000003_create_audit_events;
 mod m20261124_000004_create_consent;
 mod m20261124_000005_create_checks;
+mod m20261124_000006_create_check_schedules;
 
 /// All migrations in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000003_create_audit_events::Migration),
             Box::new(m20261124_000004_create_consent::Migration),
             Box::new(m20261124_000005_create_checks::Migration),
+            Box::new(m20261124_000006_create_check_schedules::Migration),
         ]
     }
 }

@@ -130,6 +130,16 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     if !config.site_root.join("pkg").exists() {
         tracing::warn!(site_root = %config.site_root.display(), "no built site here: pages will not hydrate (run `cargo leptos build`)");
     }
+    if config.scheduler_tick_seconds > 0 {
+        let settings = crate::checks::scheduler::SchedulerSettings {
+            interval: chrono::Duration::hours(i64::from(config.check_interval_hours)),
+            tick: std::time::Duration::from_secs(u64::from(config.scheduler_tick_seconds)),
+            batch: 10,
+            lease: chrono::Duration::minutes(10),
+            owner: format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "portal".into()), std::process::id()),
+        };
+        crate::checks::scheduler::spawn(portal.clone(), settings);
+    }
     let router = http::build_router(portal, options);
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(url = %config.public_url, "consent portal listening");

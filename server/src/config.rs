@@ -35,6 +35,10 @@ pub struct Config {
     pub encryption_keys: Option<SecretString>,
     /// How long an invite link stays valid (`PORTAL_INVITE_TTL_HOURS`, default 7 days).
     pub invite_ttl_hours: u32,
+    /// Hours between two scheduled setup checks of a tenant, ±10 % (`PORTAL_CHECK_INTERVAL_HOURS`).
+    pub check_interval_hours: u32,
+    /// Seconds between two looks of the scheduler for due tenants; 0 turns it off.
+    pub scheduler_tick_seconds: u32,
     /// The ISV's DocuSign settings per environment (`[docusign.demo]`, `[docusign.production]`,
     /// or `PORTAL_DOCUSIGN__DEMO__INTEGRATION_KEY=…`). An environment left out cannot onboard.
     #[serde(default)]
@@ -157,6 +161,8 @@ struct Defaults {
     session_absolute_hours: u32,
     log_format: LogFormat,
     invite_ttl_hours: u32,
+    check_interval_hours: u32,
+    scheduler_tick_seconds: u32,
 }
 
 /// A configuration problem, worded for the person starting the portal.
@@ -190,6 +196,8 @@ impl Config {
             session_absolute_hours: 12,
             log_format: LogFormat::Text,
             invite_ttl_hours: 24 * 7,
+            check_interval_hours: 24,
+            scheduler_tick_seconds: 60,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(file) = file {
@@ -216,6 +224,9 @@ impl Config {
                 "PORTAL_PUBLIC_URL must be an http(s) URL like https://portal.example.com, not `{}`",
                 self.public_url
             )));
+        }
+        if self.check_interval_hours == 0 {
+            return Err(ConfigError("PORTAL_CHECK_INTERVAL_HOURS must be greater than zero".into()));
         }
         if self.invite_ttl_hours == 0 {
             return Err(ConfigError("PORTAL_INVITE_TTL_HOURS must be greater than zero".into()));

@@ -6,6 +6,7 @@
 pub mod evaluate;
 pub mod profile;
 pub mod run;
+pub mod scheduler;
 
 pub use evaluate::{
     Attestation, CONNECT_CHECK, CheckOutcome, CheckStatus, DOMAINS_CHECK, FixOffer, ReservedDomainFacts, SETTINGS_CHECK,

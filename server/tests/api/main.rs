@@ -8,4 +8,5 @@ mod access;
 mod checks;
 mod onboarding;
 mod router;
+mod scheduler;
 mod services;

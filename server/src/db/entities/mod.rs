@@ -4,6 +4,7 @@ pub mod audit_event;
 pub mod check_attestation;
 pub mod check_result;
 pub mod check_run;
+pub mod check_schedule;
 pub mod connect_delivery;
 pub mod consent_grant;
 pub mod consent_state;

@@ -41,6 +41,8 @@ pub enum Command {
     Demo,
     /// Run the DocuSign sandbox on its own.
     Sandbox(sandbox::SandboxArgs),
+    /// Seed N tenants in a sandbox with latency and time a bulk setup re-check.
+    Bench(crate::bench::BenchArgs),
 }
 
 /// Staff account commands.
@@ -105,6 +107,7 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => crate::demo::run().await,
+        Command::Bench(args) => crate::bench::run(args).await,
         Command::Sandbox(args) => {
             telemetry::init(crate::config::LogFormat::Text);
             sandbox::run(args).await

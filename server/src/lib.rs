@@ -2,6 +2,7 @@
 //! DocuSign sandbox (which the portal reaches only over HTTP).
 
 pub mod audit;
+pub mod bench;
 pub mod checks;
 pub mod cli;
 pub mod config;

@@ -1,0 +1,214 @@
+//! `consent-portal bench`: seeds N tenants in a DocuSign sandbox with a configurable latency and
+//! runs a bulk re-check of every tenant's setup check through the real provider client, then
+//! prints the wall time, the lower bound implied by the concurrency and the per-account limits,
+//! their ratio, the requests sent and the rate-limit violations (which must be zero).
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context;
+use app::onboarding::model::ConsentState;
+use app::tenants::api::{Environment, TenantInput};
+use chrono::Utc;
+use sea_orm::{ActiveModelTrait, Set};
+use secrecy::SecretString;
+use tokio::sync::Semaphore;
+
+use crate::audit::Actor;
+use crate::checks::CheckStatus;
+use crate::config::{Config, IsvEnvironment};
+use crate::portal::Portal;
+use crate::sandbox::{Account, Membership, SeedConsent, User};
+use crate::sandbox::{Sandbox, SandboxConfig, default_fixture};
+
+/// Options of the bench.
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Tenants to seed and re-check.
+    #[arg(long, default_value_t = 1000)]
+    pub tenants: usize,
+    /// Latency the sandbox adds to every request, in milliseconds.
+    #[arg(long, default_value_t = 50)]
+    pub latency_ms: u64,
+    /// Tenants checked at once.
+    #[arg(long, default_value_t = 32)]
+    pub concurrency: usize,
+    /// Tenants sharing one DocuSign account (1: every tenant has its own account).
+    #[arg(long, default_value_t = 1)]
+    pub tenants_per_account: usize,
+}
+
+/// Runs the bench and prints its figures.
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.tenants > 0 && args.concurrency > 0 && args.tenants_per_account > 0, "all counts must be positive");
+    let accounts = args.tenants.div_ceil(args.tenants_per_account);
+    println!("bench: {} tenants on {accounts} accounts, {} ms latency, concurrency {}", args.tenants, args.latency_ms, args.concurrency);
+
+    // A sandbox with one admin user per account, each consented.
+    let mut fixture = default_fixture();
+    let base_names: Vec<String> = {
+        let mut names: Vec<String> = fixture.accounts.iter().map(|a| a.base_uri.clone()).collect();
+        names.sort();
+        names.dedup();
+        names
+    };
+    let mut users = Vec::new();
+    for i in 0..accounts {
+        let account_id = uuid::Uuid::new_v4().to_string();
+        let user_id = uuid::Uuid::new_v4().to_string();
+        fixture.accounts.push(Account {
+            id: account_id.clone(),
+            name: format!("Bench account {i}"),
+            external_id: String::new(),
+            base_uri: base_names[i % base_names.len()].clone(),
+            plan_name: "Business Pro".into(),
+            settings: Default::default(),
+            read_only: Vec::new(),
+            hmac_keys: Vec::new(),
+            connect: Vec::new(),
+        });
+        fixture.users.push(User {
+            id: user_id.clone(),
+            email: format!("bench{i}@bench.example"),
+            given_name: "Bench".into(),
+            family_name: format!("{i}"),
+            created: "2020-01-01T00:00:00.0".into(),
+            memberships: vec![Membership { account: account_id.clone(), is_admin: true, is_default: true }],
+        });
+        fixture.consents.push(SeedConsent { user: Some(user_id.clone()), organization: None, scopes: vec!["signature".into(), "impersonation".into()] });
+        users.push((user_id, account_id, base_names[i % base_names.len()].clone()));
+    }
+    let burst_limit = fixture.limits.burst;
+    let burst_window = fixture.limits.burst_window_seconds;
+    let sandbox = Sandbox::start(SandboxConfig { fixture, enable_control: true, ..SandboxConfig::default() }).await?;
+    let http = reqwest::Client::new();
+    let control = sandbox.control_url().context("control API")?;
+    http.post(format!("{control}/faults")).json(&serde_json::json!({ "scope": "all", "latency_ms": args.latency_ms })).send().await?.error_for_status()?;
+
+    // A portal on a private SQLite database, wired to the sandbox.
+    let dir = tempfile_dir()?;
+    let mut config = Config::from_figment(
+        Config::figment(None)
+            .merge(figment::providers::Serialized::default("data_dir", dir.display().to_string()))
+            .merge(figment::providers::Serialized::default("encryption_keys", crate::crypto::Keyring::generate_spec(1))),
+    )?;
+    config.database_url = None;
+    let pem = sandbox.test_private_key_pem().context("the fixture's test key")?.to_owned();
+    config.docusign.demo = Some(IsvEnvironment {
+        account_server: sandbox.account_server_url().parse()?,
+        admin_api: sandbox.admin_api_url().parse()?,
+        integration_key: sandbox.integration_key().to_owned(),
+        client_secret: SecretString::from(sandbox.client_secret().to_owned()),
+        private_key_pem: Some(SecretString::from(pem)),
+        private_key_file: None,
+        redirect_uri: "http://127.0.0.1:3000/oauth/callback/demo".parse()?,
+        scopes: vec!["signature".into(), "impersonation".into()],
+        admin_scopes: vec![],
+        keep_refresh_tokens: false,
+        allowed_base_uri_hosts: vec!["127.0.0.1".into()],
+        setup: crate::checks::SetupProfile::default(),
+        connect_hmac_keys: vec![],
+    });
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let portal = Arc::new(Portal::new(db, Arc::new(config))?);
+    let bases = sandbox.base_uris();
+    let actor = Actor::system("bench");
+    let mut tenants = Vec::new();
+    for i in 0..args.tenants {
+        let input = TenantInput {
+            display_name: format!("Bench tenant {i}"),
+            slug: format!("bench-{i}"),
+            environment: Environment::Demo,
+            contact_email: format!("admin{i}@bench.example"),
+            account_manager_id: None,
+            notes: String::new(),
+        };
+        let id = crate::tenants::create(&portal.db, &actor, None, input).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let (user_id, account_id, base) = &users[i / args.tenants_per_account];
+        crate::db::entities::system_user::ActiveModel {
+            tenant_id: Set(id),
+            environment: Set("demo".into()),
+            user_id: Set(user_id.clone()),
+            email: Set(format!("bench{}@bench.example", i / args.tenants_per_account)),
+            name: Set("Bench".into()),
+            account_id: Set(account_id.clone()),
+            account_name: Set("Bench account".into()),
+            base_uri: Set(bases[base].clone()),
+            organization_id: Set(None),
+            pinned_at: Set(Utc::now()),
+            verified_at: Set(None),
+            last_verification: Set(None),
+        }
+        .insert(&portal.db)
+        .await?;
+        // Onboarded tenants: consent granted (the run's first check verifies it).
+        for state in [ConsentState::Invited, ConsentState::InProgress, ConsentState::Consented] {
+            crate::onboarding::state::transition(&portal.db, &actor, None, id, Environment::Demo, state, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+        }
+        tenants.push(id);
+    }
+    http.delete(format!("{control}/requests")).send().await?.error_for_status()?;
+
+    // The bulk re-check, with progress.
+    let started = Instant::now();
+    let gate = Arc::new(Semaphore::new(args.concurrency));
+    let mut tasks = tokio::task::JoinSet::new();
+    for id in tenants.iter().copied() {
+        let (portal, gate, actor) = (portal.clone(), gate.clone(), actor.clone());
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await.expect("semaphore");
+            let deps = portal.deps(Environment::Demo).expect("configured");
+            crate::checks::run::run_all(deps, id, "bench", &actor, None).await.map(|(_, o)| o)
+        });
+    }
+    let (mut done, mut errors, mut limited) = (0usize, 0usize, 0usize);
+    let step = (args.tenants / 10).max(1);
+    while let Some(joined) = tasks.join_next().await {
+        let outcomes = joined?.map_err(|e| anyhow::anyhow!("{e}"))?;
+        for o in &outcomes {
+            if o.status == CheckStatus::Error {
+                errors += 1;
+                if o.evidence.iter().any(|e| e.to_ascii_lowercase().contains("rate limit") || e.contains("LIMIT_EXCEEDED")) {
+                    limited += 1;
+                }
+            }
+        }
+        done += 1;
+        if done % step == 0 || done == args.tenants {
+            println!("  {done}/{} tenants checked ({:.1} s)", args.tenants, started.elapsed().as_secs_f64());
+        }
+    }
+    let wall = started.elapsed().as_secs_f64();
+    let counts: std::collections::BTreeMap<String, u64> = http.get(format!("{control}/requests")).send().await?.json().await?;
+    let requests: u64 = counts.values().sum();
+    let esign_requests: u64 = counts.iter().filter(|(k, _)| k.contains("/restapi/")).map(|(_, v)| *v).sum();
+
+    // Lower bounds: every tenant's requests are sequential (each takes at least the latency) and
+    // at most `concurrency` tenants run at once; an account takes at most `burst` requests per
+    // burst window.
+    let per_tenant = requests as f64 / args.tenants as f64;
+    let latency = args.latency_ms as f64 / 1000.0;
+    let concurrency_bound = (args.tenants as f64 / args.concurrency as f64).ceil() * per_tenant * latency;
+    let per_account = esign_requests as f64 / accounts as f64;
+    let account_bound = ((per_account / f64::from(burst_limit)).ceil() - 1.0).max(0.0) * burst_window as f64;
+    let bound = concurrency_bound.max(account_bound);
+    println!();
+    println!("wall time:                 {wall:.2} s");
+    println!("bound (concurrency):       {concurrency_bound:.2} s  ({per_tenant:.1} sequential requests per tenant x {} ms, {} at a time)", args.latency_ms, args.concurrency);
+    println!("bound (per-account limit): {account_bound:.2} s  ({per_account:.1} eSignature requests per account, {burst_limit} per {burst_window} s)");
+    println!("ratio wall / bound:        {:.2}", wall / bound.max(f64::EPSILON));
+    println!("requests sent:             {requests} ({esign_requests} eSignature)");
+    println!("check errors:              {errors}");
+    println!("limit violations:          {limited}");
+    let _ = std::fs::remove_dir_all(&dir);
+    anyhow::ensure!(limited == 0, "rate-limit violations: {limited}");
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("consent-portal-bench-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}

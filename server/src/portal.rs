@@ -38,6 +38,8 @@ pub struct Portal {
     pub sign_in_limiter: SignInLimiter,
     /// Throttles invite redemption per address (the key is constant).
     pub redeem_limiter: SignInLimiter,
+    /// What each DocuSign account still allows us (from its rate-limit headers).
+    pub budgets: crate::checks::budget::AccountBudgets,
 }
 
 /// Why the portal cannot start.
@@ -79,6 +81,7 @@ impl Portal {
             providers,
             sign_in_limiter: SignInLimiter::default(),
             redeem_limiter: SignInLimiter::new(10, std::time::Duration::from_secs(6), 10, std::time::Duration::from_secs(6)),
+            budgets: Default::default(),
         })
     }
 
@@ -86,7 +89,7 @@ impl Portal {
     pub fn deps(&self, env: Environment) -> Option<Deps<'_>> {
         let client = self.providers.iter().find(|(e, _)| *e == env).map(|(_, c)| c)?;
         let isv = self.config.docusign.get(env)?;
-        Some(Deps { db: &self.db, keyring: &self.keyring, client, isv, env })
+        Some(Deps { db: &self.db, keyring: &self.keyring, client, isv, env, budgets: &self.budgets })
     }
 
     /// The onboarding dependencies, or a conflict naming the missing environment.

@@ -3,6 +3,7 @@
 //! the portal can apply itself. This module holds the profile the check compares against and the
 //! rules as pure functions; running them (provider calls, storage, scheduling) lives elsewhere.
 
+pub mod budget;
 pub mod evaluate;
 pub mod profile;
 pub mod run;

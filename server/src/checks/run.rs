@@ -68,6 +68,27 @@ where
     }
 }
 
+/// A budgeted eSignature call on `account`: waits for (or refuses on) the account's budget,
+/// retries transient failures, and learns the account's limits from the answer.
+pub async fn on_account<T, F, Fut>(d: &Deps<'_>, account: &str, mut call: F) -> Result<crate::docusign::Api<T>, ProviderError>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<crate::docusign::Api<T>, ProviderError>>,
+{
+    let result = with_retries(|| {
+        let attempt = call();
+        async move {
+            d.budgets.acquire(account).await?;
+            attempt.await
+        }
+    })
+    .await;
+    if let Ok(api) = &result {
+        d.budgets.record(account, &api.limits);
+    }
+    result
+}
+
 /// Opens a run.
 pub async fn start<C: ConnectionTrait>(db: &C, d: &Deps<'_>, tenant_id: Uuid, trigger: &str, requested_by: &str) -> ServiceResult<Uuid> {
     let id = Uuid::new_v4();
@@ -232,17 +253,17 @@ async fn evaluate_check(d: Deps<'_>, tenant_id: Uuid, id: &str, title: &str, act
         Err(e) => return Ok(error_outcome(id, title, &e)),
     };
     match id {
-        evaluate::SETTINGS_CHECK => match with_retries(|| d.client.get_settings(&su.base_uri, &su.account_id, &token)).await {
+        evaluate::SETTINGS_CHECK => match on_account(&d, &su.account_id, || d.client.get_settings(&su.base_uri, &su.account_id, &token)).await {
             Ok(api) => Ok(evaluate::settings_check(&d.isv.setup, &api.value).0),
             Err(e) => Ok(error_outcome(id, title, &e)),
         },
         evaluate::CONNECT_CHECK => {
-            let settings = match with_retries(|| d.client.get_settings(&su.base_uri, &su.account_id, &token)).await {
+            let settings = match on_account(&d, &su.account_id, || d.client.get_settings(&su.base_uri, &su.account_id, &token)).await {
                 Ok(api) => api.value,
                 Err(e) => return Ok(error_outcome(id, title, &e)),
             };
             let enabled = settings.get("envelopeIntegrationEnabled").and_then(Value::as_str);
-            let configurations = match with_retries(|| d.client.list_connect(&su.base_uri, &su.account_id, &token)).await {
+            let configurations = match on_account(&d, &su.account_id, || d.client.list_connect(&su.base_uri, &su.account_id, &token)).await {
                 Ok(api) => api.value,
                 Err(e) => {
                     // Connect cannot be listed while it is switched off: the check says so.
@@ -396,15 +417,15 @@ pub async fn apply_fix(d: Deps<'_>, tenant_id: Uuid, run_id: Uuid, check_id: &st
     let after = match &fix {
         FixOffer::ApplySettings { changes } => {
             let partial: serde_json::Map<String, Value> = changes.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
-            with_retries(|| d.client.put_settings(&su.base_uri, &su.account_id, &token, &partial)).await.map_err(unreachable)?;
+            on_account(&d, &su.account_id, || d.client.put_settings(&su.base_uri, &su.account_id, &token, &partial)).await.map_err(unreachable)?;
             json!({ "settings": changes })
         }
         FixOffer::CreateConnect { configuration } => {
-            let created = with_retries(|| d.client.create_connect(&su.base_uri, &su.account_id, &token, configuration)).await.map_err(unreachable)?;
+            let created = on_account(&d, &su.account_id, || d.client.create_connect(&su.base_uri, &su.account_id, &token, configuration)).await.map_err(unreachable)?;
             json!({ "created": created.value.get("connectId") })
         }
         FixOffer::RepairConnect { connect_id, configuration } => {
-            with_retries(|| d.client.update_connect(&su.base_uri, &su.account_id, &token, configuration)).await.map_err(unreachable)?;
+            on_account(&d, &su.account_id, || d.client.update_connect(&su.base_uri, &su.account_id, &token, configuration)).await.map_err(unreachable)?;
             json!({ "repaired": connect_id })
         }
         FixOffer::AcceptBaseUri { new_base_uri } => {

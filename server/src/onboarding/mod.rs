@@ -25,6 +25,8 @@ pub struct Deps<'a> {
     pub client: &'a DocuSignClient,
     pub isv: &'a IsvEnvironment,
     pub env: Environment,
+    /// Per-account request budgets (shared by every check of this portal instance).
+    pub budgets: &'a crate::checks::budget::AccountBudgets,
 }
 
 impl Deps<'_> {

@@ -201,7 +201,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     println!("ratio wall / bound:        {:.2}", wall / bound.max(f64::EPSILON));
     println!("requests sent:             {requests} ({esign_requests} eSignature)");
     println!("check errors:              {errors}");
-    println!("limit violations:          {limited}");
+    println!("limit violations:          {limited} (checks failed by a rate limit)");
+    println!("limit refusals, retried:   {} (requests DocuSign refused at a window edge, sent again after the window)", portal.budgets.refusals());
     let _ = std::fs::remove_dir_all(&dir);
     anyhow::ensure!(limited == 0, "rate-limit violations: {limited}");
     Ok(())

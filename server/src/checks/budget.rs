@@ -32,6 +32,7 @@ struct Budget {
 #[derive(Debug, Default)]
 pub struct AccountBudgets {
     inner: Mutex<HashMap<String, Budget>>,
+    refusals: std::sync::atomic::AtomicU64,
 }
 
 impl AccountBudgets {
@@ -64,6 +65,28 @@ impl AccountBudgets {
             };
             tokio::time::sleep(wait.max(Duration::from_millis(50))).await;
         }
+    }
+
+    /// Learns from a refusal that `account`'s burst budget is spent until `retry_after` from now:
+    /// every request on it waits until then (DocuSign's windows need not align with ours).
+    pub fn exhausted(&self, account: &str, retry_after: Duration) {
+        self.refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut map = self.inner.lock().expect("budget lock");
+        let b = map.entry(account.to_owned()).or_insert_with(|| Budget {
+            burst_left: None,
+            burst_limit: None,
+            window_started: Instant::now(),
+            hourly_left: None,
+            hourly_reset_epoch: None,
+        });
+        b.burst_left = Some(0);
+        // The window "started" so that it ends `retry_after` from now.
+        b.window_started = Instant::now() + retry_after.min(BURST_WINDOW) - BURST_WINDOW;
+    }
+
+    /// How many requests DocuSign refused for a rate limit so far (each was retried later).
+    pub fn refusals(&self) -> u64 {
+        self.refusals.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Learns where `account` stands from an answer's headers. The lower of our own count and

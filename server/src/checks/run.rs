@@ -56,7 +56,8 @@ where
         match call().await {
             Err(e) if e.is_transient() && attempt < MAX_RETRIES => {
                 let backoff = match &e {
-                    ProviderError::RateLimited { retry_after_secs: Some(s), .. } => Duration::from_secs((*s).min(5)),
+                    // The account's budget (see `on_account`) already waits out the window.
+                    ProviderError::RateLimited { retry_after_secs: Some(s), .. } => Duration::from_secs((*s).min(30)),
                     _ => Duration::from_millis(200 * 2u64.pow(attempt)),
                 };
                 tracing::debug!(attempt, error = %e, "transient provider failure; backing off");
@@ -79,7 +80,11 @@ where
         let attempt = call();
         async move {
             d.budgets.acquire(account).await?;
-            attempt.await
+            let answer = attempt.await;
+            if let Err(ProviderError::RateLimited { retry_after_secs, .. }) = &answer {
+                d.budgets.exhausted(account, Duration::from_secs(retry_after_secs.unwrap_or(30)));
+            }
+            answer
         }
     })
     .await;

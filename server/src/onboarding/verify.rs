@@ -190,7 +190,8 @@ async fn probe(
         *new_base_uri = Some(account.base_uri.clone());
         return BASE_URI_CHANGED;
     }
-    match d.client.get_account(&su.base_uri, &su.account_id, &token.access_token, false).await {
+    let call = || d.client.get_account(&su.base_uri, &su.account_id, &token.access_token, false);
+    match crate::checks::run::on_account(&d, &su.account_id, call).await {
         Ok(_) => {
             evidence.push(format!("GET account {} at {} succeeded.", su.account_id, su.base_uri));
             VERIFIED

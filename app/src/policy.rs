@@ -51,6 +51,7 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/checks/run_one", Access::Roles(MANAGERS)),
     ("/api/checks/apply_fix", Access::Roles(MANAGERS)),
     ("/api/checks/attest", Access::Roles(MANAGERS)),
+    ("/api/checks/history", Access::Staff),
     ("/api/wizard/check_latest", Access::Invitee),
     ("/api/wizard/check_start", Access::Invitee),
     ("/api/wizard/check_run_one", Access::Invitee),

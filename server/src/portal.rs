@@ -444,6 +444,15 @@ impl app::checks::api::ChecksPort for Portal {
         Ok(check_view(&outcome))
     }
 
+    async fn history(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<Vec<app::checks::RunSummary>> {
+        let (tenant_id, env, _) = self.check_scope(ctx, app::checks::api::CheckScope::Staff(tenant_id), true).await?;
+        let runs = done(ctx, crate::checks::run::history(&self.db, tenant_id, env.as_str(), 20).await)?;
+        Ok(runs
+            .into_iter()
+            .map(|r| app::checks::RunSummary { run_id: r.id, trigger: r.trigger, requested_by: r.requested_by, started_at: r.started_at, overall: r.overall })
+            .collect())
+    }
+
     async fn attest(&self, ctx: &RequestCtx, tenant_id: Uuid, justification: String) -> AppResult<()> {
         let (tenant_id, env, actor) = self.check_scope(ctx, app::checks::api::CheckScope::Staff(tenant_id), false).await?;
         let deps = self.require_deps(env)?;

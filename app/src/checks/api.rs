@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::{CheckResultView, CheckRunView, StartedRun};
+use super::{CheckResultView, CheckRunView, RunSummary, StartedRun};
 use crate::error::AppError;
 
 /// Whose tenant a call is about.
@@ -32,6 +32,8 @@ mod port {
         async fn run_one(&self, ctx: &RequestCtx, scope: CheckScope, run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError>;
         /// Applies a check's fix and re-runs the check.
         async fn apply_fix(&self, ctx: &RequestCtx, scope: CheckScope, run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError>;
+        /// Staff: the tenant's past runs, newest first.
+        async fn history(&self, ctx: &RequestCtx, tenant_id: Uuid) -> Result<Vec<RunSummary>, AppError>;
         /// Staff attest a check DocuSign cannot answer (claimed domains), with a justification.
         async fn attest(&self, ctx: &RequestCtx, tenant_id: Uuid, justification: String) -> Result<(), AppError>;
     }
@@ -70,6 +72,13 @@ pub async fn run_check(tenant_id: Uuid, run_id: Uuid, check_id: String) -> Resul
 pub async fn apply_fix(tenant_id: Uuid, run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError> {
     let (ctx, port) = checks()?;
     crate::ssr::respond(&ctx, port.apply_fix(&ctx, CheckScope::Staff(tenant_id), run_id, check_id).await)
+}
+
+/// Staff: a tenant's past runs.
+#[server(endpoint = "checks/history")]
+pub async fn run_history(tenant_id: Uuid) -> Result<Vec<RunSummary>, AppError> {
+    let (ctx, port) = checks()?;
+    crate::ssr::respond(&ctx, port.history(&ctx, tenant_id).await)
 }
 
 /// Staff: attests the claimed-domains check.

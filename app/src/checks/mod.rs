@@ -85,3 +85,14 @@ pub struct StartedRun {
     /// `(id, title)` of each check.
     pub checks: Vec<(String, String)>,
 }
+
+/// One past run, for the history list.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunSummary {
+    pub run_id: Uuid,
+    pub trigger: String,
+    pub requested_by: String,
+    pub started_at: DateTime<Utc>,
+    /// `pass`, `warn`, `fail`, `error`, `skipped`, `abandoned`, or none while running.
+    pub overall: Option<String>,
+}

@@ -50,6 +50,14 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
         });
     };
 
+    let attest_action = ServerAction::<Attest>::new();
+    let history = Resource::new(move || (running.get(), attest_action.version().get()), move |_| async move {
+        match scope {
+            CheckScope::Staff(t) => run_history(t).await,
+            CheckScope::Invitee => Ok(Vec::new()),
+        }
+    });
+
     let fix = move |check_id: String, label: String| {
         let Some(id) = run_id.get_untracked() else { return };
         if !confirm(&format!("{label}? The portal will change this in your DocuSign account.")) {
@@ -105,6 +113,24 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                                         <p><span class=format!("badge status-{}", r.status.as_str())>{r.status.label()}</span> " " <strong>{r.title}</strong></p>
                                         <ul class="evidence">{r.evidence.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
                                         {r.remediation.map(|m| view! { <p class="remediation">{m}</p> })}
+                                        {(matches!(scope, CheckScope::Staff(_)) && r.id == "claimed_domains" && r.status == CheckStatus::Skipped).then(|| {
+                                            let tenant = match scope { CheckScope::Staff(t) => t, CheckScope::Invitee => Uuid::nil() };
+                                            view! {
+                                                <Show when=move || can_run.get()>
+                                                    <ActionForm action=attest_action attr:class="form attest">
+                                                        <input type="hidden" name="tenant_id" value=tenant.to_string() />
+                                                        <label for="attest-justification">"Attest manually (checked again on every run)"</label>
+                                                        <textarea id="attest-justification" name="justification" rows="2" required
+                                                            placeholder="How you know the domain is claimed and active"></textarea>
+                                                        <button type="submit">"Record attestation"</button>
+                                                        {move || attest_action.value().get().map(|r| match r {
+                                                            Ok(()) => view! { <p class="notice ok">"Recorded. Run the check again to see it."</p> }.into_any(),
+                                                            Err(e) => view! { <p class="field-error" role="alert">{e.field_messages("justification").join(" ")}{e.to_string()}</p> }.into_any(),
+                                                        })}
+                                                    </ActionForm>
+                                                </Show>
+                                            }
+                                        })}
                                         {fix_offer.map(|f| {
                                             let label = f.label.clone();
                                             let id = check_id.clone();
@@ -128,6 +154,25 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                             }).collect_view()}
                         </ul>
                     }
+                })}
+            </Transition>
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let runs = history.await.unwrap_or_default();
+                    (!runs.is_empty()).then(|| view! {
+                        <h3>"Past runs"</h3>
+                        <div class="table-wrap"><table data-testid="check-history">
+                            <thead><tr><th scope="col">"Started"</th><th scope="col">"Trigger"</th><th scope="col">"By"</th><th scope="col">"Result"</th></tr></thead>
+                            <tbody>{runs.into_iter().map(|r| view! {
+                                <tr>
+                                    <td>{format_time(r.started_at)}</td>
+                                    <td>{r.trigger}</td>
+                                    <td>{r.requested_by}</td>
+                                    <td>{r.overall.unwrap_or_else(|| "running".into())}</td>
+                                </tr>
+                            }).collect_view()}</tbody>
+                        </table></div>
+                    })
                 })}
             </Transition>
         </section>

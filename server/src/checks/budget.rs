@@ -84,6 +84,22 @@ impl AccountBudgets {
         b.window_started = Instant::now() + retry_after.min(BURST_WINDOW) - BURST_WINDOW;
     }
 
+    /// Learns from a refusal that `account`'s hourly budget is spent until `retry_after` from
+    /// now: requests on it are refused here, without being sent, until then.
+    pub fn hourly_exhausted(&self, account: &str, retry_after: Duration) {
+        self.refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut map = self.inner.lock().expect("budget lock");
+        let b = map.entry(account.to_owned()).or_insert_with(|| Budget {
+            burst_left: None,
+            burst_limit: None,
+            window_started: Instant::now(),
+            hourly_left: None,
+            hourly_reset_epoch: None,
+        });
+        b.hourly_left = Some(0);
+        b.hourly_reset_epoch = Some(chrono::Utc::now().timestamp() + retry_after.as_secs() as i64);
+    }
+
     /// How many requests DocuSign refused for a rate limit so far (each was retried later).
     pub fn refusals(&self) -> u64 {
         self.refusals.load(std::sync::atomic::Ordering::Relaxed)

@@ -54,6 +54,11 @@ where
     let mut attempt = 0;
     loop {
         match call().await {
+            // An hourly limit resets at the top of the hour: waiting here would hold a worker
+            // for minutes; the next scheduled run tries again.
+            Err(ProviderError::RateLimited { retry_after_secs: Some(s), .. }) if s > 30 => {
+                return Err(ProviderError::RateLimited { retry_after_secs: Some(s), reset_epoch: None });
+            }
             Err(e) if e.is_transient() && attempt < MAX_RETRIES => {
                 let backoff = match &e {
                     // The account's budget (see `on_account`) already waits out the window.
@@ -82,7 +87,12 @@ where
             d.budgets.acquire(account).await?;
             let answer = attempt.await;
             if let Err(ProviderError::RateLimited { retry_after_secs, .. }) = &answer {
-                d.budgets.exhausted(account, Duration::from_secs(retry_after_secs.unwrap_or(30)));
+                let wait = Duration::from_secs(retry_after_secs.unwrap_or(30));
+                if wait > super::budget::BURST_WINDOW {
+                    d.budgets.hourly_exhausted(account, wait);
+                } else {
+                    d.budgets.exhausted(account, wait);
+                }
             }
             answer
         }
@@ -210,6 +220,18 @@ pub async fn outcomes_of<C: ConnectionTrait>(db: &C, run_id: Uuid) -> ServiceRes
     let mut outcomes: Vec<CheckOutcome> = rows.into_iter().filter_map(|r| serde_json::from_value(r.outcome).ok()).collect();
     outcomes.sort_by_key(|o| CHECKS.iter().position(|(id, _)| *id == o.id).unwrap_or(usize::MAX));
     Ok(outcomes)
+}
+
+/// The tenant's runs, newest first.
+pub async fn history<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: &str, limit: u64) -> ServiceResult<Vec<check_run::Model>> {
+    use sea_orm::QuerySelect;
+    Ok(check_run::Entity::find()
+        .filter(check_run::Column::TenantId.eq(tenant_id))
+        .filter(check_run::Column::Environment.eq(env))
+        .order_by_desc(check_run::Column::StartedAt)
+        .limit(limit)
+        .all(db)
+        .await?)
 }
 
 /// The tenant's latest run with its outcomes.

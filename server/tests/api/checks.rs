@@ -193,3 +193,39 @@ async fn account_managers_read_check_results_but_cannot_run_or_fix() {
     let other = o.app.sign_in("am-b@isv.test").await;
     assert_eq!(o.app.call("/api/checks/latest", Some(&other), &[("tenant_id", &t)]).await.status, StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_spent_hourly_limit_is_an_error_without_a_retry_storm_and_changes_nothing() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, HANK, HOOLI).await;
+    let before = o.consent(tenant).await["status"].clone();
+    o.control(reqwest::Method::POST, "/control/rate_limit/exhaust", json!({ "account_id": HOOLI })).await;
+    o.http.delete(format!("{}/requests", o.sandbox.control_url().unwrap())).send().await.unwrap();
+    let (_, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["account_settings"]["status"], "error", "{}", results["account_settings"]);
+    assert!(results["account_settings"]["evidence"].to_string().to_lowercase().contains("limit"));
+    assert_eq!(o.consent(tenant).await["status"], before);
+    let counts = o.counts().await;
+    let settings_calls = counts.iter().filter(|(k, _)| k.contains("/settings")).map(|(_, v)| *v).sum::<u64>();
+    assert!(settings_calls <= 2, "a spent hourly budget is not retried: {counts:?}");
+}
+
+#[tokio::test]
+async fn the_delivery_check_passes_once_a_signed_message_arrived() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, GINA, GLOBEX).await;
+    let (_, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["connect_delivery"]["status"], "warn");
+    let body = br#"{"event":"envelope-sent","data":{"accountId":"x","envelopeId":"e-9"}}"#.to_vec();
+    let req = http::Request::post(format!("/connect/{tenant}"))
+        .header("x-docusign-signature-1", signature(HMAC_KEYS[0], &body))
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    assert_eq!(o.app.send(req).await.status, StatusCode::OK);
+    let (_, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["connect_delivery"]["status"], "pass", "{}", results["connect_delivery"]);
+    let history = o.app.call("/api/checks/history", Some(&o.staff), &[("tenant_id", &tenant.to_string())]).await;
+    assert_eq!(history.json().as_array().unwrap().len(), 2, "every run is kept");
+}

@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 ./scripts/install-tools.sh
 source scripts/env.sh
 cargo leptos build --release
-PORTAL_SITE_ROOT="${PORTAL_SITE_ROOT:-target/site}" exec target/release/consent-portal demo
+PORTAL_SITE_ROOT="${PORTAL_SITE_ROOT:-target/site}" exec "${CARGO_TARGET_DIR:-target}/release/consent-portal" demo

@@ -229,3 +229,33 @@ async fn the_delivery_check_passes_once_a_signed_message_arrived() {
     let history = o.app.call("/api/checks/history", Some(&o.staff), &[("tenant_id", &tenant.to_string())]).await;
     assert_eq!(history.json().as_array().unwrap().len(), 2, "every run is kept");
 }
+
+#[tokio::test]
+async fn a_connect_configuration_pointing_elsewhere_is_reported_and_a_new_one_offered() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, "wendy@wayne.example", "62c5acd5-d8ff-4203-b1a6-72ff2e0bbf44").await;
+    let (run, results) = run_checks(&o, tenant).await;
+    let connect = &results["connect_configuration"];
+    assert_eq!(connect["status"], "fail", "{connect}");
+    assert!(connect["evidence"].to_string().contains("wayne-listener"), "the other configuration is named: {connect}");
+    assert_eq!(connect["fix"]["kind"], "create_connect");
+    assert_eq!(fix(&o, tenant, &run, "connect_configuration").await["status"], "pass");
+}
+
+#[tokio::test]
+async fn a_run_abandoned_by_a_dead_worker_is_closed_and_its_results_kept() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, GINA, GLOBEX).await;
+    let deps = o.app.portal.deps(app::tenants::api::Environment::Demo).unwrap();
+    let actor = server::audit::Actor::system("worker that dies");
+    // A scheduled run that got through one check before its worker died.
+    let run = server::checks::run::start(&o.app.portal.db, &deps, tenant, "scheduled", &actor.label).await.unwrap();
+    server::checks::run::run_one(deps, tenant, run, "system_user", &actor, None).await.unwrap();
+    let closed = server::checks::scheduler::close_abandoned(&o.app.portal.db, tenant, "demo", chrono::Utc::now()).await.unwrap();
+    assert_eq!(closed, 1);
+    let history = server::checks::run::history(&o.app.portal.db, tenant, "demo", 10).await.unwrap();
+    assert_eq!(history[0].overall.as_deref(), Some("abandoned"));
+    assert_eq!(server::checks::run::outcomes_of(&o.app.portal.db, run).await.unwrap().len(), 1, "the finished check's result is kept");
+}

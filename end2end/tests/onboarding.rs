@@ -42,6 +42,23 @@ async fn staff_invite(b: &Browser, portal: &Portal, slug: &str) -> String {
     page.locator("#invite-link").input_value(None).await.unwrap()
 }
 
+/// The customer admin opens the invite in their own browser, presses Start, and signs in with
+/// DocuSign as `email`; returns their page on the wizard's path step.
+async fn admin_signs_in(b: &Browser, link: &str, email: &str) -> Page {
+    let admin = b.other_page().await;
+    admin.on_dialog(|dialog| async move { dialog.accept(None).await }).await.unwrap();
+    admin.goto(link, None).await.unwrap();
+    hydrated(&admin).await;
+    button(&admin, "Start").click(None).await.unwrap();
+    admin.wait_for_url("**/wizard", None).await.unwrap();
+    hydrated(&admin).await;
+    assert!(!admin.url().contains("onboard"), "the invite token leaves the address bar");
+    button(&admin, "Sign in with DocuSign").click(None).await.unwrap();
+    at_docusign(&admin, email).await;
+    assert!(!admin.url().contains("code="), "no code stays in the address bar: {}", admin.url());
+    admin
+}
+
 /// On the sandbox's pages: sign in as `email` and allow, whatever pages it shows.
 async fn at_docusign(page: &Page, email: &str) {
     if expect(page.locator("h1")).to_contain_text("Sign in").await.is_err() {
@@ -81,20 +98,9 @@ async fn a_customer_admin_grants_individual_consent_picks_an_account_and_staff_s
     let b = Browser::launch().await;
     let link = staff_invite(&b, &portal, "initech-e2e").await;
 
-    let admin = b.other_page().await;
-    admin.goto(&link, None).await.unwrap();
-    hydrated(&admin).await;
-    expect(admin.locator("h1")).to_contain_text("Customer initech-e2e").await.unwrap();
-    button(&admin, "Start").click(None).await.unwrap();
-    admin.wait_for_url("**/wizard", None).await.unwrap();
-    hydrated(&admin).await;
-    assert!(!admin.url().contains("onboard"), "the invite token leaves the address bar");
-
-    button(&admin, "Sign in with DocuSign").click(None).await.unwrap();
-    at_docusign(&admin, "mia@initech.example").await;
+    let admin = admin_signs_in(&b, &link, "mia@initech.example").await;
     expect(admin.get_by_test_id("signed-in-as")).to_contain_text("mia@initech.example").await.unwrap();
     expect(admin.get_by_test_id("path-advice")).to_contain_text("Individual consent").await.unwrap();
-    assert!(!admin.url().contains("code="), "no code stays in the address bar: {}", admin.url());
 
     button(&admin, "Grant individual consent").click(None).await.unwrap();
     at_docusign(&admin, "mia@initech.example").await;
@@ -119,14 +125,7 @@ async fn an_organization_admin_consents_for_the_organization_and_names_the_syste
     let b = Browser::launch().await;
     let link = staff_invite(&b, &portal, "acme-e2e").await;
 
-    let admin = b.other_page().await;
-    admin.goto(&link, None).await.unwrap();
-    hydrated(&admin).await;
-    button(&admin, "Start").click(None).await.unwrap();
-    admin.wait_for_url("**/wizard", None).await.unwrap();
-    hydrated(&admin).await;
-    button(&admin, "Sign in with DocuSign").click(None).await.unwrap();
-    at_docusign(&admin, "ada.admin@acme.example").await;
+    let admin = admin_signs_in(&b, &link, "ada.admin@acme.example").await;
     expect(admin.get_by_test_id("path-advice")).to_contain_text("Organization admin consent").await.unwrap();
     button(&admin, "Grant organization consent").click(None).await.unwrap();
     at_docusign(&admin, "ada.admin@acme.example").await;
@@ -154,15 +153,7 @@ async fn after_the_wizard_the_admin_fixes_the_failing_settings_and_connect_check
     let b = Browser::launch().await;
     let link = staff_invite(&b, &portal, "hooli-e2e").await;
 
-    let admin = b.other_page().await;
-    admin.on_dialog(|dialog| async move { dialog.accept(None).await }).await.unwrap();
-    admin.goto(&link, None).await.unwrap();
-    hydrated(&admin).await;
-    button(&admin, "Start").click(None).await.unwrap();
-    admin.wait_for_url("**/wizard", None).await.unwrap();
-    hydrated(&admin).await;
-    button(&admin, "Sign in with DocuSign").click(None).await.unwrap();
-    at_docusign(&admin, "hank@hooli.example").await;
+    let admin = admin_signs_in(&b, &link, "hank@hooli.example").await;
     button(&admin, "Grant individual consent").click(None).await.unwrap();
     at_docusign(&admin, "hank@hooli.example").await;
     button(&admin, "Use this account").click(None).await.unwrap();

@@ -40,13 +40,23 @@ pub fn hash_token(token: &str) -> String {
 
 /// Creates a staff session and returns its token.
 pub async fn create_staff_session<C: ConnectionTrait>(db: &C, staff_id: Uuid, lifetimes: Lifetimes) -> ServiceResult<String> {
+    create(db, "staff", Some(staff_id), None, lifetimes).await
+}
+
+async fn create<C: ConnectionTrait>(
+    db: &C,
+    kind: &str,
+    staff_id: Option<Uuid>,
+    tenant_id: Option<Uuid>,
+    lifetimes: Lifetimes,
+) -> ServiceResult<String> {
     let token = new_token();
     let now = Utc::now();
     session::ActiveModel {
         id_hash: Set(hash_token(&token)),
-        kind: Set("staff".into()),
-        staff_id: Set(Some(staff_id)),
-        tenant_id: Set(None),
+        kind: Set(kind.into()),
+        staff_id: Set(staff_id),
+        tenant_id: Set(tenant_id),
         created_at: Set(now),
         last_seen_at: Set(now),
         expires_at: Set(now + lifetimes.absolute),
@@ -58,20 +68,7 @@ pub async fn create_staff_session<C: ConnectionTrait>(db: &C, staff_id: Uuid, li
 
 /// Creates an invite session scoped to one tenant and returns its token.
 pub async fn create_invite_session<C: ConnectionTrait>(db: &C, tenant_id: Uuid, lifetimes: Lifetimes) -> ServiceResult<String> {
-    let token = new_token();
-    let now = Utc::now();
-    session::ActiveModel {
-        id_hash: Set(hash_token(&token)),
-        kind: Set("invite".into()),
-        staff_id: Set(None),
-        tenant_id: Set(Some(tenant_id)),
-        created_at: Set(now),
-        last_seen_at: Set(now),
-        expires_at: Set(now + lifetimes.absolute),
-    }
-    .insert(db)
-    .await?;
-    Ok(token)
+    create(db, "invite", None, Some(tenant_id), lifetimes).await
 }
 
 /// Who a live session belongs to.

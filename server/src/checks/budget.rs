@@ -28,6 +28,13 @@ struct Budget {
     hourly_reset_epoch: Option<i64>,
 }
 
+impl Budget {
+    /// An account we know nothing about yet.
+    fn unknown() -> Self {
+        Budget { burst_left: None, burst_limit: None, window_started: Instant::now(), hourly_left: None, hourly_reset_epoch: None }
+    }
+}
+
 /// Budgets of every account seen.
 #[derive(Debug, Default)]
 pub struct AccountBudgets {
@@ -72,13 +79,7 @@ impl AccountBudgets {
     pub fn exhausted(&self, account: &str, retry_after: Duration) {
         self.refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut map = self.inner.lock().expect("budget lock");
-        let b = map.entry(account.to_owned()).or_insert_with(|| Budget {
-            burst_left: None,
-            burst_limit: None,
-            window_started: Instant::now(),
-            hourly_left: None,
-            hourly_reset_epoch: None,
-        });
+        let b = map.entry(account.to_owned()).or_insert_with(Budget::unknown);
         b.burst_left = Some(0);
         // The window "started" so that it ends `retry_after` from now.
         b.window_started = Instant::now() + retry_after.min(BURST_WINDOW) - BURST_WINDOW;
@@ -89,13 +90,7 @@ impl AccountBudgets {
     pub fn hourly_exhausted(&self, account: &str, retry_after: Duration) {
         self.refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut map = self.inner.lock().expect("budget lock");
-        let b = map.entry(account.to_owned()).or_insert_with(|| Budget {
-            burst_left: None,
-            burst_limit: None,
-            window_started: Instant::now(),
-            hourly_left: None,
-            hourly_reset_epoch: None,
-        });
+        let b = map.entry(account.to_owned()).or_insert_with(Budget::unknown);
         b.hourly_left = Some(0);
         b.hourly_reset_epoch = Some(chrono::Utc::now().timestamp() + retry_after.as_secs() as i64);
     }
@@ -112,13 +107,7 @@ impl AccountBudgets {
             return;
         }
         let mut map = self.inner.lock().expect("budget lock");
-        let b = map.entry(account.to_owned()).or_insert_with(|| Budget {
-            burst_left: None,
-            burst_limit: None,
-            window_started: Instant::now(),
-            hourly_left: None,
-            hourly_reset_epoch: None,
-        });
+        let b = map.entry(account.to_owned()).or_insert_with(Budget::unknown);
         if let Some(remaining) = limits.burst_remaining {
             let advertised = remaining.saturating_sub(RESERVE);
             b.burst_left = Some(b.burst_left.map_or(advertised, |mine| mine.min(advertised)));

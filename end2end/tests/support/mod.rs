@@ -143,6 +143,8 @@ impl Browser {
             );
         let browser = playwright.chromium().launch_with_options(options).await.expect("launch chromium");
         let page = browser.new_page().await.expect("page");
+        // Generous for a loaded 2-core machine; a failing step still fails, just later.
+        page.set_default_timeout(60_000.0).await;
         let errors = Arc::new(Mutex::new(Vec::new()));
         let sink = errors.clone();
         page.on_pageerror(move |msg| {
@@ -172,6 +174,7 @@ impl Browser {
     /// Another page in its own browser context (its own cookies), with page errors recorded.
     pub async fn other_page(&self) -> Page {
         let page = self.browser.new_page().await.expect("page");
+        page.set_default_timeout(60_000.0).await;
         let sink = self.errors.clone();
         page.on_pageerror(move |msg| {
             let sink = sink.clone();

@@ -246,7 +246,7 @@ mod tests {
 
     #[test]
     fn a_base64_value_of_the_wrong_length_does_not_match() {
-        let short = base64::engine::general_purpose::STANDARD.encode(&[0u8; 16]);
+        let short = base64::engine::general_purpose::STANDARD.encode([0u8; 16]);
         let h = headers(&[("X-DocuSign-Signature-1", &short)]);
         assert_eq!(verify_signatures(BODY, &h, &keys(&["key-1"])), Err(SignatureError::Invalid));
     }

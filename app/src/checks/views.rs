@@ -67,11 +67,10 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
         spawn_local(async move {
             match fix_for(scope, id, check_id.clone()).await {
                 Ok(r) => results.update(|v| {
-                    if let Some(list) = v {
-                        if let Some(slot) = list.iter_mut().find(|x| x.id == check_id) {
+                    if let Some(list) = v
+                        && let Some(slot) = list.iter_mut().find(|x| x.id == check_id) {
                             *slot = r;
                         }
-                    }
                 }),
                 Err(e) => error.set(Some(e)),
             }
@@ -96,11 +95,10 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                     let last = latest.await.ok().flatten();
                     let shown = results.get();
                     let run_info = last.as_ref().map(|r| format!("Last run {} by {}", format_time(r.started_at), r.requested_by));
-                    if shown.is_none() {
-                        if let Some(r) = &last {
+                    if shown.is_none()
+                        && let Some(r) = &last {
                             run_id.set(Some(r.run_id));
                         }
-                    }
                     let list = shown.unwrap_or_else(|| last.map(|r| r.results).unwrap_or_default());
                     view! {
                         {run_info.map(|i| view! { <p class="hint">{i}</p> })}

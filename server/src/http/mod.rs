@@ -87,7 +87,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
         .route("/connect/{tenant_id}", axum::routing::post(connect::receive))
         .leptos_routes_with_context(&state, routes, context, app_shell)
         .nest_service("/pkg", static_files)
-        .fallback(move |req| not_found(req))
+        .fallback(not_found)
         .layer(axum::middleware::from_fn(middleware::access_gate))
         .layer(axum::middleware::from_fn_with_state(portal.clone(), middleware::attach_request_ctx))
         .layer(axum::middleware::from_fn_with_state(portal.config.clone(), middleware::refuse_cross_site))

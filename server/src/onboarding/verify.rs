@@ -129,8 +129,8 @@ pub async fn run(d: Deps<'_>, tenant_id: Uuid, actor: &Actor, request_id: Option
         model.verified_at = Set(Some(view.checked_at));
     }
     model.update(&txn).await?;
-    if view.ok {
-        if let Some(grant) = records::latest_grant(&txn, tenant_id, d.env).await? {
+    if view.ok
+        && let Some(grant) = records::latest_grant(&txn, tenant_id, d.env).await? {
             let mut g: consent_grant::ActiveModel = grant.into();
             g.verified_at = Set(Some(view.checked_at));
             g.verification = Set(Some(format!(
@@ -139,7 +139,6 @@ pub async fn run(d: Deps<'_>, tenant_id: Uuid, actor: &Actor, request_id: Option
             )));
             g.update(&txn).await?;
         }
-    }
     audit::record(
         &txn,
         Event {

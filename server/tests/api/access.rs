@@ -149,7 +149,7 @@ async fn an_invite_session_reaches_only_its_own_tenant_and_no_staff_function() {
     assert_eq!(w["tenant_name"], "Tenant acme");
     for (path, form) in [
         ("/api/tenants/list", vec![("include_archived", "false")]),
-        ("/api/tenants/get", vec![("id", o.app.world.tenant_b.to_string())].iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()),
+        ("/api/tenants/get", [("id", o.app.world.tenant_b.to_string())].iter().map(|(k, v)| (*k, v.as_str())).collect::<Vec<_>>()),
         ("/api/onboarding/tenant_consent", vec![]),
         ("/api/staff/list", vec![]),
     ] {

@@ -342,13 +342,7 @@ impl Portal {
 
 fn check_view(o: &crate::checks::CheckOutcome) -> app::checks::CheckResultView {
     use crate::checks::FixOffer;
-    let status = match o.status {
-        crate::checks::CheckStatus::Pass => app::checks::CheckStatus::Pass,
-        crate::checks::CheckStatus::Warn => app::checks::CheckStatus::Warn,
-        crate::checks::CheckStatus::Fail => app::checks::CheckStatus::Fail,
-        crate::checks::CheckStatus::Error => app::checks::CheckStatus::Error,
-        crate::checks::CheckStatus::Skipped => app::checks::CheckStatus::Skipped,
-    };
+    let status = o.status;
     let fix = o.fix.as_ref().map(|f| match f {
         FixOffer::ApplySettings { changes } => app::checks::FixView {
             kind: "apply_settings".into(),

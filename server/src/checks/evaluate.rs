@@ -25,44 +25,18 @@ const DOMAINS_PLACE: &str = "DocuSign Admin (admin.docusign.com) → Domains";
 /// The setting that switches Connect on for the whole account.
 const CONNECT_SWITCH: &str = "envelopeIntegrationEnabled";
 
-/// The result of one check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum CheckStatus {
-    /// Set up as the integration needs.
-    Pass,
-    /// Works, but something should be cleaned up (e.g. a stale Connect configuration).
-    Warn,
-    /// Not set up as the integration needs; the remediation says what to do.
-    Fail,
-    /// The check could not decide (the portal's own configuration or data is wrong).
-    Error,
-    /// The check does not apply or cannot run (e.g. no organization); the evidence says why.
-    Skipped,
-}
+/// The result of one check: the same type the UI shows (`app::checks::CheckStatus`).
+pub use app::checks::CheckStatus;
 
-impl CheckStatus {
-    /// The stored and displayed name (`pass`, `warn`, `fail`, `error`, `skipped`).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pass => "pass",
-            Self::Warn => "warn",
-            Self::Fail => "fail",
-            Self::Error => "error",
-            Self::Skipped => "skipped",
-        }
-    }
-
-    /// Rank for [`overall`]: the higher, the worse. A failed setup outranks a check that could not
-    /// decide, because the failure is known to need action.
-    fn severity(self) -> u8 {
-        match self {
-            Self::Skipped => 0,
-            Self::Pass => 1,
-            Self::Warn => 2,
-            Self::Error => 3,
-            Self::Fail => 4,
-        }
+/// Rank for [`overall`]: the higher, the worse. A failed setup outranks a check that could not
+/// decide, because the failure is known to need action.
+fn severity(status: CheckStatus) -> u8 {
+    match status {
+        CheckStatus::Skipped => 0,
+        CheckStatus::Pass => 1,
+        CheckStatus::Warn => 2,
+        CheckStatus::Error => 3,
+        CheckStatus::Fail => 4,
     }
 }
 
@@ -124,7 +98,7 @@ impl CheckOutcome {
 /// The worst status among `outcomes`: Fail > Error > Warn > Pass; Skipped only when every check
 /// was skipped (or there were none).
 pub fn overall(outcomes: &[CheckOutcome]) -> CheckStatus {
-    outcomes.iter().map(|o| o.status).max_by_key(|s| s.severity()).unwrap_or(CheckStatus::Skipped)
+    outcomes.iter().map(|o| o.status).max_by_key(|s| severity(*s)).unwrap_or(CheckStatus::Skipped)
 }
 
 // ---------------------------------------------------------------------------------------------

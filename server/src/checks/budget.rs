@@ -100,15 +100,18 @@ impl AccountBudgets {
         self.refusals.load(std::sync::atomic::Ordering::Relaxed)
     }
 
-    /// Learns where `account` stands from an answer's headers. The lower of our own count and
-    /// DocuSign's wins, so concurrent requests are not counted twice as free.
-    pub fn record(&self, account: &str, limits: &RateLimitInfo) {
+    /// Learns where `account` stands from the headers of an answer to a request sent at `sent`.
+    /// The lower of our own count and DocuSign's wins, so concurrent requests are not counted
+    /// twice as free; an answer to a request sent before our current window began describes the
+    /// previous window and must not drain this one.
+    pub fn record(&self, account: &str, limits: &RateLimitInfo, sent: Instant) {
         if limits.burst_remaining.is_none() && limits.remaining.is_none() {
             return;
         }
         let mut map = self.inner.lock().expect("budget lock");
-        let b = map.entry(account.to_owned()).or_insert_with(Budget::unknown);
-        if let Some(remaining) = limits.burst_remaining {
+        // First news of an account: its window is the one this request went out in.
+        let b = map.entry(account.to_owned()).or_insert_with(|| Budget { window_started: sent, ..Budget::unknown() });
+        if let Some(remaining) = limits.burst_remaining.filter(|_| sent >= b.window_started) {
             let advertised = remaining.saturating_sub(RESERVE);
             b.burst_left = Some(b.burst_left.map_or(advertised, |mine| mine.min(advertised)));
         }
@@ -145,7 +148,7 @@ mod tests {
     #[tokio::test]
     async fn a_spent_burst_budget_waits_for_the_next_window() {
         let budgets = AccountBudgets::default();
-        budgets.record("a", &limits(RESERVE + 1, 100));
+        budgets.record("a", &limits(RESERVE + 1, 100), Instant::now());
         assert!(budgets.acquire("a").await.is_ok(), "one request left");
         let second = tokio::time::timeout(Duration::from_millis(300), budgets.acquire("a")).await;
         assert!(second.is_err(), "the next request waits for the window instead of being sent");
@@ -155,15 +158,25 @@ mod tests {
     #[tokio::test]
     async fn a_spent_hourly_budget_refuses_without_sending() {
         let budgets = AccountBudgets::default();
-        budgets.record("a", &limits(50, 0));
+        budgets.record("a", &limits(50, 0), Instant::now());
         assert!(matches!(budgets.acquire("a").await, Err(ProviderError::RateLimited { .. })));
+    }
+
+    #[test]
+    fn an_answer_from_before_the_current_window_does_not_drain_it() {
+        let budgets = AccountBudgets::default();
+        let early = Instant::now();
+        budgets.record("a", &limits(100, 1000), early);
+        budgets.inner.lock().unwrap().get_mut("a").unwrap().window_started = Instant::now() + Duration::from_millis(5);
+        budgets.record("a", &limits(3, 1000), early);
+        assert_eq!(budgets.inner.lock().unwrap()["a"].burst_left, Some(100 - RESERVE));
     }
 
     #[test]
     fn the_lower_of_our_count_and_docusigns_wins() {
         let budgets = AccountBudgets::default();
-        budgets.record("a", &limits(100, 1000));
-        budgets.record("a", &limits(150, 1000));
+        budgets.record("a", &limits(100, 1000), Instant::now());
+        budgets.record("a", &limits(150, 1000), Instant::now());
         let map = budgets.inner.lock().unwrap();
         assert_eq!(map["a"].burst_left, Some(100 - RESERVE));
     }

@@ -81,10 +81,14 @@ where
     F: FnMut() -> Fut,
     Fut: Future<Output = Result<crate::docusign::Api<T>, ProviderError>>,
 {
+    // When the last attempt left: its answer describes the account's window at that time.
+    let sent = std::sync::Mutex::new(std::time::Instant::now());
     let result = with_retries(|| {
         let attempt = call();
+        let sent = &sent;
         async move {
             d.budgets.acquire(account).await?;
+            *sent.lock().expect("sent lock") = std::time::Instant::now();
             let answer = attempt.await;
             if let Err(ProviderError::RateLimited { retry_after_secs, .. }) = &answer {
                 let wait = Duration::from_secs(retry_after_secs.unwrap_or(30));
@@ -99,7 +103,7 @@ where
     })
     .await;
     if let Ok(api) = &result {
-        d.budgets.record(account, &api.limits);
+        d.budgets.record(account, &api.limits, *sent.lock().expect("sent lock"));
     }
     result
 }

@@ -12,6 +12,16 @@ mod m20261124_000004_create_consent;
 mod m20261124_000005_create_checks;
 mod m20261124_000006_create_check_schedules;
 
+/// The foreign key from `table.tenant_id` to `tenants.id`, deleting with the tenant.
+pub(crate) fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
+    ForeignKey::create()
+        .name(format!("fk_{table}_tenant"))
+        .from(Alias::new(table), Alias::new("tenant_id"))
+        .to(m20261124_000002_create_tenants::Tenants::Table, m20261124_000002_create_tenants::Tenants::Id)
+        .on_delete(ForeignKeyAction::Cascade)
+        .to_owned()
+}
+
 /// All migrations in order.
 pub struct Migrator;
 

@@ -4,7 +4,7 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
-use crate::m20261124_000002_create_tenants::Tenants;
+use crate::tenant_fk;
 
 #[derive(DeriveMigrationName)]
 pub struct Migration;
@@ -12,14 +12,6 @@ pub struct Migration;
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        let tenant_fk = |table: &str| {
-            ForeignKey::create()
-                .name(format!("fk_{table}_tenant"))
-                .from(Alias::new(table), Alias::new("tenant_id"))
-                .to(Tenants::Table, Tenants::Id)
-                .on_delete(ForeignKeyAction::Cascade)
-                .to_owned()
-        };
         manager
             .create_table(
                 Table::create()

@@ -142,21 +142,8 @@ impl Browser {
                     .to_vec(),
             );
         let browser = playwright.chromium().launch_with_options(options).await.expect("launch chromium");
-        let page = browser.new_page().await.expect("page");
-        // Generous for a loaded 2-core machine; a failing step still fails, just later.
-        page.set_default_timeout(60_000.0).await;
         let errors = Arc::new(Mutex::new(Vec::new()));
-        let sink = errors.clone();
-        page.on_pageerror(move |msg| {
-            let sink = sink.clone();
-            async move {
-                sink.lock().expect("lock").push(msg);
-                Ok(())
-            }
-        })
-        .await
-        .expect("pageerror handler");
-        capture_console_errors(&page, errors.clone()).await;
+        let page = watched_page(&browser, errors.clone()).await;
         Browser { _playwright: playwright, browser, page, errors }
     }
 
@@ -173,20 +160,7 @@ impl Browser {
 
     /// Another page in its own browser context (its own cookies), with page errors recorded.
     pub async fn other_page(&self) -> Page {
-        let page = self.browser.new_page().await.expect("page");
-        page.set_default_timeout(60_000.0).await;
-        let sink = self.errors.clone();
-        page.on_pageerror(move |msg| {
-            let sink = sink.clone();
-            async move {
-                sink.lock().expect("lock").push(msg);
-                Ok(())
-            }
-        })
-        .await
-        .expect("pageerror handler");
-        capture_console_errors(&page, self.errors.clone()).await;
-        page
+        watched_page(&self.browser, self.errors.clone()).await
     }
 
     /// The button with this accessible name.
@@ -217,6 +191,25 @@ impl Browser {
     }
 }
 
+
+/// A new page (in its own context) whose page errors and console errors go to `sink`.
+async fn watched_page(browser: &playwright_rs::Browser, sink: Arc<Mutex<Vec<String>>>) -> Page {
+    let page = browser.new_page().await.expect("page");
+    // Generous for a loaded 2-core machine; a failing step still fails, just later.
+    page.set_default_timeout(60_000.0).await;
+    let errors = sink.clone();
+    page.on_pageerror(move |msg| {
+        let errors = errors.clone();
+        async move {
+            errors.lock().expect("lock").push(msg);
+            Ok(())
+        }
+    })
+    .await
+    .expect("pageerror handler");
+    capture_console_errors(&page, sink).await;
+    page
+}
 
 /// Records `console.error` lines (a Rust panic in the wasm prints its message there) next to
 /// the page errors, with the page's address.

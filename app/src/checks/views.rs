@@ -13,7 +13,9 @@ use crate::error::AppError;
 /// The panel. `can_run` hides the buttons from read-only staff.
 #[component]
 pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -> impl IntoView {
-    let latest = Resource::new(|| (), move |_| latest_for(scope));
+    // Loaded in the browser only: the panel is secondary to the page, so rendering the page on
+    // the server never waits for it.
+    let latest = LocalResource::new(move || latest_for(scope));
     let results = RwSignal::new(None::<Vec<CheckResultView>>);
     let waiting = RwSignal::new(Vec::<(String, String)>::new());
     let run_id = RwSignal::new(None::<Uuid>);
@@ -51,10 +53,13 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
     };
 
     let attest_action = ServerAction::<Attest>::new();
-    let history = Resource::new(move || (running.get(), attest_action.version().get()), move |_| async move {
-        match scope {
-            CheckScope::Staff(t) => run_history(t).await,
-            CheckScope::Invitee => Ok(Vec::new()),
+    let history = LocalResource::new(move || {
+        (running.get(), attest_action.version().get());
+        async move {
+            match scope {
+                CheckScope::Staff(t) => run_history(t).await,
+                CheckScope::Invitee => Ok(Vec::new()),
+            }
         }
     });
 

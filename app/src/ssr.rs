@@ -20,8 +20,11 @@ pub struct RequestCtx {
     /// The raw session cookie value, so sign-in can rotate it and sign-out can delete it.
     /// Never logged (this type has a redacting `Debug`).
     pub session_token: Option<String>,
-    /// The peer address (the direct peer; no forwarded headers are trusted).
+    /// The client's address: the direct peer, or the address a trusted reverse proxy forwarded.
     pub client_ip: IpAddr,
+    /// The known-device cookie, if the browser sent one (sign-in uses it to spare the owner's
+    /// browser the account-wide lockout). Never logged.
+    pub device_token: Option<String>,
     /// The request id (also in the `x-request-id` response header).
     pub request_id: String,
 }
@@ -40,6 +43,7 @@ impl std::fmt::Debug for RequestCtx {
             .field("staff", &self.staff)
             .field("invitee", &self.invitee)
             .field("session_token", &self.session_token.as_ref().map(|_| "[redacted]"))
+            .field("device_token", &self.device_token.as_ref().map(|_| "[redacted]"))
             .field("client_ip", &self.client_ip)
             .field("request_id", &self.request_id)
             .finish()
@@ -54,6 +58,7 @@ impl RequestCtx {
             invitee: None,
             session_token: None,
             client_ip: IpAddr::from([127, 0, 0, 1]),
+            device_token: None,
             request_id: request_id.into(),
         }
     }

@@ -11,6 +11,7 @@ mod m20261124_000003_create_audit_events;
 mod m20261124_000004_create_consent;
 mod m20261124_000005_create_checks;
 mod m20261124_000006_create_check_schedules;
+mod m20261202_000007_hardening;
 
 /// The foreign key from `table.tenant_id` to `tenants.id`, deleting with the tenant.
 pub(crate) fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000004_create_consent::Migration),
             Box::new(m20261124_000005_create_checks::Migration),
             Box::new(m20261124_000006_create_check_schedules::Migration),
+            Box::new(m20261202_000007_hardening::Migration),
         ]
     }
 }

@@ -42,17 +42,52 @@ pub struct Event<'a> {
     pub request_id: Option<&'a str>,
 }
 
-/// Appends one event.
+/// The longest text kept in any one audit field (labels, and each string inside before/after).
+pub const MAX_FIELD_CHARS: usize = 256;
+/// The most entries kept of any array or object inside before/after.
+pub const MAX_ENTRIES: usize = 64;
+/// How deep before/after may nest; deeper values are replaced by a marker.
+pub const MAX_DEPTH: usize = 6;
+
+/// Cuts text to [`MAX_FIELD_CHARS`] characters, marking the cut. Audit rows are append-only and
+/// some are written for anonymous requests, so no field may carry unbounded input.
+pub fn bound_text(text: &str) -> String {
+    match text.char_indices().nth(MAX_FIELD_CHARS) {
+        Some((cut, _)) => format!("{}… [{} more bytes]", &text[..cut], text.len() - cut),
+        None => text.to_owned(),
+    }
+}
+
+/// Bounds every string, array and object inside a JSON value (see [`bound_text`]).
+pub fn bound_json(value: serde_json::Value) -> serde_json::Value {
+    fn go(value: serde_json::Value, depth: usize) -> serde_json::Value {
+        use serde_json::Value;
+        if depth >= MAX_DEPTH && matches!(value, Value::Array(_) | Value::Object(_)) {
+            return Value::String("[nested too deep]".into());
+        }
+        match value {
+            Value::String(s) => Value::String(bound_text(&s)),
+            Value::Array(items) => Value::Array(items.into_iter().take(MAX_ENTRIES).map(|v| go(v, depth + 1)).collect()),
+            Value::Object(map) => {
+                Value::Object(map.into_iter().take(MAX_ENTRIES).map(|(k, v)| (bound_text(&k), go(v, depth + 1))).collect())
+            }
+            other => other,
+        }
+    }
+    go(value, 0)
+}
+
+/// Appends one event, every field bounded.
 pub async fn record<C: ConnectionTrait>(db: &C, event: Event<'_>) -> ServiceResult<()> {
     audit_event::ActiveModel {
         occurred_at: Set(Utc::now()),
         actor_id: Set(event.actor.id),
-        actor_label: Set(event.actor.label.clone()),
+        actor_label: Set(bound_text(&event.actor.label)),
         tenant_id: Set(event.tenant_id),
-        action: Set(event.action.to_owned()),
-        before: Set(event.before),
-        after: Set(event.after),
-        request_id: Set(event.request_id.map(str::to_owned)),
+        action: Set(bound_text(event.action)),
+        before: Set(event.before.map(bound_json)),
+        after: Set(event.after.map(bound_json)),
+        request_id: Set(event.request_id.map(bound_text)),
         ..Default::default()
     }
     .insert(db)
@@ -79,4 +114,24 @@ pub async fn for_tenant<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceR
             request_id: r.request_id,
         })
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_fields_are_bounded_whatever_the_input() {
+        let huge = "x".repeat(60_000);
+        assert!(bound_text(&huge).len() < MAX_FIELD_CHARS + 40);
+        assert_eq!(bound_text("short"), "short");
+        let value = serde_json::json!({ "email": huge, "list": vec![1; 1000], huge.clone(): 1 });
+        let bounded = serde_json::to_string(&bound_json(value)).unwrap();
+        assert!(bounded.len() < 2_000, "{} bytes", bounded.len());
+        let mut deep = serde_json::json!("leaf");
+        for _ in 0..100 {
+            deep = serde_json::json!([deep]);
+        }
+        assert!(serde_json::to_string(&bound_json(deep)).unwrap().contains("nested too deep"));
+    }
 }

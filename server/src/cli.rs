@@ -129,6 +129,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let config = Arc::new(config);
     let db = db::connect_and_migrate(&config.database_url()).await.context("connecting to the database")?;
     let portal = Arc::new(Portal::new(db, config.clone())?);
+    crate::crypto::verify_against_database(&portal.db, &portal.keyring).await?;
     let options = http::leptos_options(&config.site_root, config.listen);
     if !config.site_root.join("pkg").exists() {
         tracing::warn!(site_root = %config.site_root.display(), "no built site here: pages will not hydrate (run `cargo leptos build`)");
@@ -143,6 +144,7 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         };
         crate::checks::scheduler::spawn(portal.clone(), settings);
     }
+    crate::retention::spawn(portal.clone(), std::time::Duration::from_secs(3600));
     let router = http::build_router(portal, options);
     let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     tracing::info!(url = %config.public_url, "consent portal listening");

@@ -39,6 +39,14 @@ pub struct Config {
     pub check_interval_hours: u32,
     /// Seconds between two looks of the scheduler for due tenants; 0 turns it off.
     pub scheduler_tick_seconds: u32,
+    /// Allow a plain `http://` public URL on a non-loopback host (`PORTAL_ALLOW_INSECURE_HTTP`).
+    /// Off by default: without https, cookies cannot be `Secure` and no HSTS is sent.
+    pub allow_insecure_http: bool,
+    /// Addresses of reverse proxies whose `X-Forwarded-For` is believed (`PORTAL_TRUSTED_PROXIES`,
+    /// e.g. `["10.0.0.0/8", "127.0.0.1"]`). Empty by default: the peer address is the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// How long finished records are kept before the retention job deletes them.
+    pub retention: Retention,
     /// The ISV's DocuSign settings per environment (`[docusign.demo]`, `[docusign.production]`,
     /// or `PORTAL_DOCUSIGN__DEMO__INTEGRATION_KEY=…`). An environment left out cannot onboard.
     #[serde(default)]
@@ -145,6 +153,27 @@ fn default_base_uri_hosts() -> Vec<String> {
 }
 
 /// How log lines are written.
+/// Retention periods of the retention job (`[retention]` or `PORTAL_RETENTION__…`), in days.
+/// Expired sessions and OAuth transactions, abandoned wizard progress and old setup-check runs are
+/// deleted after these; audit events are never deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Retention {
+    /// Days an expired session or a used or expired OAuth transaction is kept (for forensics).
+    pub expired_session_days: u32,
+    /// Days wizard progress of an ended invite session is kept.
+    pub wizard_progress_days: u32,
+    /// Days a setup-check run is kept; the latest run of each tenant is always kept.
+    pub check_run_days: u32,
+    /// Days a Connect message id is remembered to refuse replays; older messages are refused.
+    pub connect_replay_days: u32,
+}
+
+impl Default for Retention {
+    fn default() -> Self {
+        Retention { expired_session_days: 7, wizard_progress_days: 30, check_run_days: 90, connect_replay_days: 7 }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -163,6 +192,9 @@ struct Defaults {
     invite_ttl_hours: u32,
     check_interval_hours: u32,
     scheduler_tick_seconds: u32,
+    allow_insecure_http: bool,
+    trusted_proxies: Vec<String>,
+    retention: Retention,
 }
 
 /// A configuration problem, worded for the person starting the portal.
@@ -198,6 +230,9 @@ impl Config {
             invite_ttl_hours: 24 * 7,
             check_interval_hours: 24,
             scheduler_tick_seconds: 60,
+            allow_insecure_http: false,
+            trusted_proxies: Vec::new(),
+            retention: Retention::default(),
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(file) = file {
@@ -222,6 +257,14 @@ impl Config {
         if !matches!(self.public_url.scheme(), "http" | "https") || self.public_url.host_str().is_none() {
             return Err(ConfigError(format!(
                 "PORTAL_PUBLIC_URL must be an http(s) URL like https://portal.example.com, not `{}`",
+                self.public_url
+            )));
+        }
+        if self.public_url.scheme() == "http" && !self.allow_insecure_http && !is_loopback(&self.public_url) {
+            return Err(ConfigError(format!(
+                "PORTAL_PUBLIC_URL `{}` is plain http on a non-loopback host: session cookies could not be Secure and \
+                 no HSTS would be sent. Use https (behind a TLS-terminating proxy), or set PORTAL_ALLOW_INSECURE_HTTP=true \
+                 to accept the risk on a private network",
                 self.public_url
             )));
         }
@@ -276,6 +319,16 @@ impl Config {
     }
 }
 
+/// Whether the URL's host is a loopback address or `localhost`.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
 fn describe(err: figment::Error) -> ConfigError {
     let messages: Vec<String> = err
         .into_iter()
@@ -316,6 +369,27 @@ mod tests {
         assert!(err.contains("PORTAL_PUBLIC_URL"), "{err}");
         let err = load(&[("database_url", "mysql://x")]).unwrap_err().to_string();
         assert!(err.contains("DATABASE_URL"), "{err}");
+    }
+
+    #[test]
+    fn plain_http_is_refused_outside_loopback_unless_explicitly_allowed() {
+        let err = load(&[("public_url", "http://portal.example.com")]).unwrap_err().to_string();
+        assert!(err.contains("PORTAL_ALLOW_INSECURE_HTTP"), "{err}");
+        assert!(load(&[("public_url", "http://localhost:3000")]).is_ok());
+        assert!(load(&[("public_url", "http://[::1]:3000")]).is_ok());
+        assert!(load(&[("public_url", "https://portal.example.com")]).unwrap().secure_cookies());
+        let mut figment = Config::figment(None).merge(Serialized::default("public_url", "http://portal.internal"));
+        figment = figment.merge(Serialized::default("allow_insecure_http", true));
+        assert!(Config::from_figment(figment).is_ok());
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_networks() {
+        let figment = Config::figment(None).merge(Serialized::default("trusted_proxies", vec!["10.0.0.0/8", "127.0.0.1/32"]));
+        let config = Config::from_figment(figment).unwrap();
+        assert_eq!(config.trusted_proxies.len(), 2);
+        let figment = Config::figment(None).merge(Serialized::default("trusted_proxies", vec!["not-a-network"]));
+        assert!(Config::from_figment(figment).unwrap_err().to_string().contains("trusted_proxies"));
     }
 
     #[test]

@@ -120,10 +120,115 @@ impl Keyring {
         String::from_utf8(plain).map(SecretString::from).map_err(|_| CryptoError::Undecryptable)
     }
 
+    /// A fingerprint of each key by version (an HMAC of a fixed label under the key: it
+    /// identifies the key without revealing it).
+    pub fn fingerprints(&self) -> Vec<(u32, String)> {
+        self.keys.iter().map(|(v, k)| (*v, hex::encode(&hmac_sha256(k.as_slice(), b"consent-portal key fingerprint")[..16]))).collect()
+    }
+
+    /// A MAC of `data` for `purpose` under the current key (e.g. the known-device cookie).
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        self.mac_with(self.current_version(), purpose, data).expect("the current key exists")
+    }
+
+    /// Whether `tag` is the MAC of `data` for `purpose` under any configured key (constant time).
+    pub fn verify_mac(&self, purpose: &str, data: &[u8], tag: &[u8]) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.keys.keys().any(|v| self.mac_with(*v, purpose, data).is_some_and(|m| bool::from(m.ct_eq(tag))))
+    }
+
+    fn mac_with(&self, version: u32, purpose: &str, data: &[u8]) -> Option<[u8; 32]> {
+        let key = self.keys.get(&version)?;
+        let mut message = format!("consent-portal mac|{purpose}|").into_bytes();
+        message.extend_from_slice(data);
+        Some(hmac_sha256(key.as_slice(), &message))
+    }
+
     /// The key version a sealed value uses (to find rows needing re-encryption after rotation).
     pub fn version_of(sealed: &str) -> Option<u32> {
         sealed.split('.').next()?.strip_prefix('v')?.parse().ok()
     }
+}
+
+fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    use hmac::Mac as _;
+    let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::Mac>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(data);
+    mac.finalize().into_bytes().into()
+}
+
+/// Why start-up refuses the configured keys for this database.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyringMismatch {
+    #[error(
+        "PORTAL_ENCRYPTION_KEYS: key version {0} is not the key this database was written with (its fingerprint differs); \
+         configure the original key for version {0}, and add new keys under a higher version"
+    )]
+    WrongKey(u32),
+    #[error(
+        "PORTAL_ENCRYPTION_KEYS: stored tokens use key version {0}, which is not configured; \
+         add it back (old versions stay needed until their rows are re-encrypted)"
+    )]
+    MissingVersion(u32),
+    #[error("PORTAL_ENCRYPTION_KEYS: a stored token does not decrypt with key version {0}: this is not the key it was written with")]
+    Undecryptable(u32),
+    #[error("checking the encryption keys against the database: {0}")]
+    Db(#[from] sea_orm::DbErr),
+}
+
+/// Checks the configured keys against the fingerprints stored in the database, and records the
+/// fingerprints of new versions. A database written before fingerprints were recorded is checked
+/// by decrypting one stored token of each version in use. Runs once at start-up: a wrong key is
+/// refused here rather than discovered when a token fails to decrypt.
+pub async fn verify_against_database(db: &sea_orm::DatabaseConnection, keyring: &Keyring) -> Result<(), KeyringMismatch> {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+
+    use crate::db::entities::{credential, encryption_key};
+
+    let stored: BTreeMap<u32, String> = encryption_key::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|k| u32::try_from(k.version).ok().map(|v| (v, k.fingerprint)))
+        .collect();
+    let configured = keyring.fingerprints();
+    for (version, fingerprint) in &configured {
+        if let Some(known) = stored.get(version)
+            && known != fingerprint
+        {
+            return Err(KeyringMismatch::WrongKey(*version));
+        }
+    }
+    // Versions in use by stored tokens must be configured and, where no fingerprint vouches for
+    // them yet, actually decrypt.
+    for row in credential::Entity::find().all(db).await? {
+        let Some(version) = Keyring::version_of(&row.access_token) else { continue };
+        if !keyring.keys.contains_key(&version) {
+            return Err(KeyringMismatch::MissingVersion(version));
+        }
+        if !stored.contains_key(&version) {
+            let purpose = format!("credential.{}.access", row.purpose);
+            if keyring.open(Binding { purpose: &purpose, tenant_id: row.tenant_id }, &row.access_token).is_err() {
+                return Err(KeyringMismatch::Undecryptable(version));
+            }
+        }
+    }
+    for (version, fingerprint) in configured {
+        if stored.contains_key(&version) {
+            continue;
+        }
+        let model = encryption_key::ActiveModel {
+            version: Set(i32::try_from(version).unwrap_or(i32::MAX)),
+            fingerprint: Set(fingerprint),
+            first_seen_at: Set(chrono::Utc::now()),
+        };
+        // Another instance starting at the same time may have recorded it: that is fine.
+        let _ = encryption_key::Entity::insert(model)
+            .on_conflict(sea_orm::sea_query::OnConflict::column(encryption_key::Column::Version).do_nothing().to_owned())
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -22,6 +22,12 @@ pub enum ServiceError {
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl ServiceError {
+    /// Whether this is a refusal of what the caller asked (not found, conflict, gone, invalid),
+    /// as opposed to a fault of ours; throttles count refusals as failures.
+    pub fn is_refusal(&self) -> bool {
+        matches!(self, ServiceError::App(e) if (400..500).contains(&e.status_code()))
+    }
+
     /// Converts to what crosses the wire, logging the cause of unexpected faults under the request
     /// id the person will see.
     pub fn into_app(self, request_id: &str) -> AppError {

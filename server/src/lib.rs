@@ -16,6 +16,7 @@ pub mod http;
 pub mod onboarding;
 pub mod portal;
 pub mod rate_limit;
+pub mod retention;
 pub mod sandbox;
 pub mod sessions;
 pub mod staff;

@@ -12,6 +12,7 @@ use app::onboarding::api::OnboardingPort;
 use app::onboarding::model::{InviteLandingView, IssuedInvite, SystemUserInput, TenantConsentView, VerificationView, WizardView};
 use app::tenants::api::{TenantDetail, TenantInput, TenantSummary, TenantsPort};
 use sea_orm::DatabaseConnection;
+use sha2::Digest as _;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Event};
@@ -20,7 +21,7 @@ use crate::crypto::Keyring;
 use crate::docusign::{DocuSignClient, ProviderSettings};
 use crate::error::ServiceResult;
 use crate::onboarding::{self, Deps};
-use crate::rate_limit::SignInLimiter;
+use crate::rate_limit::{RedeemLimiter, SignInLimiter};
 use crate::sessions::{self, Lifetimes};
 use crate::{staff, tenants};
 use app::tenants::api::Environment;
@@ -36,8 +37,8 @@ pub struct Portal {
     /// One DocuSign client per configured environment.
     pub providers: Vec<(Environment, DocuSignClient)>,
     pub sign_in_limiter: SignInLimiter,
-    /// Throttles invite redemption per address (the key is constant).
-    pub redeem_limiter: SignInLimiter,
+    /// Throttles failed invite redemptions per address and per link.
+    pub redeem_limiter: RedeemLimiter,
     /// What each DocuSign account still allows us (from its rate-limit headers).
     pub budgets: crate::checks::budget::AccountBudgets,
 }
@@ -80,7 +81,7 @@ impl Portal {
             keyring,
             providers,
             sign_in_limiter: SignInLimiter::default(),
-            redeem_limiter: SignInLimiter::new(10, std::time::Duration::from_secs(6), 10, std::time::Duration::from_secs(6)),
+            redeem_limiter: RedeemLimiter::default(),
             budgets: Default::default(),
         })
     }
@@ -119,46 +120,21 @@ fn done<T>(ctx: &RequestCtx, result: ServiceResult<T>) -> AppResult<T> {
 
 #[async_trait::async_trait]
 impl AuthPort for Portal {
-    async fn sign_in(&self, ctx: &RequestCtx, email: &str, password: &str) -> AppResult<String> {
-        let email = staff::normalize_email(email);
-        if email.is_empty() || password.is_empty() {
-            return Err(AppError::field("email", "Enter your e-mail and password."));
-        }
-        if let Err(retry_after_secs) = self.sign_in_limiter.check(&email, ctx.client_ip) {
-            tracing::warn!(request_id = %ctx.request_id, "sign-in throttled");
-            return Err(AppError::RateLimited { retry_after_secs });
-        }
-        let result: ServiceResult<String> = async {
-            let Some(principal) = staff::authenticate(&self.db, &email, password).await? else {
-                audit::record(
-                    &self.db,
-                    Event {
-                        actor: &Actor::system("anonymous"),
-                        tenant_id: None,
-                        action: "staff.sign_in_failed",
-                        before: None,
-                        after: Some(serde_json::json!({ "email": email })),
-                        request_id: Some(&ctx.request_id),
-                    },
-                )
-                .await?;
-                return Err(AppError::field("email", "That e-mail and password do not match an active account.").into());
-            };
-            // Rotate: the id a browser had before signing in never becomes an authenticated one.
-            if let Some(old) = &ctx.session_token {
-                sessions::delete(&self.db, old).await?;
-            }
-            let token = sessions::create_staff_session(&self.db, principal.id, self.lifetimes()).await?;
-            let actor = Actor { id: Some(principal.id), label: principal.email.clone() };
-            audit::record(
-                &self.db,
-                Event { actor: &actor, tenant_id: None, action: "staff.signed_in", before: None, after: None, request_id: Some(&ctx.request_id) },
-            )
-            .await?;
-            Ok(sessions::set_cookie(&token, self.config.secure_cookies(), self.lifetimes()))
-        }
-        .await;
-        done(ctx, result)
+    async fn sign_in(&self, ctx: &RequestCtx, email: &str, password: &str) -> AppResult<Vec<String>> {
+        let attempt = staff::SignInAttempt {
+            email,
+            password,
+            client_ip: ctx.client_ip,
+            device_token: ctx.device_token.as_deref(),
+            old_session: ctx.session_token.as_deref(),
+            request_id: &ctx.request_id,
+        };
+        let signed_in = done(ctx, staff::sign_in(&self.db, &self.keyring, &self.sign_in_limiter, self.lifetimes(), attempt).await)?;
+        let secure = self.config.secure_cookies();
+        Ok(vec![
+            sessions::set_cookie(&signed_in.session_token, secure, self.lifetimes()),
+            sessions::device_cookie(&signed_in.device_token, secure),
+        ])
     }
 
     async fn sign_out(&self, ctx: &RequestCtx) -> AppResult<String> {
@@ -212,6 +188,11 @@ impl StaffPort for Portal {
     async fn set_active(&self, ctx: &RequestCtx, id: Uuid, active: bool) -> AppResult<()> {
         ctx.require_role(ADMINS)?;
         done(ctx, staff::set_active(&self.db, &Actor::of(ctx), Some(&ctx.request_id), id, active).await)
+    }
+
+    async fn end_sessions(&self, ctx: &RequestCtx, id: Uuid) -> AppResult<u64> {
+        ctx.require_role(ADMINS)?;
+        done(ctx, staff::end_sessions(&self.db, &Actor::of(ctx), Some(&ctx.request_id), id).await)
     }
 
     async fn account_managers(&self, ctx: &RequestCtx) -> AppResult<Vec<StaffOption>> {
@@ -282,10 +263,16 @@ impl OnboardingPort for Portal {
     }
 
     async fn redeem_invite(&self, ctx: &RequestCtx, token: &str) -> AppResult<String> {
-        if let Err(retry_after_secs) = self.redeem_limiter.check("invite", ctx.client_ip) {
+        let link: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let now = std::time::Instant::now();
+        if let Err(retry_after_secs) = self.redeem_limiter.check(ctx.client_ip, &link, now) {
             return Err(AppError::RateLimited { retry_after_secs });
         }
-        let (_, session) = done(ctx, onboarding::invites::redeem(&self.db, Some(&ctx.request_id), token, self.lifetimes()).await)?;
+        let redeemed = onboarding::invites::redeem(&self.db, Some(&ctx.request_id), token, self.lifetimes()).await;
+        if matches!(&redeemed, Err(e) if e.is_refusal()) {
+            self.redeem_limiter.fail(ctx.client_ip, link, now);
+        }
+        let (_, session) = done(ctx, redeemed)?;
         if let Some(old) = &ctx.session_token {
             done(ctx, sessions::delete(&self.db, old).await)?;
         }
@@ -322,9 +309,50 @@ impl OnboardingPort for Portal {
         let actor = self.invitee_actor(ctx).await;
         done(ctx, onboarding::verify::run(deps, invitee.tenant_id, &actor, Some(&ctx.request_id)).await)
     }
+
+    async fn end_customer_sessions(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<u64> {
+        done(ctx, self.end_customer_sessions_impl(ctx, tenant_id).await)
+    }
+
+    async fn leave_wizard(&self, ctx: &RequestCtx) -> AppResult<String> {
+        let invitee = ctx.require_invitee()?;
+        if let Some(token) = &ctx.session_token {
+            let actor = self.invitee_actor(ctx).await;
+            let result: ServiceResult<()> = async {
+                sessions::delete(&self.db, token).await?;
+                audit::record(
+                    &self.db,
+                    Event { actor: &actor, tenant_id: Some(invitee.tenant_id), action: "invite.session_left", before: None, after: None, request_id: Some(&ctx.request_id) },
+                )
+                .await
+            }
+            .await;
+            done(ctx, result)?;
+        }
+        Ok(sessions::clear_cookie(self.config.secure_cookies()))
+    }
 }
 
 impl Portal {
+    async fn end_customer_sessions_impl(&self, ctx: &RequestCtx, tenant_id: Uuid) -> ServiceResult<u64> {
+        let viewer = ctx.require_role(MANAGERS)?;
+        tenants::visible(&self.db, viewer, tenant_id).await?;
+        let ended = sessions::end_for_tenant(&self.db, tenant_id).await?;
+        audit::record(
+            &self.db,
+            Event {
+                actor: &Actor::of(ctx),
+                tenant_id: Some(tenant_id),
+                action: "invite.sessions_ended",
+                before: None,
+                after: Some(serde_json::json!({ "ended_sessions": ended })),
+                request_id: Some(&ctx.request_id),
+            },
+        )
+        .await?;
+        Ok(ended)
+    }
+
     /// The audit actor of an invite session: the DocuSign user who signed in, when known.
     pub async fn invitee_actor(&self, ctx: &RequestCtx) -> Actor {
         let signed_in = match &ctx.invitee {

@@ -19,6 +19,54 @@ pub fn cookie_name(secure: bool) -> &'static str {
     if secure { "__Host-cp_session" } else { "cp_session" }
 }
 
+/// The known-device cookie's name (`__Host-` prefixed over https like the session cookie).
+pub fn device_cookie_name(secure: bool) -> &'static str {
+    if secure { "__Host-cp_device" } else { "cp_device" }
+}
+
+/// How long a browser stays a known device of an account after a successful sign-in.
+pub const DEVICE_COOKIE_DAYS: i64 = 90;
+
+/// A known-device token for `email`: a random nonce and a MAC binding it to the account, so the
+/// server stores nothing and a token of one account proves nothing for another.
+pub fn issue_device_token(keyring: &crate::crypto::Keyring, email: &str) -> String {
+    let mut nonce = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut nonce);
+    let tag = keyring.mac("known-device", &[&nonce[..], email.as_bytes()].concat());
+    format!("{}.{}", URL_SAFE_NO_PAD.encode(nonce), URL_SAFE_NO_PAD.encode(tag))
+}
+
+/// Whether `token` was issued by [`issue_device_token`] for `email`.
+pub fn device_token_matches(keyring: &crate::crypto::Keyring, token: &str, email: &str) -> bool {
+    let Some((nonce, tag)) = token.split_once('.') else { return false };
+    let (Ok(nonce), Ok(tag)) = (URL_SAFE_NO_PAD.decode(nonce), URL_SAFE_NO_PAD.decode(tag)) else { return false };
+    keyring.verify_mac("known-device", &[&nonce[..], email.as_bytes()].concat(), &tag)
+}
+
+/// The `Set-Cookie` value for a known-device token.
+pub fn device_cookie(token: &str, secure: bool) -> String {
+    let max_age = Duration::days(DEVICE_COOKIE_DAYS).num_seconds();
+    let mut cookie = format!("{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}", device_cookie_name(secure));
+    if secure {
+        cookie.push_str("; Secure");
+    }
+    cookie
+}
+
+/// The known-device token from a `Cookie` header, if present.
+pub fn device_token_from_cookie_header(header: &str, secure: bool) -> Option<String> {
+    cookie_value(header, device_cookie_name(secure))
+}
+
+fn cookie_value(header: &str, name: &str) -> Option<String> {
+    header
+        .split(';')
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty() && v.len() <= 128)
+}
+
 /// Session lifetimes.
 #[derive(Debug, Clone, Copy)]
 pub struct Lifetimes {
@@ -122,6 +170,38 @@ pub async fn delete<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<()
     Ok(())
 }
 
+/// Ends every invite session of a tenant (archiving it, or staff ending the customer's access);
+/// returns how many ended.
+pub async fn end_for_tenant<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<u64> {
+    let res = session::Entity::delete_many()
+        .filter(session::Column::Kind.eq("invite"))
+        .filter(session::Column::TenantId.eq(tenant_id))
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
+/// Ends every session of a staff member; returns how many ended.
+pub async fn end_for_staff<C: ConnectionTrait>(db: &C, staff_id: Uuid) -> ServiceResult<u64> {
+    let res = session::Entity::delete_many().filter(session::Column::StaffId.eq(staff_id)).exec(db).await?;
+    Ok(res.rows_affected)
+}
+
+/// Deletes sessions that ended (past their absolute end, or idle too long) more than `keep` ago;
+/// returns how many. Live sessions are never touched.
+pub async fn purge_ended<C: ConnectionTrait>(db: &C, lifetimes: Lifetimes, keep: Duration, now: DateTime<Utc>) -> ServiceResult<u64> {
+    use sea_orm::Condition;
+    let res = session::Entity::delete_many()
+        .filter(
+            Condition::any()
+                .add(session::Column::ExpiresAt.lt(now - keep))
+                .add(session::Column::LastSeenAt.lt(now - lifetimes.idle - keep)),
+        )
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
 /// The active staff account behind `token`, if the session is a live staff session.
 pub async fn resolve_staff<C: ConnectionTrait>(
     db: &C,
@@ -156,13 +236,7 @@ pub fn clear_cookie(secure: bool) -> String {
 
 /// The session token from a `Cookie` header, if present.
 pub fn token_from_cookie_header(header: &str, secure: bool) -> Option<String> {
-    let name = cookie_name(secure);
-    header
-        .split(';')
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty() && v.len() <= 128)
+    cookie_value(header, cookie_name(secure))
 }
 
 #[cfg(test)]
@@ -185,6 +259,19 @@ mod tests {
         assert!(c.starts_with("__Host-cp_session=t; Path=/; HttpOnly; SameSite=Lax"));
         assert!(c.ends_with("; Secure"));
         assert!(!set_cookie("t", false, life).contains("Secure"));
+    }
+
+    #[test]
+    fn a_device_token_vouches_only_for_its_own_account() {
+        let keyring = crate::crypto::Keyring::parse(Some(&crate::crypto::Keyring::generate_spec(1).into())).unwrap();
+        let token = issue_device_token(&keyring, "a@x.test");
+        assert!(device_token_matches(&keyring, &token, "a@x.test"));
+        assert!(!device_token_matches(&keyring, &token, "b@x.test"));
+        assert!(!device_token_matches(&keyring, "forged.token", "a@x.test"));
+        let other = crate::crypto::Keyring::parse(Some(&crate::crypto::Keyring::generate_spec(1).into())).unwrap();
+        assert!(!device_token_matches(&other, &token, "a@x.test"));
+        let cookie = device_cookie(&token, true);
+        assert!(cookie.starts_with("__Host-cp_device=") && cookie.contains("HttpOnly; SameSite=Strict") && cookie.ends_with("; Secure"));
     }
 
     #[test]

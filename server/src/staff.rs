@@ -10,7 +10,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use chrono::Utc;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionSession, TransactionTrait,
 };
 use uuid::Uuid;
 use validator::Validate;
@@ -147,6 +147,102 @@ pub async fn set_active<C: TransactionTrait>(
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// Ends every session of a staff account (an administrator's action; audited).
+pub async fn end_sessions(db: &DatabaseConnection, actor: &Actor, request_id: Option<&str>, id: Uuid) -> ServiceResult<u64> {
+    let txn = db.begin().await?;
+    let row = staff_user::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("Staff member"))?;
+    let ended = crate::sessions::end_for_staff(&txn, id).await?;
+    audit::record(
+        &txn,
+        Event {
+            actor,
+            tenant_id: None,
+            action: "staff.sessions_ended",
+            before: None,
+            after: Some(serde_json::json!({ "id": id, "email": row.email, "ended_sessions": ended })),
+            request_id,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(ended)
+}
+
+/// A sign-in attempt as the HTTP layer saw it.
+pub struct SignInAttempt<'a> {
+    pub email: &'a str,
+    pub password: &'a str,
+    pub client_ip: std::net::IpAddr,
+    /// The browser's known-device token, if any.
+    pub device_token: Option<&'a str>,
+    /// The browser's current session, replaced by the new one.
+    pub old_session: Option<&'a str>,
+    pub request_id: &'a str,
+}
+
+/// A successful sign-in: the new session and a fresh known-device token for the browser.
+pub struct SignedIn {
+    pub session_token: String,
+    pub device_token: String,
+}
+
+/// The longest e-mail address accepted (RFC 5321's path limit); longer input is refused before
+/// anything is checked or recorded.
+pub const MAX_EMAIL_LEN: usize = 254;
+
+/// Signs a staff member in: refuses while the attempt's keys have too many recent failures,
+/// checks the password, counts only a failure, and on success replaces the browser's session.
+pub async fn sign_in(
+    db: &DatabaseConnection,
+    keyring: &crate::crypto::Keyring,
+    limiter: &crate::rate_limit::SignInLimiter,
+    lifetimes: crate::sessions::Lifetimes,
+    attempt: SignInAttempt<'_>,
+) -> ServiceResult<SignedIn> {
+    let email = normalize_email(attempt.email);
+    if email.is_empty() || attempt.password.is_empty() {
+        return Err(AppError::field("email", "Enter your e-mail and password.").into());
+    }
+    if email.len() > MAX_EMAIL_LEN || attempt.password.len() > 1024 {
+        return Err(AppError::field("email", "That e-mail and password do not match an active account.").into());
+    }
+    let known_device = attempt.device_token.is_some_and(|t| crate::sessions::device_token_matches(keyring, t, &email));
+    let now = std::time::Instant::now();
+    if let Err(retry_after_secs) = limiter.check(&email, attempt.client_ip, known_device, now) {
+        tracing::warn!(request_id = %attempt.request_id, "sign-in throttled");
+        return Err(AppError::RateLimited { retry_after_secs }.into());
+    }
+    let Some(principal) = authenticate(db, &email, attempt.password).await? else {
+        limiter.fail(&email, attempt.client_ip, now);
+        audit::record(
+            db,
+            Event {
+                actor: &Actor::system("anonymous"),
+                tenant_id: None,
+                action: "staff.sign_in_failed",
+                before: None,
+                after: Some(serde_json::json!({ "email": email })),
+                request_id: Some(attempt.request_id),
+            },
+        )
+        .await?;
+        return Err(AppError::field("email", "That e-mail and password do not match an active account.").into());
+    };
+    limiter.succeed(&email, attempt.client_ip);
+    // Rotate: the id a browser had before signing in never becomes an authenticated one.
+    if let Some(old) = attempt.old_session {
+        crate::sessions::delete(db, old).await?;
+    }
+    let session_token = crate::sessions::create_staff_session(db, principal.id, lifetimes).await?;
+    let actor = Actor { id: Some(principal.id), label: principal.email.clone() };
+    audit::record(
+        db,
+        Event { actor: &actor, tenant_id: None, action: "staff.signed_in", before: None, after: None, request_id: Some(attempt.request_id) },
+    )
+    .await?;
+    Ok(SignedIn { session_token, device_token: crate::sessions::issue_device_token(keyring, &email) })
 }
 
 /// Checks an e-mail and password; `None` for a wrong pair or a deactivated account (the caller

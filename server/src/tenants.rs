@@ -167,6 +167,13 @@ pub async fn set_archived<C: TransactionTrait>(
     model.archived_at = Set(archived.then_some(now));
     model.updated_at = Set(now);
     let after = model.clone().update(&txn).await?;
+    // An archived tenant's customer can no longer onboard: links sent earlier stop working and
+    // open wizard sessions end.
+    let (revoked_invites, ended_sessions) = if archived {
+        (crate::onboarding::invites::revoke_pending(&txn, id, now).await?, crate::sessions::end_for_tenant(&txn, id).await?)
+    } else {
+        (0, 0)
+    };
     audit::record(
         &txn,
         Event {
@@ -174,7 +181,7 @@ pub async fn set_archived<C: TransactionTrait>(
             tenant_id: Some(id),
             action: if archived { "tenant.archived" } else { "tenant.restored" },
             before: Some(before),
-            after: Some(json!({ "archived_at": after.archived_at })),
+            after: Some(json!({ "archived_at": after.archived_at, "revoked_invites": revoked_invites, "ended_sessions": ended_sessions })),
             request_id,
         },
     )

@@ -12,21 +12,30 @@ pub struct SignedIn {
     pub next: String,
 }
 
-/// Returns where a `next` parameter may send the browser after sign-in: only a same-origin
-/// absolute path, never another origin (`//evil`, `\\evil`, `https://…`, `javascript:`).
+/// The first path segments a `next` parameter may lead to after sign-in (the staff pages).
+pub const NEXT_ROOTS: &[&str] = &["tenants", "staff"];
+
+/// Returns where a `next` parameter may send the browser after sign-in: a same-origin path under
+/// one of [`NEXT_ROOTS`], else the tenant list. Rather than trying to recognise every way to
+/// leave the origin (`//evil`, `\\evil`, `/..//evil`, encoded slashes, schemes), it accepts only
+/// paths made of plain segments (letters, digits, `-`, `_`), so nothing can normalise into
+/// another origin or outside the allowlist, plus a query of URL-safe characters.
 pub fn safe_next(next: Option<&str>) -> String {
     const HOME: &str = "/tenants";
-    let Some(next) = next.map(str::trim).filter(|n| !n.is_empty()) else {
+    let Some(next) = next.map(str::trim).filter(|n| !n.is_empty() && n.len() <= 2048) else {
         return HOME.to_owned();
     };
-    let ok = next.starts_with('/')
-        && !next.starts_with("//")
-        && !next.starts_with("/\\")
-        && !next.contains('\\')
-        && !next.chars().any(|c| c.is_control())
-        && !next.to_ascii_lowercase().contains("%2f%2f")
-        && !next.to_ascii_lowercase().contains("%5c");
-    if ok { next.to_owned() } else { HOME.to_owned() }
+    let (path, query) = match next.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (next, None),
+    };
+    let plain_segment = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let path_ok = path.strip_prefix('/').is_some_and(|rest| {
+        let mut segments = rest.split('/');
+        segments.next().is_some_and(|first| NEXT_ROOTS.contains(&first)) && segments.all(plain_segment)
+    });
+    let query_ok = query.is_none_or(|q| q.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.~=&%+".contains(&b)));
+    if path_ok && query_ok { next.to_owned() } else { HOME.to_owned() }
 }
 
 #[cfg(feature = "ssr")]
@@ -37,9 +46,9 @@ mod port {
     /// What the server must provide for sign-in and sign-out.
     #[async_trait::async_trait]
     pub trait AuthPort: Send + Sync + 'static {
-        /// Checks the password (rate-limited per account and per address), replaces any current
-        /// session by a new one and returns the `Set-Cookie` value for it.
-        async fn sign_in(&self, ctx: &RequestCtx, email: &str, password: &str) -> Result<String, AppError>;
+        /// Checks the password (failures throttled per account and address), replaces any current
+        /// session by a new one and returns the `Set-Cookie` values (session, known device).
+        async fn sign_in(&self, ctx: &RequestCtx, email: &str, password: &str) -> Result<Vec<String>, AppError>;
         /// Deletes the caller's session server-side and returns the `Set-Cookie` that clears it.
         async fn sign_out(&self, ctx: &RequestCtx) -> Result<String, AppError>;
     }
@@ -53,8 +62,9 @@ pub async fn sign_in(email: String, password: String, next: Option<String>) -> R
     use crate::ssr::*;
     let ctx = request_ctx()?;
     let port = port::<dyn AuthPort>()?;
-    let cookie = respond(&ctx, port.sign_in(&ctx, &email, &password).await)?;
-    set_cookie(&cookie);
+    for cookie in respond(&ctx, port.sign_in(&ctx, &email, &password).await)? {
+        set_cookie(&cookie);
+    }
     Ok(SignedIn { next: safe_next(next.as_deref()) })
 }
 
@@ -97,9 +107,40 @@ mod tests {
             "evil.example",
             "/\nSet-Cookie:x",
             "",
+            "/..//evil.example",
+            "/tenants/..//evil.example",
+            "/tenants/../../x",
+            "/./tenants",
+            "/%2e%2e//evil",
+            "/tenants#x",
+            "/wizard",
+            "/tenants?next=//evil\"",
         ] {
             assert_eq!(safe_next(Some(evil)), "/tenants", "{evil:?} must not be followed");
         }
         assert_eq!(safe_next(None), "/tenants");
+        assert_eq!(safe_next(Some("/staff")), "/staff");
+        assert_eq!(safe_next(Some("/tenants/0b6c6c53-0f3e-4a51-9b8a-2f0f1d9e1b3e/edit")), "/tenants/0b6c6c53-0f3e-4a51-9b8a-2f0f1d9e1b3e/edit");
+    }
+
+    proptest::proptest! {
+        /// Whatever `next` holds, the browser lands on this origin, on an allowlisted page: the
+        /// answer, resolved as a browser would resolve it, keeps the host and its first segment.
+        #[test]
+        fn next_never_leaves_the_origin_or_the_allowlist(
+            next in proptest::prop_oneof![
+                proptest::prelude::any::<String>(),
+                "[/\\\\.%a-zA-Z0-9:?#@-]{0,40}",
+                "/(tenants|staff|\\.\\.|\\.|%2e|%2f|/|\\\\)*[/a-z.]{0,10}",
+            ]
+        ) {
+            let answer = safe_next(Some(&next));
+            let base = url::Url::parse("https://portal.example/login").expect("base");
+            let resolved = base.join(&answer).expect("a relative reference");
+            proptest::prop_assert_eq!(resolved.origin(), base.origin());
+            let first = resolved.path_segments().and_then(|mut s| s.next()).unwrap_or_default().to_owned();
+            proptest::prop_assert!(super::NEXT_ROOTS.contains(&first.as_str()), "{next:?} -> {answer:?} -> {resolved}");
+            proptest::prop_assert_eq!(resolved.path(), answer.split('?').next().unwrap_or_default());
+        }
     }
 }

@@ -86,6 +86,42 @@ pub fn RequireStaff(children: ChildrenFn) -> impl IntoView {
     }
 }
 
+/// A `<textarea>` prefilled with user-supplied text.
+///
+/// Tachys writes a textarea's children into the HTML without escaping them (it treats the
+/// element like `<script>`), so `<textarea>{text}</textarea>` lets stored text close the element
+/// and inject markup. The text goes in as escaped inner HTML instead: the browser decodes it
+/// back into the value both on a server-rendered page and when the page is built in the browser.
+#[component]
+pub fn TextArea(
+    id: &'static str,
+    name: &'static str,
+    #[prop(into)] value: String,
+    #[prop(default = 4)] rows: u32,
+    #[prop(default = 4000)] maxlength: u32,
+) -> impl IntoView {
+    view! {
+        <textarea id=id name=name rows=rows maxlength=maxlength aria-describedby=format!("{id}-error")
+            inner_html=escape_text(&value)></textarea>
+    }
+}
+
+/// Escapes text for an HTML text context (`&`, `<`, `>`; quotes too, so it is safe in attributes).
+pub fn escape_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A short, readable notice for an error that is not about one form field.
 #[component]
 pub fn ErrorNotice(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
@@ -169,6 +205,14 @@ pub fn format_time(t: chrono::DateTime<chrono::Utc>) -> String {
 #[cfg(test)]
 mod tests {
     use super::urlencode;
+
+    #[test]
+    fn escaped_text_cannot_close_an_element_or_an_attribute() {
+        let hostile = r#"</textarea><meta http-equiv="refresh" content="1;url=https://evil.example">&'"#;
+        let escaped = super::escape_text(hostile);
+        assert!(!escaped.contains('<') && !escaped.contains('>') && !escaped.contains('"') && !escaped.contains('\''));
+        assert_eq!(escaped.replace("&lt;", "<").replace("&gt;", ">").replace("&quot;", "\"").replace("&#39;", "'").replace("&amp;", "&"), hostile);
+    }
 
     #[test]
     fn query_values_are_percent_encoded() {

@@ -34,6 +34,10 @@ mod port {
         async fn choose_account(&self, ctx: &RequestCtx, account_id: String) -> Result<(), AppError>;
         /// Verifies the system user with the JWT grant, userinfo and one call on the account.
         async fn wizard_verify(&self, ctx: &RequestCtx) -> Result<VerificationView, AppError>;
+        /// Ends every invite session of a tenant (staff); returns how many ended.
+        async fn end_customer_sessions(&self, ctx: &RequestCtx, tenant_id: Uuid) -> Result<u64, AppError>;
+        /// Ends the caller's own invite session and returns the `Set-Cookie` that clears it.
+        async fn leave_wizard(&self, ctx: &RequestCtx) -> Result<String, AppError>;
     }
 }
 #[cfg(feature = "ssr")]
@@ -114,4 +118,24 @@ pub async fn choose_account(account_id: String) -> Result<(), AppError> {
 pub async fn wizard_verify() -> Result<VerificationView, AppError> {
     let (ctx, port) = onboarding()?;
     crate::ssr::respond(&ctx, port.wizard_verify(&ctx).await)
+}
+
+/// Ends every customer-admin (invite) session of a tenant.
+#[server(endpoint = "onboarding/end_customer_sessions")]
+pub async fn end_customer_sessions(tenant_id: Uuid) -> Result<u64, AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn OnboardingPort>()?;
+    respond(&ctx, port.end_customer_sessions(&ctx, tenant_id).await)
+}
+
+/// Ends the customer admin's own wizard session (on a shared computer, say).
+#[server(endpoint = "wizard/leave")]
+pub async fn leave_wizard() -> Result<(), AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn OnboardingPort>()?;
+    let cookie = respond(&ctx, port.leave_wizard(&ctx).await)?;
+    set_cookie(&cookie);
+    Ok(())
 }

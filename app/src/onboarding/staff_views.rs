@@ -28,6 +28,7 @@ pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
     let create = ServerAction::<CreateInvite>::new();
     let revoke = ServerAction::<RevokeInvite>::new();
     let verify = ServerAction::<StaffVerify>::new();
+    let end_sessions = ServerAction::<EndCustomerSessions>::new();
     let consent = Resource::new(
         move || (tenant_id, create.version().get(), revoke.version().get(), verify.version().get()),
         |(id, ..)| tenant_consent(id),
@@ -36,6 +37,7 @@ pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
         create.value().get().and_then(Result::err)
             .or_else(|| revoke.value().get().and_then(Result::err))
             .or_else(|| verify.value().get().and_then(Result::err))
+            .or_else(|| end_sessions.value().get().and_then(Result::err))
     });
     let copied = RwSignal::new(false);
 
@@ -120,6 +122,13 @@ pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
                                     {if c.invites.iter().any(|i| i.status == InviteStatus::Pending) { "Issue a new invite link" } else { "Create invite link" }}
                                 </button>
                             </ActionForm>
+                            <ActionForm action=end_sessions attr:class="inline-form">
+                                <input type="hidden" name="tenant_id" value=c.tenant_id.to_string() />
+                                <button type="submit" class="link-button">"End the customer's wizard sessions"</button>
+                            </ActionForm>
+                            {move || end_sessions.value().get().and_then(Result::ok).map(|n| view! {
+                                <p class="notice ok" role="status">{format!("{n} wizard session(s) ended.")}</p>
+                            })}
                         })}
                         <h3>"Consent history"</h3>
                         <ol class="events" data-testid="consent-history">

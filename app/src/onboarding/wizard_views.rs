@@ -83,8 +83,9 @@ pub fn WizardPage() -> impl IntoView {
     let name_user = ServerAction::<NameSystemUser>::new();
     let choose = ServerAction::<ChooseAccount>::new();
     let verify = ServerAction::<WizardVerify>::new();
+    let leave = ServerAction::<LeaveWizard>::new();
     let status = Resource::new(
-        move || (name_user.version().get(), choose.version().get(), verify.version().get()),
+        move || (name_user.version().get(), choose.version().get(), verify.version().get(), leave.version().get()),
         |_| wizard_status(),
     );
 
@@ -99,7 +100,12 @@ pub fn WizardPage() -> impl IntoView {
                         </section>
                     }.into_any(),
                     Err(e) => view! { <section class="panel narrow"><ErrorNotice error=Signal::derive(move || Some(e.clone())) /></section> }.into_any(),
-                    Ok(w) => view! { <Wizard w=w name_user=name_user choose=choose verify=verify /> }.into_any(),
+                    Ok(w) => view! {
+                        <Wizard w=w name_user=name_user choose=choose verify=verify />
+                        <ActionForm action=leave attr:class="leave-wizard">
+                            <button type="submit" class="link-button">"End this session on this computer"</button>
+                        </ActionForm>
+                    }.into_any(),
                 }
             })}
         </Suspense>

@@ -53,6 +53,8 @@ mod port {
         async fn create(&self, ctx: &RequestCtx, input: NewStaffInput) -> Result<Uuid, AppError>;
         /// Deactivates (ending all its sessions) or reactivates an account.
         async fn set_active(&self, ctx: &RequestCtx, id: Uuid, active: bool) -> Result<(), AppError>;
+        /// Ends every session of an account (it must sign in again); returns how many ended.
+        async fn end_sessions(&self, ctx: &RequestCtx, id: Uuid) -> Result<u64, AppError>;
         /// Active account managers, for assignment to tenants.
         async fn account_managers(&self, ctx: &RequestCtx) -> Result<Vec<StaffOption>, AppError>;
     }
@@ -85,6 +87,15 @@ pub async fn set_staff_active(id: Uuid, active: bool) -> Result<(), AppError> {
     let ctx = request_ctx()?;
     let port = port::<dyn StaffPort>()?;
     respond(&ctx, port.set_active(&ctx, id, active).await)
+}
+
+/// Ends every session of a staff account.
+#[server(endpoint = "staff/end_sessions")]
+pub async fn end_staff_sessions(id: Uuid) -> Result<u64, AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn StaffPort>()?;
+    respond(&ctx, port.end_sessions(&ctx, id).await)
 }
 
 /// Active account managers.

@@ -15,10 +15,13 @@ use crate::error::AppError;
 pub fn StaffPage() -> impl IntoView {
     let create = ServerAction::<CreateStaff>::new();
     let toggle = ServerAction::<SetStaffActive>::new();
+    let end_sessions = ServerAction::<EndStaffSessions>::new();
     let staff = Resource::new(move || (create.version().get(), toggle.version().get()), |_| list_staff());
     let client_error = RwSignal::new(None::<AppError>);
     let error = Signal::derive(move || client_error.get().or_else(|| create.value().get().and_then(Result::err)));
-    let toggle_error = Signal::derive(move || toggle.value().get().and_then(Result::err));
+    let toggle_error = Signal::derive(move || {
+        toggle.value().get().and_then(Result::err).or_else(|| end_sessions.value().get().and_then(Result::err))
+    });
     let on_submit = move |ev: SubmitEvent| match CreateStaff::from_event(&ev) {
         Ok(data) => match data.input.validate() {
             Ok(()) => client_error.set(None),
@@ -61,6 +64,10 @@ pub fn StaffPage() -> impl IntoView {
                                                             {if s.active { "Deactivate" } else { "Reactivate" }}
                                                         </button>
                                                     </ActionForm>
+                                                    <ActionForm action=end_sessions>
+                                                        <input type="hidden" name="id" value=s.id.to_string() />
+                                                        <button type="submit" class="link-button">"End sessions"</button>
+                                                    </ActionForm>
                                                 </td>
                                             </tr>
                                         }).collect_view()}
@@ -70,6 +77,9 @@ pub fn StaffPage() -> impl IntoView {
                         }
                     })}
                 </Suspense>
+                {move || end_sessions.value().get().and_then(Result::ok).map(|n| view! {
+                    <p class="notice ok" role="status">{format!("{n} session(s) ended; that person must sign in again.")}</p>
+                })}
             </section>
             <section class="panel narrow">
                 <h2>"Add a staff member"</h2>

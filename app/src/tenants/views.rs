@@ -10,7 +10,7 @@ use validator::Validate;
 
 use super::api::*;
 use crate::audit::describe_action;
-use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, format_time, use_current_staff};
+use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, TextArea, format_time, use_current_staff};
 use crate::error::AppError;
 use crate::staff::api::account_managers;
 
@@ -250,7 +250,7 @@ fn TenantForm(existing: Option<(Uuid, TenantInput)>) -> impl IntoView {
         </div>
         <div class="field">
             <label for="notes">"Notes"</label>
-            <textarea id="notes" name="input[notes]" rows="4" maxlength="4000">{input.notes}</textarea>
+            <TextArea id="notes" name="input[notes]" rows=4 maxlength=4000 value=input.notes />
             <FieldMessages id="notes" field="notes" error=error />
         </div>
         <div class="actions">

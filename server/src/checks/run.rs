@@ -279,7 +279,7 @@ async fn evaluate_check(d: Deps<'_>, tenant_id: Uuid, id: &str, title: &str, act
         return delivery_outcome(d, tenant_id, id, title).await;
     }
     let scopes = d.esign_scopes();
-    let token = match with_retries(|| d.client.jwt_grant(&su.user_id, &scopes)).await {
+    let token = match with_retries(|| d.client.jwt_token(&su.user_id, &scopes)).await {
         Ok(t) => t.access_token,
         Err(e) => return Ok(error_outcome(id, title, &e)),
     };
@@ -369,7 +369,7 @@ async fn domains_outcome(d: Deps<'_>, tenant_id: Uuid, su: &system_user::Model) 
             // The Admin API answers organization administrators: act as the admin who granted
             // the organization consent (covered by it), not as the system user.
             let admin = grant.as_ref().map(|g| g.user_sub.clone()).unwrap_or_else(|| su.user_id.clone());
-            match with_retries(|| d.client.jwt_grant(&admin, &scopes)).await {
+            match with_retries(|| d.client.jwt_token(&admin, &scopes)).await {
                 Err(e) if e.is_transient() => return Ok(error_outcome(evaluate::DOMAINS_CHECK, "Claimed domains", &e)),
                 Err(e) => Err(format!("No Admin API access for the system user ({e}).")),
                 Ok(token) => match with_retries(|| d.client.reserved_domains(&token.access_token, org_id)).await {
@@ -488,7 +488,7 @@ async fn fix_token(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model) -> Se
         Err(_) => match with_retries(|| {
             let scopes = d.esign_scopes();
             let user = su.user_id.clone();
-            async move { d.client.jwt_grant(&user, &scopes).await }
+            async move { d.client.jwt_token(&user, &scopes).await }
         })
         .await
         {

@@ -68,7 +68,19 @@ struct Inner {
     userinfo_url: Url,
     audience: String,
     signing_key: jsonwebtoken::EncodingKey,
+    /// JWT-grant access tokens by (user, scopes), kept until [`JWT_CACHE_MARGIN`] before they
+    /// expire; each entry has its own lock so concurrent callers wait for one grant.
+    jwt_cache: std::sync::Mutex<std::collections::HashMap<String, Arc<tokio::sync::Mutex<Option<CachedToken>>>>>,
 }
+
+/// A cached JWT-grant answer and when to stop using it.
+struct CachedToken {
+    tokens: TokenSet,
+    use_until: std::time::Instant,
+}
+
+/// A cached JWT access token is replaced this long before DocuSign's stated expiry.
+pub const JWT_CACHE_MARGIN: std::time::Duration = std::time::Duration::from_secs(5 * 60);
 
 impl std::fmt::Debug for DocuSignClient {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -107,8 +119,39 @@ impl DocuSignClient {
                 http,
                 signing_key,
                 settings,
+                jwt_cache: Default::default(),
             }),
         })
+    }
+
+    /// A JWT-grant access token for `user_id`, from this instance's cache while it has more than
+    /// [`JWT_CACHE_MARGIN`] left (DocuSign's JWT tokens last an hour and have no refresh token),
+    /// else from one new grant however many callers ask at once. For checks and fixes; proving
+    /// consent still holds (verification) uses [`DocuSignClient::jwt_grant`] directly.
+    pub async fn jwt_token(&self, user_id: &str, scopes: &[&str]) -> Result<TokenSet, ProviderError> {
+        let key = format!("{user_id}|{}", scopes.join(" "));
+        let slot = {
+            let mut cache = self.inner.jwt_cache.lock().unwrap_or_else(|e| e.into_inner());
+            if cache.len() > 10_000 {
+                cache.retain(|_, slot| slot.try_lock().map(|s| s.as_ref().is_some_and(|c| c.use_until > std::time::Instant::now())).unwrap_or(true));
+            }
+            cache.entry(key).or_default().clone()
+        };
+        let mut slot = slot.lock().await;
+        let now = std::time::Instant::now();
+        if let Some(cached) = slot.as_ref().filter(|c| c.use_until > now) {
+            return Ok(cached.tokens.clone());
+        }
+        let tokens = self.jwt_grant(user_id, scopes).await?;
+        let lifetime = std::time::Duration::from_secs(if tokens.expires_in == 0 { 3600 } else { tokens.expires_in });
+        *slot = Some(CachedToken { tokens: tokens.clone(), use_until: now + lifetime.saturating_sub(JWT_CACHE_MARGIN) });
+        Ok(tokens)
+    }
+
+    /// Forgets the cached JWT tokens of `user_id` (after DocuSign refused one: consent withdrawn).
+    pub fn forget_jwt(&self, user_id: &str) {
+        let prefix = format!("{user_id}|");
+        self.inner.jwt_cache.lock().unwrap_or_else(|e| e.into_inner()).retain(|k, _| !k.starts_with(&prefix));
     }
 
     /// The settings this client was built with.

@@ -34,10 +34,49 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
     res
 }
 
-/// The tracing span of a request: method, path (never the query, which may carry codes) and id.
+/// The tracing span of a request: method, path with secrets masked (never the query, which may
+/// carry codes) and id.
 pub fn request_span(req: &Request) -> tracing::Span {
     let id = req.extensions().get::<RequestId>().map(|r| r.0.as_str()).unwrap_or("-");
-    tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+    tracing::info_span!("request", method = %req.method(), path = %loggable_path(req.uri().path()), request_id = %id)
+}
+
+/// Paths whose next segment is a secret (an invite link carries its token in the path).
+const SECRET_PATH_PREFIXES: &[&str] = &["/onboard/"];
+
+/// The path as it may be logged: the secret segment of a secret-bearing path is replaced.
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    for prefix in SECRET_PATH_PREFIXES {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let tail = rest.find('/').map(|i| &rest[i..]).unwrap_or("");
+            return format!("{prefix}[redacted]{tail}").into();
+        }
+    }
+    path.into()
+}
+
+/// The client's address: the peer, unless the peer is a trusted reverse proxy, in which case the
+/// right-most `X-Forwarded-For` entry that is not itself a trusted proxy (entries further left
+/// were written by the client and prove nothing).
+pub fn client_address(peer: IpAddr, forwarded_for: &[&str], trusted: &[ipnet::IpNet]) -> IpAddr {
+    let is_trusted = |ip: &IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    for entry in forwarded_for.iter().rev().flat_map(|h| h.rsplit(',')) {
+        match entry.trim().parse::<IpAddr>() {
+            Ok(ip) => {
+                client = ip;
+                if !is_trusted(&ip) {
+                    break;
+                }
+            }
+            // A malformed entry: stop at the last address a trusted proxy vouched for.
+            Err(_) => break,
+        }
+    }
+    client
 }
 
 /// Sets the security headers on every response; pages already carry a CSP with their nonce.
@@ -96,14 +135,19 @@ pub async fn refuse_cross_site(State(config): State<Arc<Config>>, req: Request, 
 /// Resolves the session cookie into a [`RequestCtx`] for the handlers and server functions.
 pub async fn attach_request_ctx(State(portal): State<Arc<Portal>>, mut req: Request, next: Next) -> Response {
     let request_id = req.extensions().get::<super::middleware::RequestId>().map(|r| r.0.clone()).unwrap_or_default();
-    let client_ip = req
-        .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
-        .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-    let mut ctx = RequestCtx { staff: None, invitee: None, session_token: None, client_ip, request_id: request_id.clone() };
+    let peer = req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip()).unwrap_or(IpAddr::from([127, 0, 0, 1]));
+    let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
+    let client_ip = client_address(peer, &forwarded, &portal.config.trusted_proxies);
+    let secure = portal.config.secure_cookies();
+    let device_token = req
+        .headers()
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|h| sessions::device_token_from_cookie_header(h, secure));
+    let mut ctx =
+        RequestCtx { staff: None, invitee: None, session_token: None, client_ip, device_token, request_id: request_id.clone() };
     if !req.uri().path().starts_with("/pkg/") {
-        let secure = portal.config.secure_cookies();
         let token = req
             .headers()
             .get_all(header::COOKIE)
@@ -195,4 +239,31 @@ pub fn error_response(err: &AppError, request_id: Option<&str>) -> Response {
         res.headers_mut().insert("x-request-id", id);
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invite_tokens_in_paths_are_masked_in_logs() {
+        assert_eq!(loggable_path("/onboard/abcDEF123_-secret"), "/onboard/[redacted]");
+        assert_eq!(loggable_path("/onboard/abc/x"), "/onboard/[redacted]/x");
+        assert_eq!(loggable_path("/tenants/1"), "/tenants/1");
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+        let proxy: IpAddr = "10.0.0.5".parse().unwrap();
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/24".parse().unwrap()];
+        let client: IpAddr = "203.0.113.7".parse().unwrap();
+        // Not behind a proxy: the header is the client's own claim.
+        assert_eq!(client_address(client, &["198.51.100.1"], &trusted), client);
+        assert_eq!(client_address(proxy, &["203.0.113.7"], &[]), proxy);
+        // Behind the proxy: the right-most untrusted entry; a spoofed left entry is ignored.
+        assert_eq!(client_address(proxy, &["1.2.3.4, 203.0.113.7"], &trusted), client);
+        assert_eq!(client_address(proxy, &["1.2.3.4", "203.0.113.7, 10.0.0.9"], &trusted), client);
+        assert_eq!(client_address(proxy, &["garbage"], &trusted), proxy);
+        assert_eq!(client_address(proxy, &[], &trusted), proxy);
+    }
 }

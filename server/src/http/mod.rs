@@ -79,28 +79,50 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
         ))
         .service(ServeDir::new(pkg_dir).precompressed_br().precompressed_gzip());
 
-    let routes = generate_route_list(App);
-    Router::new()
-        .route("/healthz", get(health))
+    // Pages, server functions and the OAuth routes: sessions, the cross-site refusal, the access
+    // gate and the small body limit of forms.
+    let app_routes = Router::new()
         .route("/oauth/start", axum::routing::post(oauth::start))
         .route("/oauth/callback/{env}", get(oauth::callback))
-        .route("/connect/{tenant_id}", axum::routing::post(connect::receive))
-        .leptos_routes_with_context(&state, routes, context, app_shell)
-        .nest_service("/pkg", static_files)
+        .leptos_routes_with_context(&state, route_list(), context, app_shell)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(middleware::access_gate))
         .layer(axum::middleware::from_fn_with_state(portal.clone(), middleware::attach_request_ctx))
         .layer(axum::middleware::from_fn_with_state(portal.config.clone(), middleware::refuse_cross_site))
-        .layer(axum::middleware::from_fn_with_state(portal.config.clone(), middleware::security_headers))
+        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES));
+    // DocuSign's Connect messages: authenticated by their signature, and may carry documents.
+    let connect_routes = Router::new()
+        .route("/connect/{tenant_id}", axum::routing::post(connect::receive))
+        .layer(RequestBodyLimitLayer::new(connect::CONNECT_BODY_LIMIT_BYTES));
+    // Outermost last: every answer, including a 408 from the timeout and a 413 from a body
+    // limit, passes the security headers.
+    Router::new()
+        .route("/healthz", get(health))
+        .nest_service("/pkg", static_files)
+        .merge(connect_routes)
+        .merge(app_routes)
         .layer(CompressionLayer::new())
-        .layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES))
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(60),
         ))
+        .layer(axum::middleware::from_fn_with_state(portal.config.clone(), middleware::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))
         .layer(axum::middleware::from_fn(middleware::request_id))
         .with_state(state)
+}
+
+/// The app's routes, generated once per process.
+///
+/// Generating them renders the app once with resource loading suppressed through a
+/// process-global flag in leptos_server 0.8 (`SuppressResourceLoad`): while it is set, every
+/// `Resource` first polled on any thread parks forever (upstream leptos issue #4773). Building a
+/// second router while a page renders (tests build one router each, in parallel) therefore hung
+/// that page until the request timeout. Generating the list once, before any router exists,
+/// means no page can render during the generation.
+pub fn route_list() -> Vec<leptos_axum::AxumRouteListing> {
+    static ROUTES: std::sync::LazyLock<Vec<leptos_axum::AxumRouteListing>> = std::sync::LazyLock::new(|| generate_route_list(App));
+    ROUTES.clone()
 }
 
 /// Liveness and database reachability. Public.

@@ -149,6 +149,25 @@ fn refusal(status: InviteStatus) -> AppError {
     }
 }
 
+/// What a customer admin hears when the ISV archived their tenant after sending the link.
+fn archived_refusal() -> AppError {
+    AppError::Conflict {
+        message: "Onboarding for this organization was closed by the ISV, so this link no longer works. Contact them if you expected to continue.".into(),
+    }
+}
+
+/// Revokes every pending invite of a tenant (it is being archived); returns how many.
+pub async fn revoke_pending<C: ConnectionTrait>(db: &C, tenant_id: Uuid, now: chrono::DateTime<Utc>) -> ServiceResult<u64> {
+    let res = invite::Entity::update_many()
+        .col_expr(invite::Column::RevokedAt, Expr::value(now))
+        .filter(invite::Column::TenantId.eq(tenant_id))
+        .filter(invite::Column::UsedAt.is_null())
+        .filter(invite::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
+}
+
 /// The landing page of a link, without consuming it.
 pub async fn landing<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<InviteLandingView> {
     let row = find_by_token(db, token).await?;
@@ -157,6 +176,9 @@ pub async fn landing<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<I
         return Err(refusal(status).into());
     }
     let t = tenant::Entity::find_by_id(row.tenant_id).one(db).await?.ok_or_else(|| AppError::not_found("Invite"))?;
+    if t.archived_at.is_some() {
+        return Err(archived_refusal().into());
+    }
     Ok(InviteLandingView {
         tenant_name: t.display_name,
         environment: Environment::parse(&t.environment).unwrap_or_default(),
@@ -204,6 +226,10 @@ pub async fn redeem<C: TransactionTrait>(
         return Err(refusal(status).into());
     }
     let t = tenant::Entity::find_by_id(row.tenant_id).one(&txn).await?.ok_or_else(|| AppError::not_found("Invite"))?;
+    if t.archived_at.is_some() {
+        // Dropping the transaction rolls the claim back.
+        return Err(archived_refusal().into());
+    }
     let env = Environment::parse(&t.environment).unwrap_or_default();
     let session = sessions::create_invite_session(&txn, row.tenant_id, lifetimes).await?;
     let actor = Actor::system("customer admin (invite)");

@@ -169,6 +169,8 @@ async fn probe(
         }
         Err(e) => {
             evidence.push(format!("JWT grant for {}: {e}.", su.user_id));
+            // Checks must not keep using a token DocuSign would no longer grant.
+            d.client.forget_jwt(&su.user_id);
             return classify(&e, had_verified);
         }
     };

@@ -12,9 +12,11 @@ enum Who {
     OtherManager,
     ConfigStaff,
     Admin,
+    /// A customer admin in an invite session for tenant A.
+    Invitee,
 }
 
-const EVERYONE: [Who; 5] = [Who::Anonymous, Who::AssignedManager, Who::OtherManager, Who::ConfigStaff, Who::Admin];
+const EVERYONE: [Who; 6] = [Who::Anonymous, Who::AssignedManager, Who::OtherManager, Who::ConfigStaff, Who::Admin, Who::Invitee];
 
 #[test]
 fn every_registered_server_function_has_an_access_policy() {
@@ -37,13 +39,33 @@ async fn the_access_matrix_holds_for_every_server_function() {
     cookies.insert(Who::OtherManager, t.sign_in("am-b@isv.test").await);
     cookies.insert(Who::ConfigStaff, t.sign_in("config@isv.test").await);
     cookies.insert(Who::Admin, t.sign_in("admin@isv.test").await);
+    let issued = t.call("/api/onboarding/create_invite", cookies.get(&Who::ConfigStaff).map(String::as_str), &[("tenant_id", &w.tenant_a.to_string())]).await;
+    let token = issued.json()["link"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let redeemed = t.call("/api/onboarding/redeem_invite", None, &[("token", &token)]).await;
+    cookies.insert(Who::Invitee, cookie_from(&redeemed.headers).expect("an invite session"));
+    let mut exercised = std::collections::BTreeSet::new();
 
     let (ta, tb, mb) = (w.tenant_a.to_string(), w.tenant_b.to_string(), w.manager_b.to_string());
     use StatusCode as S;
     let deny_am = |who: Who, ok: S| match who {
         Who::Anonymous => S::UNAUTHORIZED,
-        Who::AssignedManager | Who::OtherManager => S::FORBIDDEN,
+        Who::AssignedManager | Who::OtherManager | Who::Invitee => S::FORBIDDEN,
         _ => ok,
+    };
+    // Staff-only reads: an invite session is refused, an anonymous caller must sign in.
+    let staff_read = |who: Who, ok: S| match who {
+        Who::Anonymous => S::UNAUTHORIZED,
+        Who::Invitee => S::FORBIDDEN,
+        _ => ok,
+    };
+    let only_invitee = |who: Who, ok: S| match who {
+        Who::Anonymous => S::UNAUTHORIZED,
+        Who::Invitee => ok,
+        _ => S::FORBIDDEN,
+    };
+    let only_admin = |who: Who| match who {
+        Who::Admin => S::OK,
+        other => deny_am(other, S::FORBIDDEN),
     };
     for who in EVERYONE {
         let cookie = cookies.get(&who).map(String::as_str);
@@ -64,27 +86,22 @@ async fn the_access_matrix_holds_for_every_server_function() {
         update_form.push(("id".into(), ta.clone()));
         let cases: Vec<(&str, Vec<(String, String)>, StatusCode)> = vec![
             ("/api/auth/me", vec![], S::OK),
-            ("/api/tenants/list", vec![("include_archived".into(), "false".into())], if who == Who::Anonymous { S::UNAUTHORIZED } else { S::OK }),
+            // Anyone may try to sign in; a wrong pair is a field error (a distinct account per
+            // caller: failures are throttled per account and address).
+            ("/api/auth/sign_in", vec![("email".into(), format!("ghost-{tag}@isv.test")), ("password".into(), "not-the-password".into())], S::UNPROCESSABLE_ENTITY),
+            ("/api/tenants/list", vec![("include_archived".into(), "false".into())], staff_read(who, S::OK)),
+            ("/api/tenants/get", vec![("id".into(), ta.clone())], staff_read(who, if who == Who::OtherManager { S::NOT_FOUND } else { S::OK })),
             (
                 "/api/tenants/get",
-                vec![("id".into(), ta.clone())],
-                match who {
-                    Who::Anonymous => S::UNAUTHORIZED,
-                    Who::OtherManager => S::NOT_FOUND,
-                    _ => S::OK,
-                },
+                vec![("id".into(), tb.clone())],
+                staff_read(who, if matches!(who, Who::AssignedManager | Who::OtherManager) { S::NOT_FOUND } else { S::OK }),
             ),
-            ("/api/tenants/get", vec![("id".into(), tb.clone())], match who {
-                Who::Anonymous => S::UNAUTHORIZED,
-                Who::AssignedManager | Who::OtherManager => S::NOT_FOUND,
-                _ => S::OK,
-            }),
             ("/api/tenants/create", tenant_form(&slug), deny_am(who, S::OK)),
             ("/api/tenants/update", update_form, deny_am(who, S::OK)),
             ("/api/tenants/archive", vec![("id".into(), tb.clone())], deny_am(who, S::OK)),
             ("/api/tenants/restore", vec![("id".into(), tb.clone())], deny_am(who, S::OK)),
             ("/api/staff/account_managers", vec![], deny_am(who, S::OK)),
-            ("/api/staff/list", vec![], if who == Who::Admin { S::OK } else { deny_am(who, S::FORBIDDEN) }),
+            ("/api/staff/list", vec![], only_admin(who)),
             (
                 "/api/staff/create",
                 vec![
@@ -92,40 +109,116 @@ async fn the_access_matrix_holds_for_every_server_function() {
                     ("input[role]".into(), "account_manager".into()),
                     ("input[password]".into(), PASSWORD.into()),
                 ],
-                if who == Who::Admin { S::OK } else { deny_am(who, S::FORBIDDEN) },
+                only_admin(who),
             ),
-            (
-                "/api/staff/set_active",
-                vec![("id".into(), mb.clone()), ("active".into(), "true".into())],
-                if who == Who::Admin { S::OK } else { deny_am(who, S::FORBIDDEN) },
-            ),
-            (
-                "/api/onboarding/tenant_consent",
-                vec![("tenant_id".into(), ta.clone())],
-                match who {
-                    Who::Anonymous => S::UNAUTHORIZED,
-                    Who::OtherManager => S::NOT_FOUND,
-                    _ => S::OK,
-                },
-            ),
+            ("/api/staff/set_active", vec![("id".into(), mb.clone()), ("active".into(), "true".into())], only_admin(who)),
+            ("/api/onboarding/tenant_consent", vec![("tenant_id".into(), ta.clone())], staff_read(who, if who == Who::OtherManager { S::NOT_FOUND } else { S::OK })),
             ("/api/onboarding/create_invite", vec![("tenant_id".into(), tb.clone())], deny_am(who, S::OK)),
             ("/api/onboarding/revoke_invite", vec![("invite_id".into(), uuid::Uuid::new_v4().to_string())], deny_am(who, S::NOT_FOUND)),
             // No DocuSign environment is configured in this app: a conflict, after authorization.
             ("/api/onboarding/staff_verify", vec![("tenant_id".into(), ta.clone())], deny_am(who, S::CONFLICT)),
             ("/api/onboarding/invite_landing", vec![("token".into(), "nope".into())], S::NOT_FOUND),
-            ("/api/onboarding/redeem_invite", vec![("token".into(), "nope".into())], S::NOT_FOUND),
-            // Wizard functions belong to invite sessions only: staff are refused too.
-            ("/api/wizard/status", vec![], if who == Who::Anonymous { S::UNAUTHORIZED } else { S::FORBIDDEN }),
-            ("/api/wizard/verify", vec![], if who == Who::Anonymous { S::UNAUTHORIZED } else { S::FORBIDDEN }),
-            ("/api/wizard/choose_account", vec![("account_id".into(), "x".into())], if who == Who::Anonymous { S::UNAUTHORIZED } else { S::FORBIDDEN }),
-            ("/api/wizard/name_system_user", vec![("input[user]".into(), "a@b.test".into())], if who == Who::Anonymous { S::UNAUTHORIZED } else { S::FORBIDDEN }),
+            // A distinct bad link per caller: failures are throttled per link.
+            ("/api/onboarding/redeem_invite", vec![("token".into(), format!("nope-{tag}"))], S::NOT_FOUND),
+            ("/api/onboarding/end_customer_sessions", vec![("tenant_id".into(), tb.clone())], deny_am(who, S::OK)),
+            // Wizard functions belong to invite sessions only: staff are refused too. No DocuSign
+            // environment is configured here, so those that need one answer 409 to the invitee.
+            ("/api/wizard/status", vec![], only_invitee(who, S::OK)),
+            ("/api/wizard/verify", vec![], only_invitee(who, S::CONFLICT)),
+            ("/api/wizard/choose_account", vec![("account_id".into(), "x".into())], only_invitee(who, S::CONFLICT)),
+            ("/api/wizard/name_system_user", vec![("input[user]".into(), "a@b.test".into())], only_invitee(who, S::CONFLICT)),
+            ("/api/wizard/check_latest", vec![], only_invitee(who, S::OK)),
+            ("/api/wizard/check_start", vec![], only_invitee(who, S::CONFLICT)),
+            ("/api/wizard/check_run_one", vec![("run_id".into(), uuid::Uuid::new_v4().to_string()), ("check_id".into(), "system_user".into())], only_invitee(who, S::CONFLICT)),
+            ("/api/wizard/check_apply_fix", vec![("run_id".into(), uuid::Uuid::new_v4().to_string()), ("check_id".into(), "account_settings".into())], only_invitee(who, S::CONFLICT)),
+            // Setup-check functions for staff: account managers read their own tenants only.
+            ("/api/checks/latest", vec![("tenant_id".into(), ta.clone())], staff_read(who, if who == Who::OtherManager { S::NOT_FOUND } else { S::OK })),
+            ("/api/checks/history", vec![("tenant_id".into(), ta.clone())], staff_read(who, if who == Who::OtherManager { S::NOT_FOUND } else { S::OK })),
+            ("/api/checks/start", vec![("tenant_id".into(), ta.clone())], deny_am(who, S::CONFLICT)),
+            ("/api/checks/run_one", vec![("tenant_id".into(), ta.clone()), ("run_id".into(), uuid::Uuid::new_v4().to_string()), ("check_id".into(), "system_user".into())], deny_am(who, S::CONFLICT)),
+            ("/api/checks/apply_fix", vec![("tenant_id".into(), ta.clone()), ("run_id".into(), uuid::Uuid::new_v4().to_string()), ("check_id".into(), "account_settings".into())], deny_am(who, S::CONFLICT)),
+            ("/api/checks/attest", vec![("tenant_id".into(), ta.clone()), ("justification".into(), "Seen the domain as active in DocuSign admin.".into())], deny_am(who, S::CONFLICT)),
+            // Last: these end sessions (the caller's own, or manager B's).
+            ("/api/staff/end_sessions", vec![("id".into(), mb.clone())], only_admin(who)),
+            ("/api/wizard/leave", vec![], only_invitee(who, S::OK)),
+            ("/api/auth/sign_out", vec![], S::OK),
         ];
         for (path, form, expected) in cases {
+            exercised.insert(path.to_owned());
             let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
             let reply = t.call(path, cookie, &form).await;
             assert_eq!(reply.status, expected, "{who:?} calling {path}: {}", reply.body);
         }
     }
+    let listed: std::collections::BTreeSet<String> = app::policy::SERVER_FN_POLICY.iter().map(|(p, _)| (*p).to_owned()).collect();
+    let missing: Vec<&String> = listed.difference(&exercised).collect();
+    assert!(missing.is_empty(), "server functions not in the matrix: {missing:?}");
+}
+
+#[tokio::test]
+async fn the_access_matrix_holds_for_every_plain_route() {
+    let t = TestApp::new().await;
+    let staff = t.sign_in("config@isv.test").await;
+    let issued = t.call("/api/onboarding/create_invite", Some(&staff), &[("tenant_id", &t.world.tenant_a.to_string())]).await;
+    let token = issued.json()["link"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let invitee = cookie_from(&t.call("/api/onboarding/redeem_invite", None, &[("token", &token)]).await.headers).unwrap();
+    let mut exercised = std::collections::BTreeSet::new();
+    for (who, cookie) in [("anonymous", None), ("staff", Some(staff.as_str())), ("invitee", Some(invitee.as_str()))] {
+        let is_invitee = who == "invitee";
+        let cases: Vec<(&str, &str, http::Request<axum::body::Body>, Vec<StatusCode>)> = vec![
+            ("GET", "/healthz", http::Request::get("/healthz").body(axum::body::Body::empty()).unwrap(), vec![StatusCode::OK]),
+            (
+                "POST",
+                "/oauth/start",
+                {
+                    let mut r = http::Request::post("/oauth/start").header(http::header::ORIGIN, ORIGIN).header(http::header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                    if let Some(c) = cookie { r = r.header(http::header::COOKIE, c); }
+                    r.body(axum::body::Body::from("purpose=sign_in")).unwrap()
+                },
+                // Only an invite session may start a DocuSign flow (here the environment is not
+                // configured, which the wizard explains after a redirect).
+                if is_invitee { vec![StatusCode::SEE_OTHER] } else { vec![StatusCode::UNAUTHORIZED, StatusCode::FORBIDDEN, StatusCode::SEE_OTHER] },
+            ),
+            (
+                "GET",
+                "/oauth/callback/demo",
+                {
+                    let mut r = http::Request::get("/oauth/callback/demo?code=c&state=s");
+                    if let Some(c) = cookie { r = r.header(http::header::COOKIE, c); }
+                    r.body(axum::body::Body::empty()).unwrap()
+                },
+                if is_invitee { vec![StatusCode::SEE_OTHER] } else { vec![StatusCode::UNAUTHORIZED] },
+            ),
+            (
+                "GET",
+                "/oauth/callback/production",
+                {
+                    let mut r = http::Request::get("/oauth/callback/production?code=c&state=s");
+                    if let Some(c) = cookie { r = r.header(http::header::COOKIE, c); }
+                    r.body(axum::body::Body::empty()).unwrap()
+                },
+                if is_invitee { vec![StatusCode::SEE_OTHER] } else { vec![StatusCode::UNAUTHORIZED] },
+            ),
+            (
+                "POST",
+                "/connect/{tenant_id}",
+                http::Request::post(format!("/connect/{}", t.world.tenant_a)).body(axum::body::Body::from("{}")).unwrap(),
+                // Authenticated by the message signature, whoever the caller is.
+                vec![StatusCode::UNAUTHORIZED, StatusCode::SERVICE_UNAVAILABLE],
+            ),
+        ];
+        for (method, route, req, allowed) in cases {
+            exercised.insert((method.to_owned(), route.to_owned()));
+            let reply = t.send(req).await;
+            assert!(allowed.contains(&reply.status), "{who} {method} {route}: {} {}", reply.status, reply.body);
+            if is_invitee && route.starts_with("/oauth/callback") {
+                let to = reply.headers.get(http::header::LOCATION).map(|l| l.to_str().unwrap().to_owned()).unwrap_or_default();
+                assert!(!to.contains("code=") && !to.contains("state="), "the callback never forwards its query: {to}");
+            }
+        }
+    }
+    let listed: std::collections::BTreeSet<(String, String)> = app::policy::ROUTE_POLICY.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect();
+    assert_eq!(listed, exercised, "every plain route in the policy table is exercised, and only those");
 }
 
 #[tokio::test]

@@ -10,7 +10,7 @@ use crate::support::*;
 
 const HANK: &str = "hank@hooli.example";
 const HOOLI: &str = "9ed84d18-4625-4a9c-86fe-05d9a5c85960";
-const GLOBEX: &str = "f941ebb9-c656-4ead-bd63-fa7beda083e5";
+pub const GLOBEX: &str = "f941ebb9-c656-4ead-bd63-fa7beda083e5";
 
 /// Runs every check of a new run as staff; returns the run id and the results by check id.
 async fn run_checks(o: &Onboarding, tenant: uuid::Uuid) -> (String, std::collections::BTreeMap<String, Value>) {
@@ -148,12 +148,18 @@ fn signature(key: &str, body: &[u8]) -> String {
     server::sandbox::connect_signature(key, body)
 }
 
+/// A Connect message for `account`, generated now.
+fn connect_message(account: &str, envelope: &str) -> Vec<u8> {
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ");
+    format!(r#"{{"event":"envelope-completed","generatedDateTime":"{now}","data":{{"accountId":"{account}","envelopeId":"{envelope}"}}}}"#).into_bytes()
+}
+
 #[tokio::test]
 async fn the_connect_listener_accepts_only_messages_signed_with_a_configured_key() {
     let o = Onboarding::new(Backend::Sqlite).await;
     let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, GINA, GLOBEX).await;
     let path = format!("/connect/{tenant}");
-    let body = br#"{"event":"envelope-completed","generatedDateTime":"2026-11-24T00:00:00Z","data":{"accountId":"a","envelopeId":"e-1"}}"#.to_vec();
     let post = |sigs: Vec<String>, body: Vec<u8>| {
         let mut req = http::Request::post(&path).header(header::CONTENT_TYPE, "application/json");
         for (i, s) in sigs.iter().enumerate() {
@@ -161,12 +167,14 @@ async fn the_connect_listener_accepts_only_messages_signed_with_a_configured_key
         }
         req.body(axum::body::Body::from(body)).unwrap()
     };
+    let body = connect_message(GLOBEX, "e-1");
     assert_eq!(o.app.send(post(vec![], body.clone())).await.status, StatusCode::UNAUTHORIZED, "missing");
     assert_eq!(o.app.send(post(vec![signature("not-our-key", &body)], body.clone())).await.status, StatusCode::UNAUTHORIZED, "wrong key");
     let mut tampered = body.clone();
     tampered[10] ^= 1;
     assert_eq!(o.app.send(post(vec![signature(HMAC_KEYS[0], &body)], tampered)).await.status, StatusCode::UNAUTHORIZED, "tampered");
     assert_eq!(o.app.send(post(vec![signature(HMAC_KEYS[1], &body)], body.clone())).await.status, StatusCode::OK, "second key");
+    let body = connect_message(GLOBEX, "e-2");
     assert_eq!(
         o.app.send(post(vec![signature("old-key", &body), signature(HMAC_KEYS[0], &body)], body.clone())).await.status,
         StatusCode::OK,
@@ -176,7 +184,7 @@ async fn the_connect_listener_accepts_only_messages_signed_with_a_configured_key
         .header("x-docusign-signature-1", signature(HMAC_KEYS[0], &body))
         .body(axum::body::Body::from(body.clone()))
         .unwrap();
-    assert_eq!(o.app.send(unknown).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(o.app.send(unknown).await.status, StatusCode::UNAUTHORIZED, "an unknown tenant is answered like a bad signature");
     use sea_orm::EntityTrait;
     let row = server::db::entities::connect_delivery::Entity::find_by_id(tenant).one(&o.app.portal.db).await.unwrap().unwrap();
     assert_eq!((row.verified_count, row.rejected_count), (2, 3));
@@ -218,7 +226,7 @@ async fn the_delivery_check_passes_once_a_signed_message_arrived() {
     o.verified_individually(tenant, GINA, GLOBEX).await;
     let (_, results) = run_checks(&o, tenant).await;
     assert_eq!(results["connect_delivery"]["status"], "warn");
-    let body = br#"{"event":"envelope-sent","data":{"accountId":"x","envelopeId":"e-9"}}"#.to_vec();
+    let body = connect_message(GLOBEX, "e-9");
     let req = http::Request::post(format!("/connect/{tenant}"))
         .header("x-docusign-signature-1", signature(HMAC_KEYS[0], &body))
         .body(axum::body::Body::from(body))

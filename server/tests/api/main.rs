@@ -6,6 +6,7 @@ mod support;
 
 mod access;
 mod checks;
+mod hardening;
 mod onboarding;
 mod router;
 mod scheduler;

@@ -1,0 +1,339 @@
+//! Defects found by probing the running portal, each pinned by the test that failed before its
+//! fix: the render hang, stored HTML injection, throttles a stranger could turn against others,
+//! Connect messages bound to their tenant, secrets in logs, lifecycle gaps, headers on early
+//! refusals, bounded audit rows, the keyring check and the append-only audit table.
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use http::{Request, StatusCode, header};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
+use serde_json::json;
+
+use crate::onboarding::{GINA, HMAC_KEYS, Onboarding};
+use crate::support::*;
+use crate::on_both_databases;
+
+/// A form POST to a server function from a given client address.
+fn form_from(path: &str, form: &[(&str, &str)], ip: [u8; 4]) -> Request<Body> {
+    let body = serde_urlencoded::to_string(form).unwrap();
+    let mut req = Request::post(path)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .header(header::ORIGIN, ORIGIN)
+        .body(Body::from(body))
+        .unwrap();
+    req.extensions_mut().insert(ConnectInfo(SocketAddr::from((IpAddr::from(ip), 40_000))));
+    req
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn building_another_router_while_pages_render_never_stalls_a_page() {
+    // Route-list generation suppresses resource loading process-wide (leptos issue #4773): a
+    // page whose resource was first polled meanwhile parked forever. Every router now reuses the
+    // list generated once per process.
+    let t = Arc::new(TestApp::new().await);
+    let cookie = t.sign_in("config@isv.test").await;
+    let builder = {
+        let portal = t.portal.clone();
+        tokio::task::spawn_blocking(move || {
+            for _ in 0..40 {
+                let options = server::http::leptos_options(std::path::Path::new("target/site"), "127.0.0.1:0".parse().unwrap());
+                drop(server::http::build_router(portal.clone(), options));
+            }
+        })
+    };
+    let mut pages = Vec::new();
+    for i in 0..40 {
+        let t = t.clone();
+        let cookie = cookie.clone();
+        let path = if i % 2 == 0 { format!("/tenants/{}", t.world.tenant_a) } else { "/tenants".to_owned() };
+        pages.push(tokio::spawn(async move { tokio::time::timeout(Duration::from_secs(20), t.get(&path, Some(&cookie))).await }));
+    }
+    for page in pages {
+        let reply = page.await.unwrap().expect("a page rendered within 20 s");
+        assert_eq!(reply.status, StatusCode::OK);
+        assert!(reply.body.contains("</html>") && reply.body.contains("Tenant acme"), "the page is complete: {}", reply.body);
+    }
+    builder.await.unwrap();
+}
+
+#[tokio::test]
+async fn hostile_text_is_escaped_on_every_page_that_shows_it() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("config@isv.test").await;
+    let hostile = r#"</textarea><meta http-equiv="refresh" content="1;url=https://evil.example"><script>alert(1)</script>"#;
+    let mut input = tenant_input("hostile", None);
+    input.display_name = hostile.chars().take(120).collect();
+    input.notes = hostile.into();
+    let id = server::tenants::create(&t.portal.db, &server::audit::Actor::system("test"), None, input).await.unwrap();
+    for path in [format!("/tenants/{id}"), format!("/tenants/{id}/edit"), "/tenants".to_owned()] {
+        let page = t.get(&path, Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK, "{path}");
+        assert!(!page.body.contains("<meta http-equiv=\"refresh\""), "{path} lets stored text inject markup");
+        assert!(!page.body.contains("<script>alert(1)"), "{path} lets stored text inject a script");
+    }
+    let edit = t.get(&format!("/tenants/{id}/edit"), Some(&cookie)).await;
+    assert!(edit.body.contains("&lt;/textarea&gt;&lt;meta"), "the notes are shown, escaped, in the textarea");
+}
+
+#[tokio::test]
+async fn one_client_failing_invite_redemptions_does_not_block_other_customers() {
+    let t = TestApp::new().await;
+    let staff = t.sign_in("config@isv.test").await;
+    let issued = t.call("/api/onboarding/create_invite", Some(&staff), &[("tenant_id", &t.world.tenant_a.to_string())]).await;
+    let token = issued.json()["link"].as_str().unwrap().rsplit('/').next().unwrap().to_owned();
+    let attacker = [198, 51, 100, 7];
+    let mut throttled = false;
+    for i in 0..40 {
+        let r = t.send(form_from("/api/onboarding/redeem_invite", &[("token", &format!("guess-{i}"))], attacker)).await;
+        if r.status == StatusCode::TOO_MANY_REQUESTS {
+            assert!(r.headers.get(header::RETRY_AFTER).is_some());
+            throttled = true;
+            break;
+        }
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+    }
+    assert!(throttled, "a guesser is throttled");
+    let customer = t.send(form_from("/api/onboarding/redeem_invite", &[("token", &token)], [203, 0, 113, 9])).await;
+    assert_eq!(customer.status, StatusCode::OK, "another customer still onboards: {}", customer.body);
+}
+
+#[tokio::test]
+async fn a_stranger_cannot_lock_a_staff_member_out_and_good_sign_ins_never_lock() {
+    let t = TestApp::new().await;
+    let stranger = [198, 51, 100, 8];
+    for _ in 0..10 {
+        t.send(form_from("/api/auth/sign_in", &[("email", "admin@isv.test"), ("password", "wrong-password-x")], stranger)).await;
+    }
+    let blocked = t.send(form_from("/api/auth/sign_in", &[("email", "admin@isv.test"), ("password", PASSWORD)], stranger)).await;
+    assert_eq!(blocked.status, StatusCode::TOO_MANY_REQUESTS, "the stranger's address is throttled for that account");
+    for _ in 0..8 {
+        let own = t.send(form_from("/api/auth/sign_in", &[("email", "admin@isv.test"), ("password", PASSWORD)], [10, 0, 0, 2])).await;
+        assert_eq!(own.status, StatusCode::OK, "the owner signs in from their own address, again and again: {}", own.body);
+        let cookies: Vec<&str> = own.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).collect();
+        assert!(cookies.iter().any(|c| c.starts_with("cp_device=") && c.contains("HttpOnly")), "a known-device cookie: {cookies:?}");
+    }
+}
+
+#[tokio::test]
+async fn failed_sign_ins_with_huge_input_store_nothing_unbounded() {
+    let t = TestApp::new().await;
+    let huge = format!("{}@x.test", "a".repeat(60_000));
+    let r = t.call("/api/auth/sign_in", None, &[("email", &huge), ("password", "whatever-password")]).await;
+    assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let long = format!("{}@x.test", "b".repeat(200));
+    t.call("/api/auth/sign_in", None, &[("email", &long), ("password", "whatever-password")]).await;
+    let rows = server::db::entities::audit_event::Entity::find().all(&t.portal.db).await.unwrap();
+    for row in rows {
+        let size = serde_json::to_string(&row.after).unwrap().len() + row.actor_label.len() + row.action.len();
+        assert!(size < 2_000, "an audit row of {size} bytes: {}", row.action);
+    }
+}
+
+#[tokio::test]
+async fn refusals_before_the_app_still_carry_the_security_headers() {
+    let t = TestApp::new().await;
+    let huge = "x".repeat(server::http::BODY_LIMIT_BYTES + 1);
+    let req = Request::post("/api/tenants/create")
+        .header(header::CONTENT_LENGTH, huge.len())
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(huge))
+        .unwrap();
+    let reply = t.send(req).await;
+    assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(reply.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
+    assert!(reply.headers.get(header::CONTENT_SECURITY_POLICY).is_some());
+}
+
+#[tokio::test]
+async fn a_connect_message_may_be_larger_than_a_form_but_not_unbounded() {
+    let t = TestApp::new().await;
+    let big = vec![b' '; server::http::BODY_LIMIT_BYTES * 4];
+    let req = Request::post(format!("/connect/{}", t.world.tenant_a)).header(header::CONTENT_LENGTH, big.len()).body(Body::from(big)).unwrap();
+    // No Connect key is configured in this app: 503 (DocuSign retries), not 413.
+    assert_eq!(t.send(req).await.status, StatusCode::SERVICE_UNAVAILABLE, "read and refused for its signature, not its size");
+    let huge = server::http::connect::CONNECT_BODY_LIMIT_BYTES + 1;
+    let req = Request::post(format!("/connect/{}", t.world.tenant_a)).header(header::CONTENT_LENGTH, huge).body(Body::from(vec![b' '; huge])).unwrap();
+    assert_eq!(t.send(req).await.status, StatusCode::PAYLOAD_TOO_LARGE);
+}
+
+fn connect_post(tenant: &str, body: &[u8], key: &str) -> Request<Body> {
+    Request::post(format!("/connect/{tenant}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .header("x-docusign-signature-1", server::sandbox::connect_signature(key, body))
+        .body(Body::from(body.to_vec()))
+        .unwrap()
+}
+
+#[tokio::test]
+async fn connect_messages_count_only_for_their_own_account_once_and_while_recent() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, GINA, crate::checks::GLOBEX).await;
+    let now = chrono::Utc::now().format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string();
+    let message = |account: &str, envelope: &str, generated: &str| {
+        json!({ "event": "envelope-sent", "generatedDateTime": generated, "data": { "accountId": account, "envelopeId": envelope } }).to_string().into_bytes()
+    };
+    let ours = message(crate::checks::GLOBEX, "e-1", &now);
+    assert_eq!(o.app.send(connect_post(&tenant.to_string(), &ours, HMAC_KEYS[0])).await.status, StatusCode::OK);
+    assert_eq!(o.app.send(connect_post(&tenant.to_string(), &ours, HMAC_KEYS[0])).await.status, StatusCode::OK, "a replay is acknowledged");
+    let other_account = message("0b0b0b0b-0000-4000-8000-000000000000", "e-2", &now);
+    let wrong = o.app.send(connect_post(&tenant.to_string(), &other_account, HMAC_KEYS[0])).await;
+    let unknown = o.app.send(connect_post(&uuid::Uuid::new_v4().to_string(), &ours, HMAC_KEYS[0])).await;
+    let not_a_uuid = o.app.send(connect_post("not-a-tenant", &ours, HMAC_KEYS[0])).await;
+    assert_eq!(wrong.status, StatusCode::UNAUTHORIZED, "another account's message, though signed with the ISV's key");
+    assert_eq!((unknown.status, unknown.body.clone()), (wrong.status, wrong.body.clone()), "unknown tenants are answered alike");
+    assert_eq!(not_a_uuid.status, wrong.status);
+    let stale = message(crate::checks::GLOBEX, "e-3", "2020-01-01T00:00:00.000Z");
+    assert_eq!(o.app.send(connect_post(&tenant.to_string(), &stale, HMAC_KEYS[0])).await.status, StatusCode::UNAUTHORIZED, "too old");
+    let row = server::db::entities::connect_delivery::Entity::find_by_id(tenant).one(&o.app.portal.db).await.unwrap().unwrap();
+    assert_eq!((row.verified_count, row.rejected_count), (1, 2), "one message counted once; two refused");
+}
+
+/// A `tracing` writer into a shared buffer.
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
+    type Writer = Capture;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn no_secret_of_the_onboarding_flow_reaches_the_logs_even_at_trace() {
+    let capture = Capture::default();
+    // Everything but the sandbox, which plays DocuSign and is not the portal.
+    let filter = tracing_subscriber::EnvFilter::new("trace,server::sandbox=off");
+    let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(capture.clone()).with_ansi(false).finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let token = o.invite(tenant).await;
+    assert_eq!(o.app.get(&format!("/onboard/{token}"), None).await.status, StatusCode::OK);
+    let browser = o.redeem(&token).await;
+    let mut codes = Vec::new();
+    for purpose in ["sign_in", "individual"] {
+        let url = o.start(&browser, purpose).await;
+        let back = o.at_docusign(&url, GINA, true).await;
+        let parsed = url::Url::parse(&back).unwrap();
+        codes.extend(parsed.query_pairs().filter(|(k, _)| k == "code" || k == "state").map(|(_, v)| v.into_owned()));
+        assert_eq!(o.back_to_portal(&browser, &back).await, "/wizard");
+    }
+    assert_eq!(o.choose_account(&browser, crate::checks::GLOBEX).await.status, StatusCode::OK);
+    assert_eq!(o.verify(&browser).await["outcome"], "verified");
+    drop(_guard);
+
+    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    assert!(logs.len() > 1_000, "the capture saw the flow ({} bytes)", logs.len());
+    let session = browser.cookie.split('=').nth(1).unwrap().to_owned();
+    let staff_session = o.staff.split('=').nth(1).unwrap().to_owned();
+    assert!(codes.len() >= 4, "codes and states seen: {codes:?}");
+    for (what, secret) in [("invite token", token.as_str()), ("invite session", &session), ("staff session", &staff_session)]
+        .into_iter()
+        .chain(codes.iter().map(|c| ("code or state", c.as_str())))
+    {
+        assert!(!logs.contains(secret), "the {what} appears in the logs");
+    }
+    for marker in ["PRIVATE KEY", "Bearer ", "access_token\":\"", "refresh_token\":\"", "code_verifier="] {
+        assert!(!logs.contains(marker), "`{marker}` appears in the logs");
+    }
+}
+
+#[tokio::test]
+async fn archiving_a_tenant_voids_its_links_and_ends_its_wizard_sessions() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let early = o.redeem(&o.invite(tenant).await).await;
+    let pending = o.invite(tenant).await;
+    let archive = o.app.call("/api/tenants/archive", Some(&o.staff), &[("id", &tenant.to_string())]).await;
+    assert_eq!(archive.status, StatusCode::OK, "{}", archive.body);
+    let r = o.app.call("/api/onboarding/redeem_invite", None, &[("token", &pending)]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert_eq!(o.app.call("/api/wizard/status", Some(&early.cookie), &[]).await.status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn customer_admins_and_staff_can_end_wizard_sessions_and_admins_end_staff_sessions() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let own = o.redeem(&o.invite(tenant).await).await;
+    assert!(o.app.call("/api/wizard/leave", Some(&own.cookie), &[]).await.status.is_success());
+    assert_eq!(o.app.call("/api/wizard/status", Some(&own.cookie), &[]).await.status, StatusCode::UNAUTHORIZED, "the customer left");
+
+    let other = o.redeem(&o.invite(tenant).await).await;
+    let ended = o.app.call("/api/onboarding/end_customer_sessions", Some(&o.staff), &[("tenant_id", &tenant.to_string())]).await;
+    assert_eq!((ended.status, ended.json()), (StatusCode::OK, json!(1)));
+    assert_eq!(o.app.call("/api/wizard/status", Some(&other.cookie), &[]).await.status, StatusCode::UNAUTHORIZED, "staff ended it");
+
+    let admin = o.app.sign_in("admin@isv.test").await;
+    let manager = o.app.sign_in("am-a@isv.test").await;
+    let not_admin = o.app.call("/api/staff/end_sessions", Some(&o.staff), &[("id", &o.app.world.manager_a.to_string())]).await;
+    assert_eq!(not_admin.status, StatusCode::FORBIDDEN);
+    let r = o.app.call("/api/staff/end_sessions", Some(&admin), &[("id", &o.app.world.manager_a.to_string())]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(o.app.call("/api/tenants/list", Some(&manager), &[("include_archived", "false")]).await.status, StatusCode::UNAUTHORIZED);
+}
+
+on_both_databases! {
+    async fn the_retention_job_deletes_only_what_has_ended(backend) {
+        use server::db::entities::session;
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        let life = server::sessions::Lifetimes { idle: chrono::Duration::minutes(30), absolute: chrono::Duration::hours(12) };
+        let _live = server::sessions::create_staff_session(&db, w.admin, life).await.unwrap();
+        let _old = server::sessions::create_staff_session(&db, w.config_staff, life).await.unwrap();
+        let now = chrono::Utc::now();
+        let later = now + chrono::Duration::days(30);
+        // Keep the admin's session alive at `later`.
+        db.execute_raw(sea_orm::Statement::from_sql_and_values(
+            db.get_database_backend(),
+            match backend { Backend::Sqlite => "UPDATE sessions SET last_seen_at = ?, expires_at = ? WHERE staff_id = ?", Backend::Postgres => "UPDATE sessions SET last_seen_at = $1, expires_at = $2 WHERE staff_id = $3" },
+            [later.into(), (later + chrono::Duration::hours(1)).into(), w.admin.into()],
+        ))
+        .await
+        .unwrap();
+        let purged = server::retention::purge(&db, server::config::Retention::default(), life, later).await.unwrap();
+        assert_eq!(purged.sessions, 1);
+        assert_eq!(session::Entity::find().count(&db).await.unwrap(), 1, "the live session stays");
+        let again = server::retention::purge(&db, server::config::Retention::default(), life, later).await.unwrap();
+        assert_eq!(again, server::retention::Purged::default(), "a second pass finds nothing");
+    }
+}
+
+on_both_databases! {
+    async fn start_up_refuses_a_key_that_is_not_the_one_the_database_was_written_with(backend) {
+        let db = fresh_db(backend).await;
+        let first = server::crypto::Keyring::parse(Some(&server::crypto::Keyring::generate_spec(1).into())).unwrap();
+        server::crypto::verify_against_database(&db, &first).await.expect("a new database records the key");
+        server::crypto::verify_against_database(&db, &first).await.expect("the same key again");
+        let wrong = server::crypto::Keyring::parse(Some(&server::crypto::Keyring::generate_spec(1).into())).unwrap();
+        let err = server::crypto::verify_against_database(&db, &wrong).await.unwrap_err().to_string();
+        assert!(err.contains("version 1") && err.contains("PORTAL_ENCRYPTION_KEYS"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn truncating_the_audit_table_is_refused_on_postgres() {
+    let db = fresh_db(Backend::Postgres).await;
+    seed(&db).await;
+    let before = server::db::entities::audit_event::Entity::find().count(&db).await.unwrap();
+    assert!(db.execute_unprepared("TRUNCATE audit_events").await.is_err(), "TRUNCATE must fail");
+    assert_eq!(server::db::entities::audit_event::Entity::find().count(&db).await.unwrap(), before);
+}

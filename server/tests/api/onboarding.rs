@@ -576,3 +576,32 @@ async fn no_secret_reaches_the_pages_or_answers_of_the_wizard_and_the_staff() {
     assert!(rows[0].access_token.starts_with("v1."));
     assert!(rows[0].refresh_token.as_deref().unwrap().starts_with("v1."));
 }
+
+#[tokio::test]
+async fn a_callback_with_a_missing_wrong_or_expired_state_or_a_wrong_issuer_exchanges_no_code() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let url = o.start(&b, "sign_in").await;
+    let back = url::Url::parse(&o.at_docusign(&url, GINA, true).await).unwrap();
+    let with_query = |pairs: Vec<(String, String)>| {
+        let mut u = back.clone();
+        u.query_pairs_mut().clear().extend_pairs(pairs);
+        u.to_string()
+    };
+    let original: Vec<(String, String)> = back.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    let without_state: Vec<_> = original.iter().filter(|(k, _)| k != "state").cloned().collect();
+    let wrong_state: Vec<_> =
+        original.iter().map(|(k, v)| if k == "state" { (k.clone(), "x".repeat(43)) } else { (k.clone(), v.clone()) }).collect();
+    let mut wrong_issuer = original.clone();
+    wrong_issuer.push(("iss".into(), "https://account.evil.example".into()));
+    for (case, pairs) in [("missing state", without_state), ("wrong state", wrong_state), ("wrong iss", wrong_issuer)] {
+        assert_eq!(o.back_to_portal(&b, &with_query(pairs)).await, "/wizard", "{case}");
+        assert_eq!(o.token_exchanges().await, 0, "{case}: no code may be exchanged");
+        assert!(o.wizard(&b).await["notice"].is_object(), "{case}: the wizard says what happened");
+    }
+    // The real state, after its transaction expired.
+    use sea_orm::ConnectionTrait;
+    o.app.portal.db.execute_unprepared("UPDATE oauth_transactions SET expires_at = '2000-01-01 00:00:00+00:00'").await.unwrap();
+    assert_eq!(o.back_to_portal(&b, back.as_str()).await, "/wizard");
+    assert_eq!(o.token_exchanges().await, 0, "expired: no code may be exchanged");
+}

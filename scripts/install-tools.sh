@@ -41,6 +41,12 @@ if [ ! -x "$TOOLS/node_modules/.bin/wasm-opt" ]; then
   (cd "$TOOLS" && npm install --no-audit --no-fund --silent binaryen@132)
 fi
 
+# 4b. cargo-deny 0.20.2 for the dependency policy in deny.toml (run by scripts/test.sh).
+if ! cargo deny --version 2>/dev/null | grep -q '0.20.2'; then
+  log "installing cargo-deny 0.20.2 (about 4 minutes on 2 cores, once)"
+  cargo install cargo-deny --version 0.20.2 --locked
+fi
+
 if [ "$want_browser" = 1 ]; then
   # 5. Chromium from Debian.
   if [ ! -x /usr/bin/chromium ]; then

@@ -6,6 +6,10 @@ cd "$(dirname "$0")/.."
 ./scripts/install-tools.sh --browser
 source scripts/env.sh
 
+# The advisory check is left out: it needs the RustSec database from GitHub (see deny.toml).
+echo "[test] dependency policy (cargo deny: bans, licenses, sources)" >&2
+cargo deny --log-level error --locked check bans licenses sources
+
 # PostgreSQL: the machine's server (127.0.0.1:5432, trust auth, database `test`).
 if ! pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; then
   echo "[test] starting PostgreSQL" >&2

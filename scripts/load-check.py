@@ -8,8 +8,12 @@ roles it must refuse) many times with concurrent workers, and counts, per page: 
 expected status and a complete body, wrong statuses, incomplete bodies, time-outs and connection
 errors, with p50/p99 latency.
 
+    cargo leptos build   # the binary in $CARGO_TARGET_DIR/debug, the site in <workspace>/target/site
     python3 scripts/load-check.py --binary $CARGO_TARGET_DIR/debug/consent-portal \\
-        --site-root $CARGO_TARGET_DIR/site [--requests 3000] [--concurrency 32] [--timeout 10]
+        --site-root target/site [--requests 3000] [--concurrency 32] [--timeout 10]
+
+(`cargo build -p server --bin consent-portal` and an empty --site-root folder also work: pages
+render on the server without the wasm.)
 
 Exits 0 only when every request got its expected status with a complete body in time.
 Python 3.11 standard library only.

@@ -26,6 +26,10 @@ cargo test --locked
 echo "[test] building the site for the browser journeys" >&2
 cargo leptos build
 
+echo "[test] load check: every page, every role, against the real binary (no response may hang)" >&2
+python3 scripts/load-check.py --binary "${CARGO_TARGET_DIR:-target}/debug/consent-portal" --site-root target/site \
+  --requests 3000 --concurrency 32 --timeout 20
+
 echo "[test] browser journeys (headless Chromium)" >&2
 cargo test -p end2end --locked -- --test-threads=1
 

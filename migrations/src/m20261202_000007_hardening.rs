@@ -1,6 +1,7 @@
 //! Hardening: the fingerprints of the encryption keys a database was written with (so start-up
 //! refuses a wrong key instead of failing later on decryption), the Connect message ids seen
-//! (replay refusal), and, on PostgreSQL, `TRUNCATE` refused on the append-only audit table.
+//! (replay refusal), the refresh-failure state of kept credentials, and, on PostgreSQL,
+//! `TRUNCATE` refused on the append-only audit table.
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
@@ -40,6 +41,20 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // One column per statement: SQLite alters one thing at a time.
+        manager
+            .alter_table(
+                Table::alter().table(Credentials::Table).add_column(string(Credentials::RefreshState).default("active")).to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(
+                Table::alter().table(Credentials::Table).add_column(integer(Credentials::RefreshFailureDays).default(0)).to_owned(),
+            )
+            .await?;
+        manager
+            .alter_table(Table::alter().table(Credentials::Table).add_column(string_null(Credentials::LastRefreshFailureOn)).to_owned())
+            .await?;
         if manager.get_database_backend() == DbBackend::Postgres {
             // Row triggers do not fire on TRUNCATE; a statement trigger does.
             manager
@@ -56,6 +71,9 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         if manager.get_database_backend() == DbBackend::Postgres {
             manager.get_connection().execute_unprepared("DROP TRIGGER IF EXISTS audit_events_no_truncate ON audit_events").await?;
+        }
+        for column in [Credentials::LastRefreshFailureOn, Credentials::RefreshFailureDays, Credentials::RefreshState] {
+            manager.alter_table(Table::alter().table(Credentials::Table).drop_column(column).to_owned()).await?;
         }
         manager.drop_table(Table::drop().table(ConnectMessages::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(EncryptionKeys::Table).to_owned()).await
@@ -76,4 +94,12 @@ enum ConnectMessages {
     MessageKey,
     TenantId,
     ReceivedAt,
+}
+
+#[derive(DeriveIden)]
+enum Credentials {
+    Table,
+    RefreshState,
+    RefreshFailureDays,
+    LastRefreshFailureOn,
 }

@@ -462,7 +462,11 @@ impl app::checks::api::ChecksPort for Portal {
     async fn apply_fix(&self, ctx: &RequestCtx, scope: app::checks::api::CheckScope, run_id: Uuid, check_id: String) -> AppResult<app::checks::CheckResultView> {
         let (tenant_id, env, actor) = self.check_scope(ctx, scope, false).await?;
         let deps = self.require_deps(env)?;
-        let outcome = done(ctx, crate::checks::run::apply_fix(deps, tenant_id, run_id, &check_id, &actor, Some(&ctx.request_id)).await)?;
+        let requester = match (&scope, &ctx.invitee) {
+            (app::checks::api::CheckScope::Invitee, Some(invitee)) => crate::checks::run::FixRequester::CustomerAdmin { session_hash: &invitee.session_hash },
+            _ => crate::checks::run::FixRequester::Staff,
+        };
+        let outcome = done(ctx, crate::checks::run::apply_fix(deps, tenant_id, run_id, &check_id, requester, &actor, Some(&ctx.request_id)).await)?;
         Ok(check_view(&outcome))
     }
 

@@ -423,10 +423,31 @@ pub async fn attest(d: Deps<'_>, tenant_id: Uuid, check_id: &str, justification:
     .await
 }
 
+/// Who asks for a fix, which decides whose DocuSign identity the fix acts as.
+#[derive(Debug, Clone, Copy)]
+pub enum FixRequester<'a> {
+    /// ISV staff: the fix acts as the tenant's system user (with its own kept sign-in when it
+    /// is the user who consented, else by the JWT grant). DocuSign refuses it unless the system
+    /// user may change the account, and the portal says so.
+    Staff,
+    /// The customer admin in their wizard session: the fix acts as the admin who signed in with
+    /// DocuSign in this session, with the sign-in they kept when they consented; never as anyone
+    /// else.
+    CustomerAdmin { session_hash: &'a str },
+}
+
 /// Applies the fix the stored outcome of `check_id` in `run_id` offers, then re-runs the check.
-/// The fix runs as the customer admin who consented (their kept token) when there is one, else
-/// as the system user.
-pub async fn apply_fix(d: Deps<'_>, tenant_id: Uuid, run_id: Uuid, check_id: &str, actor: &Actor, request_id: Option<&str>) -> ServiceResult<CheckOutcome> {
+/// The identity it acts as follows [`FixRequester`]; the audit event names it, and when that
+/// identity cannot act, the answer says so instead of trying another.
+pub async fn apply_fix(
+    d: Deps<'_>,
+    tenant_id: Uuid,
+    run_id: Uuid,
+    check_id: &str,
+    requester: FixRequester<'_>,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> ServiceResult<CheckOutcome> {
     run_of(&d, tenant_id, run_id).await?;
     let stored = check_result::Entity::find_by_id((run_id, check_id.to_owned()))
         .one(d.db)
@@ -437,12 +458,21 @@ pub async fn apply_fix(d: Deps<'_>, tenant_id: Uuid, run_id: Uuid, check_id: &st
     let su = records::system_user(d.db, tenant_id, d.env)
         .await?
         .ok_or_else(|| AppError::Conflict { message: "No system user is pinned.".into() })?;
-    let token = fix_token(&d, tenant_id, &su).await?;
+    let (token, acted_as) = fix_token(&d, tenant_id, &su, requester).await?;
     let unreachable = |e: ProviderError| -> ServiceError {
-        if e.is_transient() {
-            AppError::Conflict { message: "DocuSign could not be reached. Nothing was changed; try again in a minute.".into() }.into()
-        } else {
-            AppError::Conflict { message: format!("DocuSign refused the change: {e}.") }.into()
+        match &e {
+            e if e.is_transient() => {
+                AppError::Conflict { message: "DocuSign could not be reached. Nothing was changed; try again in a minute.".into() }.into()
+            }
+            // Documented statuses only: 401/403 on a write means this identity may not make it.
+            ProviderError::Api { status: 401 | 403, .. } | ProviderError::InvalidToken => AppError::Conflict {
+                message: format!(
+                    "DocuSign refused the change made as {acted_as}: that user may not change this account ({e}). Nothing was changed. \
+                     An administrator of the account must apply it: the customer admin from their wizard, or make the system user an account administrator."
+                ),
+            }
+            .into(),
+            _ => AppError::Conflict { message: format!("DocuSign refused the change made as {acted_as}: {e}. Nothing was changed.") }.into(),
         }
     };
     let after = match &fix {
@@ -474,7 +504,7 @@ pub async fn apply_fix(d: Deps<'_>, tenant_id: Uuid, run_id: Uuid, check_id: &st
             tenant_id: Some(tenant_id),
             action: "setup.fix_applied",
             before: Some(json!({ "check": check_id, "status": outcome.status, "fix": fix })),
-            after: Some(after),
+            after: Some(json!({ "applied": after, "acted_as": acted_as })),
             request_id,
         },
     )
@@ -482,18 +512,43 @@ pub async fn apply_fix(d: Deps<'_>, tenant_id: Uuid, run_id: Uuid, check_id: &st
     run_one(d, tenant_id, run_id, check_id, actor, request_id).await
 }
 
-async fn fix_token(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model) -> ServiceResult<SecretString> {
-    match credentials::access_token(d.db, d.keyring, d.client, tenant_id, d.env, credentials::CONSENT).await {
-        Ok(t) => Ok(t),
-        Err(_) => match with_retries(|| {
+/// The token a fix acts with, and who that is (for the audit event and the messages).
+async fn fix_token(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model, requester: FixRequester<'_>) -> ServiceResult<(SecretString, String)> {
+    let kept_subject = credentials::subject(d.db, tenant_id, d.env, credentials::CONSENT).await?;
+    let kept = || credentials::access_token(d.db, d.keyring, d.client, tenant_id, d.env, credentials::CONSENT);
+    match requester {
+        FixRequester::CustomerAdmin { session_hash } => {
+            let signed_in = records::progress(d.db, session_hash)
+                .await?
+                .and_then(|p| p.signed_in_user)
+                .and_then(|j| serde_json::from_value::<app::onboarding::model::DocuSignUserView>(j).ok());
+            match (signed_in, kept_subject) {
+                (Some(user), Some(subject)) if user.user_id == subject => {
+                    let token = kept().await?;
+                    Ok((token, format!("{} (the customer admin signed in to this wizard)", user.email)))
+                }
+                _ => Err(AppError::Conflict {
+                    message: "A fix from the wizard acts as the customer admin who granted consent, signed in with DocuSign in this session. \
+                              Sign in with DocuSign again as that admin, then apply the fix. Nothing was changed."
+                        .into(),
+                }
+                .into()),
+            }
+        }
+        FixRequester::Staff => {
+            let who = format!("{} (the system user)", su.email);
+            // The system user's own kept sign-in when they are the one who consented; otherwise
+            // (or if it can no longer be renewed) the JWT grant for the same user.
+            if kept_subject.as_deref() == Some(su.user_id.as_str())
+                && let Ok(token) = kept().await
+            {
+                return Ok((token, who));
+            }
             let scopes = d.esign_scopes();
-            let user = su.user_id.clone();
-            async move { d.client.jwt_token(&user, &scopes).await }
-        })
-        .await
-        {
-            Ok(t) => Ok(t.access_token),
-            Err(e) => Err(AppError::Conflict { message: format!("We could not act for the account ({e}).") }.into()),
-        },
+            match with_retries(|| d.client.jwt_token(&su.user_id, &scopes)).await {
+                Ok(t) => Ok((t.access_token, who)),
+                Err(e) => Err(AppError::Conflict { message: format!("We could not act as {who} ({e}). Nothing was changed.") }.into()),
+            }
+        }
     }
 }

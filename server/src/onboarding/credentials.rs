@@ -3,6 +3,15 @@
 //! portal instance: a lease column is claimed with a conditional UPDATE, one caller refreshes,
 //! the others wait and read the result. The new refresh token is stored before the new access
 //! token is handed out (DocuSign rotates refresh tokens).
+//!
+//! Refresh failures follow a state machine (security bar O10):
+//!
+//! - `invalid_grant` (or a used code): the credential is `reconsent_required`: audited once, and
+//!   no further refresh is ever sent; the customer admin must consent again.
+//! - a transient failure (5xx, timeout, rate limit): counted at most once per calendar day (UTC);
+//!   after [`MAX_REFRESH_FAILURE_DAYS`] days the credential is `exhausted` (audited, no more
+//!   calls). Each failing day is audited once.
+//! - a success resets the count.
 
 use std::time::Duration as StdDuration;
 
@@ -22,6 +31,50 @@ use crate::error::{ServiceError, ServiceResult};
 /// The consenting user's code-grant tokens.
 pub const CONSENT: &str = "consent";
 
+/// After transient refresh failures on this many calendar days, stop trying.
+pub const MAX_REFRESH_FAILURE_DAYS: i32 = 4;
+
+/// The refresh state of a kept credential (stored as text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshState {
+    Active,
+    ReconsentRequired,
+    Exhausted,
+}
+
+impl RefreshState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshState::Active => "active",
+            RefreshState::ReconsentRequired => "reconsent_required",
+            RefreshState::Exhausted => "exhausted",
+        }
+    }
+
+    /// The stored value; an unknown one is an error naming the row, never a silent default.
+    pub fn parse(stored: &str, tenant_id: Uuid) -> ServiceResult<Self> {
+        match stored {
+            "active" => Ok(RefreshState::Active),
+            "reconsent_required" => Ok(RefreshState::ReconsentRequired),
+            "exhausted" => Ok(RefreshState::Exhausted),
+            other => Err(ServiceError::Other(format!("credential of tenant {tenant_id}: unknown refresh_state `{other}`"))),
+        }
+    }
+
+    /// What the person asking for the token hears when the credential can no longer refresh.
+    fn refusal(self) -> AppError {
+        AppError::Conflict {
+            message: match self {
+                RefreshState::ReconsentRequired => {
+                    "DocuSign no longer accepts the customer admin's stored sign-in (consent withdrawn or expired); they must sign in again through a new invite."
+                }
+                _ => "DocuSign could not be reached to renew the customer admin's stored sign-in for several days; they must sign in again through a new invite.",
+            }
+            .into(),
+        }
+    }
+}
+
 /// Refresh this long before the access token expires.
 pub const REFRESH_MARGIN: Duration = Duration::minutes(15);
 
@@ -40,6 +93,56 @@ fn seal(keyring: &Keyring, purpose: &str, tenant_id: Uuid, field: &'static str, 
 fn open(keyring: &Keyring, purpose: &str, tenant_id: Uuid, field: &'static str, sealed: &str) -> ServiceResult<SecretString> {
     let (p, t, _) = binding(purpose, tenant_id, field);
     keyring.open(Binding { purpose: &p, tenant_id: t }, sealed).map_err(|e| ServiceError::Other(e.to_string()))
+}
+
+/// The DocuSign user a kept credential acts for, if one is kept.
+pub async fn subject<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: Environment, purpose: &str) -> ServiceResult<Option<String>> {
+    Ok(credential::Entity::find_by_id((tenant_id, env.as_str().to_owned(), purpose.to_owned())).one(db).await?.map(|c| c.subject))
+}
+
+/// Records a failed refresh on `row` (and releases its lease): `refused` moves it to
+/// `reconsent_required`; a `transient` failure counts the day once and, on the last allowed
+/// day, moves it to `exhausted`. Each change of state and each failing day is audited once.
+async fn record_failure<C: ConnectionTrait>(db: &C, row: &credential::Model, refused: bool, transient: bool, now: chrono::DateTime<Utc>) -> ServiceResult<()> {
+    let today = now.format("%Y-%m-%d").to_string();
+    let new_day = row.last_refresh_failure_on.as_deref() != Some(today.as_str());
+    let days = if transient && new_day { row.refresh_failure_days + 1 } else { row.refresh_failure_days };
+    let state = if refused {
+        RefreshState::ReconsentRequired
+    } else if days >= MAX_REFRESH_FAILURE_DAYS {
+        RefreshState::Exhausted
+    } else {
+        RefreshState::Active
+    };
+    let mut model: credential::ActiveModel = row.clone().into();
+    model.refresh_lease_until = Set(None);
+    model.refresh_state = Set(state.as_str().to_owned());
+    model.refresh_failure_days = Set(days);
+    if transient {
+        model.last_refresh_failure_on = Set(Some(today));
+    }
+    model.update(db).await?;
+    let action = match state {
+        RefreshState::ReconsentRequired => Some("credential.reconsent_required"),
+        RefreshState::Exhausted => Some("credential.refresh_exhausted"),
+        RefreshState::Active if transient && new_day => Some("credential.refresh_failed"),
+        RefreshState::Active => None,
+    };
+    if let Some(action) = action {
+        crate::audit::record(
+            db,
+            crate::audit::Event {
+                actor: &crate::audit::Actor::system("token refresh"),
+                tenant_id: Some(row.tenant_id),
+                action,
+                before: Some(serde_json::json!({ "refresh_state": row.refresh_state, "failure_days": row.refresh_failure_days })),
+                after: Some(serde_json::json!({ "refresh_state": state.as_str(), "failure_days": days, "subject": row.subject })),
+                request_id: None,
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 /// Stores (replaces) tokens for a tenant, environment and purpose.
@@ -63,6 +166,9 @@ pub async fn store<C: ConnectionTrait>(
         access_expires_at: Set(expires),
         subject: Set(subject.to_owned()),
         refresh_lease_until: Set(None),
+        refresh_state: Set(RefreshState::Active.as_str().to_owned()),
+        refresh_failure_days: Set(0),
+        last_refresh_failure_on: Set(None),
         updated_at: Set(now),
     };
     let exists = credential::Entity::find_by_id((tenant_id, env.as_str().to_owned(), purpose.to_owned())).one(db).await?.is_some();
@@ -83,15 +189,31 @@ pub async fn access_token<C: ConnectionTrait>(
     env: Environment,
     purpose: &str,
 ) -> ServiceResult<SecretString> {
+    access_token_at(db, keyring, client, tenant_id, env, purpose, Utc::now()).await
+}
+
+/// [`access_token`] at a given time (tests drive the failure-day count with it).
+pub async fn access_token_at<C: ConnectionTrait>(
+    db: &C,
+    keyring: &Keyring,
+    client: &DocuSignClient,
+    tenant_id: Uuid,
+    env: Environment,
+    purpose: &str,
+    now: chrono::DateTime<Utc>,
+) -> ServiceResult<SecretString> {
     let key = (tenant_id, env.as_str().to_owned(), purpose.to_owned());
     for _ in 0..100 {
         let row = credential::Entity::find_by_id(key.clone())
             .one(db)
             .await?
             .ok_or_else(|| AppError::not_found("Stored credential"))?;
-        let now = Utc::now();
         if row.access_expires_at - REFRESH_MARGIN > now {
             return open(keyring, purpose, tenant_id, "access", &row.access_token);
+        }
+        let state = RefreshState::parse(&row.refresh_state, tenant_id)?;
+        if state != RefreshState::Active {
+            return Err(state.refusal().into());
         }
         let Some(refresh_sealed) = row.refresh_token.clone() else {
             return Err(AppError::Conflict { message: "The stored access has expired; the customer must sign in again.".into() }.into());
@@ -123,20 +245,26 @@ pub async fn access_token<C: ConnectionTrait>(
                     refresh_token: tokens.refresh_token.clone().or(Some(refresh)),
                     ..tokens
                 };
-                store(db, keyring, tenant_id, env, purpose, &tokens, &row.subject).await?;
+                // The old refresh token is spent: losing the new one would lose the credential.
+                // Try twice, then say so loudly rather than hand out an access token whose
+                // successor cannot be obtained.
+                let mut stored = store(db, keyring, tenant_id, env, purpose, &tokens, &row.subject).await;
+                if stored.is_err() {
+                    stored = store(db, keyring, tenant_id, env, purpose, &tokens, &row.subject).await;
+                }
+                if let Err(e) = stored {
+                    tracing::error!(%tenant_id, purpose, error = %e, "DocuSign rotated a refresh token that could not be stored; the credential is lost");
+                    return Err(ServiceError::Other(format!("the rotated refresh token of tenant {tenant_id} could not be stored: {e}")));
+                }
                 Ok(tokens.access_token)
             }
             Err(e) => {
-                credential::Entity::update_many()
-                    .col_expr(credential::Column::RefreshLeaseUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
-                    .filter(credential::Column::TenantId.eq(tenant_id))
-                    .filter(credential::Column::Environment.eq(env.as_str()))
-                    .filter(credential::Column::Purpose.eq(purpose))
-                    .exec(db)
-                    .await?;
+                let refused = matches!(e, ProviderError::InvalidGrant { .. } | ProviderError::CodeExpiredOrUsed);
+                record_failure(db, &row, refused, e.is_transient(), now).await?;
                 Err(match e {
-                    ProviderError::InvalidGrant { .. } | ProviderError::CodeExpiredOrUsed => AppError::Conflict {
-                        message: "DocuSign no longer accepts the stored access (consent withdrawn?); the customer must sign in again.".into(),
+                    _ if refused => RefreshState::ReconsentRequired.refusal().into(),
+                    other if other.is_transient() => AppError::Conflict {
+                        message: "DocuSign could not be reached to renew the customer admin's stored sign-in. Nothing was changed; try again later.".into(),
                     }
                     .into(),
                     other => ServiceError::Other(format!("refreshing the access token: {other}")),

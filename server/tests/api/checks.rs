@@ -8,12 +8,12 @@ use serde_json::{Value, json};
 use crate::onboarding::*;
 use crate::support::*;
 
-const HANK: &str = "hank@hooli.example";
-const HOOLI: &str = "9ed84d18-4625-4a9c-86fe-05d9a5c85960";
+pub const HANK: &str = "hank@hooli.example";
+pub const HOOLI: &str = "9ed84d18-4625-4a9c-86fe-05d9a5c85960";
 pub const GLOBEX: &str = "f941ebb9-c656-4ead-bd63-fa7beda083e5";
 
 /// Runs every check of a new run as staff; returns the run id and the results by check id.
-async fn run_checks(o: &Onboarding, tenant: uuid::Uuid) -> (String, std::collections::BTreeMap<String, Value>) {
+pub async fn run_checks(o: &Onboarding, tenant: uuid::Uuid) -> (String, std::collections::BTreeMap<String, Value>) {
     let t = tenant.to_string();
     let started = o.app.call("/api/checks/start", Some(&o.staff), &[("tenant_id", &t)]).await;
     assert_eq!(started.status, StatusCode::OK, "{}", started.body);

@@ -337,3 +337,130 @@ async fn truncating_the_audit_table_is_refused_on_postgres() {
     assert!(db.execute_unprepared("TRUNCATE audit_events").await.is_err(), "TRUNCATE must fail");
     assert_eq!(server::db::entities::audit_event::Entity::find().count(&db).await.unwrap(), before);
 }
+
+/// Every token-endpoint call the sandbox saw.
+async fn token_calls(o: &Onboarding) -> u64 {
+    o.counts().await.iter().filter(|(k, _)| k.contains("/oauth/token")).map(|(_, v)| *v).sum()
+}
+
+async fn expire_kept_tokens(o: &Onboarding) {
+    let db = &o.app.portal.db;
+    db.execute_raw(sea_orm::Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE credentials SET access_expires_at = $1",
+        [(chrono::Utc::now() - chrono::Duration::minutes(1)).into()],
+    ))
+    .await
+    .unwrap();
+}
+
+async fn kept(o: &Onboarding, tenant: uuid::Uuid) -> server::db::entities::credential::Model {
+    server::db::entities::credential::Entity::find().all(&o.app.portal.db).await.unwrap().into_iter().find(|c| c.tenant_id == tenant).unwrap()
+}
+
+async fn audit_count(o: &Onboarding, action: &str) -> usize {
+    server::db::entities::audit_event::Entity::find().all(&o.app.portal.db).await.unwrap().iter().filter(|e| e.action == action).count()
+}
+
+on_both_databases! {
+    async fn transient_refresh_failures_count_once_a_day_and_stop_after_four_days(backend) {
+        use server::onboarding::credentials::{CONSENT, access_token_at};
+        let o = Onboarding::new(backend).await;
+        let tenant = o.app.world.tenant_a;
+        o.verified_individually(tenant, GINA, crate::checks::GLOBEX).await;
+        expire_kept_tokens(&o).await;
+        o.control(reqwest::Method::POST, "/control/faults", json!({ "scope": "oauth", "fail_5xx_ratio": 1.0 })).await;
+        let d = o.app.portal.deps(app::tenants::api::Environment::Demo).unwrap();
+        let day = |n: i64| chrono::Utc::now() + chrono::Duration::days(n);
+        let token = |n: i64| access_token_at(d.db, d.keyring, d.client, tenant, app::tenants::api::Environment::Demo, CONSENT, day(n));
+        assert!(token(0).await.is_err());
+        assert!(token(0).await.is_err(), "a second failure the same day");
+        assert_eq!(kept(&o, tenant).await.refresh_failure_days, 1, "several failures on one day count once");
+        for n in 1..3 {
+            assert!(token(n).await.is_err());
+        }
+        assert_eq!((kept(&o, tenant).await.refresh_failure_days, kept(&o, tenant).await.refresh_state.as_str()), (3, "active"));
+        assert!(token(3).await.is_err());
+        assert_eq!(kept(&o, tenant).await.refresh_state, "exhausted", "the fourth failing day gives up");
+        let calls = token_calls(&o).await;
+        let refused = token(4).await.unwrap_err().into_app("t").to_string();
+        assert!(refused.contains("sign in again"), "{refused}");
+        assert_eq!(token_calls(&o).await, calls, "no call after giving up");
+        assert_eq!(audit_count(&o, "credential.refresh_failed").await, 3);
+        assert_eq!(audit_count(&o, "credential.refresh_exhausted").await, 1);
+    }
+}
+
+on_both_databases! {
+    async fn one_successful_refresh_resets_the_failure_days(backend) {
+        use server::onboarding::credentials::{CONSENT, access_token_at};
+        let o = Onboarding::new(backend).await;
+        let tenant = o.app.world.tenant_a;
+        o.verified_individually(tenant, GINA, crate::checks::GLOBEX).await;
+        expire_kept_tokens(&o).await;
+        o.control(reqwest::Method::POST, "/control/faults", json!({ "scope": "oauth", "fail_5xx_ratio": 1.0, "remaining": 1 })).await;
+        let d = o.app.portal.deps(app::tenants::api::Environment::Demo).unwrap();
+        let now = chrono::Utc::now();
+        assert!(access_token_at(d.db, d.keyring, d.client, tenant, app::tenants::api::Environment::Demo, CONSENT, now).await.is_err());
+        assert_eq!(kept(&o, tenant).await.refresh_failure_days, 1);
+        assert!(access_token_at(d.db, d.keyring, d.client, tenant, app::tenants::api::Environment::Demo, CONSENT, now).await.is_ok());
+        let row = kept(&o, tenant).await;
+        assert_eq!((row.refresh_failure_days, row.refresh_state.as_str(), row.last_refresh_failure_on), (0, "active", None));
+    }
+}
+
+on_both_databases! {
+    async fn an_invalid_grant_on_refresh_needs_reconsent_and_stops_every_call(backend) {
+        use server::onboarding::credentials::{CONSENT, access_token, store};
+        let o = Onboarding::new(backend).await;
+        let tenant = o.app.world.tenant_a;
+        o.verified_individually(tenant, GINA, crate::checks::GLOBEX).await;
+        let d = o.app.portal.deps(app::tenants::api::Environment::Demo).unwrap();
+        let subject = kept(&o, tenant).await.subject;
+        // A refresh token DocuSign does not (or no longer) know, with the access token expiring.
+        let stale = server::docusign::TokenSet {
+            access_token: "stale-access".to_owned().into(),
+            refresh_token: Some("not-a-refresh-token-docusign-knows".to_owned().into()),
+            expires_in: 0,
+            scope: None,
+            id_token: None,
+        };
+        store(d.db, d.keyring, tenant, app::tenants::api::Environment::Demo, CONSENT, &stale, &subject).await.unwrap();
+        let err = access_token(d.db, d.keyring, d.client, tenant, app::tenants::api::Environment::Demo, CONSENT).await.unwrap_err();
+        assert!(err.into_app("t").to_string().contains("no longer accepts"));
+        assert_eq!(kept(&o, tenant).await.refresh_state, "reconsent_required");
+        assert_eq!(audit_count(&o, "credential.reconsent_required").await, 1);
+        let calls = token_calls(&o).await;
+        assert!(access_token(d.db, d.keyring, d.client, tenant, app::tenants::api::Environment::Demo, CONSENT).await.is_err());
+        assert_eq!(token_calls(&o).await, calls, "no further refresh is sent");
+        assert_eq!(audit_count(&o, "credential.reconsent_required").await, 1, "audited once");
+    }
+}
+
+#[tokio::test]
+async fn a_fix_names_the_identity_it_acted_as_and_the_wizard_never_borrows_another() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let admin = o.verified_individually(tenant, crate::checks::HANK, crate::checks::HOOLI).await;
+    let (run, results) = crate::checks::run_checks(&o, tenant).await;
+    assert_eq!(results["account_settings"]["status"], "fail");
+    // Staff: as the system user, and the audit event says so.
+    let r = o.app.call("/api/checks/apply_fix", Some(&o.staff), &[("tenant_id", &tenant.to_string()), ("run_id", &run), ("check_id", "account_settings")]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let events = server::audit::for_tenant(&o.app.portal.db, tenant).await.unwrap();
+    let applied = events.iter().find(|e| e.action == "setup.fix_applied").unwrap();
+    let acted_as = applied.after.as_ref().unwrap()["acted_as"].as_str().unwrap().to_owned();
+    assert!(acted_as.contains(crate::checks::HANK) && acted_as.contains("system user"), "{acted_as}");
+
+    // The wizard: a session where nobody signed in with DocuSign may not borrow the kept sign-in.
+    let fresh = o.redeem(&o.invite(tenant).await).await;
+    let started = o.app.call("/api/wizard/check_start", Some(&fresh.cookie), &[]).await.json();
+    let run = started["run_id"].as_str().unwrap().to_owned();
+    for check in ["account_settings", "connect_configuration"] {
+        o.app.call("/api/wizard/check_run_one", Some(&fresh.cookie), &[("run_id", &run), ("check_id", check)]).await;
+    }
+    let refused = o.app.call("/api/wizard/check_apply_fix", Some(&fresh.cookie), &[("run_id", &run), ("check_id", "connect_configuration")]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(refused.body.contains("Sign in with DocuSign again"), "{}", refused.body);
+    drop(admin);
+}

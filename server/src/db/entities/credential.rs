@@ -21,6 +21,13 @@ pub struct Model {
     pub subject: String,
     /// While set and in the future, one instance is refreshing (single flight).
     pub refresh_lease_until: Option<DateTimeUtc>,
+    /// `active`, `reconsent_required` (DocuSign answered `invalid_grant`: no more refreshes) or
+    /// `exhausted` (transient failures on too many days).
+    pub refresh_state: String,
+    /// Calendar days (UTC) on which a refresh failed transiently, since the last success.
+    pub refresh_failure_days: i32,
+    /// The last such day, `YYYY-MM-DD`.
+    pub last_refresh_failure_on: Option<String>,
     pub updated_at: DateTimeUtc,
 }
 

@@ -25,6 +25,8 @@ cargo test --locked
 
 echo "[test] building the site for the browser journeys" >&2
 cargo leptos build
+# The debug wasm is large: a quick brotli level proves the precompressed path in the journeys.
+"${CARGO_TARGET_DIR:-target}/debug/consent-portal" precompress --site-root target/site --quality 5
 
 echo "[test] load check: every page, every role, against the real binary (no response may hang)" >&2
 python3 scripts/load-check.py --binary "${CARGO_TARGET_DIR:-target}/debug/consent-portal" --site-root target/site \

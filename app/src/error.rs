@@ -38,12 +38,24 @@ pub enum AppError {
     /// 429: too many attempts; try again after `retry_after_secs`.
     #[error("Too many attempts. Try again in {retry_after_secs} seconds.")]
     RateLimited { retry_after_secs: u64 },
+    /// 503: the portal is overloaded (no database connection came free in time); nothing was
+    /// done, try again after `retry_after_secs`.
+    #[error("The portal is busy right now; nothing was changed. Try again in {retry_after_secs} seconds.")]
+    Busy { retry_after_secs: u64 },
     /// 500: something unexpected; the cause is logged under `request_id`, never sent.
     #[error("Something went wrong on our side (request {request_id}).")]
     Internal { request_id: String },
 }
 
 impl AppError {
+    /// Seconds the caller should wait before trying again, for the answers that say so.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            AppError::RateLimited { retry_after_secs } | AppError::Busy { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
+
     /// The HTTP status this error is answered with.
     pub fn status_code(&self) -> u16 {
         match self {
@@ -54,6 +66,7 @@ impl AppError {
             AppError::Conflict { .. } => 409,
             AppError::BadRequest { .. } => 400,
             AppError::RateLimited { .. } => 429,
+            AppError::Busy { .. } => 503,
             AppError::Internal { .. } => 500,
         }
     }

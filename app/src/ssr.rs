@@ -110,7 +110,7 @@ pub fn respond<T>(ctx: &RequestCtx, result: AppResult<T>) -> AppResult<T> {
             if let Ok(status) = http::StatusCode::from_u16(err.status_code()) {
                 options.set_status(status);
             }
-            if let AppError::RateLimited { retry_after_secs } = err
+            if let Some(retry_after_secs) = err.retry_after_secs()
                 && let Ok(value) = http::HeaderValue::from_str(&retry_after_secs.to_string()) {
                     options.insert_header(http::header::RETRY_AFTER, value);
                 }

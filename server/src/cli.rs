@@ -43,6 +43,15 @@ pub enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Seed N tenants in a sandbox with latency and time a bulk setup re-check.
     Bench(crate::bench::BenchArgs),
+    /// Write brotli and gzip copies of the built site's wasm, JS and CSS (after `cargo leptos build`).
+    Precompress {
+        /// The built site (the folder holding `pkg/`).
+        #[arg(long, default_value = "target/site")]
+        site_root: std::path::PathBuf,
+        /// Brotli quality, 0–11 (11, the default, for what is shipped; lower is faster).
+        #[arg(long, default_value_t = 11)]
+        quality: u32,
+    },
 }
 
 /// Staff account commands.
@@ -107,6 +116,14 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Demo => crate::demo::run().await,
+        Command::Precompress { site_root, quality } => {
+            let pkg = site_root.join("pkg");
+            let done = crate::assets::precompress(&pkg, quality).with_context(|| format!("precompressing {}", pkg.display()))?;
+            for c in done {
+                println!("{:<40} {:>10} B raw {:>10} B brotli {:>10} B gzip", c.file.display(), c.raw, c.brotli, c.gzip);
+            }
+            Ok(())
+        }
         Command::Bench(args) => crate::bench::run(args).await,
         Command::Sandbox(args) => {
             telemetry::init(crate::config::LogFormat::Text);

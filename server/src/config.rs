@@ -39,6 +39,8 @@ pub struct Config {
     pub check_interval_hours: u32,
     /// Seconds between two looks of the scheduler for due tenants; 0 turns it off.
     pub scheduler_tick_seconds: u32,
+    /// Seconds a request may take before it is answered 408 (`PORTAL_REQUEST_TIMEOUT_SECONDS`).
+    pub request_timeout_seconds: u32,
     /// Allow a plain `http://` public URL on a non-loopback host (`PORTAL_ALLOW_INSECURE_HTTP`).
     /// Off by default: without https, cookies cannot be `Secure` and no HSTS is sent.
     pub allow_insecure_http: bool,
@@ -192,6 +194,7 @@ struct Defaults {
     invite_ttl_hours: u32,
     check_interval_hours: u32,
     scheduler_tick_seconds: u32,
+    request_timeout_seconds: u32,
     allow_insecure_http: bool,
     trusted_proxies: Vec<String>,
     retention: Retention,
@@ -230,6 +233,7 @@ impl Config {
             invite_ttl_hours: 24 * 7,
             check_interval_hours: 24,
             scheduler_tick_seconds: 60,
+            request_timeout_seconds: 60,
             allow_insecure_http: false,
             trusted_proxies: Vec::new(),
             retention: Retention::default(),
@@ -270,6 +274,9 @@ impl Config {
         }
         if self.check_interval_hours == 0 {
             return Err(ConfigError("PORTAL_CHECK_INTERVAL_HOURS must be greater than zero".into()));
+        }
+        if self.request_timeout_seconds == 0 {
+            return Err(ConfigError("PORTAL_REQUEST_TIMEOUT_SECONDS must be greater than zero".into()));
         }
         if self.invite_ttl_hours == 0 {
             return Err(ConfigError("PORTAL_INVITE_TTL_HOURS must be greater than zero".into()));

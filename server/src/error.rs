@@ -18,6 +18,9 @@ pub enum ServiceError {
     Other(String),
 }
 
+/// What an overloaded portal asks callers to wait.
+pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
+
 /// Result alias for services.
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
@@ -33,6 +36,10 @@ impl ServiceError {
     pub fn into_app(self, request_id: &str) -> AppError {
         match self {
             ServiceError::App(e) => e,
+            ServiceError::Db(DbErr::ConnectionAcquire(e)) => {
+                tracing::warn!(request_id, error = %e, "no database connection came free in time; answering 503");
+                AppError::Busy { retry_after_secs: BUSY_RETRY_AFTER_SECS }
+            }
             other => {
                 tracing::error!(request_id, error = %other, "unexpected failure");
                 AppError::Internal { request_id: request_id.to_owned() }

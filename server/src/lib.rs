@@ -1,6 +1,7 @@
 //! The Consent Portal backend: configuration, database, domain services, HTTP routes, and the
 //! DocuSign sandbox (which the portal reaches only over HTTP).
 
+pub mod assets;
 pub mod audit;
 pub mod bench;
 pub mod checks;

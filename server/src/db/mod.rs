@@ -6,6 +6,9 @@ pub mod entities;
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
 
+/// How long a request waits for a database connection before the portal answers 503.
+pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+
 /// Connects and brings the schema up to date.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = url.strip_prefix("sqlite://") {
@@ -16,6 +19,9 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
+    // A request that cannot get a connection soon answers 503 with Retry-After (see
+    // `ServiceError::into_app`) instead of queueing for sqlx's default 30 s and failing with 500.
+    options.acquire_timeout(ACQUIRE_TIMEOUT);
     if url.starts_with("sqlite:") {
         // One writer at a time is SQLite's model; a small pool avoids "database is locked".
         options.max_connections(1).min_connections(1);

@@ -235,6 +235,9 @@ pub fn error_response(err: &AppError, request_id: Option<&str>) -> Response {
     let status = StatusCode::from_u16(err.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let body = serde_json::to_string(err).unwrap_or_else(|_| "{}".into());
     let mut res = (status, [(header::CONTENT_TYPE, "application/json")], body).into_response();
+    if let Some(secs) = err.retry_after_secs() {
+        res.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
     if let Some(id) = request_id.and_then(|id| HeaderValue::from_str(id).ok()) {
         res.headers_mut().insert("x-request-id", id);
     }

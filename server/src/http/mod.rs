@@ -104,7 +104,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
         .layer(CompressionLayer::new())
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             http::StatusCode::REQUEST_TIMEOUT,
-            Duration::from_secs(60),
+            Duration::from_secs(u64::from(portal.config.request_timeout_seconds)),
         ))
         .layer(axum::middleware::from_fn_with_state(portal.config.clone(), middleware::security_headers))
         .layer(TraceLayer::new_for_http().make_span_with(middleware::request_span))

@@ -150,6 +150,34 @@ async fn refusals_before_the_app_still_carry_the_security_headers() {
 }
 
 #[tokio::test]
+async fn a_request_that_times_out_still_carries_the_security_headers() {
+    let figment = server::config::Config::figment(None)
+        .merge(figment::providers::Serialized::default("public_url", ORIGIN))
+        .merge(figment::providers::Serialized::default("encryption_keys", server::crypto::Keyring::generate_spec(1)))
+        .merge(figment::providers::Serialized::default("request_timeout_seconds", 1));
+    let t = TestApp::with(Backend::Sqlite, server::config::Config::from_figment(figment).unwrap()).await;
+    let req = Request::post(format!("/connect/{}", t.world.tenant_a)).body(Body::new(NeverArrives)).unwrap();
+    let reply = t.send(req).await;
+    assert_eq!(reply.status, StatusCode::REQUEST_TIMEOUT);
+    assert_eq!(reply.headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(), "nosniff");
+    assert!(reply.headers.get(header::CONTENT_SECURITY_POLICY).is_some());
+}
+
+/// A request body that never finishes arriving (a slow or stalled client).
+struct NeverArrives;
+
+impl http_body::Body for NeverArrives {
+    type Data = axum::body::Bytes;
+    type Error = std::io::Error;
+    fn poll_frame(
+        self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Self::Data>, Self::Error>>> {
+        std::task::Poll::Pending
+    }
+}
+
+#[tokio::test]
 async fn a_connect_message_may_be_larger_than_a_form_but_not_unbounded() {
     let t = TestApp::new().await;
     let big = vec![b' '; server::http::BODY_LIMIT_BYTES * 4];

@@ -231,3 +231,42 @@ async fn oversized_bodies_are_refused() {
     let reply = t.call("/api/tenants/create", Some(&cookie), &[("input[notes]", &huge)]).await;
     assert_eq!(reply.status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn static_assets_are_served_from_their_precompressed_copies() {
+    let site = tempfile::tempdir().unwrap();
+    let pkg = site.path().join("pkg");
+    std::fs::create_dir_all(&pkg).unwrap();
+    let wasm: Vec<u8> = (0..200_000u32).map(|i| (i % 7) as u8).collect();
+    std::fs::write(pkg.join("consent-portal.wasm"), &wasm).unwrap();
+    server::assets::precompress(&pkg, 5).unwrap();
+    let db = fresh_db(Backend::Sqlite).await;
+    let portal = std::sync::Arc::new(server::portal::Portal::new(db, std::sync::Arc::new(test_config())).unwrap());
+    let router = server::http::build_router(portal, server::http::leptos_options(site.path(), "127.0.0.1:0".parse().unwrap()));
+    let req = Request::get("/pkg/consent-portal.wasm").header(header::ACCEPT_ENCODING, "br, gzip").body(Body::empty()).unwrap();
+    let res = tower::ServiceExt::oneshot(router.clone(), req).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers().get(header::CONTENT_ENCODING).unwrap(), "br");
+    let body = http_body_util::BodyExt::collect(res.into_body()).await.unwrap().to_bytes();
+    assert_eq!(body.as_ref(), std::fs::read(pkg.join("consent-portal.wasm.br")).unwrap().as_slice(), "the copy made at build time, as is");
+    let req = Request::get("/pkg/consent-portal.wasm").header(header::ACCEPT_ENCODING, "gzip").body(Body::empty()).unwrap();
+    let res = tower::ServiceExt::oneshot(router, req).await.unwrap();
+    assert_eq!(res.headers().get(header::CONTENT_ENCODING).unwrap(), "gzip");
+}
+
+#[tokio::test]
+async fn a_request_that_cannot_get_a_database_connection_soon_is_answered_503_with_retry_after() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("config@isv.test").await;
+    // SQLite runs on one pooled connection: a long transaction holds it.
+    let held = sea_orm::TransactionTrait::begin(&t.portal.db).await.unwrap();
+    let started = std::time::Instant::now();
+    let reply = t.call("/api/tenants/list", Some(&cookie), &[("include_archived", "false")]).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.body);
+    assert_eq!(reply.headers.get(header::RETRY_AFTER).unwrap(), "2");
+    assert!(reply.body.contains("busy"), "{}", reply.body);
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "well before sqlx's 30 s default");
+    drop(held);
+    let again = t.call("/api/tenants/list", Some(&cookie), &[("include_archived", "false")]).await;
+    assert_eq!(again.status, StatusCode::OK, "served again once the connection is free");
+}

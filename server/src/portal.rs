@@ -218,11 +218,7 @@ impl OnboardingPort for Portal {
             let t = tenants::visible(&self.db, &viewer, tenant_id).await?;
             let env = Environment::parse(&t.environment).unwrap_or_default();
             let su = onboarding::records::system_user(&self.db, tenant_id, env).await?;
-            let history = crate::audit::for_tenant(&self.db, tenant_id)
-                .await?
-                .into_iter()
-                .filter(|e| e.action.starts_with("consent.state_changed") || e.action.starts_with("invite."))
-                .collect();
+            let history = crate::audit::recent_for_tenant(&self.db, tenant_id, &["consent.state_changed", "invite."], Some(crate::audit::PAGE_EVENTS)).await?;
             Ok(TenantConsentView {
                 tenant_id,
                 environment: env,

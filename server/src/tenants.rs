@@ -54,7 +54,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uuid) 
         Some(m) => staff_user::Entity::find_by_id(m).one(db).await?.map(|s| s.email),
         None => None,
     };
-    let events = audit::for_tenant(db, id).await?;
+    let events = audit::recent_for_tenant(db, id, &[], Some(audit::PAGE_EVENTS)).await?;
     Ok(TenantDetail {
         id: t.id,
         environment: Environment::parse(&t.environment).unwrap_or_default(),

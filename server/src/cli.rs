@@ -155,7 +155,8 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
         let settings = crate::checks::scheduler::SchedulerSettings {
             interval: chrono::Duration::hours(i64::from(config.check_interval_hours)),
             tick: std::time::Duration::from_secs(u64::from(config.scheduler_tick_seconds)),
-            batch: 10,
+            batch: 4 * u64::from(config.scheduler_concurrency),
+            concurrency: config.scheduler_concurrency as usize,
             lease: chrono::Duration::minutes(10),
             owner: format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "portal".into()), std::process::id()),
         };

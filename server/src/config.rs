@@ -39,6 +39,8 @@ pub struct Config {
     pub check_interval_hours: u32,
     /// Seconds between two looks of the scheduler for due tenants; 0 turns it off.
     pub scheduler_tick_seconds: u32,
+    /// Tenants the scheduler checks at once on this instance (`PORTAL_SCHEDULER_CONCURRENCY`).
+    pub scheduler_concurrency: u32,
     /// Seconds a request may take before it is answered 408 (`PORTAL_REQUEST_TIMEOUT_SECONDS`).
     pub request_timeout_seconds: u32,
     /// Allow a plain `http://` public URL on a non-loopback host (`PORTAL_ALLOW_INSECURE_HTTP`).
@@ -195,6 +197,7 @@ struct Defaults {
     check_interval_hours: u32,
     scheduler_tick_seconds: u32,
     request_timeout_seconds: u32,
+    scheduler_concurrency: u32,
     allow_insecure_http: bool,
     trusted_proxies: Vec<String>,
     retention: Retention,
@@ -234,6 +237,7 @@ impl Config {
             check_interval_hours: 24,
             scheduler_tick_seconds: 60,
             request_timeout_seconds: 60,
+            scheduler_concurrency: 16,
             allow_insecure_http: false,
             trusted_proxies: Vec::new(),
             retention: Retention::default(),
@@ -274,6 +278,9 @@ impl Config {
         }
         if self.check_interval_hours == 0 {
             return Err(ConfigError("PORTAL_CHECK_INTERVAL_HOURS must be greater than zero".into()));
+        }
+        if self.scheduler_concurrency == 0 {
+            return Err(ConfigError("PORTAL_SCHEDULER_CONCURRENCY must be greater than zero".into()));
         }
         if self.request_timeout_seconds == 0 {
             return Err(ConfigError("PORTAL_REQUEST_TIMEOUT_SECONDS must be greater than zero".into()));

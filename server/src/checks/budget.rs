@@ -76,6 +76,27 @@ impl AccountBudgets {
 
     /// Learns from a refusal that `account`'s burst budget is spent until `retry_after` from now:
     /// every request on it waits until then (DocuSign's windows need not align with ours).
+    /// Waits until `account` has burst budget left in its window, without taking any (a bulk
+    /// run waits here before taking a global slot). Returns at once for an unknown account or a
+    /// spent hourly budget (the call itself then reports that).
+    pub async fn ready(&self, account: &str) {
+        loop {
+            let wait = {
+                let mut map = self.inner.lock().expect("budget lock");
+                let Some(b) = map.get_mut(account) else { return };
+                if b.window_started.elapsed() >= BURST_WINDOW {
+                    b.window_started = Instant::now();
+                    b.burst_left = b.burst_limit.map(|l| l.saturating_sub(RESERVE));
+                }
+                match b.burst_left {
+                    Some(0) => BURST_WINDOW.saturating_sub(b.window_started.elapsed()),
+                    _ => return,
+                }
+            };
+            tokio::time::sleep(wait.max(Duration::from_millis(50))).await;
+        }
+    }
+
     pub fn exhausted(&self, account: &str, retry_after: Duration) {
         self.refusals.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let mut map = self.inner.lock().expect("budget lock");

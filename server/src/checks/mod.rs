@@ -4,6 +4,7 @@
 //! rules as pure functions; running them (provider calls, storage, scheduling) lives elsewhere.
 
 pub mod budget;
+pub mod bulk;
 pub mod evaluate;
 pub mod profile;
 pub mod run;

@@ -24,8 +24,12 @@ pub struct SchedulerSettings {
     pub interval: chrono::Duration,
     /// How often the worker looks for due tenants.
     pub tick: Duration,
-    /// Tenants claimed per tick.
+    /// Tenants claimed at once; while a full batch comes back, the worker claims again without
+    /// waiting for the next tick.
     pub batch: u64,
+    /// Tenants checked at once by this worker (DocuSign's per-account limits are kept by the
+    /// account budgets on top of this).
+    pub concurrency: usize,
     /// How long a claim lasts; a worker that dies holding it loses it after this.
     pub lease: chrono::Duration,
     /// This worker's name in leases (host and process).
@@ -134,46 +138,95 @@ pub async fn close_abandoned<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: &
     Ok(db.execute_raw(stmt).await?.rows_affected())
 }
 
-/// One pass: schedule new tenants, claim due ones, run their checks, release them. Returns how
-/// many tenants were checked.
-pub async fn tick(portal: &Portal, settings: &SchedulerSettings) -> ServiceResult<usize> {
+/// One pass: schedule new tenants, claim a batch of due ones, run their checks concurrently
+/// (interleaved by account, see [`super::bulk`]), release each as it finishes. Returns how many
+/// tenants were checked.
+pub async fn tick(portal: &Arc<Portal>, settings: &SchedulerSettings) -> ServiceResult<usize> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
     let now = Utc::now();
     ensure_schedules(&portal.db, now).await?;
     let claimed = claim(&portal.db, &settings.owner, now, settings.lease, settings.batch).await?;
-    let actor = Actor::system("scheduled check");
-    let mut done = 0;
-    for (tenant_id, env_name) in claimed {
-        let env = app::tenants::api::Environment::parse(&env_name).unwrap_or_default();
-        close_abandoned(&portal.db, tenant_id, &env_name, now).await?;
-        let run_id = match portal.deps(env) {
-            Some(deps) => match super::run::run_all(deps, tenant_id, "scheduled", &actor, None).await {
-                Ok((run_id, _)) => Some(run_id),
-                Err(e) => {
-                    tracing::warn!(%tenant_id, error = %e, "scheduled check failed; it will be retried");
-                    None
-                }
-            },
-            None => None,
-        };
-        // A failed run is retried at the next interval, not in a tight loop.
-        if !complete(&portal.db, &settings.owner, tenant_id, &env_name, run_id, settings.next_after(Utc::now())).await? {
-            tracing::warn!(%tenant_id, "lost the lease of a scheduled check (another worker took over)");
-        }
-        done += 1;
+    if claimed.is_empty() {
+        return Ok(0);
     }
-    Ok(done)
+    let ids: Vec<Uuid> = claimed.iter().map(|(t, _)| *t).collect();
+    let accounts: std::collections::HashMap<(Uuid, String), String> = crate::db::entities::system_user::Entity::find()
+        .filter(crate::db::entities::system_user::Column::TenantId.is_in(ids))
+        .all(&portal.db)
+        .await?
+        .into_iter()
+        .map(|su| ((su.tenant_id, su.environment), su.account_id))
+        .collect();
+    let items: Vec<(String, (Uuid, String))> = claimed
+        .into_iter()
+        .map(|(t, env)| (accounts.get(&(t, env.clone())).cloned().unwrap_or_else(|| t.to_string()), (t, env)))
+        .collect();
+    let worker = {
+        let (portal, settings) = (portal.clone(), settings.clone());
+        move |(tenant_id, env_name): (Uuid, String)| {
+            let (portal, settings) = (portal.clone(), settings.clone());
+            async move { check_one(&portal, &settings, tenant_id, &env_name, now).await }
+        }
+    };
+    let mut done = 0;
+    let mut failure = None;
+    super::bulk::run_many(portal.budgets.clone(), items, settings.concurrency, worker, |r: ServiceResult<()>| {
+        done += 1;
+        if let Err(e) = r {
+            failure = Some(e);
+        }
+    })
+    .await;
+    match failure {
+        Some(e) => Err(e),
+        None => Ok(done),
+    }
+}
+
+/// Runs one claimed tenant's scheduled check and releases its claim.
+async fn check_one(portal: &Portal, settings: &SchedulerSettings, tenant_id: Uuid, env_name: &str, now: DateTime<Utc>) -> ServiceResult<()> {
+    let actor = Actor::system("scheduled check");
+    close_abandoned(&portal.db, tenant_id, env_name, now).await?;
+    let run_id = match app::tenants::api::Environment::parse(env_name).and_then(|env| portal.deps(env)) {
+        Some(deps) => match super::run::run_all(deps, tenant_id, "scheduled", &actor, None).await {
+            Ok((run_id, _)) => Some(run_id),
+            Err(e) => {
+                tracing::warn!(%tenant_id, error = %e, "scheduled check failed; it will be retried");
+                None
+            }
+        },
+        None => {
+            tracing::warn!(%tenant_id, environment = env_name, "scheduled check skipped: the environment is not configured here");
+            None
+        }
+    };
+    // A failed run is retried at the next interval, not in a tight loop.
+    if !complete(&portal.db, &settings.owner, tenant_id, env_name, run_id, settings.next_after(Utc::now())).await? {
+        tracing::warn!(%tenant_id, "lost the lease of a scheduled check (another worker took over)");
+    }
+    Ok(())
 }
 
 /// Runs the worker until the process ends.
 pub fn spawn(portal: Arc<Portal>, settings: SchedulerSettings) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         loop {
-            match tick(&portal, &settings).await {
-                Ok(n) if n > 0 => tracing::info!(tenants = n, "scheduled setup checks ran"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "scheduler tick failed"),
+            let full = match tick(&portal, &settings).await {
+                Ok(n) if n > 0 => {
+                    tracing::info!(tenants = n, "scheduled setup checks ran");
+                    n as u64 >= settings.batch
+                }
+                Ok(_) => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "scheduler tick failed");
+                    false
+                }
+            };
+            // A full batch means more may be due: claim again at once.
+            if !full {
+                tokio::time::sleep(settings.tick).await;
             }
-            tokio::time::sleep(settings.tick).await;
         }
     })
 }

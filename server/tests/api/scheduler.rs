@@ -95,6 +95,7 @@ async fn the_scheduled_run_detects_revoked_consent() {
         interval: Duration::hours(24),
         tick: std::time::Duration::from_secs(60),
         batch: 10,
+        concurrency: 4,
         lease: Duration::minutes(10),
         owner: "test-worker".into(),
     };
@@ -113,6 +114,7 @@ fn the_next_run_is_jittered_within_ten_percent() {
         interval: Duration::hours(24),
         tick: std::time::Duration::from_secs(60),
         batch: 1,
+        concurrency: 1,
         lease: Duration::minutes(1),
         owner: "x".into(),
     };

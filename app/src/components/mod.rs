@@ -2,8 +2,9 @@
 //! form fields with inline errors, and the not-found page.
 
 use leptos::prelude::*;
-use leptos_router::components::{A, Redirect};
-use leptos_router::hooks::use_location;
+use leptos_router::NavigateOptions;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_location, use_navigate};
 
 use crate::auth::api::{SignOut, current_staff};
 use crate::auth::{Role, StaffPrincipal};
@@ -61,29 +62,57 @@ pub fn AppFrame(children: Children) -> impl IntoView {
     }
 }
 
-/// Renders `children` for signed-in staff; sends everyone else to the sign-in page, keeping the
-/// address they wanted.
+/// Renders a staff page; in the browser, sends anyone whose session has ended to the sign-in
+/// page, keeping the address they wanted.
+///
+/// The page (`children`) is built exactly once, when the route renders, and never inside a
+/// `<Suspense>`: a Suspense re-runs its child closure (on the server once to register the
+/// resources read under it, once more to check for reads nested behind them, and once to render;
+/// in the browser whenever a resource it awaited changes), so a page built in there created,
+/// fetched and embedded its resources three times. The guard decides nothing on the server: the
+/// access gate already answers anonymous requests for staff pages with a 303 to sign-in. In the
+/// browser it waits for the settled answer of [`use_current_staff`] (refetched on every
+/// navigation) and redirects when nobody is signed in; it reads that resource in an effect, not
+/// in a second Suspense boundary beside the frame's.
 #[component]
-pub fn RequireStaff(children: ChildrenFn) -> impl IntoView {
+pub fn RequireStaff(children: Children) -> impl IntoView {
     let me = use_current_staff();
     let location = use_location();
-    view! {
-        <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
-            {move || {
-                let children = children.clone();
-                Suspend::new(async move {
-                    match me.await {
-                        Ok(Some(_)) => children().into_any(),
-                        _ => {
-                            let wanted = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
-                            let target = format!("/login?next={}", urlencode(&wanted));
-                            view! { <Redirect path=target /> }.into_any()
-                        }
-                    }
-                })
-            }}
-        </Suspense>
-    }
+    let navigate = use_navigate();
+    let redirected = StoredValue::new(false);
+    Effect::new(move |_| {
+        // Re-check whenever the answer changes; the previous check is cancelled with this run.
+        me.track();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local_scoped_with_cancellation(async move {
+            // A settled answer: while it reloads after a navigation the resource still holds the
+            // previous page's answer (for example the sign-in page's "nobody").
+            if matches!(me.await, Ok(Some(_))) || redirected.get_value() {
+                return;
+            }
+            redirected.set_value(true);
+            let wanted = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+            navigate(&format!("/login?next={}", urlencode(&wanted)), NavigateOptions { replace: true, ..Default::default() });
+        });
+    });
+    children()
+}
+
+/// Whether the signed-in staff member's role passes `allowed`, for showing controls: `false` on
+/// the server and while hydrating (so both render the same), then the role's answer once the page
+/// is interactive. Read in an effect, so the frame's Suspense stays the only boundary that reads
+/// the current-staff resource. The server functions decide what a role may do; this only hides
+/// controls that would be refused.
+pub fn staff_role_allows(allowed: fn(Role) -> bool) -> Signal<bool> {
+    let me = use_current_staff();
+    let allows = RwSignal::new(false);
+    Effect::new(move |_| {
+        let now = me.get().and_then(Result::ok).flatten().is_some_and(|s| allowed(s.role));
+        if allows.get_untracked() != now {
+            allows.set(now);
+        }
+    });
+    allows.into()
 }
 
 /// A `<textarea>` prefilled with user-supplied text.

@@ -10,9 +10,10 @@ use validator::Validate;
 
 use super::api::*;
 use crate::audit::describe_action;
-use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, TextArea, format_time, use_current_staff};
+use crate::auth::Role;
+use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, TextArea, format_time, staff_role_allows};
 use crate::error::AppError;
-use crate::staff::api::account_managers;
+use crate::staff::api::{StaffOption, account_managers};
 
 /// All tenants the caller may see, with a filter box and an "include archived" switch.
 #[component]
@@ -26,14 +27,13 @@ fn TenantList() -> impl IntoView {
     let include_archived = move || query.read().get("archived").as_deref() == Some("1");
     let tenants = Resource::new(include_archived, list_tenants);
     let filter = RwSignal::new(String::new());
-    let me = use_current_staff();
-    let can_create = move || me.get().and_then(Result::ok).flatten().is_some_and(|s| s.role.manages_tenants());
+    let can_create = staff_role_allows(Role::manages_tenants);
 
     view! {
         <section class="panel">
             <div class="panel-head">
                 <h1>"Tenants"</h1>
-                <Show when=can_create>
+                <Show when=move || can_create.get()>
                     <a class="button primary" href="/tenants/new">"New tenant"</a>
                 </Show>
             </div>
@@ -112,11 +112,12 @@ fn TenantList() -> impl IntoView {
 /// The create form.
 #[component]
 pub fn TenantNewPage() -> impl IntoView {
+    let managers = account_manager_options();
     view! {
         <RequireStaff>
             <section class="panel narrow">
                 <h1>"New tenant"</h1>
-                <TenantForm existing=None />
+                <TenantForm existing=None managers=managers />
             </section>
         </RequireStaff>
     }
@@ -133,6 +134,9 @@ pub fn TenantEditPage() -> impl IntoView {
             None => Err(AppError::not_found("Tenant")),
         }
     });
+    // Created here, not in the form: the form is built inside the tenant's Suspense, whose child
+    // closure runs more than once.
+    let managers = account_manager_options();
     view! {
         <RequireStaff>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
@@ -142,7 +146,7 @@ pub fn TenantEditPage() -> impl IntoView {
                         Ok(t) => view! {
                             <section class="panel narrow">
                                 <h1>"Edit " {t.display_name.clone()}</h1>
-                                <TenantForm existing=Some((t.id, t.to_input())) />
+                                <TenantForm existing=Some((t.id, t.to_input())) managers=managers />
                             </section>
                         }.into_any(),
                         Err(e) => view! { <LoadError error=e /> }.into_any(),
@@ -153,10 +157,19 @@ pub fn TenantEditPage() -> impl IntoView {
     }
 }
 
+/// The account managers offered by the tenant form.
+type ManagerOptions = Resource<Result<Vec<StaffOption>, AppError>>;
+
+/// The account-manager options, for the page to create once and hand to [`TenantForm`].
+fn account_manager_options() -> ManagerOptions {
+    Resource::new(|| (), |_| account_managers())
+}
+
 /// Create (no `existing`) or edit form. Validates in the browser on submit with the same rules
 /// the server applies; the server's answer (for example a slug clash) shows on the same fields.
+/// Creates no resource: it may be built inside a Suspense, whose child closure runs more than once.
 #[component]
-fn TenantForm(existing: Option<(Uuid, TenantInput)>) -> impl IntoView {
+fn TenantForm(existing: Option<(Uuid, TenantInput)>, managers: ManagerOptions) -> impl IntoView {
     let create = ServerAction::<CreateTenant>::new();
     let update = ServerAction::<UpdateTenant>::new();
     let client_error = RwSignal::new(None::<AppError>);
@@ -197,7 +210,6 @@ fn TenantForm(existing: Option<(Uuid, TenantInput)>) -> impl IntoView {
         }
     };
 
-    let managers = Resource::new(|| (), |_| account_managers());
     let (id, input) = match existing {
         Some((id, input)) => (Some(id), input),
         None => (None, TenantInput::default()),
@@ -290,6 +302,7 @@ pub fn TenantPage() -> impl IntoView {
     let action_error = Signal::derive(move || {
         archive.value().get().and_then(Result::err).or_else(|| restore.value().get().and_then(Result::err))
     });
+    let can_run = staff_role_allows(Role::manages_tenants);
 
     view! {
         <RequireStaff>
@@ -345,10 +358,8 @@ pub fn TenantPage() -> impl IntoView {
             </Suspense>
             // A sibling of the tenant's Suspense, not nested in it: it loads on its own.
             {move || id().map(|id| view! { <crate::onboarding::staff_views::TenantConsentPanel tenant_id=id /> })}
-            {move || id().map(|id| {
-                let me = use_current_staff();
-                let can_run = Signal::derive(move || me.get().and_then(Result::ok).flatten().is_some_and(|s| s.role.manages_tenants()));
-                view! { <crate::checks::views::SetupCheckPanel scope=crate::checks::api::CheckScope::Staff(id) can_run=can_run /> }
+            {move || id().map(|id| view! {
+                <crate::checks::views::SetupCheckPanel scope=crate::checks::api::CheckScope::Staff(id) can_run=can_run />
             })}
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {

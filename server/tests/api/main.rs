@@ -8,6 +8,7 @@ mod access;
 mod checks;
 mod hardening;
 mod onboarding;
+mod render_once;
 mod router;
 mod scheduler;
 mod services;

@@ -49,6 +49,26 @@ pub fn precompress(dir: &Path, quality: u32) -> std::io::Result<Vec<Compressed>>
     Ok(out)
 }
 
+/// Deletes precompressed copies older than their source (the site was rebuilt without
+/// `precompress`), so a stale copy is never served in place of the new file; returns how many.
+pub fn drop_stale(dir: &Path) -> std::io::Result<usize> {
+    let mut dropped = 0;
+    let Ok(entries) = std::fs::read_dir(dir) else { return Ok(0) };
+    for entry in entries.filter_map(Result::ok) {
+        let path = entry.path();
+        let (Some(ext), Some(stem)) = (path.extension().and_then(|e| e.to_str()), path.file_stem()) else { continue };
+        if ext != "br" && ext != "gz" {
+            continue;
+        }
+        let source = path.with_file_name(stem);
+        if !source.exists() || stale(&source, &path)? {
+            std::fs::remove_file(&path)?;
+            dropped += 1;
+        }
+    }
+    Ok(dropped)
+}
+
 fn sibling(path: &Path, ext: &str) -> PathBuf {
     let mut name = path.as_os_str().to_owned();
     name.push(".");
@@ -94,5 +114,10 @@ mod tests {
         precompress(dir.path(), 11).unwrap();
         assert_eq!(std::fs::metadata(dir.path().join("app.wasm.br")).unwrap().modified().unwrap(), before, "fresh copies are kept");
         assert!(!dir.path().join("notes.txt.br").exists());
+        assert_eq!(drop_stale(dir.path()).unwrap(), 0, "fresh copies stay");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::fs::write(&wasm, b"rebuilt").unwrap();
+        assert_eq!(drop_stale(dir.path()).unwrap(), 2, "copies of an older build go");
+        assert!(!dir.path().join("app.wasm.br").exists() && wasm.exists());
     }
 }

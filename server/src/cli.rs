@@ -43,6 +43,8 @@ pub enum Command {
     Sandbox(sandbox::SandboxArgs),
     /// Seed N tenants in a sandbox with latency and time a bulk setup re-check.
     Bench(crate::bench::BenchArgs),
+    /// Seed N tenants and time the pages under load (with /healthz meanwhile); page weights.
+    BenchPages(crate::bench_pages::PageBenchArgs),
     /// Write brotli and gzip copies of the built site's wasm, JS and CSS (after `cargo leptos build`).
     Precompress {
         /// The built site (the folder holding `pkg/`).
@@ -125,6 +127,7 @@ pub async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Bench(args) => crate::bench::run(args).await,
+        Command::BenchPages(args) => crate::bench_pages::run(args).await,
         Command::Sandbox(args) => {
             telemetry::init(crate::config::LogFormat::Text);
             sandbox::run(args).await
@@ -148,6 +151,10 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let portal = Arc::new(Portal::new(db, config.clone())?);
     crate::crypto::verify_against_database(&portal.db, &portal.keyring).await?;
     let options = http::leptos_options(&config.site_root, config.listen);
+    match crate::assets::drop_stale(&config.site_root.join("pkg")) {
+        Ok(0) | Err(_) => {}
+        Ok(n) => tracing::warn!(dropped = n, "precompressed assets older than the site were removed (run `consent-portal precompress` after building)"),
+    }
     if !config.site_root.join("pkg").exists() {
         tracing::warn!(site_root = %config.site_root.display(), "no built site here: pages will not hydrate (run `cargo leptos build`)");
     }

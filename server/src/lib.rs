@@ -4,6 +4,7 @@
 pub mod assets;
 pub mod audit;
 pub mod bench;
+pub mod bench_pages;
 pub mod checks;
 pub mod cli;
 pub mod config;

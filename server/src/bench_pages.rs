@@ -1,0 +1,282 @@
+//! `consent-portal bench-pages`: the portal's pages under load at scale. Seeds N tenants (default
+//! 100,000, each with a few audit events) into a fresh database (SQLite by default, or
+//! `--database-url`), serves the real router on a loopback port and prints:
+//!
+//! - a page-weight report: bytes of HTML and of embedded data for each main page, and of the
+//!   site's wasm, JS and CSS (raw and precompressed);
+//! - p50/p99 and throughput of the tenant page at `--connections` concurrent connections, and of
+//!   `/healthz` measured in the same run while the page is under load (and alone, for the ratio).
+//!
+//! Figures, not pass/fail: it fails only if a request errors.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use sea_orm::{ConnectionTrait, Statement};
+
+use crate::config::Config;
+use crate::portal::Portal;
+
+/// Options of the page bench.
+#[derive(Debug, Clone, clap::Args)]
+pub struct PageBenchArgs {
+    /// Tenants to seed.
+    #[arg(long, default_value_t = 100_000)]
+    pub tenants: usize,
+    /// Audit events per tenant.
+    #[arg(long, default_value_t = 4)]
+    pub events_per_tenant: usize,
+    /// Concurrent connections of the load.
+    #[arg(long, default_value_t = 32)]
+    pub connections: usize,
+    /// Seconds of load per measurement.
+    #[arg(long, default_value_t = 10)]
+    pub seconds: u64,
+    /// A PostgreSQL URL to run on instead of a fresh SQLite file (the database must be empty).
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// The built site, for the asset sizes.
+    #[arg(long, default_value = "target/site")]
+    pub site_root: std::path::PathBuf,
+}
+
+/// Runs the page bench and prints its figures.
+pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("consent-portal-bench-pages-{}", uuid::Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir)?;
+    let mut config = Config::from_figment(
+        Config::figment(None)
+            .merge(figment::providers::Serialized::default("data_dir", dir.display().to_string()))
+            .merge(figment::providers::Serialized::default("site_root", args.site_root.display().to_string()))
+            .merge(figment::providers::Serialized::default("encryption_keys", crate::crypto::Keyring::generate_spec(1))),
+    )?;
+    if let Some(url) = &args.database_url {
+        config.database_url = Some(url.clone().into());
+    }
+    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let seeded = Instant::now();
+    let sample = seed(&db, args.tenants, args.events_per_tenant).await?;
+    println!(
+        "bench-pages: {} tenants and {} audit events seeded in {:.1} s on {}",
+        args.tenants,
+        args.tenants * (args.events_per_tenant + 1),
+        seeded.elapsed().as_secs_f64(),
+        if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" }
+    );
+    let password = "bench-password-long-enough";
+    crate::staff::create(
+        &db,
+        &crate::audit::Actor::system("bench"),
+        None,
+        app::staff::api::NewStaffInput { email: "bench@isv.test".into(), role: app::auth::Role::ConfigStaff, password: password.into() },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    config.public_url = format!("http://{addr}").parse()?;
+    config.listen = addr;
+    let config = Arc::new(config);
+    let portal = Arc::new(Portal::new(db, config.clone())?);
+    let router = crate::http::build_router(portal, crate::http::leptos_options(&config.site_root, addr));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+    });
+    let base = format!("http://{addr}");
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(args.connections * 2).build()?;
+    let signed_in = http
+        .post(format!("{base}/api/auth/sign_in"))
+        .header("origin", &base)
+        .form(&[("email", "bench@isv.test"), ("password", password)])
+        .send()
+        .await?;
+    anyhow::ensure!(signed_in.status().is_success(), "sign-in failed: {}", signed_in.status());
+    let cookie = signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("cp_session="))
+        .and_then(|c| c.split(';').next())
+        .context("a session cookie")?
+        .to_owned();
+
+    println!();
+    println!("page weight (one request each, uncompressed HTML):");
+    println!("  {:<28} {:>12} {:>14} {:>10}", "page", "HTML bytes", "embedded data", "time ms");
+    let detail = format!("/tenants/{sample}");
+    for path in ["/login", "/tenants/new", detail.as_str(), &format!("{detail}/edit"), "/tenants"] {
+        let started = Instant::now();
+        let res = http.get(format!("{base}{path}")).header("cookie", &cookie).send().await?;
+        let status = res.status();
+        let body = res.text().await?;
+        let data: usize = embedded_data(&body);
+        println!("  {:<28} {:>12} {:>14} {:>10.1}   ({status})", shorten(path), body.len(), data, started.elapsed().as_secs_f64() * 1000.0);
+    }
+    let pkg = config.site_root.join("pkg");
+    println!("  assets in {}:", pkg.display());
+    for ext in ["wasm", "js", "css"] {
+        let file = pkg.join(format!("consent-portal.{ext}"));
+        let size = |p: &std::path::Path| std::fs::metadata(p).map(|m| m.len().to_string()).unwrap_or_else(|_| "-".into());
+        println!(
+            "    {:<24} raw {:>10}  br {:>10}  gz {:>10}",
+            format!("consent-portal.{ext}"),
+            size(&file),
+            size(&file.with_extension(format!("{ext}.br"))),
+            size(&file.with_extension(format!("{ext}.gz")))
+        );
+    }
+
+    println!();
+    let alone = load(&http, &base, "/healthz", None, args.connections, Duration::from_secs(args.seconds.min(5))).await?;
+    println!("/healthz alone:            {alone}");
+    let (page, health) = tokio::join!(
+        load(&http, &base, &detail, Some(&cookie), args.connections, Duration::from_secs(args.seconds)),
+        load(&http, &base, "/healthz", None, 2, Duration::from_secs(args.seconds)),
+    );
+    let (page, health) = (page?, health?);
+    println!("tenant page, {:>2} conns:    {page}", args.connections);
+    println!("/healthz meanwhile:        {health}");
+    println!("healthz throughput ratio:  page {:.0} req/s is {:.0}% of healthz alone", page.rate, page.rate / alone.rate.max(f64::EPSILON) * 100.0);
+    let _ = std::fs::remove_dir_all(&dir);
+    anyhow::ensure!(page.errors + health.errors + alone.errors == 0, "requests failed");
+    Ok(())
+}
+
+fn shorten(path: &str) -> String {
+    if path.len() > 28 { format!("{}…", &path[..27]) } else { path.to_owned() }
+}
+
+/// Bytes inside `<script>` elements: the serialized resource data a page embeds for hydration.
+fn embedded_data(html: &str) -> usize {
+    let mut total = 0;
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        let after = &rest[start..];
+        let Some(open_end) = after.find('>') else { break };
+        let Some(close) = after.find("</script>") else { break };
+        total += close.saturating_sub(open_end + 1);
+        rest = &after[close + 9..];
+    }
+    total
+}
+
+/// Latencies of one load.
+struct Figures {
+    count: usize,
+    errors: usize,
+    p50_ms: f64,
+    p99_ms: f64,
+    rate: f64,
+}
+
+impl std::fmt::Display for Figures {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} requests, {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} errors", self.count, self.rate, self.p50_ms, self.p99_ms, self.errors)
+    }
+}
+
+/// `connections` loops GETting `path` for `duration`.
+async fn load(http: &reqwest::Client, base: &str, path: &str, cookie: Option<&str>, connections: usize, duration: Duration) -> anyhow::Result<Figures> {
+    let until = Instant::now() + duration;
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..connections {
+        let (http, url, cookie) = (http.clone(), format!("{base}{path}"), cookie.map(str::to_owned));
+        tasks.spawn(async move {
+            let mut times = Vec::new();
+            let mut errors = 0usize;
+            while Instant::now() < until {
+                let t = Instant::now();
+                let mut req = http.get(&url);
+                if let Some(c) = &cookie {
+                    req = req.header("cookie", c);
+                }
+                match req.send().await {
+                    Ok(res) if res.status().is_success() => match res.bytes().await {
+                        Ok(_) => times.push(t.elapsed()),
+                        Err(_) => errors += 1,
+                    },
+                    _ => errors += 1,
+                }
+            }
+            (times, errors)
+        });
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    while let Some(r) = tasks.join_next().await {
+        let (times, e) = r?;
+        all.extend(times);
+        errors += e;
+    }
+    all.sort_unstable();
+    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+    Ok(Figures { count: all.len(), errors, p50_ms: pct(0.50), p99_ms: pct(0.99), rate: all.len() as f64 / started.elapsed().as_secs_f64() })
+}
+
+/// Inserts `n` tenants with `events` audit events each, in multi-row statements; returns one
+/// tenant id from the middle.
+async fn seed(db: &sea_orm::DatabaseConnection, n: usize, events: usize) -> anyhow::Result<uuid::Uuid> {
+    let backend = db.get_database_backend();
+    let now = chrono::Utc::now();
+    let mut sample = uuid::Uuid::nil();
+    for chunk_start in (0..n).step_by(500) {
+        let chunk_end = (chunk_start + 500).min(n);
+        let ids: Vec<uuid::Uuid> = (chunk_start..chunk_end).map(|_| uuid::Uuid::new_v4()).collect();
+        if (chunk_start..chunk_end).contains(&(n / 2)) {
+            sample = ids[n / 2 - chunk_start];
+        }
+        let mut values = Vec::new();
+        let mut rows = Vec::new();
+        for (k, id) in ids.iter().enumerate() {
+            let i = chunk_start + k;
+            let p = values.len();
+            rows.push(placeholders(backend, p, 8));
+            values.extend::<[sea_orm::Value; 8]>([
+                (*id).into(),
+                format!("Bench tenant {i}").into(),
+                format!("bench-{i}").into(),
+                "demo".into(),
+                format!("admin{i}@bench.example").into(),
+                String::new().into(),
+                now.into(),
+                now.into(),
+            ]);
+        }
+        let sql = format!(
+            "INSERT INTO tenants (id, display_name, slug, environment, contact_email, notes, created_at, updated_at) VALUES {}",
+            rows.join(", ")
+        );
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await.context("seeding tenants")?;
+        let mut values = Vec::new();
+        let mut rows = Vec::new();
+        for id in &ids {
+            for e in 0..=events {
+                let p = values.len();
+                rows.push(placeholders(backend, p, 5));
+                let action = if e == 0 { "tenant.created" } else if e % 2 == 0 { "invite.issued" } else { "tenant.updated" };
+                values.extend::<[sea_orm::Value; 5]>([
+                    now.into(),
+                    "bench".into(),
+                    (*id).into(),
+                    action.into(),
+                    serde_json::json!({ "seq": e }).into(),
+                ]);
+            }
+        }
+        let sql = format!("INSERT INTO audit_events (occurred_at, actor_label, tenant_id, action, after) VALUES {}", rows.join(", "));
+        db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await.context("seeding audit events")?;
+    }
+    Ok(sample)
+}
+
+/// `(?, ?, …)` or `($p+1, $p+2, …)` for one row of `n` values.
+fn placeholders(backend: sea_orm::DbBackend, offset: usize, n: usize) -> String {
+    let list: Vec<String> = (1..=n)
+        .map(|i| if backend == sea_orm::DbBackend::Postgres { format!("${}", offset + i) } else { "?".to_owned() })
+        .collect();
+    format!("({})", list.join(", "))
+}

@@ -12,6 +12,7 @@ pub mod policy;
 pub mod security;
 pub mod staff;
 pub mod tenants;
+pub mod validation;
 
 #[cfg(feature = "ssr")]
 pub mod ssr;

@@ -15,7 +15,7 @@ pub const MIN_PASSWORD_LEN: usize = 12;
 /// What an administrator types to add a staff member.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate)]
 pub struct NewStaffInput {
-    #[validate(email(message = "Enter a valid e-mail address."))]
+    #[validate(custom(function = "crate::validation::email", message = "Enter a valid e-mail address."))]
     pub email: String,
     pub role: Role,
     #[validate(length(min = 12, max = 256, message = "Use a password of at least 12 characters."))]

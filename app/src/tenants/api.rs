@@ -56,7 +56,7 @@ pub struct TenantInput {
     #[validate(custom(function = "validate_slug"))]
     pub slug: String,
     pub environment: Environment,
-    #[validate(email(message = "Enter a valid e-mail address, like admin@customer.com."))]
+    #[validate(custom(function = "crate::validation::email", message = "Enter a valid e-mail address, like admin@customer.com."))]
     pub contact_email: String,
     #[serde(default, deserialize_with = "empty_as_none")]
     pub account_manager_id: Option<Uuid>,

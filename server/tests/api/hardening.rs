@@ -492,3 +492,34 @@ async fn a_fix_names_the_identity_it_acted_as_and_the_wizard_never_borrows_anoth
     assert!(refused.body.contains("Sign in with DocuSign again"), "{}", refused.body);
     drop(admin);
 }
+
+#[tokio::test]
+async fn jwt_access_tokens_are_reused_until_near_expiry_one_grant_for_many_callers() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, GINA, crate::checks::GLOBEX).await;
+    let user = server::sandbox::default_fixture().user_by_email(GINA).unwrap().id.clone();
+    let grants = || async { o.counts().await.get("POST /oauth/token jwt_bearer").copied().unwrap_or(0) };
+    let before = grants().await;
+    let client = o.app.portal.deps(app::tenants::api::Environment::Demo).unwrap().client.clone();
+    let calls: Vec<_> = (0..50)
+        .map(|_| {
+            let (client, user) = (client.clone(), user.clone());
+            tokio::spawn(async move { client.jwt_token(&user, &["signature", "impersonation"]).await.map(|t| secrecy::ExposeSecret::expose_secret(&t.access_token).to_owned()) })
+        })
+        .collect();
+    let mut tokens = std::collections::HashSet::new();
+    for call in calls {
+        tokens.insert(call.await.unwrap().expect("a token"));
+    }
+    assert_eq!(tokens.len(), 1, "everyone gets the same token");
+    assert_eq!(grants().await - before, 1, "50 callers, one JWT grant");
+    // A run of every check: only verification (which must prove consent now) asks for a new
+    // JWT; the settings and Connect checks reuse the cached one.
+    let (_, results) = crate::checks::run_checks(&o, tenant).await;
+    assert_eq!(results.len(), server::checks::run::CHECKS.len(), "the checks ran");
+    assert_eq!(grants().await - before, 2, "one grant for the callers, one for verification");
+    client.forget_jwt(&user);
+    client.jwt_token(&user, &["signature", "impersonation"]).await.unwrap();
+    assert_eq!(grants().await - before, 3, "after forgetting, a new grant");
+}

@@ -90,7 +90,7 @@ impl Portal {
     pub fn deps(&self, env: Environment) -> Option<Deps<'_>> {
         let client = self.providers.iter().find(|(e, _)| *e == env).map(|(_, c)| c)?;
         let isv = self.config.docusign.get(env)?;
-        Some(Deps { db: &self.db, keyring: &self.keyring, client, isv, env, budgets: &*self.budgets })
+        Some(Deps { db: &self.db, keyring: &self.keyring, client, isv, env, budgets: &self.budgets })
     }
 
     /// The onboarding dependencies, or a conflict naming the missing environment.

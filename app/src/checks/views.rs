@@ -54,7 +54,8 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
 
     let attest_action = ServerAction::<Attest>::new();
     let history = LocalResource::new(move || {
-        (running.get(), attest_action.version().get());
+        running.get();
+        attest_action.version().get();
         async move {
             match scope {
                 CheckScope::Staff(t) => run_history(t).await,

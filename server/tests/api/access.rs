@@ -16,6 +16,9 @@ enum Who {
     Invitee,
 }
 
+/// A server function, its form, and the status the caller must get.
+type Case = (&'static str, Vec<(String, String)>, StatusCode);
+
 const EVERYONE: [Who; 6] = [Who::Anonymous, Who::AssignedManager, Who::OtherManager, Who::ConfigStaff, Who::Admin, Who::Invitee];
 
 #[test]
@@ -84,7 +87,7 @@ async fn the_access_matrix_holds_for_every_server_function() {
         };
         let mut update_form = tenant_form("acme");
         update_form.push(("id".into(), ta.clone()));
-        let cases: Vec<(&str, Vec<(String, String)>, StatusCode)> = vec![
+        let cases: Vec<Case> = vec![
             ("/api/auth/me", vec![], S::OK),
             // Anyone may try to sign in; a wrong pair is a field error (a distinct account per
             // caller: failures are throttled per account and address).

@@ -27,6 +27,7 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/auth/sign_out", Access::Public),
     ("/api/auth/me", Access::Public),
     ("/api/tenants/list", Access::Staff),
+    ("/api/tenants/page", Access::Staff),
     ("/api/tenants/get", Access::Staff),
     ("/api/tenants/create", Access::Roles(MANAGERS)),
     ("/api/tenants/update", Access::Roles(MANAGERS)),

@@ -1,7 +1,7 @@
 //! Hardening: the fingerprints of the encryption keys a database was written with (so start-up
 //! refuses a wrong key instead of failing later on decryption), the Connect message ids seen
 //! (replay refusal), the refresh-failure state of kept credentials, and, on PostgreSQL,
-//! `TRUNCATE` refused on the append-only audit table.
+//! `TRUNCATE` refused on the append-only audit table; and the tenant list's keyset index.
 
 use sea_orm_migration::{prelude::*, schema::*, sea_orm::DbBackend};
 
@@ -41,6 +41,17 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        // The tenant list is keyset-paged by (name, id).
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_tenants_display_name_id")
+                    .table(Tenants::Table)
+                    .col(Tenants::DisplayName)
+                    .col(Tenants::Id)
+                    .to_owned(),
+            )
+            .await?;
         // One column per statement: SQLite alters one thing at a time.
         manager
             .alter_table(
@@ -75,6 +86,7 @@ impl MigrationTrait for Migration {
         for column in [Credentials::LastRefreshFailureOn, Credentials::RefreshFailureDays, Credentials::RefreshState] {
             manager.alter_table(Table::alter().table(Credentials::Table).drop_column(column).to_owned()).await?;
         }
+        manager.drop_index(Index::drop().name("idx_tenants_display_name_id").table(Tenants::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(ConnectMessages::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(EncryptionKeys::Table).to_owned()).await
     }
@@ -102,4 +114,11 @@ enum Credentials {
     RefreshState,
     RefreshFailureDays,
     LastRefreshFailureOn,
+}
+
+#[derive(DeriveIden)]
+enum Tenants {
+    Table,
+    Id,
+    DisplayName,
 }

@@ -152,6 +152,11 @@ impl TenantsPort for Portal {
         done(ctx, tenants::list(&self.db, viewer, include_archived).await)
     }
 
+    async fn page(&self, ctx: &RequestCtx, query: app::tenants::api::TenantQuery) -> AppResult<app::tenants::api::TenantPage> {
+        let viewer = ctx.require_staff()?;
+        done(ctx, tenants::page(&self.db, viewer, &query).await)
+    }
+
     async fn get(&self, ctx: &RequestCtx, id: Uuid) -> AppResult<TenantDetail> {
         let viewer = ctx.require_staff()?;
         done(ctx, tenants::get(&self.db, viewer, id).await)

@@ -3,7 +3,8 @@
 
 use app::auth::{Role, StaffPrincipal};
 use app::error::AppError;
-use app::tenants::api::{Environment, TenantDetail, TenantInput, TenantSummary};
+use app::onboarding::model::ConsentState;
+use app::tenants::api::{Environment, TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionSession, TransactionTrait,
@@ -13,7 +14,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::audit::{self, Actor, Event};
-use crate::db::entities::{staff_user, tenant};
+use crate::db::entities::{consent_state, staff_user, tenant};
 use crate::error::{ServiceError, ServiceResult};
 
 const SLUG_TAKEN: &str = "This slug is already used by another tenant. Choose another.";
@@ -41,9 +42,114 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
                 contact_email: t.contact_email,
                 archived: t.archived_at.is_some(),
                 updated_at: t.updated_at,
+                consent_state: ConsentState::NotStarted,
+                consent_reason: None,
             })
         })
         .collect())
+}
+
+/// A cursor is the last row's sort key (name, id), base64url so it is one opaque URL value.
+fn encode_cursor(name: &str, id: Uuid) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("{id}\u{1f}{name}"))
+}
+
+fn decode_cursor(cursor: &str) -> ServiceResult<(String, Uuid)> {
+    use base64::Engine as _;
+    let bad = || AppError::BadRequest { message: "This page link is not valid; start again from the first page.".into() };
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    let (id, name) = text.split_once('\u{1f}').ok_or_else(bad)?;
+    Ok((name.to_owned(), Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+/// `%` and `_` typed by a person are matched literally.
+fn like_pattern(needle: &str) -> String {
+    let escaped = needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{escaped}%")
+}
+
+/// One page of the tenants `viewer` may see, by name then id (keyset: `after` is the previous
+/// page's last key), matching `query`, with each tenant's consent state in its environment.
+pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<TenantPage> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+    use sea_orm::{Condition, PaginatorTrait, QuerySelect};
+
+    let mut select = tenant::Entity::find();
+    if viewer.role == Role::AccountManager {
+        select = select.filter(tenant::Column::AccountManagerId.eq(viewer.id));
+    }
+    if !query.include_archived {
+        select = select.filter(tenant::Column::ArchivedAt.is_null());
+    }
+    if let Some(q) = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
+        if q.chars().count() > 200 {
+            return Err(AppError::field("q", "Search for at most 200 characters.").into());
+        }
+        let pattern = like_pattern(q);
+        let lower_like = |col: tenant::Column| Expr::expr(Func::lower(Expr::col(col))).like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'));
+        select = select.filter(
+            Condition::any()
+                .add(lower_like(tenant::Column::DisplayName))
+                .add(lower_like(tenant::Column::Slug))
+                .add(lower_like(tenant::Column::ContactEmail)),
+        );
+    }
+    let total = select.clone().count(db).await?;
+    if let Some(cursor) = query.after.as_deref() {
+        let (name, id) = decode_cursor(cursor)?;
+        select = select.filter(
+            Condition::any()
+                .add(tenant::Column::DisplayName.gt(name.clone()))
+                .add(Condition::all().add(tenant::Column::DisplayName.eq(name)).add(tenant::Column::Id.gt(id))),
+        );
+    }
+    let mut rows = select
+        .order_by_asc(tenant::Column::DisplayName)
+        .order_by_asc(tenant::Column::Id)
+        .limit(TENANT_PAGE_SIZE + 1)
+        .all(db)
+        .await?;
+    let next = if rows.len() as u64 > TENANT_PAGE_SIZE {
+        rows.truncate(TENANT_PAGE_SIZE as usize);
+        rows.last().map(|t| encode_cursor(&t.display_name, t.id))
+    } else {
+        None
+    };
+    let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
+    let states: std::collections::HashMap<(Uuid, String), consent_state::Model> = consent_state::Entity::find()
+        .filter(consent_state::Column::TenantId.is_in(ids))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| ((c.tenant_id, c.environment.clone()), c))
+        .collect();
+    let managers = manager_emails(db).await?;
+    let mut items = Vec::with_capacity(rows.len());
+    for t in rows {
+        let environment = Environment::parse(&t.environment)
+            .ok_or_else(|| ServiceError::Other(format!("tenant {}: unknown environment `{}`", t.id, t.environment)))?;
+        let consent = states.get(&(t.id, t.environment.clone()));
+        let consent_state = match consent {
+            Some(c) => ConsentState::parse(&c.state)
+                .ok_or_else(|| ServiceError::Other(format!("tenant {}: unknown consent state `{}`", t.id, c.state)))?,
+            None => ConsentState::NotStarted,
+        };
+        items.push(TenantSummary {
+            id: t.id,
+            account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
+            environment,
+            display_name: t.display_name,
+            slug: t.slug,
+            contact_email: t.contact_email,
+            archived: t.archived_at.is_some(),
+            updated_at: t.updated_at,
+            consent_state,
+            consent_reason: consent.and_then(|c| c.reason.clone()),
+        });
+    }
+    Ok(TenantPage { items, total, next })
 }
 
 /// One tenant with its audit events, if `viewer` may see it. A tenant an account manager is not

@@ -114,6 +114,48 @@ pub struct TenantSummary {
     pub account_manager_email: Option<String>,
     pub archived: bool,
     pub updated_at: DateTime<Utc>,
+    /// The consent state in the tenant's environment (`not_started` before anything happened).
+    #[serde(default = "not_started")]
+    pub consent_state: crate::onboarding::model::ConsentState,
+    /// Why, when the state is `needs_attention`.
+    #[serde(default)]
+    pub consent_reason: Option<String>,
+}
+
+fn not_started() -> crate::onboarding::model::ConsentState {
+    crate::onboarding::model::ConsentState::NotStarted
+}
+
+/// Tenants on one page of the list.
+pub const TENANT_PAGE_SIZE: u64 = 50;
+
+/// What the tenant list asks for: all of it lives in the page's URL (`?q=…&archived=1&after=…`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantQuery {
+    #[serde(default)]
+    pub include_archived: bool,
+    /// Search in name, slug and contact e-mail (case-insensitive, anywhere in the text).
+    #[serde(default, deserialize_with = "empty_as_none_string")]
+    pub q: Option<String>,
+    /// The opaque cursor of the page to show (from [`TenantPage::next`]); none for the first.
+    #[serde(default, deserialize_with = "empty_as_none_string")]
+    pub after: Option<String>,
+}
+
+/// One page of the tenant list, by name: keyset-paged, so a page costs the same anywhere in a
+/// list of 100,000 and rows added meanwhile never shift a page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantPage {
+    pub items: Vec<TenantSummary>,
+    /// Tenants matching the query in all (across pages).
+    pub total: u64,
+    /// The cursor of the next page, if there is one.
+    pub next: Option<String>,
+}
+
+fn empty_as_none_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    let value: Option<String> = Option::deserialize(d)?;
+    Ok(value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
 }
 
 /// Everything the tenant page shows.
@@ -160,6 +202,8 @@ mod port {
     pub trait TenantsPort: Send + Sync + 'static {
         /// Tenants the caller may see (account managers: only assigned ones), by name.
         async fn list(&self, ctx: &RequestCtx, include_archived: bool) -> Result<Vec<TenantSummary>, AppError>;
+        /// One page of the tenants the caller may see, by name, with their consent state.
+        async fn page(&self, ctx: &RequestCtx, query: TenantQuery) -> Result<TenantPage, AppError>;
         /// One tenant with its audit events; `NotFound` also when the caller may not see it.
         async fn get(&self, ctx: &RequestCtx, id: Uuid) -> Result<TenantDetail, AppError>;
         /// Creates a tenant; a slug clash is a field error.
@@ -180,6 +224,15 @@ pub async fn list_tenants(include_archived: bool) -> Result<Vec<TenantSummary>, 
     let ctx = request_ctx()?;
     let port = port::<dyn TenantsPort>()?;
     respond(&ctx, port.list(&ctx, include_archived).await)
+}
+
+/// One page of the tenants the caller may see.
+#[server(endpoint = "tenants/page")]
+pub async fn list_tenant_page(query: TenantQuery) -> Result<TenantPage, AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn TenantsPort>()?;
+    respond(&ctx, port.page(&ctx, query).await)
 }
 
 /// One tenant and its audit events.

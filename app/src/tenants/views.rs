@@ -24,10 +24,33 @@ pub fn TenantListPage() -> impl IntoView {
 #[component]
 fn TenantList() -> impl IntoView {
     let query = use_query_map();
-    let include_archived = move || query.read().get("archived").as_deref() == Some("1");
-    let tenants = Resource::new(include_archived, list_tenants);
+    // Everything the list shows is in the URL: shareable, survives reload, Back works.
+    let tenant_query = move || {
+        let q = query.read();
+        TenantQuery {
+            include_archived: q.get("archived").as_deref() == Some("1"),
+            q: q.get("q").filter(|v| !v.trim().is_empty()),
+            after: q.get("after").filter(|v| !v.is_empty()),
+        }
+    };
+    let tenants = Resource::new(tenant_query, list_tenant_page);
     let filter = RwSignal::new(String::new());
+    let filter_input = NodeRef::<leptos::html::Input>::new();
     let can_create = staff_role_allows(Role::manages_tenants);
+    let link = move |after: Option<&str>, archived: bool| {
+        let current = tenant_query();
+        let mut parts = Vec::new();
+        if let Some(q) = &current.q {
+            parts.push(format!("q={}", crate::components::urlencode(q)));
+        }
+        if archived {
+            parts.push("archived=1".to_owned());
+        }
+        if let Some(a) = after {
+            parts.push(format!("after={}", crate::components::urlencode(a)));
+        }
+        if parts.is_empty() { "/tenants".to_owned() } else { format!("/tenants?{}", parts.join("&")) }
+    };
 
     view! {
         <section class="panel">
@@ -37,33 +60,46 @@ fn TenantList() -> impl IntoView {
                     <a class="button primary" href="/tenants/new">"New tenant"</a>
                 </Show>
             </div>
+            <form class="toolbar" method="get" action="/tenants" role="search">
+                <label for="tenant-search">"Search"</label>
+                <input id="tenant-search" name="q" type="search" maxlength="200" placeholder="Name, slug or contact e-mail"
+                    value=move || tenant_query().q.unwrap_or_default() />
+                {move || tenant_query().include_archived.then(|| view! { <input type="hidden" name="archived" value="1" /> })}
+                <button type="submit">"Search"</button>
+                {move || {
+                    if tenant_query().include_archived {
+                        view! { <a href=link(None, false)>"Hide archived"</a> }.into_any()
+                    } else {
+                        view! { <a href=link(None, true)>"Show archived"</a> }.into_any()
+                    }
+                }}
+            </form>
             <div class="toolbar">
                 <label for="tenant-filter">"Filter"</label>
                 <input
                     id="tenant-filter"
+                    node_ref=filter_input
                     type="search"
-                    placeholder="Name, slug or e-mail"
+                    placeholder="Narrow down this page"
                     prop:value=move || filter.get()
                     on:input=move |ev| filter.set(event_target_value(&ev))
                 />
-                {move || {
-                    if include_archived() {
-                        view! { <a href="/tenants">"Hide archived"</a> }.into_any()
-                    } else {
-                        view! { <a href="/tenants?archived=1">"Show archived"</a> }.into_any()
-                    }
-                }}
             </div>
             <Suspense fallback=|| view! { <p class="loading">"Loading tenants…"</p> }>
                 {move || Suspend::new(async move {
                     match tenants.await {
                         Err(e) => view! { <LoadError error=e /> }.into_any(),
-                        Ok(list) if list.is_empty() => view! {
+                        Ok(page) if page.items.is_empty() && tenant_query() == TenantQuery::default() => view! {
                             <p class="empty">"No tenants yet. Staff create one with “New tenant”."</p>
                         }.into_any(),
-                        Ok(list) => {
-                            let total = list.len();
-                            let list = StoredValue::new(list);
+                        Ok(page) if page.items.is_empty() => view! {
+                            <p class="empty" data-testid="tenant-count">"No tenant matches. "<a href="/tenants">"Show all tenants"</a></p>
+                        }.into_any(),
+                        Ok(page) => {
+                            let total = page.total;
+                            let next = page.next.clone();
+                            let first = tenant_query().after.is_some();
+                            let list = StoredValue::new(page.items);
                             let visible = move || {
                                 let needle = filter.get().trim().to_lowercase();
                                 list.read_value().iter()
@@ -74,6 +110,17 @@ fn TenantList() -> impl IntoView {
                                     .cloned()
                                     .collect::<Vec<_>>()
                             };
+                            let archived = tenant_query().include_archived;
+                            // The list hydrates after the page: text typed into the filter before
+                            // that moment must still narrow it.
+                            Effect::new(move || {
+                                if let Some(input) = filter_input.get() {
+                                    let typed = input.value();
+                                    if typed != filter.get_untracked() {
+                                        filter.set(typed);
+                                    }
+                                }
+                            });
                             view! {
                                 <p class="count" data-testid="tenant-count">
                                     {move || format!("{} of {} tenants", visible().len(), total)}
@@ -82,7 +129,7 @@ fn TenantList() -> impl IntoView {
                                 <table>
                                     <thead><tr>
                                         <th scope="col">"Name"</th><th scope="col">"Slug"</th>
-                                        <th scope="col">"Environment"</th><th scope="col">"Contact"</th>
+                                        <th scope="col">"Environment"</th><th scope="col">"Consent"</th><th scope="col">"Contact"</th>
                                         <th scope="col">"Account manager"</th><th scope="col">"Updated"</th>
                                     </tr></thead>
                                     <tbody>
@@ -92,6 +139,8 @@ fn TenantList() -> impl IntoView {
                                                     {t.archived.then(|| view! { <span class="badge">"archived"</span> })}</td>
                                                 <td><code>{t.slug.clone()}</code></td>
                                                 <td>{t.environment.as_str()}</td>
+                                                <td><span class=format!("badge state-{}", t.consent_state.as_str())>{t.consent_state.label()}</span>
+                                                    {t.consent_reason.clone().map(|r| view! { " " <small>{r}</small> })}</td>
                                                 <td>{t.contact_email.clone()}</td>
                                                 <td>{t.account_manager_email.clone().unwrap_or_else(|| "—".into())}</td>
                                                 <td>{format_time(t.updated_at)}</td>
@@ -100,6 +149,10 @@ fn TenantList() -> impl IntoView {
                                     </tbody>
                                 </table>
                                 </div>
+                                <nav class="pager" aria-label="Pages">
+                                    {first.then(|| view! { <a href=link(None, archived)>"First page"</a> })}
+                                    {next.map(|n| view! { <a rel="next" href=link(Some(&n), archived)>"Next page"</a> })}
+                                </nav>
                             }.into_any()
                         }
                     }

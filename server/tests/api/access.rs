@@ -93,6 +93,7 @@ async fn the_access_matrix_holds_for_every_server_function() {
             // caller: failures are throttled per account and address).
             ("/api/auth/sign_in", vec![("email".into(), format!("ghost-{tag}@isv.test")), ("password".into(), "not-the-password".into())], S::UNPROCESSABLE_ENTITY),
             ("/api/tenants/list", vec![("include_archived".into(), "false".into())], staff_read(who, S::OK)),
+            ("/api/tenants/page", vec![("query[include_archived]".into(), "false".into()), ("query[q]".into(), "acme".into())], staff_read(who, S::OK)),
             ("/api/tenants/get", vec![("id".into(), ta.clone())], staff_read(who, if who == Who::OtherManager { S::NOT_FOUND } else { S::OK })),
             (
                 "/api/tenants/get",

@@ -203,3 +203,53 @@ on_both_databases! {
         assert_eq!(server::audit::recent_for_tenant(&db, w.tenant_b, &["invite."], Some(10)).await.unwrap().len(), 0, "another tenant's events never appear");
     }
 }
+
+on_both_databases! {
+    async fn the_tenant_list_pages_by_name_without_losing_or_repeating_rows_under_inserts(backend) {
+        use app::tenants::api::{TENANT_PAGE_SIZE, TenantQuery};
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        let actor = server::audit::Actor::system("test");
+        for i in 0..120 {
+            server::tenants::create(&db, &actor, None, tenant_input(&format!("bulk-{i:03}"), None)).await.unwrap();
+        }
+        let admin = server::staff::to_principal(&server::db::entities::staff_user::Entity::find_by_id(w.admin).one(&db).await.unwrap().unwrap()).unwrap();
+        let mut seen = Vec::new();
+        let mut query = TenantQuery::default();
+        let mut pages = 0;
+        loop {
+            let page = server::tenants::page(&db, &admin, &query).await.unwrap();
+            assert!(page.items.len() as u64 <= TENANT_PAGE_SIZE);
+            seen.extend(page.items.iter().map(|t| t.display_name.clone()));
+            pages += 1;
+            if pages == 1 {
+                // Rows added before the cursor's position mid-way never shift later pages.
+                server::tenants::create(&db, &actor, None, tenant_input("aaa-early", None)).await.unwrap();
+            }
+            match page.next {
+                Some(next) => query.after = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3);
+        let mut sorted = seen.clone();
+        sorted.sort();
+        assert_eq!(seen, sorted, "by name");
+        sorted.dedup();
+        assert_eq!(sorted.len(), seen.len(), "no row repeated");
+        assert_eq!(seen.len(), 122, "every row that existed at the start is listed");
+
+        let found = server::tenants::page(&db, &admin, &TenantQuery { q: Some("BULK-00".into()), ..Default::default() }).await.unwrap();
+        assert_eq!((found.total, found.items.len()), (10, 10), "search is case-insensitive, in slug and name");
+        let literal = server::tenants::page(&db, &admin, &TenantQuery { q: Some("bulk_00%".into()), ..Default::default() }).await.unwrap();
+        assert_eq!(literal.total, 0, "% and _ are matched literally");
+        let bad = server::tenants::page(&db, &admin, &TenantQuery { after: Some("not a cursor".into()), ..Default::default() }).await;
+        assert!(matches!(bad.unwrap_err().into_app("t"), app::error::AppError::BadRequest { .. }));
+
+        let manager = server::staff::to_principal(&server::db::entities::staff_user::Entity::find_by_id(w.manager_a).one(&db).await.unwrap().unwrap()).unwrap();
+        let theirs = server::tenants::page(&db, &manager, &TenantQuery::default()).await.unwrap();
+        assert_eq!(theirs.total, 1, "an account manager sees and counts only assigned tenants");
+        assert_eq!(theirs.items[0].id, w.tenant_a);
+        assert_eq!(theirs.items[0].consent_state, app::onboarding::model::ConsentState::NotStarted);
+    }
+}

@@ -212,7 +212,7 @@ async fn tenant_env(db: &DatabaseConnection, tenant_id: Uuid) -> ServiceResult<E
         .one(db)
         .await?
         .ok_or_else(|| AppError::not_found("Tenant"))?;
-    Ok(Environment::parse(&t.environment).unwrap_or_default())
+    t.environment()
 }
 
 #[async_trait::async_trait]
@@ -221,7 +221,7 @@ impl OnboardingPort for Portal {
         let viewer = ctx.require_staff()?.clone();
         let result: ServiceResult<TenantConsentView> = async {
             let t = tenants::visible(&self.db, &viewer, tenant_id).await?;
-            let env = Environment::parse(&t.environment).unwrap_or_default();
+            let env = t.environment()?;
             let su = onboarding::records::system_user(&self.db, tenant_id, env).await?;
             let history = crate::audit::recent_for_tenant(&self.db, tenant_id, &["consent.state_changed", "invite."], Some(crate::audit::PAGE_EVENTS)).await?;
             Ok(TenantConsentView {
@@ -416,7 +416,7 @@ impl Portal {
             CheckScope::Staff(tenant_id) => {
                 let staff = if read_only { ctx.require_staff()?.clone() } else { ctx.require_role(MANAGERS)?.clone() };
                 let t = done(ctx, tenants::visible(&self.db, &staff, tenant_id).await)?;
-                Ok((tenant_id, Environment::parse(&t.environment).unwrap_or_default(), Actor::of(ctx)))
+                Ok((tenant_id, done(ctx, t.environment())?, Actor::of(ctx)))
             }
             CheckScope::Invitee => {
                 let invitee = ctx.require_invitee()?;

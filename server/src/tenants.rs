@@ -4,7 +4,7 @@
 use app::auth::{Role, StaffPrincipal};
 use app::error::AppError;
 use app::onboarding::model::ConsentState;
-use app::tenants::api::{Environment, TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
+use app::tenants::api::{TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionSession, TransactionTrait,
@@ -30,13 +30,12 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
     }
     let rows = query.all(db).await?;
     let managers = manager_emails(db).await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|t| {
-            Some(TenantSummary {
+    rows.into_iter()
+        .map(|t| {
+            Ok(TenantSummary {
                 id: t.id,
                 account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
-                environment: Environment::parse(&t.environment)?,
+                environment: t.environment()?,
                 display_name: t.display_name,
                 slug: t.slug,
                 contact_email: t.contact_email,
@@ -46,7 +45,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
                 consent_reason: None,
             })
         })
-        .collect())
+        .collect()
 }
 
 /// A cursor is the last row's sort key (name, id), base64url so it is one opaque URL value.
@@ -128,8 +127,7 @@ pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &T
     let managers = manager_emails(db).await?;
     let mut items = Vec::with_capacity(rows.len());
     for t in rows {
-        let environment = Environment::parse(&t.environment)
-            .ok_or_else(|| ServiceError::Other(format!("tenant {}: unknown environment `{}`", t.id, t.environment)))?;
+        let environment = t.environment()?;
         let consent = states.get(&(t.id, t.environment.clone()));
         let consent_state = match consent {
             Some(c) => ConsentState::parse(&c.state)
@@ -163,7 +161,7 @@ pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uuid) 
     let events = audit::recent_for_tenant(db, id, &[], Some(audit::PAGE_EVENTS)).await?;
     Ok(TenantDetail {
         id: t.id,
-        environment: Environment::parse(&t.environment).unwrap_or_default(),
+        environment: t.environment()?,
         display_name: t.display_name,
         slug: t.slug,
         contact_email: t.contact_email,

@@ -65,7 +65,7 @@ async fn tenant_environment(portal: &Portal, tenant_id: uuid::Uuid) -> crate::er
         .one(&portal.db)
         .await?
         .ok_or_else(|| app::error::AppError::not_found("Tenant"))?;
-    Ok(Environment::parse(&t.environment).unwrap_or_default())
+    t.environment()
 }
 
 /// Completes a round trip on the environment named by the path and redirects to `/wizard`.

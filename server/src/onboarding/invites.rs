@@ -5,7 +5,6 @@
 
 use app::error::AppError;
 use app::onboarding::model::{ConsentState, InviteLandingView, InviteStatus, InviteView, IssuedInvite};
-use app::tenants::api::Environment;
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
@@ -49,7 +48,7 @@ pub async fn issue<C: TransactionTrait>(
     if t.archived_at.is_some() {
         return Err(AppError::Conflict { message: "This tenant is archived; restore it before inviting.".into() }.into());
     }
-    let env = Environment::parse(&t.environment).unwrap_or_default();
+    let env = t.environment()?;
     let now = Utc::now();
     let revoked = invite::Entity::update_many()
         .col_expr(invite::Column::RevokedAt, Expr::value(now))
@@ -179,9 +178,10 @@ pub async fn landing<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<I
     if t.archived_at.is_some() {
         return Err(archived_refusal().into());
     }
+    let environment = t.environment()?;
     Ok(InviteLandingView {
         tenant_name: t.display_name,
-        environment: Environment::parse(&t.environment).unwrap_or_default(),
+        environment,
         expires_at: row.expires_at,
     })
 }
@@ -230,7 +230,7 @@ pub async fn redeem<C: TransactionTrait>(
         // Dropping the transaction rolls the claim back.
         return Err(archived_refusal().into());
     }
-    let env = Environment::parse(&t.environment).unwrap_or_default();
+    let env = t.environment()?;
     let session = sessions::create_invite_session(&txn, row.tenant_id, lifetimes).await?;
     let actor = Actor::system("customer admin (invite)");
     audit::record(

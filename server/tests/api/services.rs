@@ -253,3 +253,22 @@ on_both_databases! {
         assert_eq!(theirs.items[0].consent_state, app::onboarding::model::ConsentState::NotStarted);
     }
 }
+
+on_both_databases! {
+    async fn an_unknown_stored_environment_is_an_error_naming_the_row_not_a_silent_demo(backend) {
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        use sea_orm::QueryFilter as _;
+        tenant::Entity::update_many()
+            .col_expr(tenant::Column::Environment, sea_orm::sea_query::Expr::value("staging"))
+            .filter(<tenant::Column as sea_orm::ColumnTrait>::eq(&tenant::Column::Id, w.tenant_b))
+            .exec(&db)
+            .await
+            .unwrap();
+        let admin = server::staff::to_principal(&server::db::entities::staff_user::Entity::find_by_id(w.admin).one(&db).await.unwrap().unwrap()).unwrap();
+        let err = server::tenants::get(&db, &admin, w.tenant_b).await.unwrap_err().to_string();
+        assert!(err.contains(&w.tenant_b.to_string()) && err.contains("staging"), "{err}");
+        assert!(server::tenants::list(&db, &admin, false).await.is_err(), "the list does not silently drop or relabel the row");
+        assert!(server::tenants::get(&db, &admin, w.tenant_a).await.is_ok(), "other rows are unaffected");
+    }
+}

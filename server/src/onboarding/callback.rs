@@ -103,6 +103,7 @@ pub struct CallbackQuery {
     pub state: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    pub error_uri: Option<String>,
     pub iss: Option<String>,
 }
 
@@ -118,6 +119,60 @@ fn refused(title: &'static str, message: impl Into<String>) -> Outcome {
     Outcome { ok: false, title, message: message.into() }
 }
 
+/// The longest part of DocuSign's own description shown to the admin.
+const MAX_DESCRIPTION_CHARS: usize = 300;
+
+/// What an error redirect tells the admin, from its documented fields only: the OAuth `error`
+/// code (RFC 6749 §4.1.2.1), with DocuSign's `error_description` and `error_uri` shown as they
+/// came (the page escapes them) but never parsed: their wording is DocuSign's and may change.
+///
+/// `access_denied` is sent both when the admin presses Cancel or Deny and when DocuSign refuses
+/// the request (an organization consent without an active claimed domain, for instance), and no
+/// documented field tells the two apart, so the answer says that DocuSign did not grant consent
+/// and names both possibilities and the next step for the path that was tried.
+pub fn error_redirect(error: &str, description: Option<&str>, error_uri: Option<&str>, purpose: Option<Purpose>) -> Outcome {
+    let said = description
+        .map(str::trim)
+        .filter(|d| !d.is_empty())
+        .map(|d| {
+            let cut: String = d.chars().filter(|c| !c.is_control()).take(MAX_DESCRIPTION_CHARS).collect();
+            format!(" DocuSign said: “{cut}”.")
+        })
+        .unwrap_or_default();
+    let more = error_uri
+        .filter(|u| u.starts_with("https://") && u.len() <= 300 && !u.chars().any(|c| c.is_whitespace() || c.is_control()))
+        .map(|u| format!(" More from DocuSign: {u}"))
+        .unwrap_or_default();
+    let retry = match purpose {
+        Some(Purpose::Organization) => {
+            "Nothing was changed. Organization consent needs a DocuSign organization administrator whose organization has an active claimed domain; \
+             if that is not yet the case, choose “Grant individual consent” instead, or try “Grant organization consent” again once the domain is active."
+        }
+        Some(Purpose::Individual) => "Nothing was changed. When you are ready, press “Grant individual consent” to try again.",
+        _ => "Nothing was changed. Press “Sign in with DocuSign” to try again.",
+    };
+    match error {
+        "access_denied" => refused(
+            "DocuSign did not grant consent.",
+            format!("This happens when Cancel or Deny is pressed at DocuSign, and also when DocuSign refuses the request.{said}{more} {retry}"),
+        ),
+        "server_error" | "temporarily_unavailable" => refused(
+            "DocuSign could not complete this right now.",
+            format!("It answered `{error}`.{said}{more} Wait a few minutes. {retry}"),
+        ),
+        "invalid_request" | "unauthorized_client" | "unsupported_response_type" | "invalid_scope" => refused(
+            "DocuSign refused the request our portal sent.",
+            format!(
+                "It answered `{error}`, which points at the ISV's integration settings, not at your account.{said}{more} Nothing was changed; please tell the person who invited you."
+            ),
+        ),
+        other => {
+            let code: String = other.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+            refused("DocuSign did not complete the sign-in.", format!("It answered `{code}`.{said}{more} {retry}"))
+        }
+    }
+}
+
 /// Completes a callback for the invite session `invitee` on the environment `d.env` (whose
 /// redirect URI it arrived on). Every refusal changes nothing but the wizard's notice, and makes
 /// no token request.
@@ -129,7 +184,7 @@ pub async fn complete(d: Deps<'_>, invitee: &InviteePrincipal, query: CallbackQu
 }
 
 async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: CallbackQuery, request_id: &str) -> ServiceResult<Outcome> {
-    const AGAIN: &str = "Nothing was changed. Press the button below to start again.";
+    const AGAIN: &str = "Nothing was changed. Start again with “Sign in with DocuSign” or the consent button you used, on this page.";
     let Some(state_value) = query.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 256) else {
         return Ok(refused("The answer from DocuSign was incomplete.", AGAIN));
     };
@@ -149,7 +204,7 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
         .await?
         .rows_affected;
     if consumed != 1 {
-        return Ok(refused("This sign-in was already completed.", "The same answer cannot be used twice. Press the button below to start again."));
+        return Ok(refused("This sign-in was already completed.", "The same answer cannot be used twice. Start again with “Sign in with DocuSign” or the consent button you used, on this page."));
     }
     if tx.environment != d.env.as_str() {
         tracing::warn!(request_id, "callback arrived on another environment's redirect URI; refused");
@@ -165,17 +220,8 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
         }
     }
     if let Some(error) = query.error.as_deref() {
-        let description = query.error_description.as_deref().unwrap_or_default();
-        return Ok(if description.contains("admin_consent_not_allowed") {
-            refused(
-                "DocuSign did not allow organization consent for this user.",
-                "Organization consent needs a DocuSign organization administrator whose organization has a claimed, active domain. You can choose individual consent instead.",
-            )
-        } else if error == "access_denied" {
-            refused("You declined in DocuSign.", "Nothing was changed. You can try again whenever you are ready.")
-        } else {
-            refused("DocuSign could not complete the sign-in.", format!("It answered `{error}`. {AGAIN}"))
-        });
+        let purpose = Purpose::parse(&tx.purpose);
+        return Ok(error_redirect(error, query.error_description.as_deref(), query.error_uri.as_deref(), purpose));
     }
     let Some(code) = query.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 4096) else {
         return Ok(refused("The answer from DocuSign was incomplete.", AGAIN));
@@ -263,12 +309,12 @@ fn provider_refusal(e: &ProviderError) -> Outcome {
     match e {
         ProviderError::CodeExpiredOrUsed => refused(
             "DocuSign says the sign-in code expired.",
-            "Codes are valid for about two minutes. Nothing was changed. Press the button below to start again.",
+            "Codes are valid for about two minutes. Nothing was changed. Start again with “Sign in with DocuSign” or the consent button you used, on this page.",
         ),
         e if e.is_transient() => refused("DocuSign could not be reached.", "Nothing was changed. Please try again in a few minutes."),
         _ => {
             tracing::warn!(error = %e, "callback: DocuSign refused the exchange");
-            refused("DocuSign refused the sign-in.", "Nothing was changed. Press the button below to start again.")
+            refused("DocuSign refused the sign-in.", "Nothing was changed. Start again with “Sign in with DocuSign” or the consent button you used, on this page.")
         }
     }
 }
@@ -276,4 +322,38 @@ fn provider_refusal(e: &ProviderError) -> Outcome {
 /// The refusal when the wizard session is missing (cookie lost, session expired).
 pub fn no_session() -> AppError {
     AppError::Unauthorized
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_denial_is_never_called_the_admins_own_decline_and_shows_docusigns_words() {
+        for description in [Some("The user canceled."), Some("admin_consent_not_allowed"), Some("Some other wording entirely"), None] {
+            let o = error_redirect("access_denied", description, None, Some(Purpose::Organization));
+            assert_eq!(o.title, "DocuSign did not grant consent.");
+            assert!(!o.message.contains("You declined"));
+            assert!(o.message.contains("Grant individual consent"), "the next step names a real control: {}", o.message);
+            if let Some(d) = description {
+                assert!(o.message.contains(d), "DocuSign's own words are shown: {}", o.message);
+            }
+        }
+    }
+
+    #[test]
+    fn every_documented_error_code_has_its_own_next_step_and_unknown_ones_a_general_one() {
+        let titles: Vec<&str> = ["server_error", "temporarily_unavailable", "invalid_scope", "unauthorized_client", "something_new"]
+            .iter()
+            .map(|e| error_redirect(e, None, None, Some(Purpose::Individual)).title)
+            .collect();
+        assert_eq!(titles[0], "DocuSign could not complete this right now.");
+        assert_eq!(titles[1], titles[0]);
+        assert_eq!(titles[2], "DocuSign refused the request our portal sent.");
+        assert_eq!(titles[3], titles[2]);
+        assert_eq!(titles[4], "DocuSign did not complete the sign-in.");
+        let odd = error_redirect("<script>x</script>", Some(&"y".repeat(5000)), Some("javascript:alert(1)"), None);
+        assert!(!odd.message.contains('<') && !odd.message.contains("javascript:"), "{}", odd.message);
+        assert!(odd.message.len() < 1000);
+    }
 }

@@ -278,7 +278,10 @@ async fn denying_consent_changes_nothing_and_exchanges_no_code() {
     assert_eq!(query_of(&back)["error"], "access_denied");
     o.back_to_portal(&b, &back).await;
     let w = o.wizard(&b).await;
-    assert_eq!(w["notice"]["title"], "You declined in DocuSign.");
+    // `access_denied` does not say who refused: the wizard says what happened without blaming
+    // the admin, and names the next step.
+    assert_eq!(w["notice"]["title"], "DocuSign did not grant consent.");
+    assert!(w["notice"]["message"].as_str().unwrap().contains("Grant individual consent"), "{}", w["notice"]);
     assert_eq!(w["step"], "choose_path");
     assert_eq!(o.consent(o.app.world.tenant_a).await["status"]["state"], "in_progress");
     assert_eq!(o.token_exchanges().await, 1, "only the sign-in's code was exchanged");
@@ -604,4 +607,32 @@ async fn a_callback_with_a_missing_wrong_or_expired_state_or_a_wrong_issuer_exch
     o.app.portal.db.execute_unprepared("UPDATE oauth_transactions SET expires_at = '2000-01-01 00:00:00+00:00'").await.unwrap();
     assert_eq!(o.back_to_portal(&b, back.as_str()).await, "/wizard");
     assert_eq!(o.token_exchanges().await, 0, "expired: no code may be exchanged");
+}
+
+#[tokio::test]
+async fn a_refused_organization_consent_is_explained_without_matching_docusigns_wording() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    o.round_trip(&b, "sign_in", ADA).await;
+    let url = o.start(&b, "organization").await;
+    let back = url::Url::parse(&o.at_docusign(&url, ADA, true).await).unwrap();
+    // Whatever DocuSign's description says (here: words no code matches), the outcome is the same.
+    let mut reworded = back.clone();
+    let pairs: Vec<(String, String)> = back
+        .query_pairs()
+        .filter(|(k, _)| k == "state")
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .chain([
+            ("error".to_owned(), "access_denied".to_owned()),
+            ("error_description".to_owned(), "The request was not approved <b>here</b>.".to_owned()),
+        ])
+        .collect();
+    reworded.query_pairs_mut().clear().extend_pairs(pairs);
+    o.back_to_portal(&b, reworded.as_str()).await;
+    let w = o.wizard(&b).await;
+    assert_eq!(w["notice"]["title"], "DocuSign did not grant consent.");
+    let message = w["notice"]["message"].as_str().unwrap();
+    assert!(message.contains("The request was not approved <b>here</b>."), "DocuSign's words, as text: {message}");
+    assert!(message.contains("active claimed domain") && message.contains("Grant individual consent"), "{message}");
+    assert_eq!(o.token_exchanges().await, 1, "only the sign-in's code was exchanged");
 }

@@ -260,7 +260,7 @@ impl OnboardingPort for Portal {
     }
 
     async fn invite_landing(&self, ctx: &RequestCtx, token: &str) -> AppResult<InviteLandingView> {
-        done(ctx, onboarding::invites::landing(&self.db, token).await)
+        done(ctx, onboarding::invites::landing(&self.db, token, ctx.invitee.as_ref().map(|i| i.tenant_id)).await)
     }
 
     async fn redeem_invite(&self, ctx: &RequestCtx, token: &str) -> AppResult<String> {

@@ -225,6 +225,10 @@ pub struct InviteLandingView {
     pub tenant_name: String,
     pub environment: Environment,
     pub expires_at: DateTime<Utc>,
+    /// This browser already redeemed the link and its wizard session is alive (the admin pressed
+    /// Back after Start): send them on to the wizard rather than call the link used.
+    #[serde(default)]
+    pub resume: bool,
 }
 
 /// A DocuSign account as the wizard shows it.

@@ -28,6 +28,13 @@ pub fn InviteLandingPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match landing.await {
+                    Ok(l) if l.resume => view! {
+                        <section class="panel narrow">
+                            <h1>"Connect DocuSign for " {l.tenant_name.clone()}</h1>
+                            <p class="lead">"You already started with this link, and your session is still open in this browser."</p>
+                            <p><a class="button primary" href="/wizard">"Continue to the wizard"</a></p>
+                        </section>
+                    }.into_any(),
                     Ok(l) => view! {
                         <section class="panel narrow">
                             <h1>"Connect DocuSign for " {l.tenant_name.clone()}</h1>

@@ -167,11 +167,14 @@ pub async fn revoke_pending<C: ConnectionTrait>(db: &C, tenant_id: Uuid, now: ch
     Ok(res.rows_affected)
 }
 
-/// The landing page of a link, without consuming it.
-pub async fn landing<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<InviteLandingView> {
+/// The landing page of a link, without consuming it. `session_tenant` is the tenant of the
+/// browser's live wizard session, if any: a used link opened again from that same onboarding
+/// (Back after Start) resumes it instead of being refused.
+pub async fn landing<C: ConnectionTrait>(db: &C, token: &str, session_tenant: Option<Uuid>) -> ServiceResult<InviteLandingView> {
     let row = find_by_token(db, token).await?;
     let status = status_of(&row, Utc::now());
-    if status != InviteStatus::Pending {
+    let resume = status == InviteStatus::Used && session_tenant == Some(row.tenant_id);
+    if status != InviteStatus::Pending && !resume {
         return Err(refusal(status).into());
     }
     let t = tenant::Entity::find_by_id(row.tenant_id).one(db).await?.ok_or_else(|| AppError::not_found("Invite"))?;
@@ -183,6 +186,7 @@ pub async fn landing<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<I
         tenant_name: t.display_name,
         environment,
         expires_at: row.expires_at,
+        resume,
     })
 }
 

@@ -636,3 +636,18 @@ async fn a_refused_organization_consent_is_explained_without_matching_docusigns_
     assert!(message.contains("active claimed domain") && message.contains("Grant individual consent"), "{message}");
     assert_eq!(o.token_exchanges().await, 1, "only the sign-in's code was exchanged");
 }
+
+#[tokio::test]
+async fn back_after_start_resumes_the_wizard_in_the_same_browser_only() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let token = o.invite(o.app.world.tenant_a).await;
+    let b = o.redeem(&token).await;
+    let page = o.app.get(&format!("/onboard/{token}"), Some(&b.cookie)).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+    assert!(page.body.contains("Continue to the wizard"), "the same browser is sent on");
+    let stranger = o.app.get(&format!("/onboard/{token}"), None).await;
+    assert_eq!(stranger.status, StatusCode::CONFLICT);
+    assert!(stranger.body.contains("already used"), "another browser still hears the link is spent");
+    let redeem_again = o.app.call("/api/onboarding/redeem_invite", Some(&b.cookie), &[("token", &token)]).await;
+    assert_eq!(redeem_again.status, StatusCode::CONFLICT, "resuming consumes nothing and redeems nothing");
+}

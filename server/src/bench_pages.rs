@@ -43,8 +43,7 @@ pub struct PageBenchArgs {
 
 /// Runs the page bench and prints its figures.
 pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
-    let dir = std::env::temp_dir().join(format!("consent-portal-bench-pages-{}", uuid::Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir)?;
+    let dir = crate::bench::tempfile_dir()?;
     let mut config = Config::from_figment(
         Config::figment(None)
             .merge(figment::providers::Serialized::default("data_dir", dir.display().to_string()))

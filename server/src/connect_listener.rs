@@ -4,10 +4,8 @@
 //! the last verified delivery live elsewhere; this module does no I/O.
 
 use base64::Engine as _;
-use hmac::{Hmac, Mac as _};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::Value;
-use sha2::Sha256;
 use subtle::ConstantTimeEq as _;
 
 /// Header names carrying signatures are this prefix plus a number (`X-DocuSign-Signature-1`,
@@ -105,9 +103,7 @@ fn decode_signature(value: &http::HeaderValue) -> Option<[u8; TAG_LEN]> {
 }
 
 fn tag(key: &[u8], body: &[u8]) -> [u8; TAG_LEN] {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC accepts keys of any length");
-    mac.update(body);
-    mac.finalize().into_bytes().into()
+    crate::crypto::hmac_sha256(key, body)
 }
 
 /// The fields of a JSON SIM Connect message the portal records. Everything but `event` is
@@ -160,7 +156,9 @@ impl ConnectEvent {
 
 #[cfg(test)]
 mod tests {
+    use hmac::{Hmac, Mac as _};
     use http::{HeaderMap, HeaderValue};
+    use sha2::Sha256;
 
     use super::*;
 

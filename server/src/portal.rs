@@ -12,7 +12,6 @@ use app::onboarding::api::OnboardingPort;
 use app::onboarding::model::{InviteLandingView, IssuedInvite, SystemUserInput, TenantConsentView, VerificationView, WizardView};
 use app::tenants::api::{TenantDetail, TenantInput, TenantSummary, TenantsPort};
 use sea_orm::DatabaseConnection;
-use sha2::Digest as _;
 use uuid::Uuid;
 
 use crate::audit::{self, Actor, Event};
@@ -264,7 +263,7 @@ impl OnboardingPort for Portal {
     }
 
     async fn redeem_invite(&self, ctx: &RequestCtx, token: &str) -> AppResult<String> {
-        let link: [u8; 32] = sha2::Sha256::digest(token.as_bytes()).into();
+        let link = sessions::hash_token(token);
         let now = std::time::Instant::now();
         if let Err(retry_after_secs) = self.redeem_limiter.check(ctx.client_ip, &link, now) {
             return Err(AppError::RateLimited { retry_after_secs });

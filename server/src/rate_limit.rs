@@ -132,7 +132,7 @@ impl SignInLimiter {
 /// The invite-redemption throttle: per address and per link (by the link's hash).
 pub struct RedeemLimiter {
     per_address: FailureLimiter<IpAddr>,
-    per_link: FailureLimiter<[u8; 32]>,
+    per_link: FailureLimiter<String>,
 }
 
 impl Default for RedeemLimiter {
@@ -144,14 +144,14 @@ impl Default for RedeemLimiter {
 }
 
 impl RedeemLimiter {
-    /// Whether a redemption from `address` of the link hashing to `link` may be tried now.
-    pub fn check(&self, address: IpAddr, link: &[u8; 32], now: Instant) -> Result<(), u64> {
+    /// Whether a redemption from `address` of the link whose stored hash is `link` may be tried.
+    pub fn check(&self, address: IpAddr, link: &String, now: Instant) -> Result<(), u64> {
         self.per_address.check(&address, now)?;
         self.per_link.check(link, now)
     }
 
     /// Counts a failed redemption.
-    pub fn fail(&self, address: IpAddr, link: [u8; 32], now: Instant) {
+    pub fn fail(&self, address: IpAddr, link: String, now: Instant) {
         self.per_address.fail(address, now);
         self.per_link.fail(link, now);
     }
@@ -219,14 +219,15 @@ mod tests {
         let limiter = RedeemLimiter { per_address: FailureLimiter::new(3, MIN), per_link: FailureLimiter::new(2, MIN) };
         let now = Instant::now();
         let (a, b) = (IpAddr::from([10, 0, 0, 1]), IpAddr::from([10, 0, 0, 2]));
-        limiter.fail(a, [1; 32], now);
-        limiter.fail(b, [1; 32], now);
-        assert!(limiter.check(IpAddr::from([10, 0, 0, 3]), &[1; 32], now).is_err(), "the link is throttled");
-        assert!(limiter.check(a, &[2; 32], now).is_ok(), "other links and customers are not");
-        limiter.fail(a, [3; 32], now);
-        limiter.fail(a, [4; 32], now);
-        assert!(limiter.check(a, &[5; 32], now).is_err(), "the address is throttled");
-        assert!(limiter.check(b, &[5; 32], now).is_ok());
+        let link = |n: u8| format!("link-{n}");
+        limiter.fail(a, link(1), now);
+        limiter.fail(b, link(1), now);
+        assert!(limiter.check(IpAddr::from([10, 0, 0, 3]), &link(1), now).is_err(), "the link is throttled");
+        assert!(limiter.check(a, &link(2), now).is_ok(), "other links and customers are not");
+        limiter.fail(a, link(3), now);
+        limiter.fail(a, link(4), now);
+        assert!(limiter.check(a, &link(5), now).is_err(), "the address is throttled");
+        assert!(limiter.check(b, &link(5), now).is_ok());
     }
 
     #[test]

@@ -45,8 +45,12 @@ pub fn device_token_matches(keyring: &crate::crypto::Keyring, token: &str, email
 
 /// The `Set-Cookie` value for a known-device token.
 pub fn device_cookie(token: &str, secure: bool) -> String {
-    let max_age = Duration::days(DEVICE_COOKIE_DAYS).num_seconds();
-    let mut cookie = format!("{}={token}; Path=/; HttpOnly; SameSite=Strict; Max-Age={max_age}", device_cookie_name(secure));
+    build_cookie(device_cookie_name(secure), token, "Strict", Duration::days(DEVICE_COOKIE_DAYS), secure)
+}
+
+/// A `Set-Cookie` value: host-only, path `/`, HttpOnly, and `Secure` over https.
+fn build_cookie(name: &str, value: &str, same_site: &str, max_age: Duration, secure: bool) -> String {
+    let mut cookie = format!("{name}={value}; Path=/; HttpOnly; SameSite={same_site}; Max-Age={}", max_age.num_seconds());
     if secure {
         cookie.push_str("; Secure");
     }
@@ -217,21 +221,12 @@ pub async fn resolve_staff<C: ConnectionTrait>(
 
 /// The `Set-Cookie` value for a new session.
 pub fn set_cookie(token: &str, secure: bool, lifetimes: Lifetimes) -> String {
-    let max_age = lifetimes.absolute.num_seconds();
-    let mut cookie = format!("{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age}", cookie_name(secure));
-    if secure {
-        cookie.push_str("; Secure");
-    }
-    cookie
+    build_cookie(cookie_name(secure), token, "Lax", lifetimes.absolute, secure)
 }
 
 /// The `Set-Cookie` value that removes the session cookie.
 pub fn clear_cookie(secure: bool) -> String {
-    let mut cookie = format!("{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0", cookie_name(secure));
-    if secure {
-        cookie.push_str("; Secure");
-    }
-    cookie
+    build_cookie(cookie_name(secure), "", "Lax", Duration::zero(), secure)
 }
 
 /// The session token from a `Cookie` header, if present.

@@ -30,22 +30,32 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
     }
     let rows = query.all(db).await?;
     let managers = manager_emails(db).await?;
-    rows.into_iter()
-        .map(|t| {
-            Ok(TenantSummary {
-                id: t.id,
-                account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
-                environment: t.environment()?,
-                display_name: t.display_name,
-                slug: t.slug,
-                contact_email: t.contact_email,
-                archived: t.archived_at.is_some(),
-                updated_at: t.updated_at,
-                consent_state: ConsentState::NotStarted,
-                consent_reason: None,
-            })
-        })
-        .collect()
+    rows.into_iter().map(|t| summary(t, &managers, None)).collect()
+}
+
+/// A tenant row as the list shows it, with its consent state row if it has one.
+fn summary(
+    t: tenant::Model,
+    managers: &std::collections::HashMap<Uuid, String>,
+    consent: Option<&consent_state::Model>,
+) -> ServiceResult<TenantSummary> {
+    let consent_state = match consent {
+        Some(c) => ConsentState::parse(&c.state)
+            .ok_or_else(|| ServiceError::Other(format!("tenant {}: unknown consent state `{}` in the database", t.id, c.state)))?,
+        None => ConsentState::NotStarted,
+    };
+    Ok(TenantSummary {
+        id: t.id,
+        account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
+        environment: t.environment()?,
+        display_name: t.display_name,
+        slug: t.slug,
+        contact_email: t.contact_email,
+        archived: t.archived_at.is_some(),
+        updated_at: t.updated_at,
+        consent_state,
+        consent_reason: consent.and_then(|c| c.reason.clone()),
+    })
 }
 
 /// A cursor is the last row's sort key (name, id), base64url so it is one opaque URL value.
@@ -125,28 +135,13 @@ pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &T
         .map(|c| ((c.tenant_id, c.environment.clone()), c))
         .collect();
     let managers = manager_emails(db).await?;
-    let mut items = Vec::with_capacity(rows.len());
-    for t in rows {
-        let environment = t.environment()?;
-        let consent = states.get(&(t.id, t.environment.clone()));
-        let consent_state = match consent {
-            Some(c) => ConsentState::parse(&c.state)
-                .ok_or_else(|| ServiceError::Other(format!("tenant {}: unknown consent state `{}`", t.id, c.state)))?,
-            None => ConsentState::NotStarted,
-        };
-        items.push(TenantSummary {
-            id: t.id,
-            account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
-            environment,
-            display_name: t.display_name,
-            slug: t.slug,
-            contact_email: t.contact_email,
-            archived: t.archived_at.is_some(),
-            updated_at: t.updated_at,
-            consent_state,
-            consent_reason: consent.and_then(|c| c.reason.clone()),
-        });
-    }
+    let items = rows
+        .into_iter()
+        .map(|t| {
+            let consent = states.get(&(t.id, t.environment.clone()));
+            summary(t, &managers, consent)
+        })
+        .collect::<ServiceResult<Vec<_>>>()?;
     Ok(TenantPage { items, total, next })
 }
 

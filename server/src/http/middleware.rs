@@ -139,37 +139,30 @@ pub async fn attach_request_ctx(State(portal): State<Arc<Portal>>, mut req: Requ
     let forwarded: Vec<&str> = req.headers().get_all("x-forwarded-for").iter().filter_map(|v| v.to_str().ok()).collect();
     let client_ip = client_address(peer, &forwarded, &portal.config.trusted_proxies);
     let secure = portal.config.secure_cookies();
-    let device_token = req
-        .headers()
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find_map(|h| sessions::device_token_from_cookie_header(h, secure));
+    let device_token = cookie_in(&req, secure, sessions::device_token_from_cookie_header);
     let mut ctx =
         RequestCtx { staff: None, invitee: None, session_token: None, client_ip, device_token, request_id: request_id.clone() };
-    if !req.uri().path().starts_with("/pkg/") {
-        let token = req
-            .headers()
-            .get_all(header::COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find_map(|h| sessions::token_from_cookie_header(h, secure));
-        if let Some(token) = token {
-            match sessions::resolve(&portal.db, &token, portal.lifetimes(), chrono::Utc::now()).await {
-                Ok(Some(sessions::Holder::Staff(staff))) => ctx.staff = crate::staff::to_principal(&staff),
-                Ok(Some(sessions::Holder::Invitee { tenant_id })) => {
-                    ctx.invitee = Some(app::ssr::InviteePrincipal { tenant_id, session_hash: sessions::hash_token(&token) });
-                }
-                Ok(None) => {}
-                Err(e) => {
-                    return error_response(&e.into_app(&request_id), Some(&request_id));
-                }
+    let session = (!req.uri().path().starts_with("/pkg/")).then(|| cookie_in(&req, secure, sessions::token_from_cookie_header)).flatten();
+    if let Some(token) = session {
+        match sessions::resolve(&portal.db, &token, portal.lifetimes(), chrono::Utc::now()).await {
+            Ok(Some(sessions::Holder::Staff(staff))) => ctx.staff = crate::staff::to_principal(&staff),
+            Ok(Some(sessions::Holder::Invitee { tenant_id })) => {
+                ctx.invitee = Some(app::ssr::InviteePrincipal { tenant_id, session_hash: sessions::hash_token(&token) });
             }
-            ctx.session_token = Some(token);
+            Ok(None) => {}
+            Err(e) => {
+                return error_response(&e.into_app(&request_id), Some(&request_id));
+            }
         }
+        ctx.session_token = Some(token);
     }
     req.extensions_mut().insert(ctx);
     next.run(req).await
+}
+
+/// A cookie of the request, read by `read` from each `Cookie` header.
+fn cookie_in(req: &Request, secure: bool, read: fn(&str, bool) -> Option<String>) -> Option<String> {
+    req.headers().get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|h| read(h, secure))
 }
 
 /// Deny by default: a server-function path must be listed in the policy table, be called with

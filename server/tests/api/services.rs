@@ -213,7 +213,7 @@ on_both_databases! {
         for i in 0..120 {
             server::tenants::create(&db, &actor, None, tenant_input(&format!("bulk-{i:03}"), None)).await.unwrap();
         }
-        let admin = server::staff::to_principal(&server::db::entities::staff_user::Entity::find_by_id(w.admin).one(&db).await.unwrap().unwrap()).unwrap();
+        let admin = principal(w.admin, Role::Admin);
         let mut seen = Vec::new();
         let mut query = TenantQuery::default();
         let mut pages = 0;
@@ -246,7 +246,7 @@ on_both_databases! {
         let bad = server::tenants::page(&db, &admin, &TenantQuery { after: Some("not a cursor".into()), ..Default::default() }).await;
         assert!(matches!(bad.unwrap_err().into_app("t"), app::error::AppError::BadRequest { .. }));
 
-        let manager = server::staff::to_principal(&server::db::entities::staff_user::Entity::find_by_id(w.manager_a).one(&db).await.unwrap().unwrap()).unwrap();
+        let manager = principal(w.manager_a, Role::AccountManager);
         let theirs = server::tenants::page(&db, &manager, &TenantQuery::default()).await.unwrap();
         assert_eq!(theirs.total, 1, "an account manager sees and counts only assigned tenants");
         assert_eq!(theirs.items[0].id, w.tenant_a);
@@ -265,7 +265,7 @@ on_both_databases! {
             .exec(&db)
             .await
             .unwrap();
-        let admin = server::staff::to_principal(&server::db::entities::staff_user::Entity::find_by_id(w.admin).one(&db).await.unwrap().unwrap()).unwrap();
+        let admin = principal(w.admin, Role::Admin);
         let err = server::tenants::get(&db, &admin, w.tenant_b).await.unwrap_err().to_string();
         assert!(err.contains(&w.tenant_b.to_string()) && err.contains("staging"), "{err}");
         assert!(server::tenants::list(&db, &admin, false).await.is_err(), "the list does not silently drop or relabel the row");

@@ -216,6 +216,13 @@ impl TestApp {
         self.send(req.body(Body::from(body)).unwrap()).await
     }
 
+    /// Staff (by their cookie) issue an invite for `tenant`; returns the token in its link.
+    pub async fn invite_token(&self, staff_cookie: Option<&str>, tenant: Uuid) -> String {
+        let issued = self.call("/api/onboarding/create_invite", staff_cookie, &[("tenant_id", &tenant.to_string())]).await;
+        assert_eq!(issued.status, StatusCode::OK, "{}", issued.body);
+        issued.json()["link"].as_str().expect("a link").rsplit('/').next().expect("a token").to_owned()
+    }
+
     /// Signs in and returns the `Cookie` header value for the new session.
     pub async fn sign_in(&self, email: &str) -> String {
         let reply = self.call("/api/auth/sign_in", None, &[("email", email), ("password", PASSWORD)]).await;

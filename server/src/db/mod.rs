@@ -11,6 +11,12 @@ pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(
 
 /// Connects and brings the schema up to date.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, ACQUIRE_TIMEOUT).await
+}
+
+/// [`connect_and_migrate`] with another connection-acquire timeout (the test harness waits
+/// longer, so a loaded test machine queues rather than answering 503; the 503 has its own test).
+pub async fn connect_with(url: &str, acquire_timeout: std::time::Duration) -> Result<DatabaseConnection, DbErr> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or_default();
         if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -21,7 +27,7 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
     options.sqlx_logging(false);
     // A request that cannot get a connection soon answers 503 with Retry-After (see
     // `ServiceError::into_app`) instead of queueing for sqlx's default 30 s and failing with 500.
-    options.acquire_timeout(ACQUIRE_TIMEOUT);
+    options.acquire_timeout(acquire_timeout);
     if url.starts_with("sqlite:") {
         // One writer at a time is SQLite's model; a small pool avoids "database is locked".
         options.max_connections(1).min_connections(1);

@@ -256,7 +256,8 @@ async fn static_assets_are_served_from_their_precompressed_copies() {
 
 #[tokio::test]
 async fn a_request_that_cannot_get_a_database_connection_soon_is_answered_503_with_retry_after() {
-    let t = TestApp::new().await;
+    // The production connection settings (3 s to get a connection), not the harness's.
+    let t = TestApp::over(server::db::connect_and_migrate("sqlite::memory:").await.unwrap(), test_config()).await;
     let cookie = t.sign_in("config@isv.test").await;
     // SQLite runs on one pooled connection: a long transaction holds it.
     let held = sea_orm::TransactionTrait::begin(&t.portal.db).await.unwrap();

@@ -32,10 +32,15 @@ pub enum Backend {
 
 static SWEPT: OnceCell<()> = OnceCell::const_new();
 
+/// Tests queue for a connection as long as they need: on a loaded machine many concurrent
+/// requests on one SQLite connection can wait longer than production's 3 s before answering 503
+/// (which `router::a_request_that_cannot_get_a_database_connection_soon…` checks on its own).
+const TEST_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// A migrated, empty database of the given kind, private to the calling test.
 pub async fn fresh_db(backend: Backend) -> DatabaseConnection {
     match backend {
-        Backend::Sqlite => server::db::connect_and_migrate("sqlite::memory:").await.expect("sqlite"),
+        Backend::Sqlite => server::db::connect_with("sqlite::memory:", TEST_ACQUIRE_TIMEOUT).await.expect("sqlite"),
         Backend::Postgres => {
             let admin_url = postgres_admin_url();
             let admin = Database::connect(&admin_url)
@@ -61,7 +66,7 @@ pub async fn fresh_db(backend: Backend) -> DatabaseConnection {
             let name = format!("cp_t_{}", Uuid::new_v4().simple());
             admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
             let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("url with a database");
-            server::db::connect_and_migrate(&format!("{base}/{name}")).await.expect("postgres migrate")
+            server::db::connect_with(&format!("{base}/{name}"), TEST_ACQUIRE_TIMEOUT).await.expect("postgres migrate")
         }
     }
 }
@@ -168,7 +173,11 @@ impl TestApp {
 
     /// A router over a seeded database of `backend` with `config`.
     pub async fn with(backend: Backend, config: Config) -> TestApp {
-        let db = fresh_db(backend).await;
+        Self::over(fresh_db(backend).await, config).await
+    }
+
+    /// A router over `db` (migrated, then seeded here) with `config`.
+    pub async fn over(db: DatabaseConnection, config: Config) -> TestApp {
         let world = seed(&db).await;
         let config = Arc::new(config);
         let portal = Arc::new(Portal::new(db, config).expect("portal"));

@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod checks;
 pub mod components;
+pub mod environment;
 pub mod error;
 pub mod onboarding;
 pub mod policy;

@@ -8,7 +8,8 @@ use std::time::Instant;
 
 use anyhow::Context;
 use app::onboarding::model::ConsentState;
-use app::tenants::api::{Environment, TenantInput};
+use app::environment::Environment;
+use app::tenants::api::TenantInput;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, Set};
 use secrecy::SecretString;

@@ -66,10 +66,10 @@ pub struct DocuSignEnvironments {
 
 impl DocuSignEnvironments {
     /// The settings of one environment, if configured.
-    pub fn get(&self, env: app::tenants::api::Environment) -> Option<&IsvEnvironment> {
+    pub fn get(&self, env: app::environment::Environment) -> Option<&IsvEnvironment> {
         match env {
-            app::tenants::api::Environment::Demo => self.demo.as_ref(),
-            app::tenants::api::Environment::Production => self.production.as_ref(),
+            app::environment::Environment::Demo => self.demo.as_ref(),
+            app::environment::Environment::Production => self.production.as_ref(),
         }
     }
 }

@@ -5,7 +5,8 @@
 
 use app::auth::Role;
 use app::staff::api::NewStaffInput;
-use app::tenants::api::{Environment, TenantInput};
+use app::environment::Environment;
+use app::tenants::api::TenantInput;
 use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait};
 
 use secrecy::SecretString;

@@ -23,7 +23,7 @@ use crate::onboarding::{self, Deps};
 use crate::rate_limit::{RedeemLimiter, SignInLimiter};
 use crate::sessions::{self, Lifetimes};
 use crate::{staff, tenants};
-use app::tenants::api::Environment;
+use app::environment::Environment;
 
 const MANAGERS: &[Role] = &[Role::ConfigStaff, Role::Admin];
 const ADMINS: &[Role] = &[Role::Admin];

@@ -6,7 +6,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::audit::AuditEventView;
-use crate::tenants::api::Environment;
+use crate::environment::Environment;
 
 /// Where a tenant's consent stands in one environment.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

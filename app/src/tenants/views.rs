@@ -11,6 +11,7 @@ use validator::Validate;
 use super::api::*;
 use crate::audit::describe_action;
 use crate::auth::Role;
+use crate::environment::Environment;
 use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, TextArea, format_time, staff_role_allows};
 use crate::error::AppError;
 use crate::staff::api::{StaffOption, account_managers};

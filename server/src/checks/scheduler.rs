@@ -188,7 +188,7 @@ pub async fn tick(portal: &Arc<Portal>, settings: &SchedulerSettings) -> Service
 async fn check_one(portal: &Portal, settings: &SchedulerSettings, tenant_id: Uuid, env_name: &str, now: DateTime<Utc>) -> ServiceResult<()> {
     let actor = Actor::system("scheduled check");
     close_abandoned(&portal.db, tenant_id, env_name, now).await?;
-    let run_id = match app::tenants::api::Environment::parse(env_name).and_then(|env| portal.deps(env)) {
+    let run_id = match app::environment::Environment::parse(env_name).and_then(|env| portal.deps(env)) {
         Some(deps) => match super::run::run_all(deps, tenant_id, "scheduled", &actor, None).await {
             Ok((run_id, _)) => Some(run_id),
             Err(e) => {

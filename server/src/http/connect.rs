@@ -81,7 +81,7 @@ pub async fn receive(State(portal): State<Arc<Portal>>, Path(tenant_id): Path<St
 }
 
 async fn check(portal: &Portal, t: &tenant::Model, headers: &HeaderMap, body: &[u8], now: DateTime<Utc>) -> Result<ConnectEvent, Refusal> {
-    let Some(env) = app::tenants::api::Environment::parse(&t.environment) else { return Err(Refusal::Unauthorized) };
+    let Some(env) = app::environment::Environment::parse(&t.environment) else { return Err(Refusal::Unauthorized) };
     let keys = portal.config.docusign.get(env).map(|i| i.connect_hmac_keys.clone()).unwrap_or_default();
     match verify_signatures(body, headers, &keys) {
         Ok(()) => {}

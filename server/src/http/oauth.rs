@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use app::ssr::RequestCtx;
-use app::tenants::api::Environment;
+use app::environment::Environment;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};

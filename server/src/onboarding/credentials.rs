@@ -16,7 +16,7 @@
 use std::time::Duration as StdDuration;
 
 use app::error::AppError;
-use app::tenants::api::Environment;
+use app::environment::Environment;
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};

@@ -10,7 +10,7 @@ pub mod state;
 pub mod verify;
 pub mod wizard;
 
-use app::tenants::api::Environment;
+use app::environment::Environment;
 use sea_orm::DatabaseConnection;
 
 use crate::config::IsvEnvironment;

@@ -2,7 +2,7 @@
 //! wizard's progress per invite session.
 
 use app::onboarding::model::{AccountView, ConsentMode, ConsentReceipt, DocuSignUserView, Notice, SystemUserView, VerificationView};
-use app::tenants::api::Environment;
+use app::environment::Environment;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};

@@ -4,7 +4,7 @@
 
 use app::error::AppError;
 use app::onboarding::model::{ConsentState, ConsentStatus};
-use app::tenants::api::Environment;
+use app::environment::Environment;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::json;

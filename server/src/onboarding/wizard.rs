@@ -3,7 +3,7 @@
 
 use app::error::AppError;
 use app::onboarding::model::*;
-use app::tenants::api::Environment;
+use app::environment::Environment;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
 use serde_json::json;

@@ -256,7 +256,7 @@ async fn a_run_abandoned_by_a_dead_worker_is_closed_and_its_results_kept() {
     let o = Onboarding::new(Backend::Sqlite).await;
     let tenant = o.app.world.tenant_a;
     o.verified_individually(tenant, GINA, GLOBEX).await;
-    let deps = o.app.portal.deps(app::tenants::api::Environment::Demo).unwrap();
+    let deps = o.app.portal.deps(app::environment::Environment::Demo).unwrap();
     let actor = server::audit::Actor::system("worker that dies");
     // A scheduled run that got through one check before its worker died.
     let run = server::checks::run::start(&o.app.portal.db, &deps, tenant, "scheduled", &actor.label).await.unwrap();

@@ -397,9 +397,9 @@ on_both_databases! {
         o.verified_individually(tenant, GINA, crate::checks::GLOBEX).await;
         expire_kept_tokens(&o).await;
         o.control(reqwest::Method::POST, "/control/faults", json!({ "scope": "oauth", "fail_5xx_ratio": 1.0 })).await;
-        let d = o.app.portal.deps(app::tenants::api::Environment::Demo).unwrap();
+        let d = o.app.portal.deps(app::environment::Environment::Demo).unwrap();
         let day = |n: i64| chrono::Utc::now() + chrono::Duration::days(n);
-        let token = |n: i64| access_token_at(d.db, d.keyring, d.client, tenant, app::tenants::api::Environment::Demo, CONSENT, day(n));
+        let token = |n: i64| access_token_at(d.db, d.keyring, d.client, tenant, app::environment::Environment::Demo, CONSENT, day(n));
         assert!(token(0).await.is_err());
         assert!(token(0).await.is_err(), "a second failure the same day");
         assert_eq!(kept(&o, tenant).await.refresh_failure_days, 1, "several failures on one day count once");
@@ -426,11 +426,11 @@ on_both_databases! {
         o.verified_individually(tenant, GINA, crate::checks::GLOBEX).await;
         expire_kept_tokens(&o).await;
         o.control(reqwest::Method::POST, "/control/faults", json!({ "scope": "oauth", "fail_5xx_ratio": 1.0, "remaining": 1 })).await;
-        let d = o.app.portal.deps(app::tenants::api::Environment::Demo).unwrap();
+        let d = o.app.portal.deps(app::environment::Environment::Demo).unwrap();
         let now = chrono::Utc::now();
-        assert!(access_token_at(d.db, d.keyring, d.client, tenant, app::tenants::api::Environment::Demo, CONSENT, now).await.is_err());
+        assert!(access_token_at(d.db, d.keyring, d.client, tenant, app::environment::Environment::Demo, CONSENT, now).await.is_err());
         assert_eq!(kept(&o, tenant).await.refresh_failure_days, 1);
-        assert!(access_token_at(d.db, d.keyring, d.client, tenant, app::tenants::api::Environment::Demo, CONSENT, now).await.is_ok());
+        assert!(access_token_at(d.db, d.keyring, d.client, tenant, app::environment::Environment::Demo, CONSENT, now).await.is_ok());
         let row = kept(&o, tenant).await;
         assert_eq!((row.refresh_failure_days, row.refresh_state.as_str(), row.last_refresh_failure_on), (0, "active", None));
     }
@@ -442,7 +442,7 @@ on_both_databases! {
         let o = Onboarding::new(backend).await;
         let tenant = o.app.world.tenant_a;
         o.verified_individually(tenant, GINA, crate::checks::GLOBEX).await;
-        let d = o.app.portal.deps(app::tenants::api::Environment::Demo).unwrap();
+        let d = o.app.portal.deps(app::environment::Environment::Demo).unwrap();
         let subject = kept(&o, tenant).await.subject;
         // A refresh token DocuSign does not (or no longer) know, with the access token expiring.
         let stale = server::docusign::TokenSet {
@@ -452,13 +452,13 @@ on_both_databases! {
             scope: None,
             id_token: None,
         };
-        store(d.db, d.keyring, tenant, app::tenants::api::Environment::Demo, CONSENT, &stale, &subject).await.unwrap();
-        let err = access_token(d.db, d.keyring, d.client, tenant, app::tenants::api::Environment::Demo, CONSENT).await.unwrap_err();
+        store(d.db, d.keyring, tenant, app::environment::Environment::Demo, CONSENT, &stale, &subject).await.unwrap();
+        let err = access_token(d.db, d.keyring, d.client, tenant, app::environment::Environment::Demo, CONSENT).await.unwrap_err();
         assert!(err.into_app("t").to_string().contains("no longer accepts"));
         assert_eq!(kept(&o, tenant).await.refresh_state, "reconsent_required");
         assert_eq!(audit_count(&o, "credential.reconsent_required").await, 1);
         let calls = token_calls(&o).await;
-        assert!(access_token(d.db, d.keyring, d.client, tenant, app::tenants::api::Environment::Demo, CONSENT).await.is_err());
+        assert!(access_token(d.db, d.keyring, d.client, tenant, app::environment::Environment::Demo, CONSENT).await.is_err());
         assert_eq!(token_calls(&o).await, calls, "no further refresh is sent");
         assert_eq!(audit_count(&o, "credential.reconsent_required").await, 1, "audited once");
     }
@@ -500,7 +500,7 @@ async fn jwt_access_tokens_are_reused_until_near_expiry_one_grant_for_many_calle
     let user = server::sandbox::default_fixture().user_by_email(GINA).unwrap().id.clone();
     let grants = || async { o.counts().await.get("POST /oauth/token jwt_bearer").copied().unwrap_or(0) };
     let before = grants().await;
-    let client = o.app.portal.deps(app::tenants::api::Environment::Demo).unwrap().client.clone();
+    let client = o.app.portal.deps(app::environment::Environment::Demo).unwrap().client.clone();
     let calls: Vec<_> = (0..50)
         .map(|_| {
             let (client, user) = (client.clone(), user.clone());

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use app::tenants::api::Environment;
+use app::environment::Environment;
 use http::{StatusCode, header};
 use secrecy::SecretString;
 use serde_json::{Value, json};

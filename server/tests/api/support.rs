@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use app::auth::Role;
 use app::staff::api::NewStaffInput;
-use app::tenants::api::{Environment, TenantInput};
+use app::environment::Environment;
+use app::tenants::api::TenantInput;
 use axum::Router;
 use axum::body::Body;
 use http::{HeaderMap, Request, StatusCode, header};

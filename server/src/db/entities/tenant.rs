@@ -29,8 +29,8 @@ impl ActiveModelBehavior for ActiveModel {}
 impl Model {
     /// The tenant's environment. A stored value the portal does not know is an error naming the
     /// row, never a silent default (falling back to demo would act on the wrong DocuSign).
-    pub fn environment(&self) -> crate::error::ServiceResult<app::tenants::api::Environment> {
-        app::tenants::api::Environment::parse(&self.environment).ok_or_else(|| {
+    pub fn environment(&self) -> crate::error::ServiceResult<app::environment::Environment> {
+        app::environment::Environment::parse(&self.environment).ok_or_else(|| {
             crate::error::ServiceError::Other(format!("tenant {}: unknown environment `{}` in the database", self.id, self.environment))
         })
     }

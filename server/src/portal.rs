@@ -17,7 +17,7 @@ use uuid::Uuid;
 use crate::audit::{self, Actor, Event};
 use crate::config::Config;
 use crate::crypto::Keyring;
-use crate::docusign::{DocuSignClient, ProviderSettings};
+use crate::providers::docusign::{DocuSignClient, ProviderSettings};
 use crate::error::ServiceResult;
 use crate::onboarding::{self, Deps};
 use crate::rate_limit::{RedeemLimiter, SignInLimiter};

@@ -1,4 +1,4 @@
-//! The portal's DocuSign client (`server::docusign`) against the sandbox over real HTTP: the
+//! The portal's DocuSign client (`server::providers::docusign`) against the sandbox over real HTTP: the
 //! authorization URL, the three grants, userinfo, eSignature, the Admin API, the error
 //! classification, the SSRF guard, and that no secret leaks into Debug, Display or logs.
 //!
@@ -14,7 +14,7 @@ use reqwest::StatusCode;
 use rsa::pkcs8::{EncodePrivateKey as _, LineEnding};
 use secrecy::{ExposeSecret as _, SecretString};
 use serde_json::{Map, Value, json};
-use server::docusign::{AuthorizeRequest, DocuSignClient, ProviderError, ProviderSettings, TokenSet};
+use server::providers::docusign::{AuthorizeRequest, DocuSignClient, ProviderError, ProviderSettings, TokenSet};
 use server::sandbox::{Fixture, Sandbox, SandboxConfig, default_fixture};
 use sha2::{Digest as _, Sha256};
 use url::Url;
@@ -301,7 +301,7 @@ async fn a_code_from_the_consent_pages_exchanges_for_tokens_userinfo_lists_accou
     assert_eq!(info.accounts.len(), 2);
     assert!(info.accounts.iter().all(|a| a.organization.is_none()));
     let as_json = serde_json::to_value(&info).unwrap();
-    let back: server::docusign::UserInfo = serde_json::from_value(as_json).unwrap();
+    let back: server::providers::docusign::UserInfo = serde_json::from_value(as_json).unwrap();
     assert_eq!(back, info);
 
     let rotated = env.ds.refresh(&refresh).await.unwrap();
@@ -317,7 +317,7 @@ async fn a_code_from_the_consent_pages_exchanges_for_tokens_userinfo_lists_accou
 
 #[test]
 fn userinfo_parses_a_minimal_body_and_tolerates_string_booleans() {
-    let info: server::docusign::UserInfo = serde_json::from_value(json!({
+    let info: server::providers::docusign::UserInfo = serde_json::from_value(json!({
         "sub": "u1",
         "accounts": [{"account_id": "a1", "is_default": "true", "base_uri": "https://na3.docusign.net"}, {"account_id": "a2"}]
     }))

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use crate::docusign::{ProviderError, RateLimitInfo};
+use crate::providers::docusign::{ProviderError, RateLimitInfo};
 
 /// The burst window DocuSign documents.
 pub const BURST_WINDOW: Duration = Duration::from_secs(30);

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::evaluate::{self, Attestation, CheckOutcome, CheckStatus, FixOffer, ReservedDomainFacts};
 use crate::audit::{self, Actor, Event};
 use crate::db::entities::{check_attestation, check_result, check_run, connect_delivery, system_user};
-use crate::docusign::ProviderError;
+use crate::providers::docusign::ProviderError;
 use crate::error::{ServiceError, ServiceResult};
 use crate::onboarding::{Deps, credentials, records, verify};
 
@@ -76,10 +76,10 @@ where
 
 /// A budgeted eSignature call on `account`: waits for (or refuses on) the account's budget,
 /// retries transient failures, and learns the account's limits from the answer.
-pub async fn on_account<T, F, Fut>(d: &Deps<'_>, account: &str, mut call: F) -> Result<crate::docusign::Api<T>, ProviderError>
+pub async fn on_account<T, F, Fut>(d: &Deps<'_>, account: &str, mut call: F) -> Result<crate::providers::docusign::Api<T>, ProviderError>
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = Result<crate::docusign::Api<T>, ProviderError>>,
+    Fut: Future<Output = Result<crate::providers::docusign::Api<T>, ProviderError>>,
 {
     // When the last attempt left: its answer describes the account's window at that time.
     let sent = std::sync::Mutex::new(std::time::Instant::now());

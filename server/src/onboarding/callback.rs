@@ -19,7 +19,7 @@ use super::records::{self, ProgressUpdate};
 use crate::audit::{self, Actor, Event};
 use crate::crypto::Binding;
 use crate::db::entities::{consent_grant, oauth_transaction};
-use crate::docusign::{AuthorizeRequest, DocuSignClient, ProviderError};
+use crate::providers::docusign::{AuthorizeRequest, DocuSignClient, ProviderError};
 use crate::error::{ServiceError, ServiceResult};
 use crate::onboarding::{credentials, state};
 use crate::sessions::hash_token;

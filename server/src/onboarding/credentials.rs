@@ -25,7 +25,7 @@ use uuid::Uuid;
 
 use crate::crypto::{Binding, Keyring};
 use crate::db::entities::credential;
-use crate::docusign::{DocuSignClient, ProviderError, TokenSet};
+use crate::providers::docusign::{DocuSignClient, ProviderError, TokenSet};
 use crate::error::{ServiceError, ServiceResult};
 
 /// The consenting user's code-grant tokens.

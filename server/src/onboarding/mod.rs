@@ -15,7 +15,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::IsvEnvironment;
 use crate::crypto::Keyring;
-use crate::docusign::DocuSignClient;
+use crate::providers::docusign::DocuSignClient;
 
 /// What onboarding work needs for one environment.
 #[derive(Clone, Copy)]

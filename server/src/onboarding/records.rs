@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use crate::db::entities::{consent_grant, system_user, wizard_progress};
-use crate::docusign::UserInfo;
+use crate::providers::docusign::UserInfo;
 use crate::error::ServiceResult;
 
 /// A DocuSign user as the wizard shows it (from userinfo).

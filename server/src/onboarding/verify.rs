@@ -13,7 +13,7 @@ use super::Deps;
 use super::records;
 use crate::audit::{self, Actor, Event};
 use crate::db::entities::{consent_grant, system_user};
-use crate::docusign::ProviderError;
+use crate::providers::docusign::ProviderError;
 use crate::error::ServiceResult;
 use crate::onboarding::state;
 

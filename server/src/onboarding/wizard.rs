@@ -14,7 +14,7 @@ use super::Deps;
 use super::records::{self, ProgressUpdate};
 use crate::audit::{self, Actor, Event};
 use crate::db::entities::{system_user, tenant};
-use crate::docusign::ProviderError;
+use crate::providers::docusign::ProviderError;
 use crate::error::{ServiceError, ServiceResult};
 use crate::onboarding::state;
 

@@ -445,7 +445,7 @@ on_both_databases! {
         let d = o.app.portal.deps(app::environment::Environment::Demo).unwrap();
         let subject = kept(&o, tenant).await.subject;
         // A refresh token DocuSign does not (or no longer) know, with the access token expiring.
-        let stale = server::docusign::TokenSet {
+        let stale = server::providers::docusign::TokenSet {
             access_token: "stale-access".to_owned().into(),
             refresh_token: Some("not-a-refresh-token-docusign-knows".to_owned().into()),
             expires_in: 0,

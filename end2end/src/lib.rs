@@ -1,1 +1,1 @@
-//! Browser journeys live in `tests/`; this crate has no library code.
+//! Browser journeys live in `tests/journeys/` (one test binary); this crate has no library code.

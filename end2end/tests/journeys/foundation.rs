@@ -1,0 +1,58 @@
+//! Proves the foundation in the browser, against `consent-portal serve`: a private page sends a
+//! visitor to sign-in and back; a wrong password is refused inline; a bad slug is refused by the
+//! browser before anything is sent, a slug already in use by the server; the tenant created is
+//! audited with who created it; the tenants list shows it and its filter responds (the page is
+//! hydrated); no page error happens.
+//!
+//! Run: `source scripts/env.sh; cargo test -p end2end --locked -- --test-threads=1 foundation::`
+//! after `cargo leptos build` (or `./scripts/test.sh`).
+
+use crate::support::{Browser, Portal, action, check, screenshot};
+
+#[tokio::test]
+async fn only_signed_in_staff_create_a_tenant_and_only_with_a_valid_unused_slug_and_the_creation_is_audited() {
+    let portal = Portal::start(&[]).await;
+    let password = portal.add_staff("config@isv.test", "config_staff").await;
+    let b = Browser::launch().await;
+    let page = &b.page;
+
+    // A private page sends the visitor to sign-in, keeping the address.
+    action::open(page, &portal.at("/tenants/new")).await;
+    check::title_is(page, "Sign in").await;
+    check::address_is(page, &portal.at("/login?next=/tenants/new")).await;
+    action::sign_in(page, "config@isv.test", "wrong-password-123").await;
+    check::alert_says(page, "Please correct").await;
+    check::field_error_says(page, "email", "do not match an active account").await;
+
+    action::sign_in(page, "config@isv.test", &password).await;
+    check::arrives_at(page, "**/tenants/new").await;
+    check::signed_in_staff_is(page, "config@isv.test").await;
+
+    // The browser checks the slug before anything is sent.
+    action::create_tenant(page, "Acme Corporation", "Acme Corp", "it@acme.test").await;
+    check::field_error_says(page, "slug", "Use only lower-case letters, digits and hyphens").await;
+    screenshot(page, "foundation-bad-slug").await;
+
+    action::correct_slug(page, "acme-corp").await;
+    check::arrives_at(page, &portal.at("/tenants/*")).await;
+    check::tenant_page_of(page, "Acme Corporation").await;
+    check::audit_events_mention(page, "Tenant created").await;
+    check::audit_events_mention(page, "config@isv.test").await;
+    screenshot(page, "foundation-tenant-page").await;
+
+    // The server is the authority: the same slug again is a field error from the server.
+    action::open(page, &portal.at("/tenants/new")).await;
+    action::create_tenant(page, "Acme Again", "acme-corp", "it@acme.test").await;
+    check::field_error_says(page, "slug", "already used by another tenant").await;
+
+    // The list shows it, and its filter responds to typing (the page is hydrated).
+    action::open(page, &portal.at("/tenants")).await;
+    check::tenant_list_shows(page, "acme-corp").await;
+    check::tenant_count_is(page, "1 of 1 tenants").await;
+    action::filter_tenants(page, "zzz-no-match").await;
+    check::tenant_count_is(page, "0 of 1 tenants").await;
+    screenshot(page, "foundation-tenant-list").await;
+
+    check::no_page_errors(&b);
+    b.close().await;
+}

@@ -1,0 +1,120 @@
+//! Proves the customer onboarding in the browser, against `consent-portal demo` (the real binary
+//! wired to the built-in DocuSign sandbox over HTTP): staff create a tenant and an invite; the
+//! customer admin redeems it in another browser, signs in on the sandbox's pages, consents
+//! (individual or organization), picks the account and verifies; staff then see `Verified` with
+//! the receipt; after the wizard, the setup check's offered fixes turn its failures into passes.
+//!
+//! Run: `source scripts/env.sh; cargo test -p end2end --locked -- --test-threads=1 onboarding::`
+//! after `cargo leptos build` (or `./scripts/test.sh`).
+
+use playwright_rs::Page;
+
+use crate::support::{Browser, Portal, action, check, full_page_screenshot, screenshot};
+
+/// Staff sign in, create the tenant `slug` and an invite for it; returns the invite link.
+async fn staff_invite_a_new_customer(b: &Browser, portal: &Portal, slug: &str) -> String {
+    let page = &b.page;
+    action::sign_in_as_demo_config_staff(page, portal).await;
+    action::open(page, &portal.at("/tenants/new")).await;
+    action::create_tenant(page, &format!("Customer {slug}"), slug, "it@customer.test").await;
+    check::consent_state_is(page, "Not started").await;
+    action::create_invite_link(page).await;
+    check::invite_link_shown(page).await;
+    check::consent_state_is(page, "Invited").await;
+    screenshot(page, &format!("onboarding-{slug}-invite")).await;
+    action::read_invite_link(page).await
+}
+
+/// The customer admin opens the invite in their own browser, presses Start, and signs in with
+/// DocuSign as `email`; returns their page on the wizard's path step.
+async fn admin_starts_the_wizard_as(b: &Browser, link: &str, email: &str) -> Page {
+    let admin = b.other_page().await;
+    action::accept_dialogs(&admin).await;
+    action::start_wizard(&admin, link).await;
+    check::address_lacks(&admin, "onboard", "the invite token leaves the address bar");
+    action::sign_in_with_docusign(&admin, email).await;
+    check::address_lacks(&admin, "code=", "no code stays in the address bar");
+    admin
+}
+
+#[tokio::test]
+async fn individual_consent_on_the_chosen_account_shows_as_verified_to_staff() {
+    let portal = Portal::demo().await;
+    let b = Browser::launch().await;
+    let link = staff_invite_a_new_customer(&b, &portal, "initech-e2e").await;
+
+    let admin = admin_starts_the_wizard_as(&b, &link, "mia@initech.example").await;
+    check::signed_in_to_docusign_as(&admin, "mia@initech.example").await;
+    check::advised_path_is(&admin, "Individual consent").await;
+
+    action::grant_individual_consent(&admin, "mia@initech.example").await;
+    check::candidate_is(&admin, "mia@initech.example").await;
+    action::choose_account(&admin, "Initech EU").await;
+    action::press(&admin, "Use this account").await;
+    check::system_user_mentions(&admin, "Initech EU").await;
+    action::press(&admin, "Verify now").await;
+    check::wizard_done(&admin).await;
+    screenshot(&admin, "onboarding-individual-done").await;
+
+    action::reload(&b.page).await;
+    check::consent_verified_by(&b.page, "mia@initech.example").await;
+    screenshot(&b.page, "onboarding-individual-staff").await;
+    check::no_page_errors(&b);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn organization_consent_accepts_only_a_system_user_of_a_claimed_domain_and_shows_as_verified_to_staff() {
+    let portal = Portal::demo().await;
+    let b = Browser::launch().await;
+    let link = staff_invite_a_new_customer(&b, &portal, "acme-e2e").await;
+
+    let admin = admin_starts_the_wizard_as(&b, &link, "ada.admin@acme.example").await;
+    check::advised_path_is(&admin, "Organization admin consent").await;
+    action::grant_organization_consent(&admin, "ada.admin@acme.example").await;
+
+    // A user outside the claimed domain is refused with the reason, inline.
+    action::look_up_system_user(&admin, "gina@globex.example").await;
+    check::field_error_says(&admin, "user", "not an active claimed domain").await;
+    action::look_up_system_user(&admin, "bob.builder@acme.example").await;
+    check::candidate_is(&admin, "bob.builder@acme.example").await;
+    action::press(&admin, "Use this account").await;
+    action::press(&admin, "Verify now").await;
+    check::wizard_done(&admin).await;
+
+    action::reload(&b.page).await;
+    check::consent_verified_by(&b.page, "ada.admin@acme.example").await;
+    check::system_user_mentions(&b.page, "bob.builder@acme.example").await;
+    check::no_page_errors(&b);
+    b.close().await;
+}
+
+#[tokio::test]
+async fn after_the_wizard_each_failing_setup_check_passes_once_the_admin_applies_its_offered_fix() {
+    let portal = Portal::demo().await;
+    let b = Browser::launch().await;
+    let link = staff_invite_a_new_customer(&b, &portal, "hooli-e2e").await;
+
+    let admin = admin_starts_the_wizard_as(&b, &link, "hank@hooli.example").await;
+    action::grant_individual_consent(&admin, "hank@hooli.example").await;
+    action::press(&admin, "Use this account").await;
+    action::press(&admin, "Verify now").await;
+    check::wizard_done(&admin).await;
+
+    action::press(&admin, "Run setup check").await;
+    check::setup_check_reported(&admin, "connect_delivery").await;
+    check::setup_check_is(&admin, "account_settings", "fail").await;
+    check::setup_check_is(&admin, "connect_configuration", "fail").await;
+    screenshot(&admin, "setup-check-failing").await;
+
+    action::press(&admin, "Apply recommended settings").await;
+    check::setup_check_is(&admin, "account_settings", "pass").await;
+    action::press(&admin, "Run setup check").await;
+    check::setup_check_reported(&admin, "connect_delivery").await;
+    check::setup_check_is(&admin, "connect_configuration", "fail").await;
+    action::press(&admin, "Create the Connect configuration").await;
+    check::setup_check_is(&admin, "connect_configuration", "pass").await;
+    full_page_screenshot(&admin, "setup-check-fixed").await;
+    check::no_page_errors(&b);
+    b.close().await;
+}

@@ -1,0 +1,146 @@
+//! Provides the user verbs: what staff and customer admins do in the browser (open a page, sign
+//! in, create a tenant, create an invite, start the wizard, sign in with DocuSign as a sandbox
+//! user, grant consent, pick an account), each built on `find`'s locators. An action only acts
+//! and waits for the page it leads to; what must then be true is `check`'s business.
+//!
+//! Used by every journey; run them with `cargo test -p end2end --locked -- --test-threads=1`
+//! after `source scripts/env.sh` and `cargo leptos build` (or simply `./scripts/test.sh`).
+
+use playwright_rs::Page;
+
+use super::{Portal, check, find, portal::DEMO_CONFIG_STAFF};
+
+// Any page.
+
+/// Opens `url` and waits until the page is hydrated (interactive).
+pub async fn open(page: &Page, url: &str) {
+    page.goto(url, None).await.unwrap_or_else(|e| panic!("open {url}: {e}"));
+    check::hydrated(page).await;
+}
+
+/// Reloads the page and waits until it is hydrated again.
+pub async fn reload(page: &Page) {
+    page.reload(None).await.unwrap_or_else(|e| panic!("reload {}: {e}", page.url()));
+    check::hydrated(page).await;
+}
+
+/// Presses the button named exactly `name`.
+pub async fn press(page: &Page, name: &str) {
+    find::button(page, name).click(None).await.unwrap_or_else(|e| panic!("press {name:?} at {}: {e}", page.url()));
+}
+
+/// Types `value` into the field labelled exactly `label`, replacing what was there.
+pub async fn fill(page: &Page, label: &str, value: &str) {
+    find::field(page, label).fill(value, None).await.unwrap_or_else(|e| panic!("fill {label:?} at {}: {e}", page.url()));
+}
+
+/// Accepts every confirmation the page asks for from now on.
+pub async fn accept_dialogs(page: &Page) {
+    page.on_dialog(|dialog| async move { dialog.accept(None).await }).await.expect("dialog handler");
+}
+
+// Staff.
+
+/// On the sign-in page: types the e-mail address and the password, and presses "Sign in".
+pub async fn sign_in(page: &Page, email: &str, password: &str) {
+    fill(page, "E-mail", email).await;
+    fill(page, "Password", password).await;
+    press(page, "Sign in").await;
+}
+
+/// Signs in as the demo's configuration staff member and waits for the tenants list.
+pub async fn sign_in_as_demo_config_staff(page: &Page, portal: &Portal) {
+    let (email, password) = DEMO_CONFIG_STAFF;
+    open(page, &portal.at("/login")).await;
+    sign_in(page, email, password).await;
+    check::arrives_at(page, "**/tenants").await;
+}
+
+/// On the new-tenant form: fills it in and presses "Create tenant".
+pub async fn create_tenant(page: &Page, display_name: &str, slug: &str, contact_email: &str) {
+    fill(page, "Display name", display_name).await;
+    fill(page, "Slug", slug).await;
+    fill(page, "Customer contact e-mail", contact_email).await;
+    press(page, "Create tenant").await;
+}
+
+/// On the new-tenant form after a refusal: replaces the slug and presses "Create tenant" again.
+pub async fn correct_slug(page: &Page, slug: &str) {
+    fill(page, "Slug", slug).await;
+    press(page, "Create tenant").await;
+}
+
+/// On the tenants list: types `text` into the filter.
+pub async fn filter_tenants(page: &Page, text: &str) {
+    fill(page, "Filter", text).await;
+}
+
+/// On a tenant's page: presses "Create invite link".
+pub async fn create_invite_link(page: &Page) {
+    press(page, "Create invite link").await;
+}
+
+/// On a tenant's page after creating an invite: the link, as staff would copy it.
+pub async fn read_invite_link(page: &Page) -> String {
+    find::invite_link(page).input_value(None).await.expect("the invite link")
+}
+
+// The customer admin.
+
+/// Opens the invite `link`, presses "Start" and waits for the hydrated wizard.
+pub async fn start_wizard(page: &Page, link: &str) {
+    page.goto(link, None).await.unwrap_or_else(|e| panic!("open the invite link: {e}"));
+    check::hydrated(page).await;
+    press(page, "Start").await;
+    check::arrives_at(page, "**/wizard").await;
+    check::hydrated(page).await;
+}
+
+/// In the wizard: presses "Sign in with DocuSign" and signs in on the sandbox as `email`.
+pub async fn sign_in_with_docusign(page: &Page, email: &str) {
+    press(page, "Sign in with DocuSign").await;
+    sign_in_at_docusign(page, email).await;
+}
+
+/// In the wizard: chooses individual consent and gives it on the sandbox as `email`.
+pub async fn grant_individual_consent(page: &Page, email: &str) {
+    press(page, "Grant individual consent").await;
+    sign_in_at_docusign(page, email).await;
+}
+
+/// In the wizard: chooses organization admin consent and gives it on the sandbox as `email`.
+pub async fn grant_organization_consent(page: &Page, email: &str) {
+    press(page, "Grant organization consent").await;
+    sign_in_at_docusign(page, email).await;
+}
+
+/// On the DocuSign sandbox's pages: signs in as the sandbox user `email` and presses "Allow" if
+/// a consent page follows (it does unless this user already consented to these scopes); returns
+/// once back on the hydrated wizard.
+pub async fn sign_in_at_docusign(page: &Page, email: &str) {
+    check::on_docusign_sign_in(page).await;
+    fill(page, "Or e-mail address", email).await;
+    press(page, "Sign in").await;
+    let allow = find::button(page, "Allow");
+    allow
+        .or_(&find::wizard(page))
+        .wait_for(None)
+        .await
+        .unwrap_or_else(|e| panic!("neither DocuSign's consent page nor the wizard after signing in as {email}: {e}"));
+    if allow.is_visible().await.unwrap_or(false) {
+        allow.click(None).await.unwrap_or_else(|e| panic!("press \"Allow\" at {}: {e}", page.url()));
+    }
+    check::arrives_at(page, "**/wizard").await;
+    check::hydrated(page).await;
+}
+
+/// In the wizard: asks for the system user `who` (an e-mail address or a DocuSign user id).
+pub async fn look_up_system_user(page: &Page, who: &str) {
+    fill(page, "System user e-mail or DocuSign user ID", who).await;
+    press(page, "Look up this user").await;
+}
+
+/// In the wizard: picks the DocuSign account whose label contains `name`.
+pub async fn choose_account(page: &Page, name: &str) {
+    find::account_choice(page, name).check(None).await.unwrap_or_else(|e| panic!("choose the account {name:?}: {e}"));
+}

@@ -1,0 +1,162 @@
+//! Provides the assertions: what must be true on a page, each one waiting for it with
+//! playwright's auto-retrying `expect` (or the driver's own waiting) instead of sleeping, and
+//! failing with what was expected and where.
+//!
+//! Used by every journey; run them with `cargo test -p end2end --locked -- --test-threads=1`
+//! after `source scripts/env.sh` and `cargo leptos build` (or simply `./scripts/test.sh`).
+
+use playwright_rs::{Page, expect, expect_page};
+
+use super::{Browser, find, screenshot};
+
+/// Fails the test with `what` when an auto-waiting assertion timed out.
+fn holds(outcome: playwright_rs::Result<()>, what: &str, page: &Page) {
+    if let Err(e) = outcome {
+        panic!("{what} (at {}): {e}", page.url());
+    }
+}
+
+// Any page.
+
+/// The current document is hydrated: the wasm took over and buttons work.
+pub async fn hydrated(page: &Page) {
+    holds(expect(find::body(page)).to_have_attribute("data-hydrated", "true").await, "the page hydrates", page);
+}
+
+/// The browser arrives at an address matching the glob `pattern` (`**/wizard`).
+pub async fn arrives_at(page: &Page, pattern: &str) {
+    let outcome = page.wait_for_url(pattern, None).await;
+    if let Err(e) = outcome {
+        panic!("the browser arrives at {pattern} (it is at {}): {e}", page.url());
+    }
+}
+
+/// The address is exactly `url`.
+pub async fn address_is(page: &Page, url: &str) {
+    holds(expect_page(page).to_have_url(url).await, &format!("the address is {url}"), page);
+}
+
+/// The address bar does not contain `fragment`; `why` says what that proves.
+pub fn address_lacks(page: &Page, fragment: &str, why: &str) {
+    let url = page.url();
+    assert!(!url.contains(fragment), "{why}: {url} contains {fragment:?}");
+}
+
+/// The page's title (its level-1 heading) is `text`.
+pub async fn title_is(page: &Page, text: &str) {
+    holds(expect(find::title(page)).to_have_text(text).await, &format!("the title is {text:?}"), page);
+}
+
+/// A form-level alert says `text`.
+pub async fn alert_says(page: &Page, text: &str) {
+    holds(expect(find::alert(page)).to_contain_text(text).await, &format!("an alert says {text:?}"), page);
+}
+
+/// The message under the form field `field` says `text`.
+pub async fn field_error_says(page: &Page, field: &str, text: &str) {
+    holds(expect(find::field_error(page, field)).to_contain_text(text).await, &format!("the {field} field says {text:?}"), page);
+}
+
+/// No page error and no `console.error` happened in any page of this browser.
+pub fn no_page_errors(browser: &Browser) {
+    let errors = browser.errors.lock().expect("lock");
+    assert!(errors.is_empty(), "page errors: {errors:?}");
+}
+
+// Staff pages.
+
+/// The header shows `email` as the signed-in staff member.
+pub async fn signed_in_staff_is(page: &Page, email: &str) {
+    holds(expect(find::whoami(page)).to_have_text(email).await, &format!("{email} is signed in"), page);
+}
+
+/// The tenant page is the page of the tenant named `name`.
+pub async fn tenant_page_of(page: &Page, name: &str) {
+    holds(expect(find::tenant_name(page)).to_contain_text(name).await, &format!("the tenant page is {name:?}'s"), page);
+}
+
+/// The tenant page's audit events mention `text`.
+pub async fn audit_events_mention(page: &Page, text: &str) {
+    holds(expect(find::audit_events(page)).to_contain_text(text).await, &format!("the audit events mention {text:?}"), page);
+}
+
+/// The tenants list's table shows `text`.
+pub async fn tenant_list_shows(page: &Page, text: &str) {
+    holds(expect(find::tenant_table(page)).to_contain_text(text).await, &format!("the tenants list shows {text:?}"), page);
+}
+
+/// The tenants list counts exactly `text` ("1 of 1 tenants").
+pub async fn tenant_count_is(page: &Page, text: &str) {
+    holds(expect(find::tenant_count(page)).to_have_text(text).await, &format!("the tenants list counts {text:?}"), page);
+}
+
+/// The tenant's consent state reads exactly `state`.
+pub async fn consent_state_is(page: &Page, state: &str) {
+    holds(expect(find::consent_state(page)).to_have_text(state).await, &format!("the consent state is {state:?}"), page);
+}
+
+/// A newly created invite link is shown.
+pub async fn invite_link_shown(page: &Page) {
+    holds(expect(find::invite_link(page)).to_be_visible().await, "the invite link is shown", page);
+}
+
+/// The tenant's consent is verified, its receipt names `email`, and a system user is recorded.
+pub async fn consent_verified_by(page: &Page, email: &str) {
+    consent_state_is(page, "Verified").await;
+    holds(expect(find::consent_receipt(page)).to_contain_text(email).await, &format!("the receipt names {email}"), page);
+    holds(expect(find::system_user(page)).to_be_visible().await, "the system user is shown", page);
+}
+
+// Staff pages and the wizard.
+
+/// The system user shown mentions `text` (a user or an account).
+pub async fn system_user_mentions(page: &Page, text: &str) {
+    holds(expect(find::system_user(page)).to_contain_text(text).await, &format!("the system user mentions {text:?}"), page);
+}
+
+// The customer admin's wizard.
+
+/// The wizard says the admin is signed in to DocuSign as `email`.
+pub async fn signed_in_to_docusign_as(page: &Page, email: &str) {
+    holds(expect(find::signed_in_as(page)).to_contain_text(email).await, &format!("signed in to DocuSign as {email}"), page);
+}
+
+/// The wizard advises the consent path `path`.
+pub async fn advised_path_is(page: &Page, path: &str) {
+    holds(expect(find::path_advice(page)).to_contain_text(path).await, &format!("the wizard advises {path:?}"), page);
+}
+
+/// The integration will act as `email`.
+pub async fn candidate_is(page: &Page, email: &str) {
+    holds(expect(find::candidate(page)).to_contain_text(email).await, &format!("the candidate is {email}"), page);
+}
+
+/// The wizard is done: consent is verified.
+pub async fn wizard_done(page: &Page) {
+    holds(expect(find::wizard_done(page)).to_be_visible().await, "the wizard is done", page);
+}
+
+/// The setup check `id` has a result.
+pub async fn setup_check_reported(page: &Page, id: &str) {
+    holds(expect(find::setup_check(page, id)).to_be_visible().await, &format!("the setup check {id} reports"), page);
+}
+
+/// The setup check `id` has the status `status` (`pass`, `fail`, …).
+pub async fn setup_check_is(page: &Page, id: &str, status: &str) {
+    holds(
+        expect(find::setup_check(page, id)).to_have_attribute("data-status", status).await,
+        &format!("the setup check {id} is {status}"),
+        page,
+    );
+}
+
+// The DocuSign sandbox.
+
+/// The browser is on the DocuSign sandbox's sign-in page; otherwise saves
+/// `failure-at-docusign.png` and fails with the page's address and text.
+pub async fn on_docusign_sign_in(page: &Page) {
+    if expect(find::title(page)).to_contain_text("Sign in").await.is_err() {
+        screenshot(page, "failure-at-docusign").await;
+        panic!("not on the DocuSign sign-in page: {} {:?}", page.url(), find::body(page).inner_text().await);
+    }
+}

@@ -287,22 +287,75 @@ impl WizardStep {
     ];
 }
 
+/// Whether a notice reports a failure or good news.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NoticeKind {
+    /// Something was refused or failed (`error`).
+    Error,
+    /// Something succeeded (`info`).
+    Info,
+}
+
 /// A message about the last thing that happened (an error from DocuSign, a refused callback).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Notice {
-    /// `error` or `info`.
-    pub kind: String,
+    pub kind: NoticeKind,
     pub title: String,
     pub message: String,
+}
+
+/// What a verification of the system user found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationOutcome {
+    /// The integration can act as the system user on the pinned account.
+    Verified,
+    /// The system user never consented (or is not covered by organization consent).
+    ConsentMissing,
+    /// Consent that worked before was withdrawn.
+    ConsentRevoked,
+    /// The provider does not know the system user.
+    UnknownUser,
+    /// The provider rejected the integration's key.
+    KeyMismatch,
+    /// The system user is not a member of the pinned account.
+    NotAMember,
+    /// The pinned account lives on another host now.
+    BaseUriChanged,
+    /// The provider could not be reached (nothing was changed).
+    ProviderUnreachable,
+    /// The provider answered with an unexpected error (nothing was changed).
+    ProviderError,
+}
+
+impl VerificationOutcome {
+    /// The wire name (also the `needs_attention` reason stored with the consent state).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerificationOutcome::Verified => "verified",
+            VerificationOutcome::ConsentMissing => "consent_missing",
+            VerificationOutcome::ConsentRevoked => "consent_revoked",
+            VerificationOutcome::UnknownUser => "unknown_user",
+            VerificationOutcome::KeyMismatch => "key_mismatch",
+            VerificationOutcome::NotAMember => "not_a_member",
+            VerificationOutcome::BaseUriChanged => "base_uri_changed",
+            VerificationOutcome::ProviderUnreachable => "provider_unreachable",
+            VerificationOutcome::ProviderError => "provider_error",
+        }
+    }
+
+    /// Whether granting consent (again) is the remedy.
+    pub fn needs_consent(self) -> bool {
+        matches!(self, VerificationOutcome::ConsentMissing | VerificationOutcome::ConsentRevoked)
+    }
 }
 
 /// The result of verifying the system user, in words a non-developer can act on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerificationView {
     pub ok: bool,
-    /// `verified`, `consent_missing`, `consent_revoked`, `unknown_user`, `key_mismatch`,
-    /// `not_a_member`, `base_uri_changed`, `provider_unreachable`.
-    pub outcome: String,
+    pub outcome: VerificationOutcome,
     pub title: String,
     pub remediation: String,
     pub checked_at: DateTime<Utc>,
@@ -362,6 +415,25 @@ mod tests {
         for s in ConsentState::ALL {
             assert_eq!(ConsentState::parse(s.as_str()), Some(s));
         }
+    }
+
+    #[test]
+    fn wire_names_of_outcomes_and_notices_are_todays_strings() {
+        for o in [
+            VerificationOutcome::Verified,
+            VerificationOutcome::ConsentMissing,
+            VerificationOutcome::ConsentRevoked,
+            VerificationOutcome::UnknownUser,
+            VerificationOutcome::KeyMismatch,
+            VerificationOutcome::NotAMember,
+            VerificationOutcome::BaseUriChanged,
+            VerificationOutcome::ProviderUnreachable,
+            VerificationOutcome::ProviderError,
+        ] {
+            assert_eq!(serde_json::to_value(o).unwrap(), serde_json::json!(o.as_str()));
+        }
+        assert_eq!(serde_json::to_value(NoticeKind::Error).unwrap(), serde_json::json!("error"));
+        assert_eq!(serde_json::to_value(NoticeKind::Info).unwrap(), serde_json::json!("info"));
     }
 
     #[test]

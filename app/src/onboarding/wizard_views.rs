@@ -136,7 +136,7 @@ fn Wizard(
         .collect_view();
     let notice = w.notice.clone().map(|n| {
         view! {
-            <div class=format!("notice {}", if n.kind == "error" { "error" } else { "ok" }) role="alert" data-testid="wizard-notice">
+            <div class=format!("notice {}", match n.kind { NoticeKind::Error => "error", NoticeKind::Info => "ok" }) role="alert" data-testid="wizard-notice">
                 <strong>{n.title}</strong> " " {n.message}
             </div>
         }
@@ -306,7 +306,7 @@ fn verify_step(w: &WizardView, verify: ServerAction<WizardVerify>) -> impl IntoV
     let su = w.system_user.clone();
     let last = w.verification.clone();
     let pending = verify.pending();
-    let needs_consent = last.as_ref().is_some_and(|v| v.outcome == "consent_missing" || v.outcome == "consent_revoked");
+    let needs_consent = last.as_ref().is_some_and(|v| v.outcome.needs_consent());
     view! {
         <h1>"Check that it works"</h1>
         {su.map(|s| view! { <SystemUserFacts s=s /> })}
@@ -372,7 +372,7 @@ pub fn SystemUserFacts(s: SystemUserView) -> impl IntoView {
 #[component]
 pub fn VerificationResult(v: VerificationView) -> impl IntoView {
     view! {
-        <div class=if v.ok { "notice ok" } else { "notice error" } role="status" data-testid="verification" data-outcome=v.outcome.clone()>
+        <div class=if v.ok { "notice ok" } else { "notice error" } role="status" data-testid="verification" data-outcome=v.outcome.as_str()>
             <p><strong>{v.title}</strong></p>
             <p>{v.remediation}</p>
             <details>

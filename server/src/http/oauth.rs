@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use app::ssr::RequestCtx;
 use app::environment::Environment;
+use app::onboarding::model::NoticeKind;
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -16,7 +17,7 @@ use serde::Deserialize;
 
 use crate::onboarding::callback::{self, CallbackQuery, Purpose};
 use crate::onboarding::records;
-use crate::portal::Portal;
+use crate::state::Portal;
 
 /// The form of the wizard's "Sign in with DocuSign" and consent buttons.
 #[derive(Debug, Deserialize)]
@@ -44,9 +45,9 @@ pub async fn start(State(portal): State<Arc<Portal>>, Extension(ctx): Extension<
         return (StatusCode::BAD_REQUEST, "unknown purpose").into_response();
     };
     let result = async {
-        let env = tenant_environment(&portal, invitee.tenant_id).await?;
+        let env = crate::tenants::environment_of(&portal.db, invitee.tenant_id).await?;
         let Some(deps) = portal.deps(env) else {
-            records::notify(&portal.db, &invitee.session_hash, invitee.tenant_id, env, "error", "This DocuSign environment is not configured.", "Please tell the person who invited you.").await?;
+            records::notify(&portal.db, &invitee.session_hash, invitee.tenant_id, env, NoticeKind::Error, "This DocuSign environment is not configured.", "Please tell the person who invited you.").await?;
             return Ok(None);
         };
         callback::start(deps, &invitee, purpose).await.map(Some)
@@ -57,15 +58,6 @@ pub async fn start(State(portal): State<Arc<Portal>>, Extension(ctx): Extension<
         Ok(None) => Redirect::to("/wizard").into_response(),
         Err(e) => crate::http::middleware::error_response(&e.into_app(&ctx.request_id), Some(&ctx.request_id)),
     }
-}
-
-async fn tenant_environment(portal: &Portal, tenant_id: uuid::Uuid) -> crate::error::ServiceResult<Environment> {
-    use sea_orm::EntityTrait;
-    let t = crate::db::entities::tenant::Entity::find_by_id(tenant_id)
-        .one(&portal.db)
-        .await?
-        .ok_or_else(|| app::error::AppError::not_found("Tenant"))?;
-    t.environment()
 }
 
 /// Completes a round trip on the environment named by the path and redirects to `/wizard`.

@@ -4,23 +4,23 @@
 //! before the code is exchanged, so a replayed or concurrent callback never exchanges twice).
 
 use app::error::AppError;
-use app::onboarding::model::{ConsentMode, ConsentState};
+use app::onboarding::model::{ConsentMode, ConsentState, NoticeKind};
 use app::ssr::InviteePrincipal;
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::json;
 use uuid::Uuid;
 
-use super::Deps;
+use crate::state::Deps;
 use super::records::{self, ProgressUpdate};
 use crate::audit::{self, Actor, Event};
 use crate::crypto::Binding;
 use crate::db::entities::{consent_grant, oauth_transaction};
-use crate::providers::docusign::{AuthorizeRequest, DocuSignClient, ProviderError};
-use crate::error::{ServiceError, ServiceResult};
+use crate::providers::{self, AuthorizationRequest, ProviderError};
+use crate::error::{ServiceResult, Unexpected};
 use crate::onboarding::{credentials, state};
 use crate::sessions::hash_token;
 
@@ -60,10 +60,10 @@ impl Purpose {
 
 const PKCE: &str = "pkce_verifier";
 
-/// Records a transaction and returns the DocuSign authorization URL to send the browser to.
+/// Records a transaction and returns the provider's authorization URL to send the browser to.
 pub async fn start(d: Deps<'_>, invitee: &InviteePrincipal, purpose: Purpose) -> ServiceResult<url::Url> {
-    let state_value = DocuSignClient::new_state();
-    let pkce = DocuSignClient::new_pkce();
+    let state_value = providers::new_state();
+    let pkce = providers::new_pkce();
     let now = Utc::now();
     oauth_transaction::ActiveModel {
         state_hash: Set(hash_token(&state_value)),
@@ -78,22 +78,12 @@ pub async fn start(d: Deps<'_>, invitee: &InviteePrincipal, purpose: Purpose) ->
     }
     .insert(d.db)
     .await?;
-    let (scopes, admin_consent_scopes) = match purpose {
-        Purpose::SignIn => (vec!["openid".to_owned()], None),
-        Purpose::Individual => (d.individual_scopes(), None),
-        Purpose::Organization => (vec!["openid".to_owned()], Some(d.admin_consent_scopes())),
+    let request = match purpose {
+        Purpose::SignIn => AuthorizationRequest::SignIn,
+        Purpose::Individual => AuthorizationRequest::IndividualConsent { scopes: d.individual_scopes() },
+        Purpose::Organization => AuthorizationRequest::OrganizationConsent { scopes: d.admin_consent_scopes() },
     };
-    let url = d
-        .client
-        .authorize_url(&AuthorizeRequest {
-            scopes,
-            admin_consent_scopes,
-            state: state_value,
-            code_challenge: pkce.challenge,
-            prompt_login: purpose == Purpose::SignIn,
-        })
-        .map_err(|e| ServiceError::Other(format!("building the authorization URL: {e}")))?;
-    Ok(url)
+    d.provider.authorization_url(&request, &state_value, &pkce.challenge).unexpected("building the authorization URL")
 }
 
 /// The query DocuSign sends back to the callback.
@@ -178,7 +168,7 @@ pub fn error_redirect(error: &str, description: Option<&str>, error_uri: Option<
 /// no token request.
 pub async fn complete(d: Deps<'_>, invitee: &InviteePrincipal, query: CallbackQuery, request_id: &str) -> ServiceResult<Outcome> {
     let outcome = complete_inner(d, invitee, query, request_id).await?;
-    let kind = if outcome.ok { "info" } else { "error" };
+    let kind = if outcome.ok { NoticeKind::Info } else { NoticeKind::Error };
     records::notify(d.db, &invitee.session_hash, invitee.tenant_id, d.env, kind, outcome.title, &outcome.message).await?;
     Ok(outcome)
 }
@@ -213,29 +203,27 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
     if tx.expires_at <= now {
         return Ok(refused("This sign-in took too long.", format!("Sign-ins must be completed within {TRANSACTION_TTL_MINUTES} minutes. {AGAIN}")));
     }
-    if let Some(iss) = query.iss.as_deref() {
-        let expected = d.client.settings().account_server.as_str().trim_end_matches('/');
-        if iss.trim_end_matches('/') != expected {
-            return Ok(refused("The answer did not come from the expected DocuSign server.", AGAIN));
-        }
+    if let Some(iss) = query.iss.as_deref()
+        && iss.trim_end_matches('/') != d.provider.expected_issuer()
+    {
+        return Ok(refused("The answer did not come from the expected DocuSign server.", AGAIN));
     }
+    let purpose = tx.purpose()?;
     if let Some(error) = query.error.as_deref() {
-        let purpose = Purpose::parse(&tx.purpose);
-        return Ok(error_redirect(error, query.error_description.as_deref(), query.error_uri.as_deref(), purpose));
+        return Ok(error_redirect(error, query.error_description.as_deref(), query.error_uri.as_deref(), Some(purpose)));
     }
     let Some(code) = query.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 4096) else {
         return Ok(refused("The answer from DocuSign was incomplete.", AGAIN));
     };
-    let purpose = Purpose::parse(&tx.purpose).ok_or_else(|| ServiceError::Other("unknown transaction purpose".into()))?;
     let verifier = d
         .keyring
         .open(Binding { purpose: PKCE, tenant_id: tx.tenant_id }, &tx.pkce_verifier)
-        .map_err(|e| ServiceError::Other(e.to_string()))?;
-    let tokens = match d.client.exchange_code(code, &verifier).await {
+        .unexpected("opening the PKCE verifier of an OAuth transaction")?;
+    let tokens = match d.provider.exchange_code(code, &verifier).await {
         Ok(t) => t,
         Err(e) => return Ok(provider_refusal(&e)),
     };
-    let info = match d.client.userinfo(&tokens.access_token).await {
+    let info = match d.provider.userinfo(&tokens.access_token).await {
         Ok(i) => i,
         Err(e) => return Ok(provider_refusal(&e)),
     };
@@ -255,7 +243,7 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
                 .accounts
                 .iter()
                 .find_map(|a| a.organization.as_ref().map(|o| o.organization_id.clone()));
-            let txn = d.db.begin().await?;
+            let txn = crate::db::begin(d.db).await?;
             let actor = Actor { id: None, label: format!("{} (DocuSign {})", info.email, info.sub) };
             consent_grant::ActiveModel {
                 id: Set(Uuid::new_v4()),

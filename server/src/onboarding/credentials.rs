@@ -25,8 +25,8 @@ use uuid::Uuid;
 
 use crate::crypto::{Binding, Keyring};
 use crate::db::entities::credential;
-use crate::providers::docusign::{DocuSignClient, ProviderError, TokenSet};
-use crate::error::{ServiceError, ServiceResult};
+use crate::providers::{ConsentProvider, ProviderError, TokenSet};
+use crate::error::{ServiceError, ServiceResult, Unexpected};
 
 /// The consenting user's code-grant tokens.
 pub const CONSENT: &str = "consent";
@@ -51,27 +51,25 @@ impl RefreshState {
         }
     }
 
-    /// The stored value; an unknown one is an error naming the row, never a silent default.
-    pub fn parse(stored: &str, tenant_id: Uuid) -> ServiceResult<Self> {
+    /// Parses the stored name; `None` for a value the portal does not know (the entity's
+    /// `credential::Model::refresh_state` turns that into an error naming the row).
+    pub fn parse(stored: &str) -> Option<Self> {
         match stored {
-            "active" => Ok(RefreshState::Active),
-            "reconsent_required" => Ok(RefreshState::ReconsentRequired),
-            "exhausted" => Ok(RefreshState::Exhausted),
-            other => Err(ServiceError::Other(format!("credential of tenant {tenant_id}: unknown refresh_state `{other}`"))),
+            "active" => Some(RefreshState::Active),
+            "reconsent_required" => Some(RefreshState::ReconsentRequired),
+            "exhausted" => Some(RefreshState::Exhausted),
+            _ => None,
         }
     }
 
     /// What the person asking for the token hears when the credential can no longer refresh.
     fn refusal(self) -> AppError {
-        AppError::Conflict {
-            message: match self {
-                RefreshState::ReconsentRequired => {
-                    "DocuSign no longer accepts the customer admin's stored sign-in (consent withdrawn or expired); they must sign in again through a new invite."
-                }
-                _ => "DocuSign could not be reached to renew the customer admin's stored sign-in for several days; they must sign in again through a new invite.",
+        AppError::conflict(match self {
+            RefreshState::ReconsentRequired => {
+                "DocuSign no longer accepts the customer admin's stored sign-in (consent withdrawn or expired); they must sign in again through a new invite."
             }
-            .into(),
-        }
+            _ => "DocuSign could not be reached to renew the customer admin's stored sign-in for several days; they must sign in again through a new invite.",
+        })
     }
 }
 
@@ -92,7 +90,7 @@ fn seal(keyring: &Keyring, purpose: &str, tenant_id: Uuid, field: &'static str, 
 
 fn open(keyring: &Keyring, purpose: &str, tenant_id: Uuid, field: &'static str, sealed: &str) -> ServiceResult<SecretString> {
     let (p, t, _) = binding(purpose, tenant_id, field);
-    keyring.open(Binding { purpose: &p, tenant_id: t }, sealed).map_err(|e| ServiceError::Other(e.to_string()))
+    keyring.open(Binding { purpose: &p, tenant_id: t }, sealed).unexpected("opening a stored credential")
 }
 
 /// The DocuSign user a kept credential acts for, if one is kept.
@@ -184,19 +182,19 @@ pub async fn store<C: ConnectionTrait>(
 pub async fn access_token<C: ConnectionTrait>(
     db: &C,
     keyring: &Keyring,
-    client: &DocuSignClient,
+    provider: &dyn ConsentProvider,
     tenant_id: Uuid,
     env: Environment,
     purpose: &str,
 ) -> ServiceResult<SecretString> {
-    access_token_at(db, keyring, client, tenant_id, env, purpose, Utc::now()).await
+    access_token_at(db, keyring, provider, tenant_id, env, purpose, Utc::now()).await
 }
 
 /// [`access_token`] at a given time (tests drive the failure-day count with it).
 pub async fn access_token_at<C: ConnectionTrait>(
     db: &C,
     keyring: &Keyring,
-    client: &DocuSignClient,
+    provider: &dyn ConsentProvider,
     tenant_id: Uuid,
     env: Environment,
     purpose: &str,
@@ -211,12 +209,12 @@ pub async fn access_token_at<C: ConnectionTrait>(
         if row.access_expires_at - REFRESH_MARGIN > now {
             return open(keyring, purpose, tenant_id, "access", &row.access_token);
         }
-        let state = RefreshState::parse(&row.refresh_state, tenant_id)?;
+        let state = row.refresh_state()?;
         if state != RefreshState::Active {
             return Err(state.refusal().into());
         }
         let Some(refresh_sealed) = row.refresh_token.clone() else {
-            return Err(AppError::Conflict { message: "The stored access has expired; the customer must sign in again.".into() }.into());
+            return Err(AppError::conflict("The stored access has expired; the customer must sign in again.").into());
         };
         // Claim the lease only if nobody holds a live one and nobody refreshed meanwhile.
         let claimed = credential::Entity::update_many()
@@ -238,7 +236,7 @@ pub async fn access_token_at<C: ConnectionTrait>(
             continue;
         }
         let refresh = open(keyring, purpose, tenant_id, "refresh", &refresh_sealed)?;
-        return match client.refresh(&refresh).await {
+        return match provider.refresh(&refresh).await {
             Ok(tokens) => {
                 let tokens = TokenSet {
                     // DocuSign always rotates; keep the old one only if an answer lacks it.
@@ -254,23 +252,22 @@ pub async fn access_token_at<C: ConnectionTrait>(
                 }
                 if let Err(e) = stored {
                     tracing::error!(%tenant_id, purpose, error = %e, "DocuSign rotated a refresh token that could not be stored; the credential is lost");
-                    return Err(ServiceError::Other(format!("the rotated refresh token of tenant {tenant_id} could not be stored: {e}")));
+                    return Err(e).unexpected("storing a rotated refresh token (the credential is lost)");
                 }
                 Ok(tokens.access_token)
             }
             Err(e) => {
                 let refused = matches!(e, ProviderError::InvalidGrant { .. } | ProviderError::CodeExpiredOrUsed);
                 record_failure(db, &row, refused, e.is_transient(), now).await?;
-                Err(match e {
-                    _ if refused => RefreshState::ReconsentRequired.refusal().into(),
-                    other if other.is_transient() => AppError::Conflict {
-                        message: "DocuSign could not be reached to renew the customer admin's stored sign-in. Nothing was changed; try again later.".into(),
-                    }
-                    .into(),
-                    other => ServiceError::Other(format!("refreshing the access token: {other}")),
-                })
+                if refused {
+                    Err(RefreshState::ReconsentRequired.refusal().into())
+                } else if e.is_transient() {
+                    Err(AppError::conflict("DocuSign could not be reached to renew the customer admin's stored sign-in. Nothing was changed; try again later.").into())
+                } else {
+                    Err(e).unexpected("refreshing the access token")
+                }
             }
         };
     }
-    Err(ServiceError::Other("timed out waiting for another instance to refresh the access token".into()))
+    Err(ServiceError::unexpected("timed out waiting for another instance to refresh the access token"))
 }

@@ -1,7 +1,7 @@
 //! Reading and writing the onboarding records: consent receipts, the pinned system user and the
 //! wizard's progress per invite session.
 
-use app::onboarding::model::{AccountView, ConsentMode, ConsentReceipt, DocuSignUserView, Notice, SystemUserView, VerificationView};
+use app::onboarding::model::{AccountView, ConsentMode, ConsentReceipt, DocuSignUserView, Notice, NoticeKind, SystemUserView, VerificationView};
 use app::environment::Environment;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
@@ -9,7 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use uuid::Uuid;
 
 use crate::db::entities::{consent_grant, system_user, wizard_progress};
-use crate::providers::docusign::UserInfo;
+use crate::providers::UserInfo;
 use crate::error::ServiceResult;
 
 /// A DocuSign user as the wizard shows it (from userinfo).
@@ -42,10 +42,10 @@ pub async fn latest_grant<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: Envi
         .await?)
 }
 
-/// A receipt as shown to people.
-pub fn receipt_view(g: &consent_grant::Model) -> ConsentReceipt {
-    ConsentReceipt {
-        mode: ConsentMode::parse(&g.mode).unwrap_or(ConsentMode::Individual),
+/// A receipt as shown to people; an unknown stored mode is an unexpected fault naming the row.
+pub fn receipt_view(g: &consent_grant::Model) -> ServiceResult<ConsentReceipt> {
+    Ok(ConsentReceipt {
+        mode: g.mode()?,
         user_sub: g.user_sub.clone(),
         user_email: g.user_email.clone(),
         user_name: g.user_name.clone(),
@@ -54,7 +54,7 @@ pub fn receipt_view(g: &consent_grant::Model) -> ConsentReceipt {
         granted_at: g.granted_at,
         verified_at: g.verified_at,
         verification: g.verification.clone(),
-    }
+    })
 }
 
 /// The pinned system user of a tenant in an environment.
@@ -121,7 +121,7 @@ pub async fn update_progress<C: ConnectionTrait>(
         .on_conflict(OnConflict::column(wizard_progress::Column::SessionHash).do_nothing().to_owned())
         .exec_without_returning(db)
         .await?;
-    let row = progress(db, session_hash).await?.ok_or_else(|| crate::error::ServiceError::Other("wizard progress vanished".into()))?;
+    let row = progress(db, session_hash).await?.ok_or_else(|| crate::error::ServiceError::unexpected("wizard progress vanished"))?;
     let mut model: wizard_progress::ActiveModel = row.into();
     if let Some(user) = update.signed_in_user {
         model.signed_in_user = Set(Some(serde_json::to_value(user).unwrap_or_default()));
@@ -141,16 +141,43 @@ pub async fn update_progress<C: ConnectionTrait>(
 }
 
 /// Sets the notice the wizard shows next.
-pub async fn notify<C: ConnectionTrait>(db: &C, session_hash: &str, tenant_id: Uuid, env: Environment, kind: &str, title: &str, message: &str) -> ServiceResult<()> {
+pub async fn notify<C: ConnectionTrait>(db: &C, session_hash: &str, tenant_id: Uuid, env: Environment, kind: NoticeKind, title: &str, message: &str) -> ServiceResult<()> {
     update_progress(
         db,
         session_hash,
         tenant_id,
         env,
         ProgressUpdate {
-            notice: Some(Some(Notice { kind: kind.into(), title: title.into(), message: message.into() })),
+            notice: Some(Some(Notice { kind, title: title.into(), message: message.into() })),
             ..Default::default()
         },
     )
     .await
+}
+
+/// What staff see of a tenant's consent: state, receipt, system user, last verification, the
+/// consent history and the invites. `configured` says whether the tenant's environment is set up
+/// on this portal.
+pub async fn tenant_consent_view<C: ConnectionTrait>(
+    db: &C,
+    viewer: &app::auth::StaffPrincipal,
+    tenant_id: Uuid,
+    configured: impl FnOnce(Environment) -> bool,
+) -> ServiceResult<app::onboarding::model::TenantConsentView> {
+    let t = crate::tenants::visible(db, viewer, tenant_id).await?;
+    let env = t.environment()?;
+    let su = system_user(db, tenant_id, env).await?;
+    let history = crate::audit::recent_for_tenant(db, tenant_id, &["consent.state_changed", "invite."], Some(crate::audit::PAGE_EVENTS)).await?;
+    Ok(app::onboarding::model::TenantConsentView {
+        tenant_id,
+        environment: env,
+        environment_configured: configured(env),
+        status: super::state::status(db, tenant_id, env).await?,
+        receipt: latest_grant(db, tenant_id, env).await?.as_ref().map(receipt_view).transpose()?,
+        last_verification: su.as_ref().and_then(last_verification),
+        system_user: su.as_ref().map(system_user_view),
+        history,
+        invites: super::invites::list(db, tenant_id).await?,
+        can_manage: viewer.role.manages_tenants(),
+    })
 }

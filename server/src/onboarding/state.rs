@@ -12,17 +12,14 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, Event};
 use crate::db::entities::consent_state;
-use crate::error::{ServiceError, ServiceResult};
+use crate::error::ServiceResult;
 
-/// The current status (`not_started` when nothing happened yet).
+/// The current status (`not_started` when nothing happened yet). A stored state the portal does
+/// not know is an unexpected fault naming the row.
 pub async fn status<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: Environment) -> ServiceResult<ConsentStatus> {
     let row = consent_state::Entity::find_by_id((tenant_id, env.as_str().to_owned())).one(db).await?;
     Ok(match row {
-        Some(r) => ConsentStatus {
-            state: ConsentState::parse(&r.state).unwrap_or(ConsentState::NotStarted),
-            reason: r.reason,
-            updated_at: Some(r.updated_at),
-        },
+        Some(r) => ConsentStatus { state: r.state()?, reason: r.reason, updated_at: Some(r.updated_at) },
         None => ConsentStatus { state: ConsentState::NotStarted, reason: None, updated_at: None },
     })
 }
@@ -44,9 +41,7 @@ pub async fn transition<C: ConnectionTrait>(
         return Ok(current);
     }
     if current.state != to && !current.state.can_become(to) {
-        return Err(ServiceError::App(AppError::Conflict {
-            message: format!("Consent cannot go from {} to {}.", current.state.label(), to.label()),
-        }));
+        return Err(AppError::conflict(format!("Consent cannot go from {} to {}.", current.state.label(), to.label())).into());
     }
     let now = Utc::now();
     let model = consent_state::ActiveModel {

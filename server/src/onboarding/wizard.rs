@@ -5,16 +5,16 @@ use app::error::AppError;
 use app::onboarding::model::*;
 use app::environment::Environment;
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
 use validator::Validate;
 
-use super::Deps;
+use crate::state::Deps;
 use super::records::{self, ProgressUpdate};
 use crate::audit::{self, Actor, Event};
 use crate::db::entities::{system_user, tenant};
-use crate::providers::docusign::ProviderError;
+use crate::providers::ProviderError;
 use crate::error::{ServiceError, ServiceResult};
 use crate::onboarding::state;
 
@@ -75,7 +75,7 @@ pub async fn view<C: ConnectionTrait>(
         step,
         advice: signed_in.as_ref().map(advise),
         signed_in,
-        receipt: grant.as_ref().map(records::receipt_view),
+        receipt: grant.as_ref().map(records::receipt_view).transpose()?,
         candidate,
         verification: su.as_ref().and_then(records::last_verification),
         system_user: su.as_ref().map(records::system_user_view),
@@ -99,36 +99,34 @@ fn domain_of(email: &str) -> Option<String> {
 pub async fn name_system_user(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, input: SystemUserInput) -> ServiceResult<()> {
     let input = SystemUserInput { user: input.user.trim().to_owned() };
     input.validate().map_err(AppError::from)?;
-    let grant = records::latest_grant(d.db, tenant_id, d.env).await?;
-    let Some(grant) = grant.filter(|g| g.mode == ConsentMode::Organization.as_str()) else {
-        return Err(AppError::Conflict { message: "Naming a system user is part of organization consent; grant it first.".into() }.into());
+    let grant = match records::latest_grant(d.db, tenant_id, d.env).await? {
+        Some(g) if g.mode()? == ConsentMode::Organization => g,
+        _ => return Err(AppError::conflict("Naming a system user is part of organization consent; grant it first.").into()),
     };
     let field = |msg: String| ServiceError::App(AppError::field("user", msg));
-    let unreachable = || ServiceError::App(AppError::Conflict { message: "DocuSign could not be reached. Nothing was changed; please try again.".into() });
+    let unreachable = || ServiceError::App(AppError::conflict("DocuSign could not be reached. Nothing was changed; please try again."));
     if !looks_like_guid(&input.user) && !input.user.contains('@') {
         return Err(field("Enter an e-mail address (name@yourcompany.com) or a DocuSign user ID (a GUID).".into()));
     }
     // The admin's own JWT grant carries the Admin API read scopes of the organization consent.
     let admin_scopes: Vec<String> = d.admin_consent_scopes();
     let admin_scopes: Vec<&str> = admin_scopes.iter().map(String::as_str).collect();
-    let admin_token = match d.client.jwt_grant(&grant.user_sub, &admin_scopes).await {
+    let admin_token = match d.provider.app_token(&grant.user_sub, &admin_scopes).await {
         Ok(t) => t.access_token,
         Err(e) if e.is_transient() => return Err(unreachable()),
         Err(e) => {
-            return Err(AppError::Conflict {
-                message: format!("We could not use the organization consent to look up users ({e}). Is your own e-mail domain claimed and active?"),
-            }
+            return Err(AppError::conflict(format!("We could not use the organization consent to look up users ({e}). Is your own e-mail domain claimed and active?"))
             .into());
         }
     };
     let org_id = grant
         .organization_id
         .clone()
-        .ok_or_else(|| AppError::Conflict { message: "Your DocuSign accounts do not belong to an organization.".into() })?;
-    let domains = match d.client.reserved_domains(&admin_token, &org_id).await {
-        Ok(api) => api.value,
+        .ok_or_else(|| AppError::conflict("Your DocuSign accounts do not belong to an organization."))?;
+    let domains = match d.directory.reserved_domains(&admin_token, &org_id).await {
+        Ok(domains) => domains,
         Err(e) if e.is_transient() => return Err(unreachable()),
-        Err(e) => return Err(AppError::Conflict { message: format!("We could not read your organization's claimed domains ({e}).") }.into()),
+        Err(e) => return Err(AppError::conflict(format!("We could not read your organization's claimed domains ({e}).")).into()),
     };
     let active: Vec<String> = domains.iter().filter(|r| r.is_active()).map(|r| r.host_name.to_ascii_lowercase()).collect();
     let user_id = if looks_like_guid(&input.user) {
@@ -141,30 +139,28 @@ pub async fn name_system_user(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, 
                 if active.is_empty() { "none".to_owned() } else { active.join(", ") }
             )));
         }
-        let profiles = match d.client.user_profile_by_email(&admin_token, &org_id, &input.user).await {
-            Ok(api) => api.value,
+        let profile = match d.directory.user_by_email(&admin_token, &org_id, &input.user).await {
+            Ok(profile) => profile,
             Err(e) if e.is_transient() => return Err(unreachable()),
-            Err(e) => return Err(AppError::Conflict { message: format!("We could not look the user up ({e}).") }.into()),
+            Err(e) => return Err(AppError::conflict(format!("We could not look the user up ({e}).")).into()),
         };
-        profiles
-            .into_iter()
-            .next()
+        profile
             .map(|p| p.id)
             .ok_or_else(|| field(format!("No DocuSign user with the e-mail {} in your organization.", input.user)))?
     };
-    let token = match d.client.jwt_grant(&user_id, &d.esign_scopes()).await {
+    let token = match d.provider.app_token(&user_id, &d.esign_scopes()).await {
         Ok(t) => t.access_token,
         Err(ProviderError::ConsentRequired) => {
             return Err(field("This user is not covered by your organization's consent: their e-mail domain must be claimed and active.".into()));
         }
         Err(ProviderError::UserNotFound) => return Err(field("DocuSign does not know this user in this environment.".into())),
         Err(e) if e.is_transient() => return Err(unreachable()),
-        Err(e) => return Err(AppError::Conflict { message: format!("DocuSign refused to act as this user ({e}).") }.into()),
+        Err(e) => return Err(AppError::conflict(format!("DocuSign refused to act as this user ({e}).")).into()),
     };
-    let info = match d.client.userinfo(&token).await {
+    let info = match d.provider.userinfo(&token).await {
         Ok(i) => i,
         Err(e) if e.is_transient() => return Err(unreachable()),
-        Err(e) => return Err(AppError::Conflict { message: format!("DocuSign refused to describe this user ({e}).") }.into()),
+        Err(e) => return Err(AppError::conflict(format!("DocuSign refused to describe this user ({e}).")).into()),
     };
     if !domain_of(&info.email).is_some_and(|dom| active.contains(&dom)) {
         return Err(field(format!("{} is not in an active claimed domain of your organization.", info.email)));
@@ -188,18 +184,18 @@ pub async fn choose_account(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, ac
     let candidate: DocuSignUserView = progress
         .and_then(|p| p.candidate)
         .and_then(|j| serde_json::from_value(j).ok())
-        .ok_or_else(|| AppError::Conflict { message: "Choose the system user first.".into() })?;
+        .ok_or_else(|| AppError::conflict("Choose the system user first."))?;
     let account = candidate
         .accounts
         .iter()
         .find(|a| a.account_id == account_id)
         .ok_or_else(|| AppError::field("account_id", "Choose one of the listed accounts."))?;
-    d.client.check_base_uri(&account.base_uri).map_err(|_| {
-        AppError::Conflict { message: format!("The account's address {} is not a DocuSign address we may call.", account.base_uri) }
+    d.provider.check_base_uri(&account.base_uri).map_err(|_| {
+        AppError::conflict(format!("The account's address {} is not a DocuSign address we may call.", account.base_uri))
     })?;
     let grant = records::latest_grant(d.db, tenant_id, d.env).await?;
     let now = Utc::now();
-    let txn = d.db.begin().await?;
+    let txn = crate::db::begin(d.db).await?;
     let existing = records::system_user(&txn, tenant_id, d.env).await?;
     let model = system_user::ActiveModel {
         tenant_id: Set(tenant_id),
@@ -236,6 +232,39 @@ pub async fn choose_account(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, ac
     records::update_progress(&txn, session_hash, tenant_id, d.env, ProgressUpdate { candidate: Some(None), notice: Some(None), ..Default::default() }).await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// The audit actor of an invite session: the DocuSign user who signed in in it, when known.
+pub async fn session_actor<C: ConnectionTrait>(db: &C, session_hash: &str) -> Actor {
+    let signed_in = records::progress(db, session_hash)
+        .await
+        .ok()
+        .flatten()
+        .and_then(|p| p.signed_in_user)
+        .and_then(|j| serde_json::from_value::<DocuSignUserView>(j).ok());
+    invitee_actor(signed_in.as_ref())
+}
+
+/// Ends the customer admin's own wizard session (the "Leave" button), audited.
+pub async fn leave<C: ConnectionTrait>(db: &C, session_token: &str, tenant_id: Uuid, actor: &Actor, request_id: Option<&str>) -> ServiceResult<()> {
+    crate::sessions::delete(db, session_token).await?;
+    audit::record(db, Event { actor, tenant_id: Some(tenant_id), action: "invite.session_left", before: None, after: None, request_id }).await
+}
+
+/// Ends every wizard session of a tenant the viewer may see (staff's "End customer sessions"),
+/// audited with how many ended.
+pub async fn end_customer_sessions<C: ConnectionTrait>(
+    db: &C,
+    viewer: &app::auth::StaffPrincipal,
+    actor: &Actor,
+    request_id: Option<&str>,
+    tenant_id: Uuid,
+) -> ServiceResult<u64> {
+    crate::tenants::visible(db, viewer, tenant_id).await?;
+    let ended = crate::sessions::end_for_tenant(db, tenant_id).await?;
+    let after = Some(json!({ "ended_sessions": ended }));
+    audit::record(db, Event { actor, tenant_id: Some(tenant_id), action: "invite.sessions_ended", before: None, after, request_id }).await?;
+    Ok(ended)
 }
 
 /// The customer admin of an invite session, as an audit actor.

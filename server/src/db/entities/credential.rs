@@ -2,6 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::error::{ServiceError, ServiceResult};
+use crate::onboarding::credentials::RefreshState;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "credentials")]
 pub struct Model {
@@ -21,8 +24,9 @@ pub struct Model {
     pub subject: String,
     /// While set and in the future, one instance is refreshing (single flight).
     pub refresh_lease_until: Option<DateTimeUtc>,
-    /// `active`, `reconsent_required` (DocuSign answered `invalid_grant`: no more refreshes) or
-    /// `exhausted` (transient failures on too many days).
+    /// A [`RefreshState`] by its wire name: `active`, `reconsent_required` (DocuSign answered
+    /// `invalid_grant`: no more refreshes) or `exhausted` (transient failures on too many days).
+    /// Read it with [`Model::refresh_state`].
     pub refresh_state: String,
     /// Calendar days (UTC) on which a refresh failed transiently, since the last success.
     pub refresh_failure_days: i32,
@@ -35,3 +39,40 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The refresh state. An unknown value is an error naming the row, never a silent default.
+    pub fn refresh_state(&self) -> ServiceResult<RefreshState> {
+        RefreshState::parse(&self.refresh_state).ok_or_else(|| {
+            ServiceError::unexpected(format!("credential of tenant {}: unknown refresh_state `{}`", self.tenant_id, self.refresh_state))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_refresh_state_is_an_error_naming_the_row() {
+        let now = chrono::Utc::now();
+        let mut row = Model {
+            tenant_id: Uuid::nil(),
+            environment: "demo".into(),
+            purpose: "consent".into(),
+            access_token: String::new(),
+            refresh_token: None,
+            access_expires_at: now,
+            subject: String::new(),
+            refresh_lease_until: None,
+            refresh_state: "exhausted".into(),
+            refresh_failure_days: 0,
+            last_refresh_failure_on: None,
+            updated_at: now,
+        };
+        assert_eq!(row.refresh_state().unwrap(), RefreshState::Exhausted);
+        row.refresh_state = "paused".into();
+        let err = row.refresh_state().unwrap_err().to_string();
+        assert!(err.contains(&Uuid::nil().to_string()) && err.contains("`paused`"), "{err}");
+    }
+}

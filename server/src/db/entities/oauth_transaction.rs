@@ -2,6 +2,9 @@
 
 use sea_orm::entity::prelude::*;
 
+use crate::error::{ServiceError, ServiceResult};
+use crate::onboarding::callback::Purpose;
+
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "oauth_transactions")]
 pub struct Model {
@@ -11,7 +14,8 @@ pub struct Model {
     pub environment: String,
     /// Hash of the browser session that started it; a callback from another session is refused.
     pub session_hash: String,
-    /// `sign_in`, `individual` or `organization`.
+    /// A [`Purpose`] by its wire name (`sign_in`, `individual` or `organization`); read it with
+    /// [`Model::purpose`].
     pub purpose: String,
     /// The PKCE verifier, encrypted.
     #[sea_orm(column_type = "Text")]
@@ -25,3 +29,38 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// Why the transaction was started. An unknown value is an error naming the row, never a
+    /// silent default.
+    pub fn purpose(&self) -> ServiceResult<Purpose> {
+        Purpose::parse(&self.purpose).ok_or_else(|| {
+            ServiceError::unexpected(format!("oauth_transaction of tenant {} created {}: unknown purpose `{}`", self.tenant_id, self.created_at, self.purpose))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unknown_purpose_is_an_error_naming_the_row() {
+        let now = chrono::Utc::now();
+        let mut row = Model {
+            state_hash: String::new(),
+            tenant_id: Uuid::nil(),
+            environment: "demo".into(),
+            session_hash: String::new(),
+            purpose: "sign_in".into(),
+            pkce_verifier: String::new(),
+            created_at: now,
+            expires_at: now,
+            consumed_at: None,
+        };
+        assert_eq!(row.purpose().unwrap(), Purpose::SignIn);
+        row.purpose = "sign_out".into();
+        let err = row.purpose().unwrap_err().to_string();
+        assert!(err.contains(&Uuid::nil().to_string()) && err.contains("`sign_out`"), "{err}");
+    }
+}

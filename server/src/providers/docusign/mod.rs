@@ -10,7 +10,10 @@
 //! - account server ([`oauth`]): PKCE S256 pair, `state`, authorization URL (individual and
 //!   organization admin consent), authorization code, refresh and JWT bearer grants, userinfo;
 //! - eSignature REST v2.1 ([`esign`]): account, settings, Connect;
-//! - Admin API ([`admin`]): organizations, reserved domains, profile by e-mail.
+//! - Admin API ([`admin`]): organizations, reserved domains, profile by e-mail;
+//! - the call policy ([`policy`], [`budget`]): bounded retries and per-account budgets;
+//! - the provider seam (`provider.rs`): `ConsentProvider` and `OrganizationDirectory` (see
+//!   [`crate::providers`]) for [`DocuSignClient`], which is how onboarding reaches it.
 //!
 //! Every failure is a [`ProviderError`], classified from the HTTP status and DocuSign's error
 //! bodies ([`error`]); every API success is an [`Api`] carrying the rate-limit headers.
@@ -36,9 +39,12 @@
 //!   the [`oauth`] module.
 
 pub mod admin;
+pub mod budget;
 pub mod error;
 pub mod esign;
 pub mod oauth;
+pub mod policy;
+mod provider;
 pub mod settings;
 pub mod transport;
 

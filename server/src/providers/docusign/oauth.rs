@@ -191,15 +191,16 @@ fn is_s256_challenge(s: &str) -> bool {
 }
 
 impl DocuSignClient {
-    /// A PKCE S256 pair from a CSPRNG (verifier of 43 characters, O1).
+    /// A PKCE S256 pair from a CSPRNG (verifier of 43 characters, O1); see
+    /// [`crate::providers::new_pkce`].
     pub fn new_pkce() -> Pkce {
-        let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        Pkce { verifier: SecretString::from(verifier.secret().clone()), challenge: challenge.as_str().to_owned() }
+        crate::providers::new_pkce()
     }
 
-    /// A fresh `state` value: 32 CSPRNG bytes, base64url (256 bits, O2).
+    /// A fresh `state` value: 32 CSPRNG bytes, base64url (256 bits, O2); see
+    /// [`crate::providers::new_state`].
     pub fn new_state() -> String {
-        CsrfToken::new_random_len(32).secret().clone()
+        crate::providers::new_state()
     }
 
     /// The authorization URL: `response_type=code`, `client_id`, `state`, `code_challenge`

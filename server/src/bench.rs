@@ -17,7 +17,7 @@ use secrecy::SecretString;
 use crate::audit::Actor;
 use crate::checks::CheckStatus;
 use crate::config::{Config, IsvEnvironment};
-use crate::portal::Portal;
+use crate::state::Portal;
 use crate::sandbox::{Account, Membership, SeedConsent, User};
 use crate::sandbox::{Sandbox, SandboxConfig, default_fixture};
 
@@ -151,7 +151,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     }
     // Calibration: one tenant alone gives the time of one tenant's checks, uncontended.
     let calibrated = Instant::now();
-    crate::checks::run::run_all(portal.deps(Environment::Demo).context("configured")?, tenants[0], "bench", &actor, None)
+    crate::checks::run::run_all(portal.deps(Environment::Demo).context("configured")?, tenants[0], crate::checks::RunTrigger::Bench, &actor, None)
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let one_tenant = calibrated.elapsed().as_secs_f64();
@@ -170,7 +170,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             let (portal, actor) = (portal.clone(), actor.clone());
             async move {
                 let deps = portal.deps(Environment::Demo).expect("configured");
-                crate::checks::run::run_all(deps, id, "bench", &actor, None).await.map(|(_, o)| o).map_err(|e| e.to_string())
+                crate::checks::run::run_all(deps, id, crate::checks::RunTrigger::Bench, &actor, None).await.map(|(_, o)| o).map_err(|e| e.to_string())
             }
         }
     };
@@ -219,9 +219,9 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     );
     println!("bound (per-account limit): {account_bound:.2} s  ({per_account:.1} eSignature requests per account, {burst_limit} per {burst_window} s)");
     // The portal keeps a reserve of each window unused (refusals at window edges cost more).
-    let usable = u64::from(burst_limit).saturating_sub(crate::checks::budget::RESERVE).max(1) as f64;
+    let usable = u64::from(burst_limit).saturating_sub(crate::providers::docusign::budget::RESERVE).max(1) as f64;
     let reserve_bound = ((per_account / usable).ceil() - 1.0).max(0.0) * burst_window as f64;
-    println!("  with the reserve of {}:   {reserve_bound:.2} s  ({usable} usable per window; ratio to it {:.2})", crate::checks::budget::RESERVE, wall / concurrency_bound.max(reserve_bound).max(f64::EPSILON));
+    println!("  with the reserve of {}:   {reserve_bound:.2} s  ({usable} usable per window; ratio to it {:.2})", crate::providers::docusign::budget::RESERVE, wall / concurrency_bound.max(reserve_bound).max(f64::EPSILON));
     println!("ratio wall / bound:        {:.2}", wall / bound.max(f64::EPSILON));
     println!("requests sent:             {requests} ({esign_requests} eSignature)");
     println!("check errors:              {errors}");

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::{CheckResultView, CheckRunView, RunSummary, StartedRun};
+use super::{CheckId, CheckResultView, CheckRunView, RunSummary, StartedRun};
 use crate::error::AppError;
 
 /// Whose tenant a call is about.
@@ -29,9 +29,9 @@ mod port {
         /// Opens a run.
         async fn start(&self, ctx: &RequestCtx, scope: CheckScope) -> Result<StartedRun, AppError>;
         /// Runs one check of a run.
-        async fn run_one(&self, ctx: &RequestCtx, scope: CheckScope, run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError>;
+        async fn run_one(&self, ctx: &RequestCtx, scope: CheckScope, run_id: Uuid, check_id: CheckId) -> Result<CheckResultView, AppError>;
         /// Applies a check's fix and re-runs the check.
-        async fn apply_fix(&self, ctx: &RequestCtx, scope: CheckScope, run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError>;
+        async fn apply_fix(&self, ctx: &RequestCtx, scope: CheckScope, run_id: Uuid, check_id: CheckId) -> Result<CheckResultView, AppError>;
         /// Staff: the tenant's past runs, newest first.
         async fn history(&self, ctx: &RequestCtx, tenant_id: Uuid) -> Result<Vec<RunSummary>, AppError>;
         /// Staff attest a check DocuSign cannot answer (claimed domains), with a justification.
@@ -62,14 +62,14 @@ pub async fn start_run(tenant_id: Uuid) -> Result<StartedRun, AppError> {
 
 /// Staff: runs one check.
 #[server(endpoint = "checks/run_one")]
-pub async fn run_check(tenant_id: Uuid, run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError> {
+pub async fn run_check(tenant_id: Uuid, run_id: Uuid, check_id: CheckId) -> Result<CheckResultView, AppError> {
     let (ctx, port) = checks()?;
     crate::ssr::respond(&ctx, port.run_one(&ctx, CheckScope::Staff(tenant_id), run_id, check_id).await)
 }
 
 /// Staff: applies a fix.
 #[server(endpoint = "checks/apply_fix")]
-pub async fn apply_fix(tenant_id: Uuid, run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError> {
+pub async fn apply_fix(tenant_id: Uuid, run_id: Uuid, check_id: CheckId) -> Result<CheckResultView, AppError> {
     let (ctx, port) = checks()?;
     crate::ssr::respond(&ctx, port.apply_fix(&ctx, CheckScope::Staff(tenant_id), run_id, check_id).await)
 }
@@ -104,14 +104,14 @@ pub async fn wizard_start_run() -> Result<StartedRun, AppError> {
 
 /// Customer admin: runs one check.
 #[server(endpoint = "wizard/check_run_one")]
-pub async fn wizard_run_check(run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError> {
+pub async fn wizard_run_check(run_id: Uuid, check_id: CheckId) -> Result<CheckResultView, AppError> {
     let (ctx, port) = checks()?;
     crate::ssr::respond(&ctx, port.run_one(&ctx, CheckScope::Invitee, run_id, check_id).await)
 }
 
 /// Customer admin: applies a fix.
 #[server(endpoint = "wizard/check_apply_fix")]
-pub async fn wizard_apply_fix(run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError> {
+pub async fn wizard_apply_fix(run_id: Uuid, check_id: CheckId) -> Result<CheckResultView, AppError> {
     let (ctx, port) = checks()?;
     crate::ssr::respond(&ctx, port.apply_fix(&ctx, CheckScope::Invitee, run_id, check_id).await)
 }
@@ -133,7 +133,7 @@ pub async fn start_for(scope: CheckScope) -> Result<StartedRun, AppError> {
 }
 
 /// See [`latest_for`].
-pub async fn run_for(scope: CheckScope, run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError> {
+pub async fn run_for(scope: CheckScope, run_id: Uuid, check_id: CheckId) -> Result<CheckResultView, AppError> {
     match scope {
         CheckScope::Staff(t) => run_check(t, run_id, check_id).await,
         CheckScope::Invitee => wizard_run_check(run_id, check_id).await,
@@ -141,7 +141,7 @@ pub async fn run_for(scope: CheckScope, run_id: Uuid, check_id: String) -> Resul
 }
 
 /// See [`latest_for`].
-pub async fn fix_for(scope: CheckScope, run_id: Uuid, check_id: String) -> Result<CheckResultView, AppError> {
+pub async fn fix_for(scope: CheckScope, run_id: Uuid, check_id: CheckId) -> Result<CheckResultView, AppError> {
     match scope {
         CheckScope::Staff(t) => apply_fix(t, run_id, check_id).await,
         CheckScope::Invitee => wizard_apply_fix(run_id, check_id).await,

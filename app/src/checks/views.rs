@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::api::*;
-use super::{CheckResultView, CheckStatus};
+use super::{CheckId, CheckResultView, CheckStatus};
 use crate::components::{ErrorNotice, format_time};
 use crate::error::AppError;
 
@@ -17,7 +17,7 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
     // the server never waits for it.
     let latest = LocalResource::new(move || latest_for(scope));
     let results = RwSignal::new(None::<Vec<CheckResultView>>);
-    let waiting = RwSignal::new(Vec::<(String, String)>::new());
+    let waiting = RwSignal::new(Vec::<(CheckId, String)>::new());
     let run_id = RwSignal::new(None::<Uuid>);
     let running = RwSignal::new(false);
     let error = RwSignal::new(None::<AppError>);
@@ -35,7 +35,7 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                     run_id.set(Some(started.run_id));
                     waiting.set(started.checks.clone());
                     for (id, _) in started.checks {
-                        match run_for(scope, started.run_id, id.clone()).await {
+                        match run_for(scope, started.run_id, id).await {
                             Ok(r) => results.update(|v| v.get_or_insert_with(Vec::new).push(r)),
                             Err(e) => {
                                 error.set(Some(e));
@@ -64,14 +64,14 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
         }
     });
 
-    let fix = move |check_id: String, label: String| {
+    let fix = move |check_id: CheckId, label: String| {
         let Some(id) = run_id.get_untracked() else { return };
         if !confirm(&format!("{label}? The portal will change this in your DocuSign account.")) {
             return;
         }
         running.set(true);
         spawn_local(async move {
-            match fix_for(scope, id, check_id.clone()).await {
+            match fix_for(scope, id, check_id).await {
                 Ok(r) => results.update(|v| {
                     if let Some(list) = v
                         && let Some(slot) = list.iter_mut().find(|x| x.id == check_id) {
@@ -111,13 +111,13 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                         <ul class="checks" data-testid="check-results">
                             {list.into_iter().map(|r| {
                                 let fix_offer = r.fix.clone();
-                                let check_id = r.id.clone();
+                                let check_id = r.id;
                                 view! {
-                                    <li class=format!("check check-{}", r.status.as_str()) data-check=r.id.clone() data-status=r.status.as_str()>
+                                    <li class=format!("check check-{}", r.status.as_str()) data-check=r.id.as_str() data-status=r.status.as_str()>
                                         <p><span class=format!("badge status-{}", r.status.as_str())>{r.status.label()}</span> " " <strong>{r.title}</strong></p>
                                         <ul class="evidence">{r.evidence.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>
                                         {r.remediation.map(|m| view! { <p class="remediation">{m}</p> })}
-                                        {(matches!(scope, CheckScope::Staff(_)) && r.id == "claimed_domains" && r.status == CheckStatus::Skipped).then(|| {
+                                        {(matches!(scope, CheckScope::Staff(_)) && r.id == CheckId::ClaimedDomains && r.status == CheckStatus::Skipped).then(|| {
                                             let tenant = match scope { CheckScope::Staff(t) => t, CheckScope::Invitee => Uuid::nil() };
                                             view! {
                                                 <Show when=move || can_run.get()>
@@ -137,14 +137,14 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                                         })}
                                         {fix_offer.map(|f| {
                                             let label = f.label.clone();
-                                            let id = check_id.clone();
+                                            let id = check_id;
                                             view! {
                                                 <div class="fix">
                                                     <ul>{f.details.into_iter().map(|d| view! { <li><code>{d}</code></li> }).collect_view()}</ul>
                                                     <Show when=move || can_run.get()>
                                                         <button type="button" disabled=move || running.get() on:click={
-                                                            let (id, label) = (id.clone(), label.clone());
-                                                            move |_| fix(id.clone(), label.clone())
+                                                            let label = label.clone();
+                                                            move |_| fix(id, label.clone())
                                                         }>{label.clone()}</button>
                                                     </Show>
                                                 </div>
@@ -170,9 +170,9 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                             <tbody>{runs.into_iter().map(|r| view! {
                                 <tr>
                                     <td>{format_time(r.started_at)}</td>
-                                    <td>{r.trigger}</td>
+                                    <td>{r.trigger.as_str()}</td>
                                     <td>{r.requested_by}</td>
-                                    <td>{r.overall.unwrap_or_else(|| "running".into())}</td>
+                                    <td>{r.overall.map_or("running", |o| o.as_str())}</td>
                                 </tr>
                             }).collect_view()}</tbody>
                         </table></div>

@@ -15,7 +15,7 @@ use std::sync::Arc;
 
 use tokio::sync::Semaphore;
 
-use super::budget::AccountBudgets;
+use crate::providers::docusign::budget::AccountBudgets;
 
 /// Orders `items` round-robin by account (stable within an account): a, b, c, a, b, c, …
 pub fn interleave_by_account<T>(items: Vec<(String, T)>) -> Vec<(String, T)> {

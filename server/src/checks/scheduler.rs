@@ -8,6 +8,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use app::checks::{RunOverall, RunTrigger};
 use chrono::{DateTime, Utc};
 use rand::Rng;
 use sea_orm::{ConnectionTrait, DbBackend, Statement};
@@ -15,7 +16,7 @@ use uuid::Uuid;
 
 use crate::audit::Actor;
 use crate::error::ServiceResult;
-use crate::portal::Portal;
+use crate::state::Portal;
 
 /// How the worker behaves.
 #[derive(Debug, Clone)]
@@ -131,9 +132,9 @@ pub async fn complete<C: ConnectionTrait>(
 pub async fn close_abandoned<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: &str, now: DateTime<Utc>) -> ServiceResult<u64> {
     let stmt = sql(
         db,
-        "UPDATE check_runs SET finished_at = $1, overall = 'abandoned' WHERE tenant_id = $2 AND environment = $3 AND finished_at IS NULL AND trigger = 'scheduled'",
-        "UPDATE check_runs SET finished_at = ?, overall = 'abandoned' WHERE tenant_id = ? AND environment = ? AND finished_at IS NULL AND trigger = 'scheduled'",
-        vec![now.into(), tenant_id.into(), env.into()],
+        "UPDATE check_runs SET finished_at = $1, overall = $2 WHERE tenant_id = $3 AND environment = $4 AND finished_at IS NULL AND trigger = $5",
+        "UPDATE check_runs SET finished_at = ?, overall = ? WHERE tenant_id = ? AND environment = ? AND finished_at IS NULL AND trigger = ?",
+        vec![now.into(), RunOverall::Abandoned.as_str().into(), tenant_id.into(), env.into(), RunTrigger::Scheduled.as_str().into()],
     );
     Ok(db.execute_raw(stmt).await?.rows_affected())
 }
@@ -189,7 +190,7 @@ async fn check_one(portal: &Portal, settings: &SchedulerSettings, tenant_id: Uui
     let actor = Actor::system("scheduled check");
     close_abandoned(&portal.db, tenant_id, env_name, now).await?;
     let run_id = match app::environment::Environment::parse(env_name).and_then(|env| portal.deps(env)) {
-        Some(deps) => match super::run::run_all(deps, tenant_id, "scheduled", &actor, None).await {
+        Some(deps) => match super::run::run_all(deps, tenant_id, RunTrigger::Scheduled, &actor, None).await {
             Ok((run_id, _)) => Some(run_id),
             Err(e) => {
                 tracing::warn!(%tenant_id, error = %e, "scheduled check failed; it will be retried");

@@ -141,7 +141,7 @@ async fn provider_failures_become_errors_after_bounded_retries_and_change_nothin
     let counts = o.counts().await;
     let settings_calls = counts.iter().filter(|(k, _)| k.contains("/settings")).map(|(_, v)| *v).sum::<u64>();
     // Two checks read settings: each at most 1 + MAX_RETRIES attempts.
-    assert!(settings_calls <= 2 * (1 + server::checks::run::MAX_RETRIES as u64), "{counts:?}");
+    assert!(settings_calls <= 2 * (1 + server::providers::docusign::policy::MAX_RETRIES as u64), "{counts:?}");
 }
 
 fn signature(key: &str, body: &[u8]) -> String {
@@ -259,11 +259,80 @@ async fn a_run_abandoned_by_a_dead_worker_is_closed_and_its_results_kept() {
     let deps = o.app.portal.deps(app::environment::Environment::Demo).unwrap();
     let actor = server::audit::Actor::system("worker that dies");
     // A scheduled run that got through one check before its worker died.
-    let run = server::checks::run::start(&o.app.portal.db, &deps, tenant, "scheduled", &actor.label).await.unwrap();
-    server::checks::run::run_one(deps, tenant, run, "system_user", &actor, None).await.unwrap();
+    let run = server::checks::run::start(&o.app.portal.db, &deps, tenant, server::checks::RunTrigger::Scheduled, &actor.label).await.unwrap();
+    server::checks::run::run_one(deps, tenant, run, server::checks::CheckId::SystemUser, &actor, None).await.unwrap();
     let closed = server::checks::scheduler::close_abandoned(&o.app.portal.db, tenant, "demo", chrono::Utc::now()).await.unwrap();
     assert_eq!(closed, 1);
     let history = server::checks::run::history(&o.app.portal.db, tenant, "demo", 10).await.unwrap();
     assert_eq!(history[0].overall.as_deref(), Some("abandoned"));
     assert_eq!(server::checks::run::outcomes_of(&o.app.portal.db, run).await.unwrap().len(), 1, "the finished check's result is kept");
+}
+
+#[tokio::test]
+async fn a_closed_abandoned_run_reads_as_abandoned_not_as_running() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let deps = o.app.portal.deps(app::environment::Environment::Demo).unwrap();
+    let actor = server::audit::Actor::system("worker that dies");
+    server::checks::run::start(&o.app.portal.db, &deps, tenant, server::checks::RunTrigger::Scheduled, &actor.label).await.unwrap();
+    server::checks::scheduler::close_abandoned(&o.app.portal.db, tenant, "demo", chrono::Utc::now()).await.unwrap();
+    let t = tenant.to_string();
+    let latest = o.app.call("/api/checks/latest", Some(&o.staff), &[("tenant_id", &t)]).await;
+    assert_eq!(latest.status, StatusCode::OK, "{}", latest.body);
+    assert_eq!(latest.json()["overall"], "abandoned");
+    assert_eq!(latest.json()["trigger"], "scheduled");
+    let history = o.app.call("/api/checks/history", Some(&o.staff), &[("tenant_id", &t)]).await;
+    assert_eq!(history.json()[0]["overall"], "abandoned");
+}
+
+#[tokio::test]
+async fn an_unknown_check_id_is_refused_and_nothing_runs() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let t = tenant.to_string();
+    let started = o.app.call("/api/checks/start", Some(&o.staff), &[("tenant_id", &t)]).await;
+    assert_eq!(started.status, StatusCode::OK, "{}", started.body);
+    let run_id = started.json()["run_id"].as_str().unwrap().to_owned();
+    for path in ["/api/checks/run_one", "/api/checks/apply_fix"] {
+        let r = o.app.call(path, Some(&o.staff), &[("tenant_id", &t), ("run_id", &run_id), ("check_id", "no_such_check")]).await;
+        assert_eq!(r.status, StatusCode::BAD_REQUEST, "{path}: {}", r.body);
+    }
+    let run = uuid::Uuid::parse_str(&run_id).unwrap();
+    assert!(server::checks::run::outcomes_of(&o.app.portal.db, run).await.unwrap().is_empty(), "nothing ran");
+}
+
+#[tokio::test]
+async fn stored_check_vocabulary_the_portal_does_not_know_is_an_error_naming_the_row() {
+    use sea_orm::{ActiveModelTrait, Set};
+    use server::db::entities::{check_result, check_run};
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let deps = o.app.portal.deps(app::environment::Environment::Demo).unwrap();
+    let actor = server::audit::Actor::system("test");
+    let db = &o.app.portal.db;
+    let run = server::checks::run::start(db, &deps, tenant, server::checks::RunTrigger::Manual, &actor.label).await.unwrap();
+    check_result::ActiveModel {
+        run_id: Set(run),
+        check_id: Set("retired_check".into()),
+        status: Set("pass".into()),
+        outcome: Set(json!({})),
+        finished_at: Set(chrono::Utc::now()),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let e = server::checks::run::outcomes_of(db, run).await.unwrap_err().to_string();
+    assert!(e.contains(&run.to_string()) && e.contains("retired_check"), "{e}");
+
+    use sea_orm::EntityTrait;
+    let row = check_run::Entity::find_by_id(run).one(db).await.unwrap().unwrap();
+    let mut odd: check_run::ActiveModel = row.into();
+    odd.trigger = Set("cron".into());
+    odd.overall = Set(Some("mostly_fine".into()));
+    let odd = odd.update(db).await.unwrap();
+    assert!(odd.trigger().unwrap_err().to_string().contains("cron"));
+    let e = odd.overall().unwrap_err().to_string();
+    assert!(e.contains(&run.to_string()) && e.contains("mostly_fine"), "{e}");
+    let latest = o.app.call("/api/checks/latest", Some(&o.staff), &[("tenant_id", &tenant.to_string())]).await;
+    assert_eq!(latest.status, StatusCode::INTERNAL_SERVER_ERROR, "never read as a running or passing run: {}", latest.body);
 }

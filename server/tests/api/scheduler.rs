@@ -104,7 +104,7 @@ async fn the_scheduled_run_detects_revoked_consent() {
     let (run, outcomes) = server::checks::run::latest(&o.app.portal.db, tenant, "demo").await.unwrap().unwrap();
     assert_eq!(run.trigger, "scheduled");
     assert!(run.finished_at.is_some());
-    assert_eq!(outcomes.len(), server::checks::run::CHECKS.len());
+    assert_eq!(outcomes.len(), server::checks::CheckId::ALL.len());
     assert_eq!(scheduler::tick(&o.app.portal, &settings).await.unwrap(), 0, "not due again for a day");
 }
 

@@ -19,3 +19,13 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// Which check this row is. A stored id the portal does not know is an error naming the row,
+    /// never skipped or guessed: a run's results must be the checks it ran.
+    pub fn check_id(&self) -> crate::error::ServiceResult<app::checks::CheckId> {
+        app::checks::CheckId::parse(&self.check_id).ok_or_else(|| {
+            crate::error::ServiceError::unexpected(format!("check result of run {}: unknown check `{}` in the database", self.run_id, self.check_id))
+        })
+    }
+}

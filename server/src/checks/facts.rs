@@ -1,0 +1,144 @@
+//! The facts each check needs, read as the tenant's system user from DocuSign (every call through
+//! `providers::docusign::policy`: bounded retries, per-account budgets) and from the portal's own
+//! records, then handed to the check's rule. A provider failure becomes the check's `Error`
+//! outcome, not the run's failure, so the other checks still report.
+
+use app::checks::CheckId;
+use app::onboarding::model::ConsentMode;
+use chrono::Utc;
+use sea_orm::EntityTrait;
+use secrecy::SecretString;
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::attest;
+use super::rules::claimed_domains::{ReservedDomainFacts, domains_check};
+use super::rules::connect_configuration::connect_check;
+use super::rules::connect_delivery::{DeliveryFacts, delivery_check};
+use super::rules::settings::settings_check;
+use super::rules::system_user::system_user_check;
+use super::rules::{CheckOutcome, CheckStatus};
+use crate::audit::Actor;
+use crate::db::entities::{connect_delivery, system_user};
+use crate::error::ServiceResult;
+use crate::onboarding::{records, verify};
+use crate::providers::docusign::ProviderError;
+use crate::providers::docusign::policy::{on_account, with_retries};
+use crate::state::Deps;
+
+/// Gathers what check `id` needs and returns its rule's verdict. Every check is skipped until a
+/// system user is pinned: there is no one to act as.
+pub(super) async fn evaluate(d: Deps<'_>, tenant_id: Uuid, id: CheckId, actor: &Actor, request_id: Option<&str>) -> ServiceResult<CheckOutcome> {
+    let Some(su) = records::system_user(d.db, tenant_id, d.env).await? else {
+        let mut o = CheckOutcome::new(id, CheckStatus::Skipped, vec!["No system user is pinned yet.".into()]);
+        o.remediation = Some("Finish the onboarding wizard (consent, system user, account) first.".into());
+        return Ok(o);
+    };
+    match id {
+        CheckId::SystemUser => {
+            // Verification moves the consent state itself, so a run notices revoked consent.
+            let v = verify::run(d, tenant_id, actor, request_id).await?;
+            Ok(system_user_check(&v))
+        }
+        CheckId::ConnectDelivery => delivery(d, tenant_id).await,
+        CheckId::AccountSettings => match system_user_token(&d, &su).await {
+            Ok(token) => Ok(settings(&d, &su, &token).await.unwrap_or_else(|e| error_outcome(id, &e))),
+            Err(e) => Ok(error_outcome(id, &e)),
+        },
+        CheckId::ConnectConfiguration => match system_user_token(&d, &su).await {
+            Ok(token) => Ok(connect(&d, tenant_id, &su, &token).await.unwrap_or_else(|e| error_outcome(id, &e))),
+            Err(e) => Ok(error_outcome(id, &e)),
+        },
+        CheckId::ClaimedDomains => {
+            // The Admin API is read as another identity (below), but like the other account
+            // checks this one first needs the system user's grant: a system user DocuSign
+            // refuses makes it an error rather than a verdict read as someone else.
+            if let Err(e) = system_user_token(&d, &su).await {
+                return Ok(error_outcome(id, &e));
+            }
+            domains(d, tenant_id, &su).await
+        }
+    }
+}
+
+/// The system user's eSignature token (the JWT grant; the client caches it while it is valid).
+async fn system_user_token(d: &Deps<'_>, su: &system_user::Model) -> Result<SecretString, ProviderError> {
+    let scopes = d.esign_scopes();
+    with_retries(|| d.client.jwt_token(&su.user_id, &scopes)).await.map(|t| t.access_token)
+}
+
+/// A check DocuSign would not answer: an error with the provider's words, and whether waiting or
+/// an administrator fixes it.
+fn error_outcome(id: CheckId, e: &ProviderError) -> CheckOutcome {
+    let mut o = CheckOutcome::new(id, CheckStatus::Error, vec![format!("DocuSign: {e}.")]);
+    o.remediation = Some(if e.is_transient() {
+        "DocuSign could not be reached or asked us to slow down. Nothing was changed; the check runs again later.".into()
+    } else {
+        "DocuSign refused the request; see the evidence. If the system user is not an account administrator, make it one in eSignature Admin → Users.".into()
+    });
+    o
+}
+
+async fn settings(d: &Deps<'_>, su: &system_user::Model, token: &SecretString) -> Result<CheckOutcome, ProviderError> {
+    let api = on_account(d.budgets, &su.account_id, || d.client.get_settings(&su.base_uri, &su.account_id, token)).await?;
+    Ok(settings_check(&d.isv.setup, &api.value).0)
+}
+
+async fn connect(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model, token: &SecretString) -> Result<CheckOutcome, ProviderError> {
+    let settings = on_account(d.budgets, &su.account_id, || d.client.get_settings(&su.base_uri, &su.account_id, token)).await?.value;
+    let enabled = settings.get("envelopeIntegrationEnabled").and_then(Value::as_str);
+    let configurations = match on_account(d.budgets, &su.account_id, || d.client.list_connect(&su.base_uri, &su.account_id, token)).await {
+        Ok(api) => api.value,
+        // Connect cannot be listed while it is switched off: the check says so.
+        Err(_) if enabled != Some("true") => Vec::new(),
+        Err(e) => return Err(e),
+    };
+    Ok(connect_check(&d.isv.setup.connect, tenant_id, enabled, &configurations))
+}
+
+async fn delivery(d: Deps<'_>, tenant_id: Uuid) -> ServiceResult<CheckOutcome> {
+    let row = connect_delivery::Entity::find_by_id(tenant_id).one(d.db).await?;
+    let facts = row.map(|r| DeliveryFacts {
+        last_verified_at: r.last_verified_at,
+        last_event: r.last_event,
+        verified_count: r.verified_count,
+        rejected_count: r.rejected_count,
+    });
+    Ok(delivery_check(facts.as_ref(), Utc::now()))
+}
+
+async fn domains(d: Deps<'_>, tenant_id: Uuid, su: &system_user::Model) -> ServiceResult<CheckOutcome> {
+    let attestation = attest::attestation_of(&d, tenant_id, CheckId::ClaimedDomains).await?;
+    let grant = records::latest_grant(d.db, tenant_id, d.env).await?;
+    let org = su.organization_id.clone().or(grant.as_ref().and_then(|g| g.organization_id.clone()));
+    let organization_consent = grant.as_ref().is_some_and(|g| g.mode == ConsentMode::Organization.as_str());
+    let facts: Result<Vec<ReservedDomainFacts>, String> = match (&org, organization_consent) {
+        (None, _) => Err("The system user's account does not belong to a DocuSign organization.".into()),
+        (Some(_), false) => Err("Individual consent does not give access to the Admin API's claimed domains.".into()),
+        (Some(org_id), true) => {
+            let scopes = d.admin_consent_scopes();
+            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+            // The Admin API answers organization administrators: act as the admin who granted
+            // the organization consent (covered by it), not as the system user.
+            let admin = grant.as_ref().map(|g| g.user_sub.clone()).unwrap_or_else(|| su.user_id.clone());
+            match with_retries(|| d.client.jwt_token(&admin, &scopes)).await {
+                Err(e) if e.is_transient() => return Ok(error_outcome(CheckId::ClaimedDomains, &e)),
+                Err(e) => Err(format!("No Admin API access for the system user ({e}).")),
+                Ok(token) => match with_retries(|| d.client.reserved_domains(&token.access_token, org_id)).await {
+                    Ok(api) => Ok(api
+                        .value
+                        .into_iter()
+                        .map(|r| ReservedDomainFacts { id: r.id, status: r.status, host_name: r.host_name, txt_token: r.txt_token })
+                        .collect()),
+                    Err(e) if e.is_transient() => return Ok(error_outcome(CheckId::ClaimedDomains, &e)),
+                    Err(e) => Err(format!("The Admin API refused to list claimed domains ({e}).")),
+                },
+            }
+        }
+    };
+    let admin = match &facts {
+        Ok(f) => Ok(f.as_slice()),
+        Err(reason) => Err(reason.as_str()),
+    };
+    Ok(domains_check(org.as_deref(), admin, &su.email, attestation.as_ref()))
+}

@@ -76,6 +76,16 @@ impl AppError {
         AppError::NotFound { what: what.into() }
     }
 
+    /// 409: the request conflicts with the current state; `message` says what to do instead.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        AppError::Conflict { message: message.into() }
+    }
+
+    /// 400: the request itself is malformed; `message` says how.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        AppError::BadRequest { message: message.into() }
+    }
+
     /// A validation error on a single field.
     pub fn field(field: &str, message: impl Into<String>) -> Self {
         let mut fields = FieldErrors::new();
@@ -120,11 +130,9 @@ impl FromServerFnError for AppError {
         match value {
             // Arguments that do not decode are bad input from the caller, not a server fault.
             ServerFnErrorErr::Args(message) | ServerFnErrorErr::Deserialization(message) => {
-                AppError::BadRequest { message: format!("The request could not be read: {message}") }
+                AppError::bad_request(format!("The request could not be read: {message}"))
             }
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::BadRequest {
-                message: "The server could not be reached. Check your connection and try again.".into(),
-            },
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => AppError::bad_request("The server could not be reached. Check your connection and try again."),
             _ => AppError::Internal { request_id: "unknown".into() },
         }
     }
@@ -140,7 +148,7 @@ mod tests {
         assert_eq!(AppError::Forbidden.status_code(), 403);
         assert_eq!(AppError::not_found("Tenant").status_code(), 404);
         assert_eq!(AppError::field("slug", "taken").status_code(), 422);
-        assert_eq!(AppError::Conflict { message: "x".into() }.status_code(), 409);
+        assert_eq!(AppError::conflict("x").status_code(), 409);
         assert_eq!(AppError::RateLimited { retry_after_secs: 3 }.status_code(), 429);
         assert_eq!(AppError::Internal { request_id: "r".into() }.status_code(), 500);
     }

@@ -16,7 +16,7 @@ use anyhow::Context;
 use sea_orm::{ConnectionTrait, Statement};
 
 use crate::config::Config;
-use crate::portal::Portal;
+use crate::state::Portal;
 
 /// Options of the page bench.
 #[derive(Debug, Clone, clap::Args)]

@@ -1,7 +1,5 @@
 //! Command line: `serve` (default), `migrate`, `staff add`, `demo` and `sandbox`.
 
-use std::sync::Arc;
-
 use anyhow::Context;
 use app::auth::Role;
 use app::staff::api::{MIN_PASSWORD_LEN, NewStaffInput};
@@ -10,8 +8,7 @@ use migrations::MigratorTrait;
 
 use crate::audit::Actor;
 use crate::config::Config;
-use crate::portal::Portal;
-use crate::{db, http, sandbox, staff, telemetry};
+use crate::{db, sandbox, staff, telemetry};
 
 /// Consent Portal: onboarding of DocuSign consent for an ISV's customers.
 #[derive(Debug, Parser)]
@@ -83,7 +80,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Serve => {
             let config = Config::load()?;
             telemetry::init(config.log_format);
-            serve(config).await
+            crate::startup::serve(config).await
         }
         Command::Migrate { down } => {
             let config = Config::load()?;
@@ -142,54 +139,4 @@ fn describe(err: app::error::AppError) -> String {
         }
         other => other.to_string(),
     }
-}
-
-/// Connects, migrates and serves until Ctrl-C or SIGTERM.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let config = Arc::new(config);
-    let db = db::connect_and_migrate(&config.database_url()).await.context("connecting to the database")?;
-    let portal = Arc::new(Portal::new(db, config.clone())?);
-    crate::crypto::verify_against_database(&portal.db, &portal.keyring).await?;
-    let options = http::leptos_options(&config.site_root, config.listen);
-    match crate::assets::drop_stale(&config.site_root.join("pkg")) {
-        Ok(0) | Err(_) => {}
-        Ok(n) => tracing::warn!(dropped = n, "precompressed assets older than the site were removed (run `consent-portal precompress` after building)"),
-    }
-    if !config.site_root.join("pkg").exists() {
-        tracing::warn!(site_root = %config.site_root.display(), "no built site here: pages will not hydrate (run `cargo leptos build`)");
-    }
-    if config.scheduler_tick_seconds > 0 {
-        let settings = crate::checks::scheduler::SchedulerSettings {
-            interval: chrono::Duration::hours(i64::from(config.check_interval_hours)),
-            tick: std::time::Duration::from_secs(u64::from(config.scheduler_tick_seconds)),
-            batch: 4 * u64::from(config.scheduler_concurrency),
-            concurrency: config.scheduler_concurrency as usize,
-            lease: chrono::Duration::minutes(10),
-            owner: format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "portal".into()), std::process::id()),
-        };
-        crate::checks::scheduler::spawn(portal.clone(), settings);
-    }
-    crate::retention::spawn(portal.clone(), std::time::Duration::from_secs(3600));
-    let router = http::build_router(portal, options);
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-    tracing::info!(url = %config.public_url, "consent portal listening");
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            s.recv().await;
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
 }

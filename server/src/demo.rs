@@ -97,7 +97,7 @@ pub async fn run() -> anyhow::Result<()> {
         println!("  note: {note}");
     }
     println!();
-    let served = crate::cli::serve(config).await;
+    let served = crate::startup::serve(config).await;
     drop(sandboxes);
     served
 }

@@ -13,9 +13,21 @@ pub enum ServiceError {
     /// A database fault.
     #[error("database: {0}")]
     Db(#[from] DbErr),
-    /// Any other unexpected fault.
-    #[error("{0}")]
-    Other(String),
+    /// Any other unexpected fault, with its chain of causes (logged, never sent).
+    #[error("{0:#}")]
+    Other(anyhow::Error),
+}
+
+/// Attaches what the portal was doing to an unexpected failure, keeping the cause chain.
+pub trait Unexpected<T> {
+    /// An unexpected fault "while `doing`", with the original error as its cause.
+    fn unexpected(self, doing: &'static str) -> ServiceResult<T>;
+}
+
+impl<T, E: std::error::Error + Send + Sync + 'static> Unexpected<T> for Result<T, E> {
+    fn unexpected(self, doing: &'static str) -> ServiceResult<T> {
+        self.map_err(|e| ServiceError::Other(anyhow::Error::new(e).context(doing)))
+    }
 }
 
 /// What an overloaded portal asks callers to wait.
@@ -25,6 +37,12 @@ pub const BUSY_RETRY_AFTER_SECS: u64 = 2;
 pub type ServiceResult<T> = Result<T, ServiceError>;
 
 impl ServiceError {
+    /// An unexpected fault described by `message` (for faults that have no error value, such as
+    /// an unknown value stored in a row: name the row).
+    pub fn unexpected(message: impl std::fmt::Display) -> Self {
+        ServiceError::Other(anyhow::anyhow!("{message}"))
+    }
+
     /// Whether this is a refusal of what the caller asked (not found, conflict, gone, invalid),
     /// as opposed to a fault of ours; throttles count refusals as failures.
     pub fn is_refusal(&self) -> bool {
@@ -36,8 +54,8 @@ impl ServiceError {
     pub fn into_app(self, request_id: &str) -> AppError {
         match self {
             ServiceError::App(e) => e,
-            ServiceError::Db(DbErr::ConnectionAcquire(e)) => {
-                tracing::warn!(request_id, error = %e, "no database connection came free in time; answering 503");
+            ServiceError::Db(e) if crate::db::is_busy(&e) => {
+                tracing::warn!(request_id, error = %e, "the database was too busy to answer in time; answering 503");
                 AppError::Busy { retry_after_secs: BUSY_RETRY_AFTER_SECS }
             }
             other => {

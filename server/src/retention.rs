@@ -69,7 +69,7 @@ pub async fn purge<C: ConnectionTrait>(db: &C, retention: Retention, lifetimes: 
 }
 
 /// Runs the job every `every` on this instance, logging what it deleted.
-pub fn spawn(portal: Arc<crate::portal::Portal>, every: std::time::Duration) {
+pub fn spawn(portal: Arc<crate::state::Portal>, every: std::time::Duration) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(every);
         loop {

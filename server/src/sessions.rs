@@ -10,6 +10,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
+use crate::db::entities::session::SessionKind;
 use crate::db::entities::{session, staff_user};
 use crate::error::ServiceResult;
 
@@ -92,12 +93,12 @@ pub fn hash_token(token: &str) -> String {
 
 /// Creates a staff session and returns its token.
 pub async fn create_staff_session<C: ConnectionTrait>(db: &C, staff_id: Uuid, lifetimes: Lifetimes) -> ServiceResult<String> {
-    create(db, "staff", Some(staff_id), None, lifetimes).await
+    create(db, SessionKind::Staff, Some(staff_id), None, lifetimes).await
 }
 
 async fn create<C: ConnectionTrait>(
     db: &C,
-    kind: &str,
+    kind: SessionKind,
     staff_id: Option<Uuid>,
     tenant_id: Option<Uuid>,
     lifetimes: Lifetimes,
@@ -106,7 +107,7 @@ async fn create<C: ConnectionTrait>(
     let now = Utc::now();
     session::ActiveModel {
         id_hash: Set(hash_token(&token)),
-        kind: Set(kind.into()),
+        kind: Set(kind.as_str().to_owned()),
         staff_id: Set(staff_id),
         tenant_id: Set(tenant_id),
         created_at: Set(now),
@@ -120,7 +121,7 @@ async fn create<C: ConnectionTrait>(
 
 /// Creates an invite session scoped to one tenant and returns its token.
 pub async fn create_invite_session<C: ConnectionTrait>(db: &C, tenant_id: Uuid, lifetimes: Lifetimes) -> ServiceResult<String> {
-    create(db, "invite", None, Some(tenant_id), lifetimes).await
+    create(db, SessionKind::Invite, None, Some(tenant_id), lifetimes).await
 }
 
 /// Who a live session belongs to.
@@ -148,15 +149,18 @@ pub async fn resolve<C: ConnectionTrait>(
         session::Entity::delete_by_id(row.id_hash).exec(db).await?;
         return Ok(None);
     }
-    let holder = match (row.kind.as_str(), row.staff_id, row.tenant_id) {
-        ("staff", Some(staff_id), _) => {
+    let holder = match (row.kind()?, row.staff_id, row.tenant_id) {
+        (SessionKind::Staff, Some(staff_id), _) => {
             match staff_user::Entity::find_by_id(staff_id).one(db).await?.filter(|s| s.active) {
                 Some(staff) => Holder::Staff(staff),
                 None => return Ok(None),
             }
         }
-        ("invite", _, Some(tenant_id)) => Holder::Invitee { tenant_id },
-        _ => return Ok(None),
+        (SessionKind::Invite, _, Some(tenant_id)) => Holder::Invitee { tenant_id },
+        // The schema's check constraint makes this unreachable; say so rather than sign out.
+        (kind, _, _) => {
+            return Err(crate::error::ServiceError::unexpected(format!("a {} session without its {} id", kind.as_str(), kind.as_str())));
+        }
     };
     if now - row.last_seen_at > Duration::minutes(1) {
         session::Entity::update_many()
@@ -178,7 +182,7 @@ pub async fn delete<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<()
 /// returns how many ended.
 pub async fn end_for_tenant<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<u64> {
     let res = session::Entity::delete_many()
-        .filter(session::Column::Kind.eq("invite"))
+        .filter(session::Column::Kind.eq(SessionKind::Invite.as_str()))
         .filter(session::Column::TenantId.eq(tenant_id))
         .exec(db)
         .await?;

@@ -17,7 +17,7 @@ use validator::Validate;
 
 use crate::audit::{self, Actor, Event};
 use crate::db::entities::{session, staff_user};
-use crate::error::{ServiceError, ServiceResult};
+use crate::error::{ServiceResult, Unexpected};
 
 /// Argon2id with OWASP's minimum parameters (m = 19 MiB, t = 2, p = 1).
 fn argon2() -> Argon2<'static> {
@@ -30,7 +30,7 @@ pub fn hash_password(password: &str) -> ServiceResult<String> {
     argon2()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| ServiceError::Other(format!("hashing failed: {e}")))
+        .map_err(|e| crate::error::ServiceError::unexpected(format!("hashing failed: {e}")))
 }
 
 /// Whether `password` matches the PHC string.
@@ -59,7 +59,7 @@ pub async fn create<C: TransactionTrait>(
     let hash = hash_password(&input.password)?;
     let id = Uuid::new_v4();
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let inserted = staff_user::ActiveModel {
         id: Set(id),
         email: Set(input.email.clone()),
@@ -96,7 +96,7 @@ pub async fn create<C: TransactionTrait>(
 /// Every staff account, by e-mail.
 pub async fn list<C: ConnectionTrait>(db: &C) -> ServiceResult<Vec<StaffView>> {
     let rows = staff_user::Entity::find().order_by_asc(staff_user::Column::Email).all(db).await?;
-    Ok(rows.into_iter().filter_map(to_view).collect())
+    rows.into_iter().map(to_view).collect()
 }
 
 /// Active account managers, by e-mail.
@@ -119,9 +119,9 @@ pub async fn set_active<C: TransactionTrait>(
     active: bool,
 ) -> ServiceResult<()> {
     if actor.id == Some(id) && !active {
-        return Err(AppError::Conflict { message: "You cannot deactivate your own account.".into() }.into());
+        return Err(AppError::conflict("You cannot deactivate your own account.").into());
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let row = staff_user::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("Staff member"))?;
     if row.active == active {
         return Ok(());
@@ -151,7 +151,7 @@ pub async fn set_active<C: TransactionTrait>(
 
 /// Ends every session of a staff account (an administrator's action; audited).
 pub async fn end_sessions(db: &DatabaseConnection, actor: &Actor, request_id: Option<&str>, id: Uuid) -> ServiceResult<u64> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let row = staff_user::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("Staff member"))?;
     let ended = crate::sessions::end_for_staff(&txn, id).await?;
     audit::record(
@@ -258,21 +258,21 @@ pub async fn authenticate<C: ConnectionTrait>(db: &C, email: &str, password: &st
     // Argon2 is deliberately slow; keep it off the async workers.
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &phc))
         .await
-        .map_err(|e| ServiceError::Other(e.to_string()))?;
+        .unexpected("verifying a password")?;
     if !ok || !row.active {
         return Ok(None);
     }
-    Ok(to_principal(&row))
+    to_principal(&row).map(Some)
 }
 
-/// The principal of an account row, if its role is known.
-pub fn to_principal(row: &staff_user::Model) -> Option<StaffPrincipal> {
-    Role::parse(&row.role).map(|role| StaffPrincipal { id: row.id, email: row.email.clone(), role })
+/// The principal of an account row (an unknown stored role is an error naming the row).
+pub fn to_principal(row: &staff_user::Model) -> ServiceResult<StaffPrincipal> {
+    Ok(StaffPrincipal { id: row.id, email: row.email.clone(), role: row.role()? })
 }
 
-fn to_view(row: staff_user::Model) -> Option<StaffView> {
-    let role = Role::parse(&row.role)?;
-    Some(StaffView { id: row.id, email: row.email, role, active: row.active, created_at: row.created_at })
+fn to_view(row: staff_user::Model) -> ServiceResult<StaffView> {
+    let role = row.role()?;
+    Ok(StaffView { id: row.id, email: row.email, role, active: row.active, created_at: row.created_at })
 }
 
 #[cfg(test)]

@@ -41,7 +41,7 @@ fn summary(
 ) -> ServiceResult<TenantSummary> {
     let consent_state = match consent {
         Some(c) => ConsentState::parse(&c.state)
-            .ok_or_else(|| ServiceError::Other(format!("tenant {}: unknown consent state `{}` in the database", t.id, c.state)))?,
+            .ok_or_else(|| crate::error::ServiceError::unexpected(format!("tenant {}: unknown consent state `{}` in the database", t.id, c.state)))?,
         None => ConsentState::NotStarted,
     };
     Ok(TenantSummary {
@@ -66,7 +66,7 @@ fn encode_cursor(name: &str, id: Uuid) -> String {
 
 fn decode_cursor(cursor: &str) -> ServiceResult<(String, Uuid)> {
     use base64::Engine as _;
-    let bad = || AppError::BadRequest { message: "This page link is not valid; start again from the first page.".into() };
+    let bad = || AppError::bad_request("This page link is not valid; start again from the first page.");
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (id, name) = text.split_once('\u{1f}').ok_or_else(bad)?;
@@ -180,11 +180,18 @@ pub async fn visible<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uu
     }
 }
 
+/// The environment of a tenant, whoever asks (callers have already scoped the tenant); not found
+/// when there is no such tenant, an error naming the row when its stored value is unknown.
+pub async fn environment_of<C: ConnectionTrait>(db: &C, id: Uuid) -> ServiceResult<app::environment::Environment> {
+    let t = tenant::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
+    t.environment()
+}
+
 /// Creates a tenant. A slug clash is a field error, whether found up front or raised by the
 /// unique index when two requests race.
 pub async fn create<C: TransactionTrait>(db: &C, actor: &Actor, request_id: Option<&str>, input: TenantInput) -> ServiceResult<Uuid> {
     let input = checked(input)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     ensure_account_manager(&txn, input.account_manager_id).await?;
     if slug_taken(&txn, &input.slug, None).await? {
         return Err(AppError::field("slug", SLUG_TAKEN).into());
@@ -222,7 +229,7 @@ pub async fn update<C: TransactionTrait>(
     input: TenantInput,
 ) -> ServiceResult<()> {
     let input = checked(input)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let row = tenant::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
     ensure_account_manager(&txn, input.account_manager_id).await?;
     if slug_taken(&txn, &input.slug, Some(id)).await? {
@@ -255,7 +262,7 @@ pub async fn set_archived<C: TransactionTrait>(
     id: Uuid,
     archived: bool,
 ) -> ServiceResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let row = tenant::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
     if row.archived_at.is_some() == archived {
         return Ok(());

@@ -1,13 +1,37 @@
-//! Database access: connecting (SQLite or PostgreSQL), running migrations, and the sea-orm
-//! entities. Services take a `&DatabaseConnection` (or a transaction) explicitly.
+//! Database access: connecting (SQLite or PostgreSQL), running migrations, starting write
+//! transactions, and the sea-orm entities. Services take a `&DatabaseConnection` (or a
+//! transaction) explicitly.
+//!
+//! SQLite runs in WAL mode with a pool of connections: readers never wait for each other or for
+//! the writer, and writes are serialized by SQLite itself. Every transaction the portal opens
+//! goes through [`begin`], which on SQLite starts it `IMMEDIATE` (it takes the write lock at
+//! `BEGIN`, waiting up to [`SQLITE_BUSY_TIMEOUT`] for it): a deferred transaction that read first
+//! and then tried to write after another writer committed would fail at once with
+//! `SQLITE_BUSY_SNAPSHOT`, which no waiting can cure. A write that still cannot get the lock in
+//! time is answered 503 with `Retry-After` (see [`is_busy`]), like a pool that has no connection
+//! to give.
 
 pub mod entities;
 
+use std::time::Duration;
+
 use migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// How long a request waits for a database connection before the portal answers 503.
-pub const ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// How long a SQLite write waits for the write lock before giving up (then 503).
+pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// Connections in the SQLite pool: readers run side by side in WAL mode, one writer at a time.
+pub const SQLITE_POOL: u32 = 8;
+
+/// Connections in the PostgreSQL pool of one instance.
+pub const POSTGRES_POOL: u32 = 16;
 
 /// Connects and brings the schema up to date.
 pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr> {
@@ -16,7 +40,8 @@ pub async fn connect_and_migrate(url: &str) -> Result<DatabaseConnection, DbErr>
 
 /// [`connect_and_migrate`] with another connection-acquire timeout (the test harness waits
 /// longer, so a loaded test machine queues rather than answering 503; the 503 has its own test).
-pub async fn connect_with(url: &str, acquire_timeout: std::time::Duration) -> Result<DatabaseConnection, DbErr> {
+pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<DatabaseConnection, DbErr> {
+    let sqlite = url.starts_with("sqlite:");
     if let Some(path) = url.strip_prefix("sqlite://") {
         let file = path.split('?').next().unwrap_or_default();
         if let Some(dir) = std::path::Path::new(file).parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -28,17 +53,38 @@ pub async fn connect_with(url: &str, acquire_timeout: std::time::Duration) -> Re
     // A request that cannot get a connection soon answers 503 with Retry-After (see
     // `ServiceError::into_app`) instead of queueing for sqlx's default 30 s and failing with 500.
     options.acquire_timeout(acquire_timeout);
-    if url.starts_with("sqlite:") {
-        // One writer at a time is SQLite's model; a small pool avoids "database is locked".
-        options.max_connections(1).min_connections(1);
+    if sqlite {
+        // Every pooled connection gets the same settings (a PRAGMA run once would reach only one).
+        options.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
+            o.foreign_keys(true).journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal).busy_timeout(SQLITE_BUSY_TIMEOUT)
+        });
+        // Each connection to `:memory:` is a database of its own: a pool would split it.
+        let size = if url.contains(":memory:") { 1 } else { SQLITE_POOL };
+        options.max_connections(size).min_connections(1);
     } else {
-        options.max_connections(16);
+        options.max_connections(POSTGRES_POOL);
     }
     let db = Database::connect(options).await?;
-    if url.starts_with("sqlite:") {
-        use sea_orm::ConnectionTrait;
-        db.execute_unprepared("PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA busy_timeout = 5000;").await?;
-    }
     Migrator::up(&db, None).await?;
     Ok(db)
+}
+
+/// Starts a write transaction: `BEGIN IMMEDIATE` on SQLite (see the module docs), a plain `BEGIN`
+/// on PostgreSQL. Every transaction of the portal starts here.
+pub async fn begin<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
+    db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() })
+        .await
+}
+
+/// Whether a database error means "too busy right now" (no pooled connection came free, or the
+/// SQLite write lock stayed taken): nothing was done and the caller may simply try again.
+pub fn is_busy(err: &DbErr) -> bool {
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            // SQLITE_BUSY (5) and its extended codes (e.g. 261, 517): the low byte is the primary code.
+            e.as_database_error().and_then(|d| d.code()).and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5)
+        }
+        _ => false,
+    }
 }

@@ -19,13 +19,13 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use http::{HeaderMap, StatusCode};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{ActiveValue::Set, EntityTrait, TransactionTrait};
+use sea_orm::{ActiveValue::Set, EntityTrait};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::connect_listener::{ConnectEvent, SignatureError, verify_signatures};
 use crate::db::entities::{connect_delivery, connect_message, tenant};
-use crate::portal::Portal;
+use crate::state::Portal;
 
 /// The largest Connect message accepted. Messages may carry documents (`includeDocuments`), far
 /// above the 64 KiB of the portal's forms; only this route gets the larger limit.
@@ -125,7 +125,7 @@ fn message_key(tenant_id: Uuid, event: &ConnectEvent) -> String {
 /// Counts an accepted message once: the message key and the delivery counters change in one
 /// transaction, so a replay (or DocuSign's retry of a message we stored) changes nothing.
 async fn record(portal: &Portal, tenant_id: Uuid, event: &ConnectEvent, now: DateTime<Utc>) -> Result<(), sea_orm::DbErr> {
-    let txn = portal.db.begin().await?;
+    let txn = crate::db::begin(&portal.db).await?;
     let inserted = connect_message::Entity::insert(connect_message::ActiveModel {
         message_key: Set(message_key(tenant_id, event)),
         tenant_id: Set(tenant_id),

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use http::{HeaderValue, Method, StatusCode, header};
 
 use crate::config::Config;
-use crate::portal::Portal;
+use crate::state::Portal;
 use crate::sessions;
 
 /// The id of the current request (also sent as `x-request-id`).
@@ -145,7 +145,10 @@ pub async fn attach_request_ctx(State(portal): State<Arc<Portal>>, mut req: Requ
     let session = (!req.uri().path().starts_with("/pkg/")).then(|| cookie_in(&req, secure, sessions::token_from_cookie_header)).flatten();
     if let Some(token) = session {
         match sessions::resolve(&portal.db, &token, portal.lifetimes(), chrono::Utc::now()).await {
-            Ok(Some(sessions::Holder::Staff(staff))) => ctx.staff = crate::staff::to_principal(&staff),
+            Ok(Some(sessions::Holder::Staff(staff))) => match crate::staff::to_principal(&staff) {
+                Ok(principal) => ctx.staff = Some(principal),
+                Err(e) => return error_response(&e.into_app(&request_id), Some(&request_id)),
+            },
             Ok(Some(sessions::Holder::Invitee { tenant_id })) => {
                 ctx.invitee = Some(app::ssr::InviteePrincipal { tenant_id, session_hash: sessions::hash_token(&token) });
             }

@@ -27,7 +27,7 @@ use tower_http::services::ServeDir;
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::TraceLayer;
 
-use crate::portal::Portal;
+use crate::state::Portal;
 
 /// The largest request body accepted (forms and server-function calls are small).
 pub const BODY_LIMIT_BYTES: usize = 64 * 1024;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::audit::{self, Actor, Event};
 use crate::db::entities::{invite, tenant};
-use crate::error::ServiceResult;
+use crate::error::{ServiceResult, Unexpected};
 use crate::onboarding::state;
 use crate::sessions;
 
@@ -43,10 +43,10 @@ pub async fn issue<C: TransactionTrait>(
     public_url: &url::Url,
     ttl: Duration,
 ) -> ServiceResult<IssuedInvite> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let t = tenant::Entity::find_by_id(tenant_id).one(&txn).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
     if t.archived_at.is_some() {
-        return Err(AppError::Conflict { message: "This tenant is archived; restore it before inviting.".into() }.into());
+        return Err(AppError::conflict("This tenant is archived; restore it before inviting.").into());
     }
     let env = t.environment()?;
     let now = Utc::now();
@@ -92,19 +92,19 @@ pub async fn issue<C: TransactionTrait>(
         state::transition(&txn, actor, request_id, tenant_id, env, ConsentState::Invited, None).await?;
     }
     txn.commit().await?;
-    let link = public_url.join(&format!("onboard/{token}")).map_err(|e| crate::error::ServiceError::Other(e.to_string()))?;
+    let link = public_url.join(&format!("onboard/{token}")).unexpected("building the invite link")?;
     Ok(IssuedInvite { id, link: link.to_string(), expires_at })
 }
 
 /// Revokes an invite of a tenant the caller manages; revoking twice changes nothing.
 pub async fn revoke<C: TransactionTrait>(db: &C, actor: &Actor, request_id: Option<&str>, invite_id: Uuid) -> ServiceResult<()> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let row = invite::Entity::find_by_id(invite_id).one(&txn).await?.ok_or_else(|| AppError::not_found("Invite"))?;
     if row.revoked_at.is_some() {
         return Ok(());
     }
     if row.used_at.is_some() {
-        return Err(AppError::Conflict { message: "This invite was already used; it cannot be revoked.".into() }.into());
+        return Err(AppError::conflict("This invite was already used; it cannot be revoked.").into());
     }
     let mut model: invite::ActiveModel = row.clone().into();
     model.revoked_at = Set(Some(Utc::now()));
@@ -141,18 +141,16 @@ pub async fn list<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<
 
 fn refusal(status: InviteStatus) -> AppError {
     match status {
-        InviteStatus::Expired => AppError::Conflict { message: "This invite link has expired.".into() },
-        InviteStatus::Revoked => AppError::Conflict { message: "This invite link was withdrawn; a newer one may have been sent.".into() },
-        InviteStatus::Used => AppError::Conflict { message: "This invite link was already used; each link works once.".into() },
+        InviteStatus::Expired => AppError::conflict("This invite link has expired."),
+        InviteStatus::Revoked => AppError::conflict("This invite link was withdrawn; a newer one may have been sent."),
+        InviteStatus::Used => AppError::conflict("This invite link was already used; each link works once."),
         InviteStatus::Pending => AppError::not_found("Invite"),
     }
 }
 
 /// What a customer admin hears when the ISV archived their tenant after sending the link.
 fn archived_refusal() -> AppError {
-    AppError::Conflict {
-        message: "Onboarding for this organization was closed by the ISV, so this link no longer works. Contact them if you expected to continue.".into(),
-    }
+    AppError::conflict("Onboarding for this organization was closed by the ISV, so this link no longer works. Contact them if you expected to continue.")
 }
 
 /// Revokes every pending invite of a tenant (it is being archived); returns how many.
@@ -209,7 +207,7 @@ pub async fn redeem<C: TransactionTrait>(
     token: &str,
     lifetimes: sessions::Lifetimes,
 ) -> ServiceResult<(Uuid, String)> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin(db).await?;
     let row = find_by_token(&txn, token).await?;
     let now = Utc::now();
     let claimed = invite::Entity::update_many()

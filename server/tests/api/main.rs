@@ -1,14 +1,18 @@
-//! The server's integration tests in one binary: services against SQLite and PostgreSQL, and the
-//! router in-process. PostgreSQL must run at `TEST_POSTGRES_URL`
+//! The server's integration tests in one binary (one link step): services against SQLite and
+//! PostgreSQL, the router in-process, the DocuSign client against the sandbox over real HTTP, and
+//! the sandbox itself driven by a plain HTTP client. PostgreSQL must run at `TEST_POSTGRES_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`); each test gets its own database.
 
+mod fixture;
 mod support;
 
 mod access;
 mod checks;
+mod docusign_client;
 mod hardening;
 mod onboarding;
 mod render_once;
 mod router;
+mod sandbox;
 mod scheduler;
 mod services;

@@ -539,7 +539,7 @@ async fn the_portal_refuses_to_start_without_an_encryption_key_or_with_a_weak_is
 
     let mut no_key = config_for(&sandbox);
     no_key.encryption_keys = None;
-    let err = server::portal::Portal::new(db.clone(), std::sync::Arc::new(no_key)).err().expect("refused");
+    let err = server::state::Portal::new(db.clone(), std::sync::Arc::new(no_key)).err().expect("refused");
     assert!(err.to_string().contains("PORTAL_ENCRYPTION_KEYS"), "{err}");
 
     let mut weak = config_for(&sandbox);
@@ -548,13 +548,13 @@ async fn the_portal_refuses_to_start_without_an_encryption_key_or_with_a_weak_is
         rsa::RsaPrivateKey::new(&mut rand::rngs::OsRng, 1024).unwrap().to_pkcs8_pem(LineEnding::LF).unwrap().to_string()
     };
     weak.docusign.demo.as_mut().unwrap().private_key_pem = Some(SecretString::from(short));
-    let err = server::portal::Portal::new(db.clone(), std::sync::Arc::new(weak)).err().expect("refused");
+    let err = server::state::Portal::new(db.clone(), std::sync::Arc::new(weak)).err().expect("refused");
     assert!(err.to_string().contains("docusign.demo"), "{err}");
     assert!(!err.to_string().contains("PRIVATE KEY"), "the key never appears in the message");
 
     let mut garbage = config_for(&sandbox);
     garbage.docusign.production.as_mut().unwrap().private_key_pem = Some(SecretString::from("not a key".to_owned()));
-    assert!(server::portal::Portal::new(db, std::sync::Arc::new(garbage)).is_err());
+    assert!(server::state::Portal::new(db, std::sync::Arc::new(garbage)).is_err());
 }
 
 #[tokio::test]

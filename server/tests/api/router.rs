@@ -241,7 +241,7 @@ async fn static_assets_are_served_from_their_precompressed_copies() {
     std::fs::write(pkg.join("consent-portal.wasm"), &wasm).unwrap();
     server::assets::precompress(&pkg, 5).unwrap();
     let db = fresh_db(Backend::Sqlite).await;
-    let portal = std::sync::Arc::new(server::portal::Portal::new(db, std::sync::Arc::new(test_config())).unwrap());
+    let portal = std::sync::Arc::new(server::state::Portal::new(db, std::sync::Arc::new(test_config())).unwrap());
     let router = server::http::build_router(portal, server::http::leptos_options(site.path(), "127.0.0.1:0".parse().unwrap()));
     let req = Request::get("/pkg/consent-portal.wasm").header(header::ACCEPT_ENCODING, "br, gzip").body(Body::empty()).unwrap();
     let res = tower::ServiceExt::oneshot(router.clone(), req).await.unwrap();
@@ -259,7 +259,7 @@ async fn a_request_that_cannot_get_a_database_connection_soon_is_answered_503_wi
     // The production connection settings (3 s to get a connection), not the harness's.
     let t = TestApp::over(server::db::connect_and_migrate("sqlite::memory:").await.unwrap(), test_config()).await;
     let cookie = t.sign_in("config@isv.test").await;
-    // SQLite runs on one pooled connection: a long transaction holds it.
+    // An in-memory SQLite database has one pooled connection: a long transaction holds it.
     let held = sea_orm::TransactionTrait::begin(&t.portal.db).await.unwrap();
     let started = std::time::Instant::now();
     let reply = t.call("/api/tenants/list", Some(&cookie), &[("include_archived", "false")]).await;
@@ -270,4 +270,58 @@ async fn a_request_that_cannot_get_a_database_connection_soon_is_answered_503_wi
     drop(held);
     let again = t.call("/api/tenants/list", Some(&cookie), &[("include_archived", "false")]).await;
     assert_eq!(again.status, StatusCode::OK, "served again once the connection is free");
+}
+
+#[tokio::test]
+async fn on_sqlite_readers_are_served_while_a_writer_holds_the_write_lock() {
+    let t = TestApp::over(server::db::connect_and_migrate(&sqlite_file_url()).await.unwrap(), test_config()).await;
+    let cookie = t.sign_in("config@isv.test").await;
+    let held = server::db::begin(&t.portal.db).await.unwrap();
+    let started = std::time::Instant::now();
+    let reply = t.call("/api/tenants/list", Some(&cookie), &[("include_archived", "false")]).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    assert!(started.elapsed() < server::db::SQLITE_BUSY_TIMEOUT, "a read does not wait for the writer");
+    drop(held);
+}
+
+#[tokio::test]
+async fn on_sqlite_a_write_that_cannot_get_the_write_lock_in_time_is_answered_503_and_changes_nothing() {
+    let t = TestApp::over(server::db::connect_and_migrate(&sqlite_file_url()).await.unwrap(), test_config()).await;
+    let cookie = t.sign_in("config@isv.test").await;
+    let held = server::db::begin(&t.portal.db).await.unwrap();
+    let form = [
+        ("input[display_name]", "Held Up"),
+        ("input[slug]", "held-up"),
+        ("input[environment]", "demo"),
+        ("input[contact_email]", "x@held-up.test"),
+    ];
+    let reply = t.call("/api/tenants/create", Some(&cookie), &form).await;
+    assert_eq!(reply.status, StatusCode::SERVICE_UNAVAILABLE, "{}", reply.body);
+    assert_eq!(reply.headers.get(header::RETRY_AFTER).unwrap(), "2");
+    drop(held);
+    let list = t.call("/api/tenants/list", Some(&cookie), &[("include_archived", "false")]).await;
+    assert!(!list.body.contains("held-up"), "nothing was created: {}", list.body);
+}
+
+#[tokio::test]
+async fn on_sqlite_concurrent_read_then_write_transactions_all_succeed() {
+    // Each update reads the tenant and then writes it and its audit event in one transaction:
+    // deferred transactions would fail with SQLITE_BUSY_SNAPSHOT once another writer committed.
+    let db = server::db::connect_and_migrate(&sqlite_file_url()).await.unwrap();
+    let world = seed(&db).await;
+    let actor = server::audit::Actor::system("test");
+    let updates = (0..24).map(|i| {
+        let db = db.clone();
+        let actor = actor.clone();
+        let mut input = tenant_input(&format!("renamed-{i}"), None);
+        input.display_name = format!("Renamed {i}");
+        let id = if i % 2 == 0 { world.tenant_a } else { world.tenant_b };
+        tokio::spawn(async move { server::tenants::update(&db, &actor, None, id, input).await })
+    });
+    let mut results = Vec::new();
+    for update in updates.collect::<Vec<_>>() {
+        results.push(update.await.unwrap());
+    }
+    let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err().map(|e| format!("{e}"))).collect();
+    assert!(failed.is_empty(), "every update succeeds (each with its own slug): {failed:?}");
 }

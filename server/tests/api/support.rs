@@ -14,7 +14,7 @@ use http_body_util::BodyExt;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use server::audit::Actor;
 use server::config::Config;
-use server::portal::Portal;
+use server::state::Portal;
 use tokio::sync::OnceCell;
 use tower::ServiceExt;
 use uuid::Uuid;
@@ -38,10 +38,27 @@ static SWEPT: OnceCell<()> = OnceCell::const_new();
 /// (which `router::a_request_that_cannot_get_a_database_connection_soon…` checks on its own).
 const TEST_ACQUIRE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// A new SQLite file (WAL, pooled: the production set-up, not a single in-memory connection),
+/// in a folder the harness sweeps of files left by runs more than an hour old.
+pub fn sqlite_file_url() -> String {
+    static SWEPT_FILES: std::sync::Once = std::sync::Once::new();
+    let dir = std::env::temp_dir().join("consent-portal-tests");
+    SWEPT_FILES.call_once(|| {
+        let _ = std::fs::create_dir_all(&dir);
+        let an_hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            if entry.metadata().and_then(|m| m.modified()).is_ok_and(|t| t < an_hour_ago) {
+                let _ = std::fs::remove_file(entry.path());
+            }
+        }
+    });
+    format!("sqlite://{}?mode=rwc", dir.join(format!("{}.db", Uuid::new_v4().simple())).display())
+}
+
 /// A migrated, empty database of the given kind, private to the calling test.
 pub async fn fresh_db(backend: Backend) -> DatabaseConnection {
     match backend {
-        Backend::Sqlite => server::db::connect_with("sqlite::memory:", TEST_ACQUIRE_TIMEOUT).await.expect("sqlite"),
+        Backend::Sqlite => server::db::connect_with(&sqlite_file_url(), TEST_ACQUIRE_TIMEOUT).await.expect("sqlite"),
         Backend::Postgres => {
             let admin_url = postgres_admin_url();
             let admin = Database::connect(&admin_url)

@@ -21,3 +21,31 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// Who a session belongs to: a staff member or a customer admin who redeemed an invite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Staff,
+    Invite,
+}
+
+impl SessionKind {
+    /// The stored value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SessionKind::Staff => "staff",
+            SessionKind::Invite => "invite",
+        }
+    }
+}
+
+impl Model {
+    /// The session's kind. A stored value the portal does not know is an error naming the row.
+    pub fn kind(&self) -> crate::error::ServiceResult<SessionKind> {
+        match self.kind.as_str() {
+            "staff" => Ok(SessionKind::Staff),
+            "invite" => Ok(SessionKind::Invite),
+            other => Err(crate::error::ServiceError::unexpected(format!("session {}…: unknown kind `{other}` in the database", &self.id_hash[..8.min(self.id_hash.len())]))),
+        }
+    }
+}

@@ -21,3 +21,12 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// The staff member's role. A stored value the portal does not know is an error naming the
+    /// row, never a silent default (a guessed role would grant or withhold the wrong rights).
+    pub fn role(&self) -> crate::error::ServiceResult<app::auth::Role> {
+        app::auth::Role::parse(&self.role)
+            .ok_or_else(|| crate::error::ServiceError::unexpected(format!("staff_user {}: unknown role `{}` in the database", self.id, self.role)))
+    }
+}

@@ -31,7 +31,7 @@ impl Model {
     /// row, never a silent default (falling back to demo would act on the wrong DocuSign).
     pub fn environment(&self) -> crate::error::ServiceResult<app::environment::Environment> {
         app::environment::Environment::parse(&self.environment).ok_or_else(|| {
-            crate::error::ServiceError::Other(format!("tenant {}: unknown environment `{}` in the database", self.id, self.environment))
+            crate::error::ServiceError::unexpected(format!("tenant {}: unknown environment `{}` in the database", self.id, self.environment))
         })
     }
 }

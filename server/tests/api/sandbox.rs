@@ -11,22 +11,8 @@ use serde_json::{Value, json};
 use server::sandbox::{Fixture, Sandbox, SandboxConfig, default_fixture};
 use sha2::{Digest as _, Sha256};
 
-// Fixture identities (see server/src/sandbox/default-fixture.toml).
-const ADA: &str = "ada.admin@acme.example";
-const BOB: &str = "bob.builder@acme.example";
-const NORA: &str = "nora.nomember@acme.example";
-const GINA: &str = "gina@globex.example";
-const MIA: &str = "mia@initech.example";
-const UMA: &str = "uma@umbrella.example";
-const HANK: &str = "hank@hooli.example";
-const ACME_SALES: &str = "2dc3c088-c34c-4525-8fee-7ec91a045ce8";
-const GLOBEX: &str = "f941ebb9-c656-4ead-bd63-fa7beda083e5";
-const INITECH_US: &str = "2a33cf38-28d0-4419-b64a-11712d2cfb1e";
-const INITECH_EU: &str = "b1a5decb-c675-4548-9317-41c1c26313d5";
-const HOOLI: &str = "9ed84d18-4625-4a9c-86fe-05d9a5c85960";
-const ACME_ORG: &str = "1c8108ed-b816-4dfb-9fa7-bd1138e1932e";
-const UMBRELLA_ORG: &str = "002fb65a-e106-4087-8333-aa6ffc8d34a9";
-const REDIRECT: &str = "http://127.0.0.1:3000/oauth/callback";
+use crate::fixture::{ADA, BOB, NORA, GINA, MIA, UMA, HANK, ACME_SALES, GLOBEX, INITECH_US, INITECH_EU, HOOLI, ACME_ORG, UMBRELLA_ORG, REDIRECT, user_id};
+
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
 
 struct Env {
@@ -48,9 +34,6 @@ async fn start() -> Env {
     start_with(SandboxConfig::for_tests()).await
 }
 
-fn user_id(email: &str) -> String {
-    default_fixture().user_by_email(email).unwrap().id.clone()
-}
 
 fn pkce() -> (String, String) {
     let mut bytes = [0u8; 32];

@@ -17,22 +17,12 @@ use serde_json::{Map, Value, json};
 use server::providers::docusign::{AuthorizeRequest, DocuSignClient, ProviderError, ProviderSettings, TokenSet};
 use server::sandbox::{Fixture, Sandbox, SandboxConfig, default_fixture};
 use sha2::{Digest as _, Sha256};
+
+use crate::fixture::{ADA, BOB, NORA, GINA, MIA, ACME_SALES, GLOBEX, ACME_ORG, REDIRECT, user_id};
 use url::Url;
 
-const ADA: &str = "ada.admin@acme.example";
-const BOB: &str = "bob.builder@acme.example";
-const NORA: &str = "nora.nomember@acme.example";
-const GINA: &str = "gina@globex.example";
-const MIA: &str = "mia@initech.example";
-const ACME_SALES: &str = "2dc3c088-c34c-4525-8fee-7ec91a045ce8";
-const GLOBEX: &str = "f941ebb9-c656-4ead-bd63-fa7beda083e5";
-const ACME_ORG: &str = "1c8108ed-b816-4dfb-9fa7-bd1138e1932e";
-const REDIRECT: &str = "http://127.0.0.1:3000/oauth/callback";
 const ADMIN_SCOPES: &str = "signature impersonation organization_read domain_read user_read";
 
-fn user_id(email: &str) -> String {
-    default_fixture().user_by_email(email).unwrap().id.clone()
-}
 
 fn fixture_private_key() -> String {
     default_fixture().integration.test_private_key.clone().unwrap().trim().to_owned()

@@ -1,0 +1,44 @@
+//! The tenants port: any staff member reads the tenants they may see; managers change them.
+
+use app::error::AppResult;
+use app::ssr::RequestCtx;
+use app::tenants::api::{TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary, TenantsPort};
+use uuid::Uuid;
+
+use super::{MANAGERS, done};
+use crate::audit::Actor;
+use crate::state::Portal;
+use crate::tenants;
+
+#[async_trait::async_trait]
+impl TenantsPort for Portal {
+    async fn list(&self, ctx: &RequestCtx, include_archived: bool) -> AppResult<Vec<TenantSummary>> {
+        let viewer = ctx.require_staff()?;
+        done(ctx, tenants::list(&self.db, viewer, include_archived).await)
+    }
+
+    async fn page(&self, ctx: &RequestCtx, query: TenantQuery) -> AppResult<TenantPage> {
+        let viewer = ctx.require_staff()?;
+        done(ctx, tenants::page(&self.db, viewer, &query).await)
+    }
+
+    async fn get(&self, ctx: &RequestCtx, id: Uuid) -> AppResult<TenantDetail> {
+        let viewer = ctx.require_staff()?;
+        done(ctx, tenants::get(&self.db, viewer, id).await)
+    }
+
+    async fn create(&self, ctx: &RequestCtx, input: TenantInput) -> AppResult<Uuid> {
+        ctx.require_role(MANAGERS)?;
+        done(ctx, tenants::create(&self.db, &Actor::of(ctx), Some(&ctx.request_id), input).await)
+    }
+
+    async fn update(&self, ctx: &RequestCtx, id: Uuid, input: TenantInput) -> AppResult<()> {
+        ctx.require_role(MANAGERS)?;
+        done(ctx, tenants::update(&self.db, &Actor::of(ctx), Some(&ctx.request_id), id, input).await)
+    }
+
+    async fn set_archived(&self, ctx: &RequestCtx, id: Uuid, archived: bool) -> AppResult<()> {
+        ctx.require_role(MANAGERS)?;
+        done(ctx, tenants::set_archived(&self.db, &Actor::of(ctx), Some(&ctx.request_id), id, archived).await)
+    }
+}

@@ -6,7 +6,6 @@
 //! configured from the sandbox's URLs like it would be from real DocuSign's.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -781,44 +780,9 @@ fn debug_and_display_never_show_a_secret() {
     }
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-/// Installs (once) a global `tracing` subscriber at DEBUG writing into a shared buffer. Global,
-/// not `set_default`: per-thread dispatchers race with callsite interest caching when other
-/// tests run on other threads. Lines of concurrent tests land in the same buffer; they carry
-/// none of this test's secrets.
-fn captured_logs() -> Captured {
-    static CAPTURE: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
-    CAPTURE
-        .get_or_init(|| {
-            let captured = Captured::default();
-            let sink = captured.clone();
-            let subscriber = tracing_subscriber::fmt()
-                .with_max_level(tracing::Level::DEBUG)
-                .with_ansi(false)
-                .with_writer(move || sink.clone())
-                .finish();
-            tracing::subscriber::set_global_default(subscriber).expect("no other global subscriber in this test binary");
-            captured
-        })
-        .clone()
-}
-
 #[tokio::test]
 async fn debug_logs_of_a_whole_flow_name_hosts_and_paths_but_no_secret() {
-    let captured = captured_logs();
+    let captured = crate::support::capture_logs();
     let env = start().await;
     let (code, verifier) = env.code_for(BOB, &["signature", "impersonation"], None).await;
     let tokens = env.ds.exchange_code(&code, &verifier).await.unwrap();
@@ -829,7 +793,7 @@ async fn debug_logs_of_a_whole_flow_name_hosts_and_paths_but_no_secret() {
     env.ds.get_settings(base, ACME_SALES, &refreshed.access_token).await.unwrap();
     let _ = env.ds.exchange_code(&code, &verifier).await.unwrap_err();
 
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let logs = captured.text();
     assert!(logs.contains("docusign request"), "{logs}");
     assert!(logs.contains("POST 127.0.0.1:"), "{logs}");
     assert!(logs.contains("/oauth/token"), "{logs}");

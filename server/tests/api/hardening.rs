@@ -4,7 +4,7 @@
 //! refusals, bounded audit rows, the keyring check and the append-only audit table.
 
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
@@ -221,34 +221,10 @@ async fn connect_messages_count_only_for_their_own_account_once_and_while_recent
     assert_eq!((row.verified_count, row.rejected_count), (1, 2), "one message counted once; two refused");
 }
 
-/// A `tracing` writer into a shared buffer.
-#[derive(Clone, Default)]
-struct Capture(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Capture {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Capture {
-    type Writer = Capture;
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
-
 #[tokio::test]
 async fn no_secret_of_the_onboarding_flow_reaches_the_logs_even_at_trace() {
-    let capture = Capture::default();
-    // Everything but the sandbox, which plays DocuSign and is not the portal.
-    let filter = tracing_subscriber::EnvFilter::new("trace,server::sandbox=off");
-    let subscriber = tracing_subscriber::fmt().with_env_filter(filter).with_writer(capture.clone()).with_ansi(false).finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    // Every level, everything but the sandbox (which plays DocuSign and is not the portal).
+    let capture = crate::support::capture_logs();
 
     let o = Onboarding::new(Backend::Sqlite).await;
     let tenant = o.app.world.tenant_a;
@@ -265,9 +241,8 @@ async fn no_secret_of_the_onboarding_flow_reaches_the_logs_even_at_trace() {
     }
     assert_eq!(o.choose_account(&browser, crate::checks::GLOBEX).await.status, StatusCode::OK);
     assert_eq!(o.verify(&browser).await["outcome"], "verified");
-    drop(_guard);
-
-    let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
+    let logs = capture.text();
+    drop(capture);
     assert!(logs.len() > 1_000, "the capture saw the flow ({} bytes)", logs.len());
     let session = browser.cookie.split('=').nth(1).unwrap().to_owned();
     let staff_session = o.staff.split('=').nth(1).unwrap().to_owned();

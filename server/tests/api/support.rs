@@ -268,3 +268,65 @@ pub fn cookie_from(headers: &HeaderMap) -> Option<String> {
         .and_then(|v| v.split(';').next())
         .map(str::to_owned)
 }
+
+/// What a test's own thread logged, at every level, while the capture lived.
+///
+/// One global subscriber is installed once for the whole binary, and it writes only the events of
+/// threads that hold a capture: a `#[tokio::test]` runs the portal, the sandbox and the client on
+/// its own thread, so a test reads its own flow and nothing of tests running beside it. (A
+/// per-thread `set_default` next to a global subscriber in the same process races with tracing's
+/// callsite-interest cache and once stalled a test for good.) The sandbox is left out: it plays
+/// DocuSign, and DocuSign may log what the portal must not.
+pub struct LogCapture(Arc<std::sync::Mutex<Vec<u8>>>);
+
+thread_local! {
+    static LOG_SINK: std::cell::RefCell<Option<Arc<std::sync::Mutex<Vec<u8>>>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The writer the global subscriber formats into: the current thread's capture, if any.
+struct ThreadSink;
+
+impl std::io::Write for ThreadSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOG_SINK.with(|s| {
+            if let Some(sink) = &*s.borrow() {
+                sink.lock().unwrap_or_else(|e| e.into_inner()).extend_from_slice(buf);
+            }
+        });
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Starts capturing this thread's logs (see [`LogCapture`]).
+pub fn capture_logs() -> LogCapture {
+    use tracing_subscriber::Layer;
+    use tracing_subscriber::layer::SubscriberExt;
+    static INSTALLED: std::sync::Once = std::sync::Once::new();
+    INSTALLED.call_once(|| {
+        let capturing = tracing_subscriber::filter::filter_fn(|meta| {
+            !meta.target().starts_with("server::sandbox") && LOG_SINK.with(|s| s.borrow().is_some())
+        });
+        let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(|| ThreadSink).with_filter(capturing);
+        tracing::subscriber::set_global_default(tracing_subscriber::registry().with(layer))
+            .expect("the only global subscriber of the test binary");
+    });
+    let sink = Arc::new(std::sync::Mutex::new(Vec::new()));
+    LOG_SINK.with(|s| *s.borrow_mut() = Some(sink.clone()));
+    LogCapture(sink)
+}
+
+impl LogCapture {
+    /// Everything captured so far.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap_or_else(|e| e.into_inner())).into_owned()
+    }
+}
+
+impl Drop for LogCapture {
+    fn drop(&mut self) {
+        LOG_SINK.with(|s| *s.borrow_mut() = None);
+    }
+}

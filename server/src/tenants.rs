@@ -40,8 +40,7 @@ fn summary(
     consent: Option<&consent_state::Model>,
 ) -> ServiceResult<TenantSummary> {
     let consent_state = match consent {
-        Some(c) => ConsentState::parse(&c.state)
-            .ok_or_else(|| crate::error::ServiceError::unexpected(format!("tenant {}: unknown consent state `{}` in the database", t.id, c.state)))?,
+        Some(c) => c.state()?,
         None => ConsentState::NotStarted,
     };
     Ok(TenantSummary {

@@ -64,7 +64,7 @@ pub(super) async fn evaluate(d: Deps<'_>, tenant_id: Uuid, id: CheckId, actor: &
 /// The system user's eSignature token (the JWT grant; the client caches it while it is valid).
 async fn system_user_token(d: &Deps<'_>, su: &system_user::Model) -> Result<SecretString, ProviderError> {
     let scopes = d.esign_scopes();
-    with_retries(|| d.client.jwt_token(&su.user_id, &scopes)).await.map(|t| t.access_token)
+    with_retries(|| d.provider.cached_app_token(&su.user_id, &scopes)).await.map(|t| t.access_token)
 }
 
 /// A check DocuSign would not answer: an error with the provider's words, and whether waiting or
@@ -121,12 +121,11 @@ async fn domains(d: Deps<'_>, tenant_id: Uuid, su: &system_user::Model) -> Servi
             // The Admin API answers organization administrators: act as the admin who granted
             // the organization consent (covered by it), not as the system user.
             let admin = grant.as_ref().map(|g| g.user_sub.clone()).unwrap_or_else(|| su.user_id.clone());
-            match with_retries(|| d.client.jwt_token(&admin, &scopes)).await {
+            match with_retries(|| d.provider.cached_app_token(&admin, &scopes)).await {
                 Err(e) if e.is_transient() => return Ok(error_outcome(CheckId::ClaimedDomains, &e)),
                 Err(e) => Err(format!("No Admin API access for the system user ({e}).")),
-                Ok(token) => match with_retries(|| d.client.reserved_domains(&token.access_token, org_id)).await {
-                    Ok(api) => Ok(api
-                        .value
+                Ok(token) => match with_retries(|| d.directory.reserved_domains(&token.access_token, org_id)).await {
+                    Ok(domains) => Ok(domains
                         .into_iter()
                         .map(|r| ReservedDomainFacts { id: r.id, status: r.status, host_name: r.host_name, txt_token: r.txt_token })
                         .collect()),

@@ -84,7 +84,7 @@ pub async fn apply_fix(
             json!({ "repaired": connect_id })
         }
         FixOffer::AcceptBaseUri { new_base_uri } => {
-            d.client.check_base_uri(new_base_uri).map_err(unreachable)?;
+            d.provider.check_base_uri(new_base_uri).map_err(unreachable)?;
             let mut model: system_user::ActiveModel = su.clone().into();
             model.base_uri = Set(new_base_uri.clone());
             model.update(d.db).await?;
@@ -109,7 +109,7 @@ pub async fn apply_fix(
 /// The token a fix acts with, and who that is (for the audit event and the messages).
 async fn fix_token(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model, requester: FixRequester<'_>) -> ServiceResult<(SecretString, String)> {
     let kept_subject = credentials::subject(d.db, tenant_id, d.env, credentials::CONSENT).await?;
-    let kept = || credentials::access_token(d.db, d.keyring, d.client, tenant_id, d.env, credentials::CONSENT);
+    let kept = || credentials::access_token(d.db, d.keyring, d.provider, tenant_id, d.env, credentials::CONSENT);
     match requester {
         FixRequester::CustomerAdmin { session_hash } => {
             let signed_in = records::progress(d.db, session_hash)
@@ -138,7 +138,7 @@ async fn fix_token(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model, reque
                 return Ok((token, who));
             }
             let scopes = d.esign_scopes();
-            match with_retries(|| d.client.jwt_token(&su.user_id, &scopes)).await {
+            match with_retries(|| d.provider.cached_app_token(&su.user_id, &scopes)).await {
                 Ok(t) => Ok((t.access_token, who)),
                 Err(e) => Err(AppError::conflict(format!("We could not act as {who} ({e}). Nothing was changed.")).into()),
             }

@@ -131,10 +131,13 @@ pub async fn outcomes_of<C: ConnectionTrait>(db: &C, run_id: Uuid) -> ServiceRes
     let rows = check_result::Entity::find().filter(check_result::Column::RunId.eq(run_id)).all(db).await?;
     let mut outcomes = Vec::with_capacity(rows.len());
     for row in rows {
-        row.check_id()?;
-        if let Ok(outcome) = serde_json::from_value::<CheckOutcome>(row.outcome) {
-            outcomes.push(outcome);
-        }
+        let id = row.check_id()?;
+        // A stored outcome the portal cannot read is an error naming the row, never a check that
+        // silently disappears from the run.
+        let outcome = serde_json::from_value::<CheckOutcome>(row.outcome).map_err(|e| {
+            crate::error::ServiceError::unexpected(format!("check result {} of run {run_id}: stored outcome does not decode: {e}", id.as_str()))
+        })?;
+        outcomes.push(outcome);
     }
     outcomes.sort_by_key(|o| CheckId::ALL.iter().position(|id| *id == o.id));
     Ok(outcomes)

@@ -20,43 +20,15 @@ use crate::audit::{self, Actor, Event};
 use crate::crypto::Binding;
 use crate::db::entities::{consent_grant, oauth_transaction};
 use crate::providers::{self, AuthorizationRequest, ProviderError};
+
+/// Stored by the entity, named here where the flow uses it.
+pub use crate::db::entities::oauth_transaction::Purpose;
 use crate::error::{ServiceResult, Unexpected};
 use crate::onboarding::{credentials, state};
 use crate::sessions::hash_token;
 
 /// How long a started sign-in may take before its callback is refused.
 pub const TRANSACTION_TTL_MINUTES: i64 = 10;
-
-/// Why the wizard sends the admin to DocuSign.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    /// Identify the admin (`openid`) to show their accounts and advise on the path.
-    SignIn,
-    /// Individual consent (`signature impersonation` [+ `extended`]).
-    Individual,
-    /// Organization admin consent (`openid` + `admin_consent_scope`).
-    Organization,
-}
-
-impl Purpose {
-    /// Parses the form value.
-    pub fn parse(value: &str) -> Option<Purpose> {
-        match value {
-            "sign_in" => Some(Purpose::SignIn),
-            "individual" => Some(Purpose::Individual),
-            "organization" => Some(Purpose::Organization),
-            _ => None,
-        }
-    }
-
-    fn as_str(self) -> &'static str {
-        match self {
-            Purpose::SignIn => "sign_in",
-            Purpose::Individual => "individual",
-            Purpose::Organization => "organization",
-        }
-    }
-}
 
 const PKCE: &str = "pkce_verifier";
 

@@ -28,40 +28,16 @@ use crate::db::entities::credential;
 use crate::providers::{ConsentProvider, ProviderError, TokenSet};
 use crate::error::{ServiceError, ServiceResult, Unexpected};
 
+/// Stored by the entity, named here where the flow uses it.
+pub use crate::db::entities::credential::RefreshState;
+
 /// The consenting user's code-grant tokens.
 pub const CONSENT: &str = "consent";
 
 /// After transient refresh failures on this many calendar days, stop trying.
 pub const MAX_REFRESH_FAILURE_DAYS: i32 = 4;
 
-/// The refresh state of a kept credential (stored as text).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum RefreshState {
-    Active,
-    ReconsentRequired,
-    Exhausted,
-}
-
 impl RefreshState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RefreshState::Active => "active",
-            RefreshState::ReconsentRequired => "reconsent_required",
-            RefreshState::Exhausted => "exhausted",
-        }
-    }
-
-    /// Parses the stored name; `None` for a value the portal does not know (the entity's
-    /// `credential::Model::refresh_state` turns that into an error naming the row).
-    pub fn parse(stored: &str) -> Option<Self> {
-        match stored {
-            "active" => Some(RefreshState::Active),
-            "reconsent_required" => Some(RefreshState::ReconsentRequired),
-            "exhausted" => Some(RefreshState::Exhausted),
-            _ => None,
-        }
-    }
-
     /// What the person asking for the token hears when the credential can no longer refresh.
     fn refusal(self) -> AppError {
         AppError::conflict(match self {

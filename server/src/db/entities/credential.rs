@@ -3,7 +3,6 @@
 use sea_orm::entity::prelude::*;
 
 use crate::error::{ServiceError, ServiceResult};
-use crate::onboarding::credentials::RefreshState;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "credentials")]
@@ -46,6 +45,35 @@ impl Model {
         RefreshState::parse(&self.refresh_state).ok_or_else(|| {
             ServiceError::unexpected(format!("credential of tenant {}: unknown refresh_state `{}`", self.tenant_id, self.refresh_state))
         })
+    }
+}
+
+/// The refresh state of a kept credential (stored as text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RefreshState {
+    Active,
+    ReconsentRequired,
+    Exhausted,
+}
+
+impl RefreshState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RefreshState::Active => "active",
+            RefreshState::ReconsentRequired => "reconsent_required",
+            RefreshState::Exhausted => "exhausted",
+        }
+    }
+
+    /// Parses the stored name; `None` for a value the portal does not know (the entity's
+    /// `credential::Model::refresh_state` turns that into an error naming the row).
+    pub fn parse(stored: &str) -> Option<Self> {
+        match stored {
+            "active" => Some(RefreshState::Active),
+            "reconsent_required" => Some(RefreshState::ReconsentRequired),
+            "exhausted" => Some(RefreshState::Exhausted),
+            _ => None,
+        }
     }
 }
 

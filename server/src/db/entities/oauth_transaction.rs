@@ -3,7 +3,6 @@
 use sea_orm::entity::prelude::*;
 
 use crate::error::{ServiceError, ServiceResult};
-use crate::onboarding::callback::Purpose;
 
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "oauth_transactions")]
@@ -37,6 +36,37 @@ impl Model {
         Purpose::parse(&self.purpose).ok_or_else(|| {
             ServiceError::unexpected(format!("oauth_transaction of tenant {} created {}: unknown purpose `{}`", self.tenant_id, self.created_at, self.purpose))
         })
+    }
+}
+
+/// Why the wizard sends the admin to DocuSign.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// Identify the admin (`openid`) to show their accounts and advise on the path.
+    SignIn,
+    /// Individual consent (`signature impersonation` [+ `extended`]).
+    Individual,
+    /// Organization admin consent (`openid` + `admin_consent_scope`).
+    Organization,
+}
+
+impl Purpose {
+    /// Parses the form value.
+    pub fn parse(value: &str) -> Option<Purpose> {
+        match value {
+            "sign_in" => Some(Purpose::SignIn),
+            "individual" => Some(Purpose::Individual),
+            "organization" => Some(Purpose::Organization),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Purpose::SignIn => "sign_in",
+            Purpose::Individual => "individual",
+            Purpose::Organization => "organization",
+        }
     }
 }
 

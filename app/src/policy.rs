@@ -70,6 +70,8 @@ pub const ROUTE_POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/oauth/callback/production", Access::Invitee),
     // Authenticated by the message's HMAC signature, not by a session.
     ("POST", "/connect/{tenant_id}", Access::Public),
+    // Scoped like the list it exports (an account manager gets only their tenants).
+    ("GET", "/tenants/export.csv", Access::Staff),
 ];
 
 /// Pages anyone may open; every other page needs a signed-in staff member (deny by default).

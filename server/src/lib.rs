@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod db;
 pub mod demo;
 pub mod error;
+pub mod exports;
 pub mod http;
 pub mod onboarding;
 pub mod ports;

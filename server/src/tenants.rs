@@ -81,8 +81,24 @@ fn like_pattern(needle: &str) -> String {
 /// One page of the tenants `viewer` may see, by name then id (keyset: `after` is the previous
 /// page's last key), matching `query`, with each tenant's consent state in its environment.
 pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<TenantPage> {
+    use sea_orm::PaginatorTrait;
+    let total = matching(viewer, query)?.count(db).await?;
+    let (items, next) = page_of(db, viewer, query, TENANT_PAGE_SIZE).await?;
+    Ok(TenantPage { items, total, next })
+}
+
+/// How many tenants `viewer` may see that match `query` (its cursor ignored).
+pub async fn count<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(matching(viewer, query)?.count(db).await?)
+}
+
+/// The tenants `viewer` may see that match `query`'s filters (not its cursor): an account
+/// manager only their assigned tenants, archived ones only when asked, the search anywhere in
+/// name, slug or contact e-mail.
+fn matching(viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<sea_orm::Select<tenant::Entity>> {
+    use sea_orm::Condition;
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
-    use sea_orm::{Condition, PaginatorTrait, QuerySelect};
 
     let mut select = tenant::Entity::find();
     if viewer.role == Role::AccountManager {
@@ -104,7 +120,20 @@ pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &T
                 .add(lower_like(tenant::Column::ContactEmail)),
         );
     }
-    let total = select.clone().count(db).await?;
+    Ok(select)
+}
+
+/// Up to `size` tenants after `query`'s cursor, by name then id, each with its consent state,
+/// and the cursor of the next page if there is one. The list pages and the export both walk
+/// the list this way, so an export at 100,000 tenants holds one page in memory at a time.
+pub async fn page_of<C: ConnectionTrait>(
+    db: &C,
+    viewer: &StaffPrincipal,
+    query: &TenantQuery,
+    size: u64,
+) -> ServiceResult<(Vec<TenantSummary>, Option<String>)> {
+    use sea_orm::{Condition, QuerySelect};
+    let mut select = matching(viewer, query)?;
     if let Some(cursor) = query.after.as_deref() {
         let (name, id) = decode_cursor(cursor)?;
         select = select.filter(
@@ -116,11 +145,11 @@ pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &T
     let mut rows = select
         .order_by_asc(tenant::Column::DisplayName)
         .order_by_asc(tenant::Column::Id)
-        .limit(TENANT_PAGE_SIZE + 1)
+        .limit(size + 1)
         .all(db)
         .await?;
-    let next = if rows.len() as u64 > TENANT_PAGE_SIZE {
-        rows.truncate(TENANT_PAGE_SIZE as usize);
+    let next = if rows.len() as u64 > size {
+        rows.truncate(size as usize);
         rows.last().map(|t| encode_cursor(&t.display_name, t.id))
     } else {
         None
@@ -141,7 +170,7 @@ pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &T
             summary(t, &managers, consent)
         })
         .collect::<ServiceResult<Vec<_>>>()?;
-    Ok(TenantPage { items, total, next })
+    Ok((items, next))
 }
 
 /// One tenant with its audit events, if `viewer` may see it. A tenant an account manager is not

@@ -67,6 +67,9 @@ fn TenantList() -> impl IntoView {
                     value=move || tenant_query().q.unwrap_or_default() />
                 {move || tenant_query().include_archived.then(|| view! { <input type="hidden" name="archived" value="1" /> })}
                 <button type="submit">"Search"</button>
+                // A download, not a page: the router must let the browser fetch it.
+                <a class="button" href=move || export_link(&tenant_query()) download="" rel="external"
+                    data-testid="export-tenants">"Export CSV"</a>
                 {move || {
                     if tenant_query().include_archived {
                         view! { <a href=link(None, false)>"Hide archived"</a> }.into_any()
@@ -163,21 +166,46 @@ fn TenantList() -> impl IntoView {
     }
 }
 
-/// The create form.
+/// The CSV export of exactly the tenants the list shows (its search and archived switch; every
+/// page, not just this one).
+fn export_link(query: &TenantQuery) -> String {
+    let mut parts = Vec::new();
+    if let Some(q) = &query.q {
+        parts.push(format!("q={}", crate::components::urlencode(q)));
+    }
+    if query.include_archived {
+        parts.push("archived=1".to_owned());
+    }
+    if parts.is_empty() { "/tenants/export.csv".to_owned() } else { format!("/tenants/export.csv?{}", parts.join("&")) }
+}
+
+/// The create form, for staff who manage tenants: anyone else is told so before typing (the
+/// account-manager options it loads first are refused to them).
 #[component]
 pub fn TenantNewPage() -> impl IntoView {
     let managers = account_manager_options();
     view! {
         <RequireStaff>
-            <section class="panel narrow">
-                <h1>"New tenant"</h1>
-                <TenantForm existing=None managers=managers />
-            </section>
+            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    match managers.await {
+                        Ok(managers) => view! {
+                            <section class="panel narrow">
+                                <h1>"New tenant"</h1>
+                                <TenantForm existing=None managers=managers />
+                            </section>
+                        }.into_any(),
+                        Err(e) => view! { <LoadError error=e /> }.into_any(),
+                    }
+                })}
+            </Suspense>
         </RequireStaff>
     }
 }
 
-/// The edit form, prefilled.
+/// The edit form, prefilled. The tenant and the account-manager options are awaited together
+/// in one Suspend, so the form itself holds no Suspense (one nested in the outer Suspend, inside
+/// a `<select>`, broke hydration on every full load of this page).
 #[component]
 pub fn TenantEditPage() -> impl IntoView {
     let params = use_params_map();
@@ -188,8 +216,6 @@ pub fn TenantEditPage() -> impl IntoView {
             None => Err(AppError::not_found("Tenant")),
         }
     });
-    // Created here, not in the form: the form is built inside the tenant's Suspense, whose child
-    // closure runs more than once.
     let managers = account_manager_options();
     view! {
         <RequireStaff>
@@ -197,12 +223,15 @@ pub fn TenantEditPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match tenant.await {
                         Ok(t) if !t.can_manage => view! { <LoadError error=AppError::Forbidden /> }.into_any(),
-                        Ok(t) => view! {
-                            <section class="panel narrow">
-                                <h1>"Edit " {t.display_name.clone()}</h1>
-                                <TenantForm existing=Some((t.id, t.to_input())) managers=managers />
-                            </section>
-                        }.into_any(),
+                        Ok(t) => match managers.await {
+                            Ok(managers) => view! {
+                                <section class="panel narrow">
+                                    <h1>"Edit " {t.display_name.clone()}</h1>
+                                    <TenantForm existing=Some((t.id, t.to_input())) managers=managers />
+                                </section>
+                            }.into_any(),
+                            Err(e) => view! { <LoadError error=e /> }.into_any(),
+                        },
                         Err(e) => view! { <LoadError error=e /> }.into_any(),
                     }
                 })}
@@ -214,16 +243,17 @@ pub fn TenantEditPage() -> impl IntoView {
 /// The account managers offered by the tenant form.
 type ManagerOptions = Resource<Result<Vec<StaffOption>, AppError>>;
 
-/// The account-manager options, for the page to create once and hand to [`TenantForm`].
+/// The account-manager options, for the page to create once and await before building the form.
 fn account_manager_options() -> ManagerOptions {
     Resource::new(|| (), |_| account_managers())
 }
 
 /// Create (no `existing`) or edit form. Validates in the browser on submit with the same rules
 /// the server applies; the server's answer (for example a slug clash) shows on the same fields.
-/// Creates no resource: it may be built inside a Suspense, whose child closure runs more than once.
+/// Creates no resource and holds no Suspense: it is built inside a Suspend, whose closure runs
+/// more than once, with the options already loaded.
 #[component]
-fn TenantForm(existing: Option<(Uuid, TenantInput)>, managers: ManagerOptions) -> impl IntoView {
+fn TenantForm(existing: Option<(Uuid, TenantInput)>, managers: Vec<StaffOption>) -> impl IntoView {
     let create = ServerAction::<CreateTenant>::new();
     let update = ServerAction::<UpdateTenant>::new();
     let client_error = RwSignal::new(None::<AppError>);
@@ -304,13 +334,9 @@ fn TenantForm(existing: Option<(Uuid, TenantInput)>, managers: ManagerOptions) -
             <label for="account_manager_id">"Account manager"</label>
             <select id="account_manager_id" name="input[account_manager_id]">
                 <option value="">"None"</option>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        managers.await.unwrap_or_default().into_iter().map(|m| view! {
-                            <option value=m.id.to_string() selected=Some(m.id) == selected_manager>{m.email}</option>
-                        }).collect_view()
-                    })}
-                </Suspense>
+                {managers.into_iter().map(|m| view! {
+                    <option value=m.id.to_string() selected=Some(m.id) == selected_manager>{m.email}</option>
+                }).collect_view()}
             </select>
             <FieldMessages id="account_manager_id" field="account_manager_id" error=error />
         </div>

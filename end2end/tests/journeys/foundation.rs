@@ -2,7 +2,8 @@
 //! visitor to sign-in and back; a wrong password is refused inline; a bad slug is refused by the
 //! browser before anything is sent, a slug already in use by the server; the tenant created is
 //! audited with who created it; the tenants list shows it and its filter responds (the page is
-//! hydrated); no page error happens.
+//! hydrated); the edit form hydrates on a full load and saves; the list's CSV export downloads and
+//! parses; no page error happens.
 //!
 //! Run: `source scripts/env.sh; cargo test -p end2end --locked -- --test-threads=1 foundation::`
 //! after `cargo leptos build` (or `./scripts/test.sh`).
@@ -36,6 +37,8 @@ async fn only_signed_in_staff_create_a_tenant_and_only_with_a_valid_unused_slug_
     action::correct_slug(page, "acme-corp").await;
     check::arrives_at(page, &portal.at("/tenants/*")).await;
     check::tenant_page_of(page, "Acme Corporation").await;
+    // Read once the tenant page shows (the glob above also matches `/tenants/new` itself).
+    let tenant_page = page.url();
     check::audit_events_mention(page, "Tenant created").await;
     check::audit_events_mention(page, "config@isv.test").await;
     screenshot(page, "foundation-tenant-page").await;
@@ -52,6 +55,22 @@ async fn only_signed_in_staff_create_a_tenant_and_only_with_a_valid_unused_slug_
     action::filter_tenants(page, "zzz-no-match").await;
     check::tenant_count_is(page, "0 of 1 tenants").await;
     screenshot(page, "foundation-tenant-list").await;
+
+    // The edit form hydrates on a full load (it once panicked there) and saves.
+    action::open(page, &format!("{tenant_page}/edit")).await;
+    action::fill(page, "Display name", "Acme Corporation Ltd").await;
+    action::press(page, "Save changes").await;
+    check::arrives_at(page, &tenant_page).await;
+    check::tenant_page_of(page, "Acme Corporation Ltd").await;
+
+    // The list's export arrives as a download and parses as CSV with the tenant in it.
+    action::open(page, &portal.at("/tenants?q=acme")).await;
+    let csv = action::download_export(page).await;
+    let mut reader = csv::Reader::from_reader(csv.as_bytes());
+    assert_eq!(reader.headers().unwrap().get(2), Some("slug"), "{csv}");
+    let rows: Vec<csv::StringRecord> = reader.records().map(|r| r.expect("a CSV row")).collect();
+    assert_eq!(rows.len(), 1, "{csv}");
+    assert_eq!((&rows[0][1], &rows[0][2]), ("Acme Corporation Ltd", "acme-corp"));
 
     check::no_page_errors(&b);
     b.close().await;

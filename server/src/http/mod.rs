@@ -3,6 +3,7 @@
 //! limit, compression, security headers, cross-site request refusal, session, access gate).
 
 pub mod connect;
+pub mod exports;
 pub mod middleware;
 pub mod oauth;
 
@@ -84,6 +85,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
     let app_routes = Router::new()
         .route("/oauth/start", axum::routing::post(oauth::start))
         .route("/oauth/callback/{env}", get(oauth::callback))
+        .route("/tenants/export.csv", get(exports::tenants))
         .leptos_routes_with_context(&state, route_list(), context, app_shell)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(middleware::access_gate))

@@ -208,6 +208,17 @@ async fn the_access_matrix_holds_for_every_plain_route() {
                 // Authenticated by the message signature, whoever the caller is.
                 vec![StatusCode::UNAUTHORIZED, StatusCode::SERVICE_UNAVAILABLE],
             ),
+            (
+                "GET",
+                "/tenants/export.csv",
+                {
+                    let mut r = http::Request::get("/tenants/export.csv");
+                    if let Some(c) = cookie { r = r.header(http::header::COOKIE, c); }
+                    r.body(axum::body::Body::empty()).unwrap()
+                },
+                // Staff only: anyone else is sent to sign in, before any row is read.
+                if who == "staff" { vec![StatusCode::OK] } else { vec![StatusCode::SEE_OTHER] },
+            ),
         ];
         for (method, route, req, allowed) in cases {
             exercised.insert((method.to_owned(), route.to_owned()));

@@ -9,6 +9,7 @@ mod support;
 mod access;
 mod checks;
 mod docusign_client;
+mod exports;
 mod hardening;
 mod onboarding;
 mod render_once;

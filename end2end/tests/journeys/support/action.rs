@@ -75,6 +75,18 @@ pub async fn filter_tenants(page: &Page, text: &str) {
     fill(page, "Filter", text).await;
 }
 
+/// On the tenants list: presses "Export CSV" and returns the downloaded file's text.
+pub async fn download_export(page: &Page) -> String {
+    let waiter = page.expect_download(Some(60_000.0)).await.expect("a download waiter");
+    find::link(page, "Export CSV").click(None).await.unwrap_or_else(|e| panic!("press Export CSV at {}: {e}", page.url()));
+    let download = waiter.wait().await.expect("the export downloads");
+    let path = std::env::temp_dir().join(format!("consent-portal-export-{}.csv", std::process::id()));
+    download.save_as(&path).await.expect("the download is saved");
+    let text = std::fs::read_to_string(&path).expect("the saved export");
+    let _ = std::fs::remove_file(&path);
+    text
+}
+
 /// On a tenant's page: presses "Create invite link".
 pub async fn create_invite_link(page: &Page) {
     press(page, "Create invite link").await;

@@ -15,6 +15,11 @@ pub fn button(page: &Page, name: &str) -> Locator {
     page.get_by_role(AriaRole::Button, Some(GetByRoleOptions::default().name(name).exact(true)))
 }
 
+/// The link whose accessible name is exactly `name`.
+pub fn link(page: &Page, name: &str) -> Locator {
+    page.get_by_role(AriaRole::Link, Some(GetByRoleOptions::default().name(name).exact(true)))
+}
+
 /// The form control whose label is exactly `label`.
 pub fn field(page: &Page, label: &str) -> Locator {
     page.get_by_label(label, true)

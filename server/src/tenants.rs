@@ -4,7 +4,7 @@
 use app::auth::{Role, StaffPrincipal};
 use app::error::AppError;
 use app::onboarding::model::ConsentState;
-use app::tenants::api::{TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
+use app::tenants::api::{StateCount, TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionSession, TransactionTrait,
@@ -84,7 +84,59 @@ pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &T
     use sea_orm::PaginatorTrait;
     let total = matching(viewer, query)?.count(db).await?;
     let (items, next) = page_of(db, viewer, query, TENANT_PAGE_SIZE).await?;
-    Ok(TenantPage { items, total, next })
+    let state_counts = state_counts(db, viewer, &TenantQuery { state: None, reason: None, after: None, ..query.clone() }).await?;
+    Ok(TenantPage { items, total, next, state_counts })
+}
+
+/// Tenants per consent state (and reason) among those `viewer` may see that match `query`: one
+/// grouped query over the matching tenants left-joined to their state in their own environment
+/// (no state row is `not_started`).
+pub async fn state_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<Vec<StateCount>> {
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query};
+    use sea_orm::{QuerySelect, QueryTrait};
+
+    let t = Alias::new("t");
+    let matching_ids = matching(viewer, query)?.select_only().column(tenant::Column::Id).column(tenant::Column::Environment).into_query();
+    // Grouped by the bare columns (a COALESCE with a bound default would be a different
+    // expression in SELECT and GROUP BY to PostgreSQL); no row reads as `not_started` below.
+    let state = Expr::col((consent_state::Entity, consent_state::Column::State));
+    let reason = Expr::col((consent_state::Entity, consent_state::Column::Reason));
+    let grouped = Query::select()
+        .expr_as(state.clone(), Alias::new("state"))
+        .expr_as(reason.clone(), Alias::new("reason"))
+        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
+        .from_subquery(matching_ids, t.clone())
+        .left_join(
+            consent_state::Entity,
+            Expr::col((consent_state::Entity, consent_state::Column::TenantId))
+                .equals((t.clone(), tenant::Column::Id))
+                .and(Expr::col((consent_state::Entity, consent_state::Column::Environment)).equals((t.clone(), tenant::Column::Environment))),
+        )
+        .add_group_by([state, reason])
+        .to_owned();
+    let rows = db.query_all(&grouped).await?;
+    let mut counts = Vec::with_capacity(rows.len());
+    for row in rows {
+        let stored: Option<String> = row.try_get("", "state")?;
+        let state = match stored {
+            None => ConsentState::NotStarted,
+            Some(stored) => ConsentState::parse(&stored)
+                .ok_or_else(|| crate::error::ServiceError::unexpected(format!("consent_states: unknown state `{stored}` while counting")))?,
+        };
+        let reason: Option<String> = row.try_get("", "reason")?;
+        let n: i64 = row.try_get("", "n")?;
+        // A reason only tells apart tenants that need attention; elsewhere it is history.
+        let reason = if state == ConsentState::NeedsAttention { reason } else { None };
+        match counts.iter_mut().find(|c: &&mut StateCount| c.state == state && c.reason == reason) {
+            Some(c) => c.count += n as u64,
+            None => counts.push(StateCount { state, reason, count: n as u64 }),
+        }
+    }
+    counts.sort_by(|a, b| {
+        let order = |s: ConsentState| ConsentState::ALL.iter().position(|x| *x == s);
+        order(a.state).cmp(&order(b.state)).then_with(|| a.reason.cmp(&b.reason))
+    });
+    Ok(counts)
 }
 
 /// How many tenants `viewer` may see that match `query` (its cursor ignored).
@@ -120,7 +172,39 @@ fn matching(viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<sea_o
                 .add(lower_like(tenant::Column::ContactEmail)),
         );
     }
+    if let Some(env) = query.environment {
+        select = select.filter(tenant::Column::Environment.eq(env.as_str()));
+    }
+    if query.reason.is_some() && query.state != Some(ConsentState::NeedsAttention) {
+        return Err(AppError::field("reason", "A reason narrows only the tenants that need attention.").into());
+    }
+    if query.reason.as_deref().is_some_and(|r| r.chars().count() > 64) {
+        return Err(AppError::field("reason", "This reason is not one the portal records.").into());
+    }
+    if let Some(state) = query.state {
+        select = select.filter(in_state(state, query.reason.as_deref()));
+    }
     Ok(select)
+}
+
+/// Whether a tenant is in `state` (with `reason`, when given) in its own environment: a
+/// correlated lookup on the state table's primary key. No state row means `not_started`.
+fn in_state(state: ConsentState, reason: Option<&str>) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let mut row = Query::select();
+    row.expr(Expr::val(1))
+        .from(consent_state::Entity)
+        .and_where(Expr::col((consent_state::Entity, consent_state::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .and_where(Expr::col((consent_state::Entity, consent_state::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)));
+    if state == ConsentState::NotStarted {
+        row.and_where(Expr::col((consent_state::Entity, consent_state::Column::State)).ne(ConsentState::NotStarted.as_str()));
+        return Expr::exists(row.to_owned()).not();
+    }
+    row.and_where(Expr::col((consent_state::Entity, consent_state::Column::State)).eq(state.as_str()));
+    if let Some(reason) = reason {
+        row.and_where(Expr::col((consent_state::Entity, consent_state::Column::Reason)).eq(reason));
+    }
+    Expr::exists(row.to_owned())
 }
 
 /// Up to `size` tenants after `query`'s cursor, by name then id, each with its consent state,

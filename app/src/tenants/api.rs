@@ -9,6 +9,7 @@ use validator::{Validate, ValidationError};
 use crate::audit::AuditEventView;
 use crate::environment::Environment;
 use crate::error::AppError;
+use crate::onboarding::model::ConsentState;
 
 /// What staff type to create or edit a tenant. Validated in the browser before submit and again
 /// on the server, which is the authority.
@@ -103,6 +104,53 @@ pub struct TenantQuery {
     /// The opaque cursor of the page to show (from [`TenantPage::next`]); none for the first.
     #[serde(default, deserialize_with = "empty_as_none_string")]
     pub after: Option<String>,
+    /// Only tenants in this consent state (in their own environment).
+    #[serde(default)]
+    pub state: Option<ConsentState>,
+    /// With `state = needs_attention`: only this reason (a verification outcome's wire name).
+    #[serde(default, deserialize_with = "empty_as_none_string")]
+    pub reason: Option<String>,
+    /// Only tenants of this environment.
+    #[serde(default)]
+    pub environment: Option<Environment>,
+}
+
+impl TenantQuery {
+    /// The query's URL parameters (`q`, `archived`, `state`, `reason`, `env`; the cursor only when
+    /// `after` is given), each encoded: the list page and its export link build their addresses
+    /// from this one place.
+    pub fn url_params(&self, after: Option<&str>) -> String {
+        let enc = crate::components::urlencode;
+        let mut parts = Vec::new();
+        if let Some(q) = &self.q {
+            parts.push(format!("q={}", enc(q)));
+        }
+        if self.include_archived {
+            parts.push("archived=1".to_owned());
+        }
+        if let Some(state) = self.state {
+            parts.push(format!("state={}", state.as_str()));
+        }
+        if let Some(reason) = &self.reason {
+            parts.push(format!("reason={}", enc(reason)));
+        }
+        if let Some(env) = self.environment {
+            parts.push(format!("env={}", env.as_str()));
+        }
+        if let Some(a) = after {
+            parts.push(format!("after={}", enc(a)));
+        }
+        parts.join("&")
+    }
+}
+
+/// How many tenants are in one consent state (and, for `needs_attention`, one reason) under the
+/// list's other filters: the number beside each state filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StateCount {
+    pub state: ConsentState,
+    pub reason: Option<String>,
+    pub count: u64,
 }
 
 /// One page of the tenant list, by name: keyset-paged, so a page costs the same anywhere in a
@@ -114,6 +162,10 @@ pub struct TenantPage {
     pub total: u64,
     /// The cursor of the next page, if there is one.
     pub next: Option<String>,
+    /// Tenants per consent state (and `needs_attention` reason) under every filter but the
+    /// state filter itself, so each state option can show what choosing it would list.
+    #[serde(default)]
+    pub state_counts: Vec<StateCount>,
 }
 
 fn empty_as_none_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {

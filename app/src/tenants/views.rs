@@ -12,6 +12,7 @@ use super::api::*;
 use crate::audit::describe_action;
 use crate::auth::Role;
 use crate::environment::Environment;
+use crate::onboarding::model::ConsentState;
 use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, TextArea, format_time, staff_role_allows};
 use crate::error::AppError;
 use crate::staff::api::{StaffOption, account_managers};
@@ -28,30 +29,22 @@ fn TenantList() -> impl IntoView {
     // Everything the list shows is in the URL: shareable, survives reload, Back works.
     let tenant_query = move || {
         let q = query.read();
+        let state = q.get("state").and_then(|s| ConsentState::parse(&s));
         TenantQuery {
             include_archived: q.get("archived").as_deref() == Some("1"),
             q: q.get("q").filter(|v| !v.trim().is_empty()),
             after: q.get("after").filter(|v| !v.is_empty()),
+            state,
+            // A reason narrows only "needs attention"; anywhere else it is ignored.
+            reason: q.get("reason").filter(|v| !v.is_empty() && state == Some(ConsentState::NeedsAttention)),
+            environment: q.get("env").and_then(|e| Environment::parse(&e)),
         }
     };
     let tenants = Resource::new(tenant_query, list_tenant_page);
     let filter = RwSignal::new(String::new());
     let filter_input = NodeRef::<leptos::html::Input>::new();
     let can_create = staff_role_allows(Role::manages_tenants);
-    let link = move |after: Option<&str>, archived: bool| {
-        let current = tenant_query();
-        let mut parts = Vec::new();
-        if let Some(q) = &current.q {
-            parts.push(format!("q={}", crate::components::urlencode(q)));
-        }
-        if archived {
-            parts.push("archived=1".to_owned());
-        }
-        if let Some(a) = after {
-            parts.push(format!("after={}", crate::components::urlencode(a)));
-        }
-        if parts.is_empty() { "/tenants".to_owned() } else { format!("/tenants?{}", parts.join("&")) }
-    };
+    let link = move |after: Option<&str>, archived: bool| list_link(&TenantQuery { include_archived: archived, ..tenant_query() }, after);
 
     view! {
         <section class="panel">
@@ -66,6 +59,9 @@ fn TenantList() -> impl IntoView {
                 <input id="tenant-search" name="q" type="search" maxlength="200" placeholder="Name, slug or contact e-mail"
                     value=move || tenant_query().q.unwrap_or_default() />
                 {move || tenant_query().include_archived.then(|| view! { <input type="hidden" name="archived" value="1" /> })}
+                {move || tenant_query().state.map(|s| view! { <input type="hidden" name="state" value=s.as_str() /> })}
+                {move || tenant_query().reason.map(|r| view! { <input type="hidden" name="reason" value=r /> })}
+                {move || tenant_query().environment.map(|e| view! { <input type="hidden" name="env" value=e.as_str() /> })}
                 <button type="submit">"Search"</button>
                 // A download, not a page: the router must let the browser fetch it.
                 <a class="button" href=move || export_link(&tenant_query()) download="" rel="external"
@@ -97,6 +93,7 @@ fn TenantList() -> impl IntoView {
                             <p class="empty">"No tenants yet. Staff create one with “New tenant”."</p>
                         }.into_any(),
                         Ok(page) if page.items.is_empty() => view! {
+                            {state_filters(&tenant_query(), &page.state_counts)}
                             <p class="empty" data-testid="tenant-count">"No tenant matches. "<a href="/tenants">"Show all tenants"</a></p>
                         }.into_any(),
                         Ok(page) => {
@@ -125,7 +122,9 @@ fn TenantList() -> impl IntoView {
                                     }
                                 }
                             });
+                            let filters = state_filters(&tenant_query(), &page.state_counts);
                             view! {
+                                {filters}
                                 <p class="count" data-testid="tenant-count">
                                     {move || format!("{} of {} tenants", visible().len(), total)}
                                 </p>
@@ -166,17 +165,54 @@ fn TenantList() -> impl IntoView {
     }
 }
 
-/// The CSV export of exactly the tenants the list shows (its search and archived switch; every
-/// page, not just this one).
+/// The list's address for `query` (and a page cursor).
+fn list_link(query: &TenantQuery, after: Option<&str>) -> String {
+    let params = query.url_params(after);
+    if params.is_empty() { "/tenants".to_owned() } else { format!("/tenants?{params}") }
+}
+
+/// The CSV export of exactly the tenants the list shows (all its filters; every page, not just
+/// this one).
 fn export_link(query: &TenantQuery) -> String {
-    let mut parts = Vec::new();
-    if let Some(q) = &query.q {
-        parts.push(format!("q={}", crate::components::urlencode(q)));
+    let params = query.url_params(None);
+    if params.is_empty() { "/tenants/export.csv".to_owned() } else { format!("/tenants/export.csv?{params}") }
+}
+
+/// The consent-state filter: one link per state (and per reason of "needs attention") with how
+/// many tenants choosing it would list, under the other filters. Plain links, so it works before
+/// hydration and with JavaScript off, and the address says what is shown.
+fn state_filters(current: &TenantQuery, counts: &[StateCount]) -> impl IntoView + use<> {
+    let all: u64 = counts.iter().map(|c| c.count).sum();
+    let base = TenantQuery { state: None, reason: None, after: None, ..current.clone() };
+    let mut options = vec![("All states".to_owned(), None, None, all)];
+    for state in ConsentState::ALL {
+        let n: u64 = counts.iter().filter(|c| c.state == state).map(|c| c.count).sum();
+        options.push((state.label().to_owned(), Some(state), None, n));
+        if state == ConsentState::NeedsAttention {
+            for c in counts.iter().filter(|c| c.state == state && c.reason.is_some()) {
+                let reason = c.reason.clone().unwrap_or_default();
+                options.push((format!("… {}", reason.replace('_', " ")), Some(state), Some(reason), c.count));
+            }
+        }
     }
-    if query.include_archived {
-        parts.push("archived=1".to_owned());
-    }
-    if parts.is_empty() { "/tenants/export.csv".to_owned() } else { format!("/tenants/export.csv?{}", parts.join("&")) }
+    let items = options
+        .into_iter()
+        .map(|(label, state, reason, n)| {
+            let chosen = current.state == state && current.reason == reason;
+            let href = list_link(&TenantQuery { state, reason: reason.clone(), ..base.clone() }, None);
+            let test_id = match (state, &reason) {
+                (None, _) => "state-all".to_owned(),
+                (Some(s), None) => format!("state-{}", s.as_str()),
+                (Some(s), Some(r)) => format!("state-{}-{r}", s.as_str()),
+            };
+            view! {
+                <li class:chosen=chosen>
+                    <a href=href aria-current=chosen.then_some("true") data-testid=test_id>{label} " " <span class="n">{n}</span></a>
+                </li>
+            }
+        })
+        .collect_view();
+    view! { <nav class="filters" aria-label="Consent state"><ul>{items}</ul></nav> }
 }
 
 /// The create form, for staff who manage tenants: anyone else is told so before typing (the

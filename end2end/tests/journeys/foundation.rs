@@ -56,6 +56,13 @@ async fn only_signed_in_staff_create_a_tenant_and_only_with_a_valid_unused_slug_
     check::tenant_count_is(page, "0 of 1 tenants").await;
     screenshot(page, "foundation-tenant-list").await;
 
+    // The consent-state filter counts it as not started; choosing "Verified" lists nothing.
+    check::state_filter_counts(page, "not_started", 1).await;
+    check::state_filter_counts(page, "verified", 0).await;
+    action::choose_state(page, "verified").await;
+    check::arrives_at(page, "**/tenants?state=verified").await;
+    check::tenant_count_is(page, "No tenant matches. Show all tenants").await;
+
     // The edit form hydrates on a full load (it once panicked there) and saves.
     action::open(page, &format!("{tenant_page}/edit")).await;
     action::fill(page, "Display name", "Acme Corporation Ltd").await;

@@ -17,3 +17,4 @@ mod router;
 mod sandbox;
 mod scheduler;
 mod services;
+mod tenant_filters;

@@ -75,6 +75,11 @@ pub async fn filter_tenants(page: &Page, text: &str) {
     fill(page, "Filter", text).await;
 }
 
+/// On the tenants list: chooses the consent-state filter `state` (a wire name).
+pub async fn choose_state(page: &Page, state: &str) {
+    find::state_filter(page, state).click(None).await.unwrap_or_else(|e| panic!("choose the state {state} at {}: {e}", page.url()));
+}
+
 /// On the tenants list: presses "Export CSV" and returns the downloaded file's text.
 pub async fn download_export(page: &Page) -> String {
     let waiter = page.expect_download(Some(60_000.0)).await.expect("a download waiter");

@@ -85,6 +85,11 @@ pub async fn tenant_list_shows(page: &Page, text: &str) {
     holds(expect(find::tenant_table(page)).to_contain_text(text).await, &format!("the tenants list shows {text:?}"), page);
 }
 
+/// The tenants list's consent-state filter offers `state` (its wire name) with `count` tenants.
+pub async fn state_filter_counts(page: &Page, state: &str, count: u64) {
+    holds(expect(find::state_filter(page, state)).to_contain_text(&count.to_string()).await, &format!("the state filter counts {count} {state}"), page);
+}
+
 /// The tenants list counts exactly `text` ("1 of 1 tenants").
 pub async fn tenant_count_is(page: &Page, text: &str) {
     holds(expect(find::tenant_count(page)).to_have_text(text).await, &format!("the tenants list counts {text:?}"), page);

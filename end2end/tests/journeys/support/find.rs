@@ -15,6 +15,11 @@ pub fn button(page: &Page, name: &str) -> Locator {
     page.get_by_role(AriaRole::Button, Some(GetByRoleOptions::default().name(name).exact(true)))
 }
 
+/// The tenants list's consent-state filter option for `state` (a wire name, or `all`).
+pub fn state_filter(page: &Page, state: &str) -> Locator {
+    page.get_by_test_id(&format!("state-{state}"))
+}
+
 /// The link whose accessible name is exactly `name`.
 pub fn link(page: &Page, name: &str) -> Locator {
     page.get_by_role(AriaRole::Link, Some(GetByRoleOptions::default().name(name).exact(true)))

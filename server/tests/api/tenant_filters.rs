@@ -1,0 +1,127 @@
+//! The tenant list's consent-state filter and its counts, on SQLite and PostgreSQL: each state
+//! (and each "needs attention" reason) lists exactly its tenants, every count equals what its
+//! filter lists, account managers count only their own tenants, and the export follows the filter.
+
+use app::auth::{Role, StaffPrincipal};
+use app::onboarding::model::ConsentState;
+use app::tenants::api::TenantQuery;
+use http::StatusCode;
+use sea_orm::{ActiveModelTrait, Set};
+use uuid::Uuid;
+
+use crate::on_both_databases;
+use crate::support::{TestApp, test_config, tenant_input};
+
+fn viewer(id: Uuid, role: Role) -> StaffPrincipal {
+    StaffPrincipal { id, email: "viewer@isv.test".into(), role }
+}
+
+/// Puts `tenant` in `state` (with `reason`) in its environment, as the state machine stores it.
+async fn set_state(db: &sea_orm::DatabaseConnection, tenant: Uuid, env: &str, state: ConsentState, reason: Option<&str>) {
+    server::db::entities::consent_state::ActiveModel {
+        tenant_id: Set(tenant),
+        environment: Set(env.into()),
+        state: Set(state.as_str().into()),
+        reason: Set(reason.map(str::to_owned)),
+        updated_at: Set(chrono::Utc::now()),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+}
+
+async fn slugs(db: &sea_orm::DatabaseConnection, who: &StaffPrincipal, query: TenantQuery) -> Vec<String> {
+    let page = server::tenants::page(db, who, &query).await.unwrap();
+    assert_eq!(page.total as usize, page.items.len(), "one page holds them all here");
+    page.items.into_iter().map(|t| t.slug).collect()
+}
+
+on_both_databases! {
+    async fn each_consent_state_filter_lists_exactly_its_tenants_and_each_count_equals_its_list(backend) {
+        let t = TestApp::with(backend, test_config()).await;
+        let db = &t.portal.db;
+        let w = &t.world;
+        let actor = server::audit::Actor::system("test");
+        let add = |slug: &'static str, manager: Option<Uuid>| {
+            let actor = actor.clone();
+            async move { server::tenants::create(db, &actor, None, tenant_input(slug, manager)).await.unwrap() }
+        };
+        let verified = add("verified-co", Some(w.manager_a)).await;
+        let lost = add("lost-consent", Some(w.manager_a)).await;
+        let moved = add("moved-account", None).await;
+        let revoked = add("revoked-co", None).await;
+        let _fresh = add("fresh-co", None).await;
+        set_state(db, verified, "demo", ConsentState::Verified, None).await;
+        set_state(db, lost, "demo", ConsentState::NeedsAttention, Some("consent_required")).await;
+        set_state(db, moved, "demo", ConsentState::NeedsAttention, Some("account_not_found")).await;
+        set_state(db, revoked, "demo", ConsentState::Revoked, None).await;
+        // A state of another environment is not the tenant's state.
+        set_state(db, verified, "production", ConsentState::NeedsAttention, Some("consent_required")).await;
+
+        let admin = viewer(w.admin, Role::Admin);
+        let q = |state: Option<ConsentState>, reason: Option<&str>| TenantQuery { state, reason: reason.map(str::to_owned), ..Default::default() };
+        assert_eq!(slugs(db, &admin, q(Some(ConsentState::Verified), None)).await, ["verified-co"]);
+        assert_eq!(slugs(db, &admin, q(Some(ConsentState::NeedsAttention), None)).await, ["lost-consent", "moved-account"]);
+        assert_eq!(slugs(db, &admin, q(Some(ConsentState::NeedsAttention), Some("consent_required"))).await, ["lost-consent"]);
+        assert_eq!(slugs(db, &admin, q(Some(ConsentState::Revoked), None)).await, ["revoked-co"]);
+        assert_eq!(slugs(db, &admin, q(Some(ConsentState::NotStarted), None)).await, ["acme", "fresh-co", "globex"]);
+
+        let page = server::tenants::page(db, &admin, &TenantQuery::default()).await.unwrap();
+        assert_eq!(page.state_counts.iter().map(|c| c.count).sum::<u64>(), page.total, "the counts cover every tenant once");
+        for c in &page.state_counts {
+            let listed = slugs(db, &admin, q(Some(c.state), c.reason.as_deref())).await;
+            assert_eq!(listed.len() as u64, c.count, "{c:?} counts what its filter lists");
+        }
+        let attention: Vec<(Option<&str>, u64)> = page
+            .state_counts
+            .iter()
+            .filter(|c| c.state == ConsentState::NeedsAttention)
+            .map(|c| (c.reason.as_deref(), c.count))
+            .collect();
+        assert_eq!(attention, [(Some("account_not_found"), 1), (Some("consent_required"), 1)]);
+
+        // The counts follow the other filters (here the search).
+        let searched = server::tenants::page(db, &admin, &TenantQuery { q: Some("co".into()), ..Default::default() }).await.unwrap();
+        assert_eq!(searched.state_counts.iter().map(|c| c.count).sum::<u64>(), searched.total);
+
+        // An account manager counts and lists only their own tenants.
+        let am = viewer(w.manager_a, Role::AccountManager);
+        let mine = server::tenants::page(db, &am, &TenantQuery::default()).await.unwrap();
+        assert_eq!(mine.state_counts.iter().map(|c| c.count).sum::<u64>(), 3, "acme, verified-co, lost-consent");
+        assert_eq!(slugs(db, &am, q(Some(ConsentState::NeedsAttention), None)).await, ["lost-consent"]);
+        let b = viewer(w.manager_b, Role::AccountManager);
+        assert!(server::tenants::page(db, &b, &TenantQuery::default()).await.unwrap().state_counts.is_empty());
+    }
+}
+
+#[tokio::test]
+async fn a_reason_without_the_needs_attention_state_is_refused_by_name() {
+    let t = TestApp::new().await;
+    let admin = viewer(t.world.admin, Role::Admin);
+    let query = TenantQuery { state: Some(ConsentState::Verified), reason: Some("consent_required".into()), ..Default::default() };
+    let err = server::tenants::page(&t.portal.db, &admin, &query).await.unwrap_err().into_app("r");
+    assert_eq!(err.status_code(), 422, "a field error, like every other bad filter: {err:?}");
+    assert!(format!("{err:?}").contains("reason"), "{err:?}");
+}
+
+#[tokio::test]
+async fn the_export_follows_the_state_filter_and_refuses_an_unknown_state() {
+    let t = TestApp::new().await;
+    let staff = t.sign_in("config@isv.test").await;
+    set_state(&t.portal.db, t.world.tenant_b, "demo", ConsentState::Revoked, None).await;
+    let reply = t.get("/tenants/export.csv?state=revoked", Some(&staff)).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    let lines: Vec<&str> = reply.body.lines().collect();
+    assert_eq!(lines.len(), 2, "{}", reply.body);
+    assert!(lines[1].contains("globex") && lines[1].contains("revoked"), "{}", reply.body);
+
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let audited = || server::db::entities::audit_event::Entity::find().count(&t.portal.db);
+    let before = audited().await.unwrap();
+    let bad = t.get("/tenants/export.csv?state=stuck", Some(&staff)).await;
+    assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+    assert!(bad.body.contains("`stuck` is not a consent state"), "{}", bad.body);
+    let bad_env = t.get("/tenants/export.csv?env=staging", Some(&staff)).await;
+    assert_eq!(bad_env.status, StatusCode::BAD_REQUEST);
+    assert_eq!(audited().await.unwrap(), before, "a refused export is not audited: nothing was exported");
+}

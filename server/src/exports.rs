@@ -24,7 +24,7 @@ use crate::error::{ServiceError, ServiceResult};
 pub const EXPORT_PAGE: u64 = 500;
 
 /// The tenant export's columns, in order.
-pub const TENANT_COLUMNS: [&str; 10] = [
+pub const TENANT_COLUMNS: [&str; 18] = [
     "tenant_id",
     "display_name",
     "slug",
@@ -33,9 +33,22 @@ pub const TENANT_COLUMNS: [&str; 10] = [
     "account_manager",
     "consent_state",
     "consent_reason",
+    "consent_since",
+    "consent_mode",
+    "system_user_email",
+    "account_id",
+    "account_name",
+    "setup_check",
+    "setup_check_started_at",
+    "last_activity_at",
     "archived",
     "updated_at",
 ];
+
+/// A time as the export writes it (RFC 3339, UTC, seconds).
+fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
+}
 
 /// A cell as a spreadsheet may safely open it: text that would start a formula gets a leading
 /// apostrophe, which spreadsheets show as text and do not evaluate.
@@ -55,7 +68,8 @@ fn csv_chunk(rows: &[TenantSummary], header: bool) -> ServiceResult<Bytes> {
     }
     for t in rows {
         let id = t.id.to_string();
-        let updated = t.updated_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let (since, check_started, activity, updated) =
+            (time(t.consent_since), time(t.check_started_at), time(t.last_activity_at), time(Some(t.updated_at)));
         let record = [
             id.as_str(),
             &t.display_name,
@@ -65,6 +79,14 @@ fn csv_chunk(rows: &[TenantSummary], header: bool) -> ServiceResult<Bytes> {
             t.account_manager_email.as_deref().unwrap_or(""),
             t.consent_state.as_str(),
             t.consent_reason.as_deref().unwrap_or(""),
+            &since,
+            t.consent_mode.map(|m| m.as_str()).unwrap_or(""),
+            t.system_user_email.as_deref().unwrap_or(""),
+            t.account_id.as_deref().unwrap_or(""),
+            t.account_name.as_deref().unwrap_or(""),
+            t.check_overall.map(|o| o.as_str()).unwrap_or(""),
+            &check_started,
+            &activity,
             if t.archived { "true" } else { "false" },
             &updated,
         ];

@@ -29,32 +29,117 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
         query = query.filter(tenant::Column::ArchivedAt.is_null());
     }
     let rows = query.all(db).await?;
-    let managers = manager_emails(db).await?;
-    rows.into_iter().map(|t| summary(t, &managers, None)).collect()
+    let mut out = Vec::with_capacity(rows.len());
+    // Bounded IN lists: the lookups per tenant go in batches.
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        out.extend(summaries(db, rows.by_ref().take(500).collect()).await?);
+    }
+    Ok(out)
 }
 
-/// A tenant row as the list shows it, with its consent state row if it has one.
-fn summary(
-    t: tenant::Model,
-    managers: &std::collections::HashMap<Uuid, String>,
-    consent: Option<&consent_state::Model>,
-) -> ServiceResult<TenantSummary> {
-    let consent_state = match consent {
-        Some(c) => c.state()?,
-        None => ConsentState::NotStarted,
-    };
-    Ok(TenantSummary {
-        id: t.id,
-        account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
-        environment: t.environment()?,
-        display_name: t.display_name,
-        slug: t.slug,
-        contact_email: t.contact_email,
-        archived: t.archived_at.is_some(),
-        updated_at: t.updated_at,
-        consent_state,
-        consent_reason: consent.and_then(|c| c.reason.clone()),
-    })
+/// Tenant rows as the list shows them: each with its consent state, mode and system user in its
+/// own environment, its latest setup-check run and its last activity. One query per kind for
+/// the whole batch (all on indexes keyed by tenant), never one per tenant.
+async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>) -> ServiceResult<Vec<TenantSummary>> {
+    use std::collections::HashMap;
+
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+    use sea_orm::QuerySelect;
+
+    use crate::db::entities::{audit_event, check_run, consent_grant, system_user};
+
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
+    let by_tenant_env = |tenant: Uuid, env: &str| (tenant, env.to_owned());
+
+    let states: HashMap<(Uuid, String), consent_state::Model> = consent_state::Entity::find()
+        .filter(consent_state::Column::TenantId.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|c| (by_tenant_env(c.tenant_id, &c.environment), c))
+        .collect();
+    let system_users: HashMap<(Uuid, String), system_user::Model> = system_user::Entity::find()
+        .filter(system_user::Column::TenantId.is_in(ids.clone()))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|s| (by_tenant_env(s.tenant_id, &s.environment), s))
+        .collect();
+    // The newest grant per tenant and environment (a tenant has a handful).
+    let mut grants: HashMap<(Uuid, String), consent_grant::Model> = HashMap::new();
+    for g in consent_grant::Entity::find()
+        .filter(consent_grant::Column::TenantId.is_in(ids.clone()))
+        .order_by_desc(consent_grant::Column::GrantedAt)
+        .all(db)
+        .await?
+    {
+        grants.entry(by_tenant_env(g.tenant_id, &g.environment)).or_insert(g);
+    }
+    // The latest run per tenant: a correlated MAX on the (tenant_id, started_at) index.
+    let newer = Alias::new("newer");
+    let latest_start = Query::select()
+        .expr(Func::max(Expr::col((newer.clone(), check_run::Column::StartedAt))))
+        .from_as(check_run::Entity, newer.clone())
+        .and_where(Expr::col((newer.clone(), check_run::Column::TenantId)).equals((check_run::Entity, check_run::Column::TenantId)))
+        .and_where(Expr::col((newer.clone(), check_run::Column::Environment)).equals((check_run::Entity, check_run::Column::Environment)))
+        .to_owned();
+    let runs: HashMap<(Uuid, String), check_run::Model> = check_run::Entity::find()
+        .filter(check_run::Column::TenantId.is_in(ids.clone()))
+        .filter(Expr::col((check_run::Entity, check_run::Column::StartedAt)).in_subquery(latest_start))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| (by_tenant_env(r.tenant_id, &r.environment), r))
+        .collect();
+    let activity: HashMap<Uuid, chrono::DateTime<Utc>> = audit_event::Entity::find()
+        .select_only()
+        .column(audit_event::Column::TenantId)
+        .column_as(audit_event::Column::OccurredAt.max(), "last")
+        .filter(audit_event::Column::TenantId.is_in(ids))
+        .group_by(audit_event::Column::TenantId)
+        .into_tuple::<(Option<Uuid>, Option<chrono::DateTime<Utc>>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(tenant, last)| Some((tenant?, last?)))
+        .collect();
+    let managers = manager_emails(db).await?;
+
+    rows.into_iter()
+        .map(|t| {
+            let key = by_tenant_env(t.id, &t.environment);
+            let consent = states.get(&key);
+            let su = system_users.get(&key);
+            let run = runs.get(&key);
+            Ok(TenantSummary {
+                id: t.id,
+                account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
+                environment: t.environment()?,
+                consent_state: match consent {
+                    Some(c) => c.state()?,
+                    None => ConsentState::NotStarted,
+                },
+                consent_reason: consent.and_then(|c| c.reason.clone()),
+                consent_since: consent.map(|c| c.updated_at),
+                consent_mode: grants.get(&key).map(|g| g.mode()).transpose()?,
+                system_user_email: su.map(|s| s.email.clone()),
+                account_name: su.map(|s| s.account_name.clone()),
+                account_id: su.map(|s| s.account_id.clone()),
+                check_overall: run.map(|r| r.overall()).transpose()?.flatten(),
+                check_started_at: run.map(|r| r.started_at),
+                last_activity_at: activity.get(&t.id).copied(),
+                display_name: t.display_name,
+                slug: t.slug,
+                contact_email: t.contact_email,
+                archived: t.archived_at.is_some(),
+                updated_at: t.updated_at,
+            })
+        })
+        .collect()
 }
 
 /// A cursor is the last row's sort key (name, id), base64url so it is one opaque URL value.
@@ -238,22 +323,7 @@ pub async fn page_of<C: ConnectionTrait>(
     } else {
         None
     };
-    let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
-    let states: std::collections::HashMap<(Uuid, String), consent_state::Model> = consent_state::Entity::find()
-        .filter(consent_state::Column::TenantId.is_in(ids))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| ((c.tenant_id, c.environment.clone()), c))
-        .collect();
-    let managers = manager_emails(db).await?;
-    let items = rows
-        .into_iter()
-        .map(|t| {
-            let consent = states.get(&(t.id, t.environment.clone()));
-            summary(t, &managers, consent)
-        })
-        .collect::<ServiceResult<Vec<_>>>()?;
+    let items = summaries(db, rows).await?;
     Ok((items, next))
 }
 

@@ -84,6 +84,28 @@ pub struct TenantSummary {
     /// Why, when the state is `needs_attention`.
     #[serde(default)]
     pub consent_reason: Option<String>,
+    /// Since when the tenant is in its consent state (none before anything happened).
+    #[serde(default)]
+    pub consent_since: Option<DateTime<Utc>>,
+    /// How consent was last granted (organization or individual).
+    #[serde(default)]
+    pub consent_mode: Option<crate::onboarding::model::ConsentMode>,
+    /// The pinned system user's e-mail and account, once pinned.
+    #[serde(default)]
+    pub system_user_email: Option<String>,
+    #[serde(default)]
+    pub account_name: Option<String>,
+    #[serde(default)]
+    pub account_id: Option<String>,
+    /// The latest setup-check run's overall status (`None` while it runs or before any run).
+    #[serde(default)]
+    pub check_overall: Option<crate::checks::RunOverall>,
+    /// When the latest setup-check run started.
+    #[serde(default)]
+    pub check_started_at: Option<DateTime<Utc>>,
+    /// The newest audit event of the tenant (anything anyone or anything did to it).
+    #[serde(default)]
+    pub last_activity_at: Option<DateTime<Utc>>,
 }
 
 fn not_started() -> crate::onboarding::model::ConsentState {

@@ -131,22 +131,35 @@ fn TenantList() -> impl IntoView {
                                 <div class="table-wrap">
                                 <table>
                                     <thead><tr>
-                                        <th scope="col">"Name"</th><th scope="col">"Slug"</th>
-                                        <th scope="col">"Environment"</th><th scope="col">"Consent"</th><th scope="col">"Contact"</th>
-                                        <th scope="col">"Account manager"</th><th scope="col">"Updated"</th>
+                                        <th scope="col">"Tenant"</th><th scope="col">"Environment"</th>
+                                        <th scope="col">"Consent"</th><th scope="col">"Mode"</th>
+                                        <th scope="col">"System user and account"</th><th scope="col">"Setup check"</th>
+                                        <th scope="col">"Account manager"</th><th scope="col">"Last activity"</th>
                                     </tr></thead>
                                     <tbody>
                                         <For each=visible key=|t| t.id let:t>
                                             <tr class:archived=t.archived>
                                                 <td><a href=format!("/tenants/{}", t.id)>{t.display_name.clone()}</a>
-                                                    {t.archived.then(|| view! { <span class="badge">"archived"</span> })}</td>
-                                                <td><code>{t.slug.clone()}</code></td>
+                                                    {t.archived.then(|| view! { <span class="badge">"archived"</span> })}
+                                                    <br /><code class="muted">{t.slug.clone()}</code></td>
                                                 <td>{t.environment.as_str()}</td>
                                                 <td><span class=format!("badge state-{}", t.consent_state.as_str())>{t.consent_state.label()}</span>
-                                                    {t.consent_reason.clone().map(|r| view! { " " <small>{r}</small> })}</td>
-                                                <td>{t.contact_email.clone()}</td>
+                                                    {t.consent_reason.clone().map(|r| view! { " " <small>{r}</small> })}
+                                                    {t.consent_since.map(|at| view! { <br /><small class="muted">"since " {format_time(at)}</small> })}</td>
+                                                <td>{t.consent_mode.map(|m| m.label()).unwrap_or("—")}</td>
+                                                <td>{match (t.system_user_email.clone(), t.account_name.clone()) {
+                                                    (Some(email), account) => view! {
+                                                        {email}<br /><small class="muted">{account.unwrap_or_default()} " " {t.account_id.clone().unwrap_or_default()}</small>
+                                                    }.into_any(),
+                                                    (None, _) => view! { "—" }.into_any(),
+                                                }}</td>
+                                                <td>{match t.check_overall {
+                                                    Some(o) => view! { <span class=format!("badge check-{}", o.as_str())>{o.as_str()}</span> }.into_any(),
+                                                    None if t.check_started_at.is_some() => view! { <span class="badge">"running"</span> }.into_any(),
+                                                    None => view! { "—" }.into_any(),
+                                                }}</td>
                                                 <td>{t.account_manager_email.clone().unwrap_or_else(|| "—".into())}</td>
-                                                <td>{format_time(t.updated_at)}</td>
+                                                <td>{format_time(t.last_activity_at.unwrap_or(t.updated_at))}</td>
                                             </tr>
                                         </For>
                                     </tbody>

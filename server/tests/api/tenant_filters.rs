@@ -125,3 +125,100 @@ async fn the_export_follows_the_state_filter_and_refuses_an_unknown_state() {
     assert_eq!(bad_env.status, StatusCode::BAD_REQUEST);
     assert_eq!(audited().await.unwrap(), before, "a refused export is not audited: nothing was exported");
 }
+
+on_both_databases! {
+    async fn each_list_row_shows_the_mode_system_user_latest_check_and_last_activity_of_its_own_environment(backend) {
+        use server::db::entities::{check_run, consent_grant, system_user};
+        let t = TestApp::with(backend, test_config()).await;
+        let db = &t.portal.db;
+        let tenant = t.world.tenant_a;
+        let now = chrono::Utc::now();
+        let hour = chrono::Duration::hours(1);
+        set_state(db, tenant, "demo", ConsentState::Verified, None).await;
+        for (mode, at) in [("individual", now - hour * 3), ("organization", now - hour)] {
+            consent_grant::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                tenant_id: Set(tenant),
+                environment: Set("demo".into()),
+                mode: Set(mode.into()),
+                user_sub: Set("sub".into()),
+                user_email: Set("admin@acme.test".into()),
+                user_name: Set("Admin".into()),
+                scopes: Set("signature impersonation".into()),
+                organization_id: Set(None),
+                granted_at: Set(at),
+                verified_at: Set(None),
+                verification: Set(None),
+            }
+            .insert(db)
+            .await
+            .unwrap();
+        }
+        system_user::ActiveModel {
+            tenant_id: Set(tenant),
+            environment: Set("demo".into()),
+            user_id: Set("user-guid".into()),
+            email: Set("integration@acme.test".into()),
+            name: Set("Integration".into()),
+            account_id: Set("acct-1".into()),
+            account_name: Set("Acme Sales".into()),
+            base_uri: Set("https://demo.docusign.net".into()),
+            organization_id: Set(None),
+            pinned_at: Set(now),
+            verified_at: Set(Some(now)),
+            last_verification: Set(None),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        for (overall, at) in [(Some("fail"), now - hour * 2), (Some("pass"), now - hour), (None, now - hour * 4)] {
+            check_run::ActiveModel {
+                id: Set(Uuid::new_v4()),
+                tenant_id: Set(tenant),
+                environment: Set("demo".into()),
+                trigger: Set("manual".into()),
+                requested_by: Set("staff".into()),
+                started_at: Set(at),
+                finished_at: Set(overall.map(|_| at)),
+                overall: Set(overall.map(str::to_owned)),
+            }
+            .insert(db)
+            .await
+            .unwrap();
+        }
+        // Another environment's run is not this tenant's latest.
+        check_run::ActiveModel {
+            id: Set(Uuid::new_v4()),
+            tenant_id: Set(tenant),
+            environment: Set("production".into()),
+            trigger: Set("manual".into()),
+            requested_by: Set("staff".into()),
+            started_at: Set(now),
+            finished_at: Set(Some(now)),
+            overall: Set(Some("error".into())),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+
+        let admin = viewer(t.world.admin, Role::Admin);
+        let page = server::tenants::page(db, &admin, &TenantQuery::default()).await.unwrap();
+        let row = page.items.iter().find(|r| r.id == tenant).unwrap();
+        assert_eq!(row.consent_state, ConsentState::Verified);
+        assert!(row.consent_since.is_some());
+        assert_eq!(row.consent_mode, Some(app::onboarding::model::ConsentMode::Organization), "the newest grant");
+        assert_eq!(row.system_user_email.as_deref(), Some("integration@acme.test"));
+        assert_eq!((row.account_name.as_deref(), row.account_id.as_deref()), (Some("Acme Sales"), Some("acct-1")));
+        assert_eq!(row.check_overall, Some(app::checks::RunOverall::Pass), "the newest run of the tenant's environment");
+        assert!(row.last_activity_at.is_some(), "creating the tenant is activity");
+        let other = page.items.iter().find(|r| r.id == t.world.tenant_b).unwrap();
+        assert_eq!((other.consent_mode, other.system_user_email.as_deref(), other.check_overall), (None, None, None));
+
+        let staff = t.sign_in("config@isv.test").await;
+        let csv = t.get("/tenants/export.csv?q=acme", Some(&staff)).await;
+        let line = csv.body.lines().nth(1).unwrap().to_owned();
+        for expected in ["organization", "integration@acme.test", "acct-1", "Acme Sales", ",pass,"] {
+            assert!(line.contains(expected), "{expected} in {line}");
+        }
+    }
+}

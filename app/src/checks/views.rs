@@ -84,8 +84,10 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
         });
     };
 
+    // Hidden, button and all, when the tenant is unknown to this viewer (the page says so).
+    let missing = move || matches!(latest.get(), Some(Err(AppError::NotFound { .. } | AppError::Forbidden)));
     view! {
-        <section class="panel" data-testid="setup-check">
+        <section class="panel" data-testid="setup-check" hidden=missing>
             <div class="panel-head">
                 <h2>"Setup check"</h2>
                 <Show when=move || can_run.get()>

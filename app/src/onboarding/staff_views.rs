@@ -8,6 +8,7 @@ use super::model::*;
 use super::wizard_views::{SystemUserFacts, VerificationResult};
 use crate::audit::describe_action;
 use crate::components::{ErrorNotice, format_time};
+use crate::error::AppError;
 
 /// A plain description of a `needs_attention` reason code.
 pub fn reason_text(code: &str) -> &'static str {
@@ -41,18 +42,25 @@ pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
     });
     let copied = RwSignal::new(false);
 
+    // The whole panel is inside the Suspend: when the tenant is unknown to this viewer the page
+    // itself says so, and this panel shows nothing at all (no heading, no control).
     view! {
-        <section class="panel" data-testid="consent-panel">
-            <h2>"DocuSign consent"</h2>
-            <ErrorNotice error=action_error />
-            <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
+            <Suspense fallback=|| view! {
+                <section class="panel" data-testid="consent-panel"><h2>"DocuSign consent"</h2><p class="loading">"Loading…"</p></section>
+            }>
                 {move || Suspend::new(async move {
                     let c = match consent.await {
                         Ok(c) => c,
-                        Err(e) => return view! { <p role="alert">{e.to_string()}</p> }.into_any(),
+                        Err(AppError::NotFound { .. } | AppError::Forbidden) => return ().into_any(),
+                        Err(e) => return view! {
+                            <section class="panel" data-testid="consent-panel"><h2>"DocuSign consent"</h2><p role="alert">{e.to_string()}</p></section>
+                        }.into_any(),
                     };
                     let issued = create.value().get().and_then(Result::ok);
                     view! {
+                      <section class="panel" data-testid="consent-panel">
+                        <h2>"DocuSign consent"</h2>
+                        <ErrorNotice error=action_error />
                         <p>
                             <span class=format!("state state-{}", c.status.state.as_str()) data-testid="consent-state">{c.status.state.label()}</span>
                             {c.status.reason.clone().map(|r| view! { <span class="reason">" — " {reason_text(&r)}</span> })}
@@ -143,10 +151,10 @@ pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
                                 }
                             }).collect_view()}
                         </ol>
+                      </section>
                     }.into_any()
                 })}
             </Suspense>
-        </section>
     }
 }
 

@@ -79,6 +79,11 @@ async fn only_signed_in_staff_create_a_tenant_and_only_with_a_valid_unused_slug_
     assert_eq!(rows.len(), 1, "{csv}");
     assert_eq!((&rows[0][1], &rows[0][2]), ("Acme Corporation Ltd", "acme-corp"));
 
+    // A tenant that does not exist is "not found", with no panel or control of a tenant beside it.
+    action::open(page, &portal.at("/tenants/00000000-0000-4000-8000-000000000000")).await;
+    check::alert_says(page, "not found").await;
+    check::no_tenant_panels(page).await;
+
     check::no_page_errors(&b);
     b.close().await;
 }

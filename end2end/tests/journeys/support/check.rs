@@ -90,6 +90,14 @@ pub async fn state_filter_counts(page: &Page, state: &str, count: u64) {
     holds(expect(find::state_filter(page, state)).to_contain_text(&count.to_string()).await, &format!("the state filter counts {count} {state}"), page);
 }
 
+/// No tenant panel (consent, setup check) and no "Run setup check" control shows.
+pub async fn no_tenant_panels(page: &Page) {
+    for panel in ["consent-panel", "setup-check"] {
+        holds(expect(page.get_by_test_id(panel)).to_be_hidden().await, &format!("the {panel} panel is hidden"), page);
+    }
+    holds(expect(find::button(page, "Run setup check")).to_be_hidden().await, "no setup-check control", page);
+}
+
 /// The tenants list counts exactly `text` ("1 of 1 tenants").
 pub async fn tenant_count_is(page: &Page, text: &str) {
     holds(expect(find::tenant_count(page)).to_have_text(text).await, &format!("the tenants list counts {text:?}"), page);

@@ -36,78 +36,80 @@ pub fn StaffPage() -> impl IntoView {
         }
     };
 
+    // Everything is inside the list's Suspend: a role that may not manage staff sees only
+    // "Not allowed", never a form it would fill in for nothing.
     view! {
         <RequireStaff>
-            <section class="panel">
-                <h1>"Staff"</h1>
-                <ErrorNotice error=toggle_error />
-                <Suspense fallback=|| view! { <p class="loading">"Loading staff…"</p> }>
-                    {move || Suspend::new(async move {
-                        match staff.await {
-                            Err(e) => view! { <LoadError error=e /> }.into_any(),
-                            Ok(list) => view! {
-                                <div class="table-wrap"><table>
-                                    <thead><tr><th scope="col">"E-mail"</th><th scope="col">"Role"</th>
-                                        <th scope="col">"Status"</th><th scope="col">"Added"</th><th scope="col"></th></tr></thead>
-                                    <tbody>
-                                        {list.into_iter().map(|s| view! {
-                                            <tr>
-                                                <td>{s.email.clone()}</td>
-                                                <td>{s.role.label()}</td>
-                                                <td>{if s.active { "active" } else { "deactivated" }}</td>
-                                                <td>{format_time(s.created_at)}</td>
-                                                <td>
-                                                    <ActionForm action=toggle>
-                                                        <input type="hidden" name="id" value=s.id.to_string() />
-                                                        <input type="hidden" name="active" value=(!s.active).to_string() />
-                                                        <button type="submit" class="link-button">
-                                                            {if s.active { "Deactivate" } else { "Reactivate" }}
-                                                        </button>
-                                                    </ActionForm>
-                                                    <ActionForm action=end_sessions>
-                                                        <input type="hidden" name="id" value=s.id.to_string() />
-                                                        <button type="submit" class="link-button">"End sessions"</button>
-                                                    </ActionForm>
-                                                </td>
-                                            </tr>
-                                        }).collect_view()}
-                                    </tbody>
-                                </table></div>
-                            }.into_any(),
-                        }
-                    })}
-                </Suspense>
-                {move || end_sessions.value().get().and_then(Result::ok).map(|n| view! {
-                    <p class="notice ok" role="status">{format!("{n} session(s) ended; that person must sign in again.")}</p>
+            <Suspense fallback=|| view! { <section class="panel"><h1>"Staff"</h1><p class="loading">"Loading staff…"</p></section> }>
+                {move || Suspend::new(async move {
+                    match staff.await {
+                        Err(e) => view! { <LoadError error=e /> }.into_any(),
+                        Ok(list) => view! {
+                                <section class="panel">
+                                    <h1>"Staff"</h1>
+                                    <ErrorNotice error=toggle_error />
+                                    <div class="table-wrap"><table>
+                                        <thead><tr><th scope="col">"E-mail"</th><th scope="col">"Role"</th>
+                                            <th scope="col">"Status"</th><th scope="col">"Added"</th><th scope="col"></th></tr></thead>
+                                        <tbody>
+                                            {list.into_iter().map(|s| view! {
+                                                <tr>
+                                                    <td>{s.email.clone()}</td>
+                                                    <td>{s.role.label()}</td>
+                                                    <td>{if s.active { "active" } else { "deactivated" }}</td>
+                                                    <td>{format_time(s.created_at)}</td>
+                                                    <td>
+                                                        <ActionForm action=toggle>
+                                                            <input type="hidden" name="id" value=s.id.to_string() />
+                                                            <input type="hidden" name="active" value=(!s.active).to_string() />
+                                                            <button type="submit" class="link-button">
+                                                                {if s.active { "Deactivate" } else { "Reactivate" }}
+                                                            </button>
+                                                        </ActionForm>
+                                                        <ActionForm action=end_sessions>
+                                                            <input type="hidden" name="id" value=s.id.to_string() />
+                                                            <button type="submit" class="link-button">"End sessions"</button>
+                                                        </ActionForm>
+                                                    </td>
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table></div>
+                                    {move || end_sessions.value().get().and_then(Result::ok).map(|n| view! {
+                                        <p class="notice ok" role="status">{format!("{n} session(s) ended; that person must sign in again.")}</p>
+                                    })}
+                                </section>
+                                <section class="panel narrow">
+                                    <h2>"Add a staff member"</h2>
+                                    <ErrorNotice error=error />
+                                    <ActionForm action=create on:submit=on_submit attr:class="form" attr:novalidate=true>
+                                        <div class="field">
+                                            <label for="staff-email">"E-mail"</label>
+                                            <input id="staff-email" name="input[email]" type="email" required aria-describedby="staff-email-error" />
+                                            <FieldMessages id="staff-email" field="email" error=error />
+                                        </div>
+                                        <div class="field">
+                                            <label for="staff-role">"Role"</label>
+                                            <select id="staff-role" name="input[role]">
+                                                {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
+                                            </select>
+                                        </div>
+                                        <div class="field">
+                                            <label for="staff-password">"Initial password"</label>
+                                            <input id="staff-password" name="input[password]" type="password" autocomplete="new-password"
+                                                required minlength="12" aria-describedby="staff-password-error" />
+                                            <FieldMessages id="staff-password" field="password" error=error />
+                                        </div>
+                                        <button type="submit" class="primary">"Add staff member"</button>
+                                        {move || create.value().get().and_then(Result::ok).map(|_| view! {
+                                            <p class="notice ok" role="status">"Staff member added."</p>
+                                        })}
+                                    </ActionForm>
+                                </section>
+                        }.into_any(),
+                    }
                 })}
-            </section>
-            <section class="panel narrow">
-                <h2>"Add a staff member"</h2>
-                <ErrorNotice error=error />
-                <ActionForm action=create on:submit=on_submit attr:class="form" attr:novalidate=true>
-                    <div class="field">
-                        <label for="staff-email">"E-mail"</label>
-                        <input id="staff-email" name="input[email]" type="email" required aria-describedby="staff-email-error" />
-                        <FieldMessages id="staff-email" field="email" error=error />
-                    </div>
-                    <div class="field">
-                        <label for="staff-role">"Role"</label>
-                        <select id="staff-role" name="input[role]">
-                            {Role::ALL.into_iter().map(|r| view! { <option value=r.as_str()>{r.label()}</option> }).collect_view()}
-                        </select>
-                    </div>
-                    <div class="field">
-                        <label for="staff-password">"Initial password"</label>
-                        <input id="staff-password" name="input[password]" type="password" autocomplete="new-password"
-                            required minlength="12" aria-describedby="staff-password-error" />
-                        <FieldMessages id="staff-password" field="password" error=error />
-                    </div>
-                    <button type="submit" class="primary">"Add staff member"</button>
-                    {move || create.value().get().and_then(Result::ok).map(|_| view! {
-                        <p class="notice ok" role="status">"Staff member added."</p>
-                    })}
-                </ActionForm>
-            </section>
+            </Suspense>
         </RequireStaff>
     }
 }

@@ -325,3 +325,27 @@ async fn on_sqlite_concurrent_read_then_write_transactions_all_succeed() {
     let failed: Vec<_> = results.iter().filter_map(|r| r.as_ref().err().map(|e| format!("{e}"))).collect();
     assert!(failed.is_empty(), "every update succeeds (each with its own slug): {failed:?}");
 }
+
+#[tokio::test]
+async fn a_role_that_may_not_manage_staff_sees_not_allowed_and_no_add_staff_form() {
+    let t = TestApp::new().await;
+    let config = t.sign_in("config@isv.test").await;
+    let refused = t.get("/staff", Some(&config)).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert!(refused.body.contains("Not allowed"), "{}", refused.body);
+    assert!(!refused.body.contains("Add a staff member") && !refused.body.contains("Initial password"), "no form to fill in for nothing");
+
+    let admin = t.sign_in("admin@isv.test").await;
+    let page = t.get("/staff", Some(&admin)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Add a staff member") && page.body.contains("config@isv.test"), "{}", page.body);
+}
+
+#[tokio::test]
+async fn an_account_manager_is_refused_the_new_tenant_form_before_typing() {
+    let t = TestApp::new().await;
+    let am = t.sign_in("am-a@isv.test").await;
+    let page = t.get("/tenants/new", Some(&am)).await;
+    assert!(page.body.contains("Not allowed"), "{}", page.body);
+    assert!(!page.body.contains("Create tenant"), "no form an account manager could not submit");
+}

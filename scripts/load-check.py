@@ -302,6 +302,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("anonymous", "/tenants", 303, kind="redirect", location=login_for("/tenants")),
         Target("anonymous", UNKNOWN_PAGE, 303, kind="redirect", location=login_for(UNKNOWN_PAGE)),
         Target("anonymous", "/staff", 303, kind="redirect", location=login_for("/staff")),
+        Target("anonymous", "/audit", 303, kind="redirect", location=login_for("/audit")),
         # Administrator: every staff page.
         Target("admin", "/", 302, kind="redirect", location="/tenants"),
         Target("admin", "/login", 200),
@@ -310,6 +311,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("admin", f"/tenants/{t}", 200, label="/tenants/{id}"),
         Target("admin", f"/tenants/{t}/edit", 200, label="/tenants/{id}/edit"),
         Target("admin", "/staff", 200),
+        Target("admin", "/audit", 200),
         Target("admin", UNKNOWN_PAGE, 404),
         # Configuration staff: manages tenants, not staff.
         Target("config", "/tenants", 200),
@@ -323,6 +325,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("manager", f"/tenants/{other}", 404, label="/tenants/{unassigned id}"),
         Target("manager", "/tenants/new", 403),
         Target("manager", "/staff", 403),
+        Target("manager", "/audit", 200),
         # Customer admin in an invite session.
         Target("invitee", "/wizard", 200),
         Target("invitee", "/tenants", 303, kind="redirect", location=login_for("/tenants")),

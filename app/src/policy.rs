@@ -33,6 +33,8 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/tenants/update", Access::Roles(MANAGERS)),
     ("/api/tenants/archive", Access::Roles(MANAGERS)),
     ("/api/tenants/restore", Access::Roles(MANAGERS)),
+    // Every staff role reads the log; the service narrows account managers to their tenants.
+    ("/api/audit/log", Access::Staff),
     ("/api/staff/account_managers", Access::Roles(MANAGERS)),
     ("/api/staff/list", Access::Roles(ADMINS)),
     ("/api/staff/create", Access::Roles(ADMINS)),
@@ -72,6 +74,7 @@ pub const ROUTE_POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/connect/{tenant_id}", Access::Public),
     // Scoped like the list it exports (an account manager gets only their tenants).
     ("GET", "/tenants/export.csv", Access::Staff),
+    ("GET", "/audit/export.csv", Access::Staff),
 ];
 
 /// Pages anyone may open; every other page needs a signed-in staff member (deny by default).

@@ -1,13 +1,17 @@
-//! Writing audit events. Every mutation calls [`record`] inside the same transaction as the change,
-//! so a change and its audit row commit or roll back together.
+//! Writing and reading audit events. Every mutation calls [`record`] inside the same transaction
+//! as the change, so a change and its audit row commit or roll back together; [`log`] reads the
+//! log across tenants, scoped to what the viewer may see.
 
 use app::audit::AuditEventView;
+use app::audit::log::{AuditEntry, AuditPage, AuditQuery};
+use app::auth::StaffPrincipal;
+use app::error::AppError;
 use app::ssr::RequestCtx;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 
-use crate::db::entities::audit_event;
+use crate::db::entities::{audit_event, tenant};
 use crate::error::ServiceResult;
 
 /// Who did it, in the audit log's terms.
@@ -128,6 +132,97 @@ pub async fn recent_for_tenant<C: ConnectionTrait>(db: &C, tenant_id: Uuid, pref
             request_id: r.request_id,
         })
         .collect())
+}
+
+/// The events `viewer` may see that match `query` (its cursor ignored): every event for staff
+/// who manage tenants; for an account manager only the events of their assigned tenants.
+fn matching(viewer: &StaffPrincipal, query: &AuditQuery) -> ServiceResult<sea_orm::Select<audit_event::Entity>> {
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+
+    let mut select = audit_event::Entity::find();
+    if !viewer.role.manages_tenants() {
+        let theirs = Query::select()
+            .column(tenant::Column::Id)
+            .from(tenant::Entity)
+            .and_where(Expr::col(tenant::Column::AccountManagerId).eq(viewer.id))
+            .to_owned();
+        select = select.filter(audit_event::Column::TenantId.in_subquery(theirs));
+    }
+    if let Some(t) = query.tenant {
+        select = select.filter(audit_event::Column::TenantId.eq(t));
+    }
+    if let Some(actor) = query.actor.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        if actor.chars().count() > 100 {
+            return Err(AppError::field("actor", "Search for at most 100 characters.").into());
+        }
+        let escaped = actor.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        select = select.filter(
+            Expr::expr(Func::lower(Expr::col(audit_event::Column::ActorLabel))).like(LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        );
+    }
+    if let Some(action) = query.action.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        if action.chars().count() > 64 || !action.chars().all(|c| c.is_ascii_lowercase() || c == '.' || c == '_') {
+            return Err(AppError::field("action", "Choose an action from the list.").into());
+        }
+        select = select.filter(audit_event::Column::Action.starts_with(action));
+    }
+    if let (Some(from), Some(to)) = (query.from, query.to)
+        && from > to
+    {
+        return Err(AppError::field("to", "The end date is before the start date.").into());
+    }
+    let day_start = |d: chrono::NaiveDate| d.and_hms_opt(0, 0, 0).map(|t| t.and_utc());
+    if let Some(from) = query.from.and_then(day_start) {
+        select = select.filter(audit_event::Column::OccurredAt.gte(from));
+    }
+    if let Some(end) = query.to.and_then(|d| d.succ_opt()).and_then(day_start) {
+        select = select.filter(audit_event::Column::OccurredAt.lt(end));
+    }
+    Ok(select)
+}
+
+/// How many events `viewer` may see match `query` (its cursor ignored).
+pub async fn count<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &AuditQuery) -> ServiceResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(matching(viewer, query)?.count(db).await?)
+}
+
+/// One page of the audit log `viewer` may see: up to `size` events older than the query's
+/// cursor, newest first, each with its tenant's name.
+pub async fn log<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &AuditQuery, size: u64) -> ServiceResult<AuditPage> {
+    let mut select = matching(viewer, query)?;
+    if let Some(before) = query.before {
+        select = select.filter(audit_event::Column::Id.lt(before));
+    }
+    let mut rows = select.order_by_desc(audit_event::Column::Id).limit(size + 1).all(db).await?;
+    let next = if rows.len() as u64 > size {
+        rows.truncate(size as usize);
+        rows.last().map(|r| r.id)
+    } else {
+        None
+    };
+    let mut ids: Vec<Uuid> = rows.iter().filter_map(|r| r.tenant_id).collect();
+    ids.sort();
+    ids.dedup();
+    let names: std::collections::HashMap<Uuid, String> =
+        tenant::Entity::find().filter(tenant::Column::Id.is_in(ids)).all(db).await?.into_iter().map(|t| (t.id, t.display_name)).collect();
+    let items = rows
+        .into_iter()
+        .map(|r| AuditEntry {
+            tenant_id: r.tenant_id,
+            tenant_name: r.tenant_id.and_then(|t| names.get(&t).cloned()),
+            event: AuditEventView {
+                id: r.id,
+                occurred_at: r.occurred_at,
+                actor_label: r.actor_label,
+                action: r.action,
+                before: r.before,
+                after: r.after,
+                request_id: r.request_id,
+            },
+        })
+        .collect();
+    Ok(AuditPage { items, next })
 }
 
 #[cfg(test)]

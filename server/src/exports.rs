@@ -1,4 +1,5 @@
-//! CSV exports for staff: what a person may see on a list, as a file a spreadsheet opens.
+//! CSV exports for staff (the tenant list, the audit log): what a person may see on a list, as a
+//! file a spreadsheet opens.
 //!
 //! An export is written as RFC 4180 CSV (the `csv` crate quotes every field that needs it) and
 //! streamed page by page, so 100,000 rows hold one page in memory. Every cell a spreadsheet
@@ -10,6 +11,9 @@
 
 use std::borrow::Cow;
 
+use std::future::Future;
+
+use app::audit::log::{AuditEntry, AuditQuery};
 use app::auth::StaffPrincipal;
 use app::tenants::api::{TenantQuery, TenantSummary};
 use axum::body::Bytes;
@@ -59,47 +63,111 @@ pub fn neutralize(cell: &str) -> Cow<'_, str> {
     }
 }
 
-/// Writes `rows` (and the header row first when `header`) as CSV bytes.
-fn csv_chunk(rows: &[TenantSummary], header: bool) -> ServiceResult<Bytes> {
+/// The audit export's columns, in order.
+pub const AUDIT_COLUMNS: [&str; 10] =
+    ["event_id", "occurred_at", "tenant_id", "tenant_name", "actor", "action", "changes", "before", "after", "request_id"];
+
+/// Writes `rows` (and `header` first when `with_header`) as CSV bytes, every cell neutralised.
+fn csv_chunk(header: &[&str], rows: &[Vec<String>], with_header: bool) -> ServiceResult<Bytes> {
+    let fail = |e: csv::Error| ServiceError::unexpected(format!("writing an export: {e}"));
     let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::with_capacity(rows.len() * 160));
-    let fail = |e: csv::Error| ServiceError::unexpected(format!("writing the tenant export: {e}"));
-    if header {
-        out.write_record(TENANT_COLUMNS).map_err(fail)?;
+    if with_header {
+        out.write_record(header).map_err(fail)?;
     }
-    for t in rows {
-        let id = t.id.to_string();
-        let (since, check_started, activity, updated) =
-            (time(t.consent_since), time(t.check_started_at), time(t.last_activity_at), time(Some(t.updated_at)));
-        let record = [
-            id.as_str(),
-            &t.display_name,
-            &t.slug,
-            t.environment.as_str(),
-            &t.contact_email,
-            t.account_manager_email.as_deref().unwrap_or(""),
-            t.consent_state.as_str(),
-            t.consent_reason.as_deref().unwrap_or(""),
-            &since,
-            t.consent_mode.map(|m| m.as_str()).unwrap_or(""),
-            t.system_user_email.as_deref().unwrap_or(""),
-            t.account_id.as_deref().unwrap_or(""),
-            t.account_name.as_deref().unwrap_or(""),
-            t.check_overall.map(|o| o.as_str()).unwrap_or(""),
-            &check_started,
-            &activity,
-            if t.archived { "true" } else { "false" },
-            &updated,
-        ];
-        out.write_record(record.iter().map(|cell| neutralize(cell).into_owned())).map_err(fail)?;
+    for row in rows {
+        out.write_record(row.iter().map(|cell| neutralize(cell).into_owned())).map_err(fail)?;
     }
-    let bytes = out.into_inner().map_err(|e| ServiceError::unexpected(format!("writing the tenant export: {e}")))?;
+    let bytes = out.into_inner().map_err(|e| ServiceError::unexpected(format!("writing an export: {e}")))?;
     Ok(Bytes::from(bytes))
 }
 
+/// A streamed CSV body: the header, then the rows of each page `fetch` returns for the cursor
+/// it was given, until it returns no next cursor. One page is in memory at a time. A failure
+/// part way through ends the stream with an error (the client sees a cut download, never a short
+/// file that looks complete) and is logged.
+fn paged_csv<S, F, Fut>(
+    header: &'static [&'static str],
+    start: S,
+    request_id: Option<String>,
+    fetch: F,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + 'static
+where
+    S: Send + 'static,
+    F: FnMut(S) -> Fut + Send + 'static,
+    Fut: Future<Output = ServiceResult<(Vec<Vec<String>>, Option<S>)>> + Send + 'static,
+{
+    // Fused: a body layer (compression) may poll once more after the end, which a bare
+    // `unfold` answers with a panic.
+    futures::stream::unfold((Some(start), true, fetch), move |(cursor, first, mut fetch)| {
+        let request_id = request_id.clone();
+        async move {
+            let cursor = cursor?;
+            let step = async {
+                let (rows, next) = fetch(cursor).await?;
+                Ok::<_, ServiceError>((csv_chunk(header, &rows, first)?, next))
+            };
+            match step.await {
+                Ok((chunk, next)) => Some((Ok(chunk), (next, false, fetch))),
+                Err(e) => {
+                    tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), error = %e, "an export failed part way");
+                    Some((Err(std::io::Error::other("the export could not be completed")), (None, false, fetch)))
+                }
+            }
+        }
+    })
+    .fuse()
+}
+
+/// A tenant as one export row, in [`TENANT_COLUMNS`] order.
+fn tenant_row(t: &TenantSummary) -> Vec<String> {
+    vec![
+        t.id.to_string(),
+        t.display_name.clone(),
+        t.slug.clone(),
+        t.environment.as_str().to_owned(),
+        t.contact_email.clone(),
+        t.account_manager_email.clone().unwrap_or_default(),
+        t.consent_state.as_str().to_owned(),
+        t.consent_reason.clone().unwrap_or_default(),
+        time(t.consent_since),
+        t.consent_mode.map(|m| m.as_str().to_owned()).unwrap_or_default(),
+        t.system_user_email.clone().unwrap_or_default(),
+        t.account_id.clone().unwrap_or_default(),
+        t.account_name.clone().unwrap_or_default(),
+        t.check_overall.map(|o| o.as_str().to_owned()).unwrap_or_default(),
+        time(t.check_started_at),
+        time(t.last_activity_at),
+        t.archived.to_string(),
+        time(Some(t.updated_at)),
+    ]
+}
+
+/// An audit event as one export row, in [`AUDIT_COLUMNS`] order.
+fn audit_row(e: &AuditEntry) -> Vec<String> {
+    let json = |v: &Option<serde_json::Value>| v.as_ref().map(|v| v.to_string()).unwrap_or_default();
+    vec![
+        e.event.id.to_string(),
+        time(Some(e.event.occurred_at)),
+        e.tenant_id.map(|t| t.to_string()).unwrap_or_default(),
+        e.tenant_name.clone().unwrap_or_default(),
+        e.event.actor_label.clone(),
+        e.event.action.clone(),
+        app::audit::log::changes(e.event.before.as_ref(), e.event.after.as_ref()).join("; "),
+        json(&e.event.before),
+        json(&e.event.after),
+        e.event.request_id.clone().unwrap_or_default(),
+    ]
+}
+
+/// Records that `viewer` exported `what` with `filter`, `rows` rows.
+async fn audit_export(db: &DatabaseConnection, viewer: &StaffPrincipal, request_id: Option<&str>, action: &str, filter: serde_json::Value, rows: u64) -> ServiceResult<()> {
+    let actor = Actor { id: Some(viewer.id), label: viewer.email.clone() };
+    let after = json!({ "format": "csv", "filter": filter, "rows": rows });
+    audit::record(db, Event { actor: &actor, tenant_id: None, action, before: None, after: Some(after), request_id }).await
+}
+
 /// Starts an export of the tenants `viewer` may see that match `query` (its cursor ignored):
-/// audits it, then returns the body as a stream of CSV chunks. A database failure part way
-/// through ends the stream with an error (the client sees a cut download, never a short file
-/// that looks complete) and is logged.
+/// audits it, then returns the body as a stream of CSV chunks.
 pub async fn tenants_csv(
     db: DatabaseConnection,
     viewer: StaffPrincipal,
@@ -108,50 +176,41 @@ pub async fn tenants_csv(
 ) -> ServiceResult<impl Stream<Item = Result<Bytes, std::io::Error>>> {
     query.after = None;
     let rows = crate::tenants::count(&db, &viewer, &query).await?;
-    let actor = Actor { id: Some(viewer.id), label: viewer.email.clone() };
-    audit::record(
-        &db,
-        Event {
-            actor: &actor,
-            tenant_id: None,
-            action: "tenants.exported",
-            before: None,
-            after: Some(json!({ "format": "csv", "filter": { "q": query.q, "include_archived": query.include_archived }, "rows": rows })),
-            request_id: request_id.as_deref(),
-        },
-    )
-    .await?;
-
-    // State: the next page's query, whether the header is written, and whether the walk ended.
-    let start = (query, false, false);
-    // Fused: a body layer (compression) may poll once more after the end, which a bare
-    // `unfold` answers with a panic.
-    Ok(futures::stream::unfold(start, move |(query, header_written, done)| {
-        let db = db.clone();
-        let viewer = viewer.clone();
-        let request_id = request_id.clone();
+    let filter = json!({
+        "q": query.q, "include_archived": query.include_archived, "state": query.state,
+        "reason": query.reason, "environment": query.environment,
+    });
+    audit_export(&db, &viewer, request_id.as_deref(), "tenants.exported", filter, rows).await?;
+    Ok(paged_csv(&TENANT_COLUMNS, query, request_id, move |query: TenantQuery| {
+        let (db, viewer) = (db.clone(), viewer.clone());
         async move {
-            if done {
-                return None;
-            }
-            let step = async {
-                let (items, next) = crate::tenants::page_of(&db, &viewer, &query, EXPORT_PAGE).await?;
-                Ok::<_, ServiceError>((csv_chunk(&items, !header_written)?, next))
-            };
-            match step.await {
-                Ok((chunk, next)) => {
-                    let finished = next.is_none();
-                    let query = TenantQuery { after: next, ..query };
-                    Some((Ok(chunk), (query, true, finished)))
-                }
-                Err(e) => {
-                    tracing::error!(request_id = request_id.as_deref().unwrap_or("-"), error = %e, "tenant export failed part way");
-                    Some((Err(std::io::Error::other("the export could not be completed")), (query, true, true)))
-                }
-            }
+            let (items, next) = crate::tenants::page_of(&db, &viewer, &query, EXPORT_PAGE).await?;
+            let next = next.map(|after| TenantQuery { after: Some(after), ..query });
+            Ok((items.iter().map(tenant_row).collect(), next))
         }
-    })
-    .fuse())
+    }))
+}
+
+/// Starts an export of the audit events `viewer` may see that match `query` (its cursor
+/// ignored), newest first: audits it, then returns the body as a stream of CSV chunks.
+pub async fn audit_csv(
+    db: DatabaseConnection,
+    viewer: StaffPrincipal,
+    request_id: Option<String>,
+    mut query: AuditQuery,
+) -> ServiceResult<impl Stream<Item = Result<Bytes, std::io::Error>>> {
+    query.before = None;
+    let rows = audit::count(&db, &viewer, &query).await?;
+    let filter = json!({ "tenant": query.tenant, "actor": query.actor, "action": query.action, "from": query.from, "to": query.to });
+    audit_export(&db, &viewer, request_id.as_deref(), "audit.exported", filter, rows).await?;
+    Ok(paged_csv(&AUDIT_COLUMNS, query, request_id, move |query: AuditQuery| {
+        let (db, viewer) = (db.clone(), viewer.clone());
+        async move {
+            let page = audit::log(&db, &viewer, &query, EXPORT_PAGE).await?;
+            let next = page.next.map(|before| AuditQuery { before: Some(before), ..query });
+            Ok((page.items.iter().map(audit_row).collect(), next))
+        }
+    }))
 }
 
 #[cfg(test)]

@@ -39,6 +39,7 @@ pub fn AppFrame(children: Children) -> impl IntoView {
                             view! {
                                 <nav aria-label="Main">
                                     <A href="/tenants">"Tenants"</A>
+                                    <A href="/audit">"Audit log"</A>
                                     <Show when=move || is_admin>
                                         <A href="/staff">"Staff"</A>
                                     </Show>

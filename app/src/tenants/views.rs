@@ -496,7 +496,10 @@ pub fn TenantPage() -> impl IntoView {
                     let events = t.events.clone();
                     view! {
                         <section class="panel">
-                            <h2>"Audit events"</h2>
+                            <div class="panel-head">
+                                <h2>"Audit events"</h2>
+                                <a href=format!("/audit?tenant={}", t.id)>"Full audit log"</a>
+                            </div>
                             <ol class="events" data-testid="audit-events">
                                 {events.into_iter().map(|e| view! {
                                     <li>

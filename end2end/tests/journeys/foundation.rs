@@ -41,6 +41,14 @@ async fn only_signed_in_staff_create_a_tenant_and_only_with_a_valid_unused_slug_
     let tenant_page = page.url();
     check::audit_events_mention(page, "Tenant created").await;
     check::audit_events_mention(page, "config@isv.test").await;
+
+    // The full audit log of the tenant says what the creation set, and who did it.
+    action::follow(page, "Full audit log").await;
+    check::arrives_at(page, "**/audit?tenant=*").await;
+    check::audit_log_shows(page, "slug: acme-corp").await;
+    check::audit_log_shows(page, "config@isv.test").await;
+    screenshot(page, "foundation-audit-log").await;
+    action::open(page, &tenant_page).await;
     screenshot(page, "foundation-tenant-page").await;
 
     // The server is the authority: the same slug again is a field error from the server.

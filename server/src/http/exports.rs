@@ -1,10 +1,11 @@
-//! `GET /tenants/export.csv`: the tenant list as a CSV download, with the list's own filters
-//! (`q`, `archived=1`) and scope. Staff only (the access gate sends anyone else to sign-in);
-//! the work is `exports::tenants_csv`.
+//! The CSV downloads: `GET /tenants/export.csv` (the tenant list with its own filters and scope)
+//! and `GET /audit/export.csv` (the audit log with its filters and scope). Staff only (the access
+//! gate sends anyone else to sign-in); the work is in `exports`.
 
 use std::sync::Arc;
 
 use app::environment::Environment;
+use app::audit::log::AuditQuery;
 use app::error::AppError;
 use app::onboarding::model::ConsentState;
 use app::ssr::RequestCtx;
@@ -63,6 +64,64 @@ impl ExportQuery {
     }
 }
 
+/// A CSV download named `{what}-{time}.csv` streaming `body`.
+fn download(what: &str, body: Body) -> Response {
+    let filename = format!("{what}-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
+    (
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
+            (header::CACHE_CONTROL, "no-store".to_owned()),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// The audit log page's own query parameters (all text: a bad value is refused by name).
+#[derive(Debug, Deserialize)]
+pub struct AuditExportQuery {
+    #[serde(default)]
+    tenant: Option<String>,
+    #[serde(default)]
+    actor: Option<String>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    from: Option<String>,
+    #[serde(default)]
+    to: Option<String>,
+}
+
+impl AuditExportQuery {
+    fn into_query(self) -> Result<AuditQuery, AppError> {
+        let present = |v: Option<String>| v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+        let day = |v: Option<String>, field: &str| match present(v) {
+            None => Ok(None),
+            Some(d) => d.parse().map(Some).map_err(|_| AppError::bad_request(format!("`{}` is not a date ({field}: YYYY-MM-DD).", short(&d)))),
+        };
+        let tenant = match present(self.tenant) {
+            None => None,
+            Some(t) => Some(uuid::Uuid::parse_str(&t).map_err(|_| AppError::bad_request(format!("`{}` is not a tenant id.", short(&t))))?),
+        };
+        Ok(AuditQuery { tenant, actor: present(self.actor), action: present(self.action), from: day(self.from, "from")?, to: day(self.to, "to")?, before: None })
+    }
+}
+
+pub async fn audit(State(portal): State<Arc<Portal>>, Extension(ctx): Extension<RequestCtx>, Query(params): Query<AuditExportQuery>) -> Response {
+    let Some(viewer) = ctx.staff().cloned() else {
+        return error_response(&AppError::Unauthorized, Some(&ctx.request_id));
+    };
+    let query = match params.into_query() {
+        Ok(query) => query,
+        Err(e) => return error_response(&e, Some(&ctx.request_id)),
+    };
+    match crate::exports::audit_csv(portal.db.clone(), viewer, Some(ctx.request_id.clone()), query).await {
+        Ok(stream) => download("audit", Body::from_stream(stream)),
+        Err(e) => error_response(&e.into_app(&ctx.request_id), Some(&ctx.request_id)),
+    }
+}
+
 pub async fn tenants(State(portal): State<Arc<Portal>>, Extension(ctx): Extension<RequestCtx>, Query(params): Query<ExportQuery>) -> Response {
     let Some(viewer) = ctx.staff().cloned() else {
         return error_response(&AppError::Unauthorized, Some(&ctx.request_id));
@@ -72,18 +131,7 @@ pub async fn tenants(State(portal): State<Arc<Portal>>, Extension(ctx): Extensio
         Err(e) => return error_response(&e, Some(&ctx.request_id)),
     };
     match crate::exports::tenants_csv(portal.db.clone(), viewer, Some(ctx.request_id.clone()), query).await {
-        Ok(stream) => {
-            let filename = format!("tenants-{}.csv", chrono::Utc::now().format("%Y%m%d-%H%M%S"));
-            (
-                [
-                    (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
-                    (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{filename}\"")),
-                    (header::CACHE_CONTROL, "no-store".to_owned()),
-                ],
-                Body::from_stream(stream),
-            )
-                .into_response()
-        }
+        Ok(stream) => download("tenants", Body::from_stream(stream)),
         Err(e) => error_response(&e.into_app(&ctx.request_id), Some(&ctx.request_id)),
     }
 }

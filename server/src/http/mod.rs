@@ -64,6 +64,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
             provide_context::<Arc<dyn AuthPort>>(portal.clone());
             provide_context::<Arc<dyn TenantsPort>>(portal.clone());
             provide_context::<Arc<dyn StaffPort>>(portal.clone());
+            provide_context::<Arc<dyn app::audit::api::AuditPort>>(portal.clone());
             leptos::nonce::provide_nonce();
         }
     };
@@ -86,6 +87,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
         .route("/oauth/start", axum::routing::post(oauth::start))
         .route("/oauth/callback/{env}", get(oauth::callback))
         .route("/tenants/export.csv", get(exports::tenants))
+        .route("/audit/export.csv", get(exports::audit))
         .leptos_routes_with_context(&state, route_list(), context, app_shell)
         .fallback(not_found)
         .layer(axum::middleware::from_fn(middleware::access_gate))

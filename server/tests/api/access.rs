@@ -99,6 +99,7 @@ async fn the_access_matrix_holds_for_every_server_function() {
                 vec![("id".into(), tb.clone())],
                 staff_read(who, if matches!(who, Who::AssignedManager | Who::OtherManager) { S::NOT_FOUND } else { S::OK }),
             ),
+            ("/api/audit/log", vec![("query[actor]".into(), "isv".into())], staff_read(who, S::OK)),
             ("/api/tenants/create", tenant_form(&slug), deny_am(who, S::OK)),
             ("/api/tenants/update", update_form, deny_am(who, S::OK)),
             ("/api/tenants/archive", vec![("id".into(), tb.clone())], deny_am(who, S::OK)),
@@ -217,6 +218,16 @@ async fn the_access_matrix_holds_for_every_plain_route() {
                     r.body(axum::body::Body::empty()).unwrap()
                 },
                 // Staff only: anyone else is sent to sign in, before any row is read.
+                if who == "staff" { vec![StatusCode::OK] } else { vec![StatusCode::SEE_OTHER] },
+            ),
+            (
+                "GET",
+                "/audit/export.csv",
+                {
+                    let mut r = http::Request::get("/audit/export.csv");
+                    if let Some(c) = cookie { r = r.header(http::header::COOKIE, c); }
+                    r.body(axum::body::Body::empty()).unwrap()
+                },
                 if who == "staff" { vec![StatusCode::OK] } else { vec![StatusCode::SEE_OTHER] },
             ),
         ];

@@ -7,6 +7,7 @@ mod fixture;
 mod support;
 
 mod access;
+mod audit_log;
 mod checks;
 mod docusign_client;
 mod exports;

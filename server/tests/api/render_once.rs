@@ -79,7 +79,9 @@ fn payload_json(payload: &str) -> serde_json::Value {
 fn records_of(value: &serde_json::Value, id: &str, key: &str, label: &str) -> usize {
     match value {
         serde_json::Value::Object(map) => {
-            let here = map.get("id").and_then(|v| v.as_str()) == Some(id) && map.get(key).and_then(|v| v.as_str()) == Some(label);
+            // Ids are strings (UUIDs) or numbers (audit events).
+            let this_id = map.get("id").map(|v| v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()));
+            let here = this_id.as_deref() == Some(id) && map.get(key).and_then(|v| v.as_str()) == Some(label);
             usize::from(here) + map.values().map(|v| records_of(v, id, key, label)).sum::<usize>()
         }
         serde_json::Value::Array(items) => items.iter().map(|v| records_of(v, id, key, label)).sum(),
@@ -95,6 +97,8 @@ async fn every_page_embeds_each_resource_payload_at_most_once() {
     let a = t.world.tenant_a;
     let tenant_a = (a.to_string(), "display_name", "Tenant acme");
     let manager_b = (t.world.manager_b.to_string(), "email", "am-b@isv.test");
+    let created = server::audit::for_tenant(&t.portal.db, a).await.unwrap().into_iter().find(|e| e.action == "tenant.created").unwrap();
+    let tenant_a_created = (created.id.to_string(), "action", "tenant.created");
 
     // (page, session, the record only the page's own data carries, what the page must show)
     let pages = [
@@ -103,6 +107,7 @@ async fn every_page_embeds_each_resource_payload_at_most_once() {
         (format!("/tenants/{a}/edit"), &config, &tenant_a, "Save changes"),
         ("/tenants/new".to_owned(), &config, &manager_b, "Create tenant"),
         ("/staff".to_owned(), &admin, &manager_b, "Add a staff member"),
+        (format!("/audit?tenant={a}"), &config, &tenant_a_created, "Audit log"),
     ];
 
     let mut failures = Vec::new();

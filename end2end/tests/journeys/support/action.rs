@@ -24,6 +24,11 @@ pub async fn reload(page: &Page) {
     check::hydrated(page).await;
 }
 
+/// Follows the link named exactly `name`.
+pub async fn follow(page: &Page, name: &str) {
+    find::link(page, name).click(None).await.unwrap_or_else(|e| panic!("follow {name:?} at {}: {e}", page.url()));
+}
+
 /// Presses the button named exactly `name`.
 pub async fn press(page: &Page, name: &str) {
     find::button(page, name).click(None).await.unwrap_or_else(|e| panic!("press {name:?} at {}: {e}", page.url()));

@@ -98,6 +98,11 @@ pub async fn no_tenant_panels(page: &Page) {
     holds(expect(find::button(page, "Run setup check")).to_be_hidden().await, "no setup-check control", page);
 }
 
+/// The audit log's table shows `text`.
+pub async fn audit_log_shows(page: &Page, text: &str) {
+    holds(expect(find::audit_log(page)).to_contain_text(text).await, &format!("the audit log shows {text:?}"), page);
+}
+
 /// The tenants list counts exactly `text` ("1 of 1 tenants").
 pub async fn tenant_count_is(page: &Page, text: &str) {
     holds(expect(find::tenant_count(page)).to_have_text(text).await, &format!("the tenants list counts {text:?}"), page);

@@ -20,6 +20,11 @@ pub fn state_filter(page: &Page, state: &str) -> Locator {
     page.get_by_test_id(&format!("state-{state}"))
 }
 
+/// The audit log page's table of events.
+pub fn audit_log(page: &Page) -> Locator {
+    page.get_by_test_id("audit-log")
+}
+
 /// The link whose accessible name is exactly `name`.
 pub fn link(page: &Page, name: &str) -> Locator {
     page.get_by_role(AriaRole::Link, Some(GetByRoleOptions::default().name(name).exact(true)))

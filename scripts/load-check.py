@@ -312,6 +312,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("admin", f"/tenants/{t}/edit", 200, label="/tenants/{id}/edit"),
         Target("admin", "/staff", 200),
         Target("admin", "/audit", 200),
+        Target("admin", "/overview", 200),
         Target("admin", UNKNOWN_PAGE, 404),
         # Configuration staff: manages tenants, not staff.
         Target("config", "/tenants", 200),
@@ -326,6 +327,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("manager", "/tenants/new", 403),
         Target("manager", "/staff", 403),
         Target("manager", "/audit", 200),
+        Target("manager", "/overview", 200),
         # Customer admin in an invite session.
         Target("invitee", "/wizard", 200),
         Target("invitee", "/tenants", 303, kind="redirect", location=login_for("/tenants")),

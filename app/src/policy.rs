@@ -29,6 +29,7 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/tenants/list", Access::Staff),
     ("/api/tenants/page", Access::Staff),
     ("/api/tenants/get", Access::Staff),
+    ("/api/tenants/overview", Access::Staff),
     ("/api/tenants/create", Access::Roles(MANAGERS)),
     ("/api/tenants/update", Access::Roles(MANAGERS)),
     ("/api/tenants/archive", Access::Roles(MANAGERS)),

@@ -51,6 +51,8 @@ pub struct Config {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// How long finished records are kept before the retention job deletes them.
     pub retention: Retention,
+    /// When a tenant counts as stuck in onboarding (`[onboarding_sla]`).
+    pub onboarding_sla: OnboardingSla,
     /// The ISV's DocuSign settings per environment (`[docusign.demo]`, `[docusign.production]`,
     /// or `PORTAL_DOCUSIGN__DEMO__INTEGRATION_KEY=…`). An environment left out cannot onboard.
     #[serde(default)]
@@ -178,6 +180,24 @@ impl Default for Retention {
     }
 }
 
+/// The onboarding SLA (`[onboarding_sla]` or `PORTAL_ONBOARDING_SLA__…`): a tenant that stays
+/// longer than this in one of these states is "stuck", listed for staff with the next action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OnboardingSla {
+    /// Days a tenant may stay invited (the link not yet used) before it is stuck.
+    pub invited_days: u32,
+    /// Days a tenant may stay in progress (wizard started, no consent) before it is stuck.
+    pub in_progress_days: u32,
+    /// Hours a tenant may need attention before it is stuck.
+    pub needs_attention_hours: u32,
+}
+
+impl Default for OnboardingSla {
+    fn default() -> Self {
+        OnboardingSla { invited_days: 7, in_progress_days: 7, needs_attention_hours: 24 }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -201,6 +221,7 @@ struct Defaults {
     allow_insecure_http: bool,
     trusted_proxies: Vec<String>,
     retention: Retention,
+    onboarding_sla: OnboardingSla,
 }
 
 /// A configuration problem, worded for the person starting the portal.
@@ -241,6 +262,7 @@ impl Config {
             allow_insecure_http: false,
             trusted_proxies: Vec::new(),
             retention: Retention::default(),
+            onboarding_sla: OnboardingSla::default(),
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(file) = file {
@@ -287,6 +309,10 @@ impl Config {
         }
         if self.invite_ttl_hours == 0 {
             return Err(ConfigError("PORTAL_INVITE_TTL_HOURS must be greater than zero".into()));
+        }
+        let sla = self.onboarding_sla;
+        if sla.invited_days == 0 || sla.in_progress_days == 0 || sla.needs_attention_hours == 0 {
+            return Err(ConfigError("onboarding_sla: invited_days, in_progress_days and needs_attention_hours must be greater than zero".into()));
         }
         for (name, env) in [("demo", &self.docusign.demo), ("production", &self.docusign.production)] {
             let Some(env) = env else { continue };

@@ -22,13 +22,14 @@ use sea_orm::DatabaseConnection;
 use serde_json::json;
 
 use crate::audit::{self, Actor, Event};
+use crate::config::OnboardingSla;
 use crate::error::{ServiceError, ServiceResult};
 
 /// Rows read and written per step of a streamed export.
 pub const EXPORT_PAGE: u64 = 500;
 
 /// The tenant export's columns, in order.
-pub const TENANT_COLUMNS: [&str; 18] = [
+pub const TENANT_COLUMNS: [&str; 19] = [
     "tenant_id",
     "display_name",
     "slug",
@@ -45,6 +46,7 @@ pub const TENANT_COLUMNS: [&str; 18] = [
     "setup_check",
     "setup_check_started_at",
     "last_activity_at",
+    "stuck",
     "archived",
     "updated_at",
 ];
@@ -137,6 +139,7 @@ fn tenant_row(t: &TenantSummary) -> Vec<String> {
         t.check_overall.map(|o| o.as_str().to_owned()).unwrap_or_default(),
         time(t.check_started_at),
         time(t.last_activity_at),
+        t.stuck.to_string(),
         t.archived.to_string(),
         time(Some(t.updated_at)),
     ]
@@ -173,18 +176,19 @@ pub async fn tenants_csv(
     viewer: StaffPrincipal,
     request_id: Option<String>,
     mut query: TenantQuery,
+    sla: OnboardingSla,
 ) -> ServiceResult<impl Stream<Item = Result<Bytes, std::io::Error>>> {
     query.after = None;
-    let rows = crate::tenants::count(&db, &viewer, &query).await?;
+    let rows = crate::tenants::count(&db, &viewer, &query, &sla).await?;
     let filter = json!({
         "q": query.q, "include_archived": query.include_archived, "state": query.state,
-        "reason": query.reason, "environment": query.environment,
+        "reason": query.reason, "environment": query.environment, "stuck": query.stuck,
     });
     audit_export(&db, &viewer, request_id.as_deref(), "tenants.exported", filter, rows).await?;
     Ok(paged_csv(&TENANT_COLUMNS, query, request_id, move |query: TenantQuery| {
         let (db, viewer) = (db.clone(), viewer.clone());
         async move {
-            let (items, next) = crate::tenants::page_of(&db, &viewer, &query, EXPORT_PAGE).await?;
+            let (items, next) = crate::tenants::page_of(&db, &viewer, &query, EXPORT_PAGE, &sla).await?;
             let next = next.map(|after| TenantQuery { after: Some(after), ..query });
             Ok((items.iter().map(tenant_row).collect(), next))
         }

@@ -4,7 +4,7 @@
 use app::auth::{Role, StaffPrincipal};
 use app::error::AppError;
 use app::onboarding::model::ConsentState;
-use app::tenants::api::{StateCount, TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
+use app::tenants::api::{EnvironmentOverview, Overview, StateCount, TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionSession, TransactionTrait,
@@ -14,6 +14,7 @@ use uuid::Uuid;
 use validator::Validate;
 
 use crate::audit::{self, Actor, Event};
+use crate::config::OnboardingSla;
 use crate::db::entities::{consent_state, staff_user, tenant};
 use crate::error::{ServiceError, ServiceResult};
 
@@ -33,7 +34,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
     // Bounded IN lists: the lookups per tenant go in batches.
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        out.extend(summaries(db, rows.by_ref().take(500).collect()).await?);
+        out.extend(summaries(db, rows.by_ref().take(500).collect(), &OnboardingSla::default()).await?);
     }
     Ok(out)
 }
@@ -41,7 +42,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
 /// Tenant rows as the list shows them: each with its consent state, mode and system user in its
 /// own environment, its latest setup-check run and its last activity. One query per kind for
 /// the whole batch (all on indexes keyed by tenant), never one per tenant.
-async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>) -> ServiceResult<Vec<TenantSummary>> {
+async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
     use std::collections::HashMap;
 
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
@@ -108,6 +109,7 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>) -> Serv
         .filter_map(|(tenant, last)| Some((tenant?, last?)))
         .collect();
     let managers = manager_emails(db).await?;
+    let now = Utc::now();
 
     rows.into_iter()
         .map(|t| {
@@ -115,7 +117,12 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>) -> Serv
             let consent = states.get(&key);
             let su = system_users.get(&key);
             let run = runs.get(&key);
+            let stuck = match consent {
+                Some(c) => is_stuck(sla, c.state()?, c.updated_at, now),
+                None => false,
+            };
             Ok(TenantSummary {
+                stuck,
                 id: t.id,
                 account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
                 environment: t.environment()?,
@@ -165,23 +172,26 @@ fn like_pattern(needle: &str) -> String {
 
 /// One page of the tenants `viewer` may see, by name then id (keyset: `after` is the previous
 /// page's last key), matching `query`, with each tenant's consent state in its environment.
-pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<TenantPage> {
+pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<TenantPage> {
     use sea_orm::PaginatorTrait;
-    let total = matching(viewer, query)?.count(db).await?;
-    let (items, next) = page_of(db, viewer, query, TENANT_PAGE_SIZE).await?;
-    let state_counts = state_counts(db, viewer, &TenantQuery { state: None, reason: None, after: None, ..query.clone() }).await?;
-    Ok(TenantPage { items, total, next, state_counts })
+    let total = matching(viewer, query, sla)?.count(db).await?;
+    let (items, next) = page_of(db, viewer, query, TENANT_PAGE_SIZE, sla).await?;
+    // The state options count under every other filter; "stuck" is one of those options.
+    let others = TenantQuery { state: None, reason: None, after: None, stuck: false, ..query.clone() };
+    let state_counts = state_counts(db, viewer, &others, sla).await?;
+    let stuck_count = matching(viewer, &TenantQuery { stuck: true, ..others }, sla)?.count(db).await?;
+    Ok(TenantPage { items, total, next, state_counts, stuck_count })
 }
 
 /// Tenants per consent state (and reason) among those `viewer` may see that match `query`: one
 /// grouped query over the matching tenants left-joined to their state in their own environment
 /// (no state row is `not_started`).
-pub async fn state_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<Vec<StateCount>> {
+pub async fn state_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<Vec<StateCount>> {
     use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query};
     use sea_orm::{QuerySelect, QueryTrait};
 
     let t = Alias::new("t");
-    let matching_ids = matching(viewer, query)?.select_only().column(tenant::Column::Id).column(tenant::Column::Environment).into_query();
+    let matching_ids = matching(viewer, query, sla)?.select_only().column(tenant::Column::Id).column(tenant::Column::Environment).into_query();
     // Grouped by the bare columns (a COALESCE with a bound default would be a different
     // expression in SELECT and GROUP BY to PostgreSQL); no row reads as `not_started` below.
     let state = Expr::col((consent_state::Entity, consent_state::Column::State));
@@ -224,16 +234,34 @@ pub async fn state_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, q
     Ok(counts)
 }
 
-/// How many tenants `viewer` may see that match `query` (its cursor ignored).
-pub async fn count<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<u64> {
+/// How many of the newest events the overview shows.
+const OVERVIEW_RECENT: u64 = 10;
+
+/// The overview of the tenants `viewer` may see (archived ones left out): per environment the
+/// tenants per state and reason and how many are stuck, and the newest activity.
+pub async fn overview<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, sla: &OnboardingSla) -> ServiceResult<Overview> {
     use sea_orm::PaginatorTrait;
-    Ok(matching(viewer, query)?.count(db).await?)
+    let mut environments = Vec::new();
+    for environment in app::environment::Environment::ALL {
+        let query = TenantQuery { environment: Some(environment), ..Default::default() };
+        let counts = state_counts(db, viewer, &query, sla).await?;
+        let stuck = matching(viewer, &TenantQuery { stuck: true, ..query }, sla)?.count(db).await?;
+        environments.push(EnvironmentOverview { environment, counts, stuck });
+    }
+    let recent = audit::log(db, viewer, &app::audit::log::AuditQuery::default(), OVERVIEW_RECENT).await?.items;
+    Ok(Overview { environments, recent })
+}
+
+/// How many tenants `viewer` may see that match `query` (its cursor ignored).
+pub async fn count<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<u64> {
+    use sea_orm::PaginatorTrait;
+    Ok(matching(viewer, query, sla)?.count(db).await?)
 }
 
 /// The tenants `viewer` may see that match `query`'s filters (not its cursor): an account
 /// manager only their assigned tenants, archived ones only when asked, the search anywhere in
 /// name, slug or contact e-mail.
-fn matching(viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<sea_orm::Select<tenant::Entity>> {
+fn matching(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::Select<tenant::Entity>> {
     use sea_orm::Condition;
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
 
@@ -269,7 +297,46 @@ fn matching(viewer: &StaffPrincipal, query: &TenantQuery) -> ServiceResult<sea_o
     if let Some(state) = query.state {
         select = select.filter(in_state(state, query.reason.as_deref()));
     }
+    if query.stuck {
+        select = select.filter(stuck(sla, Utc::now()));
+    }
     Ok(select)
+}
+
+/// The states a tenant can be stuck in, each with the longest it may stay there.
+fn sla_limits(sla: &OnboardingSla) -> [(ConsentState, chrono::Duration); 3] {
+    [
+        (ConsentState::Invited, chrono::Duration::days(i64::from(sla.invited_days))),
+        (ConsentState::InProgress, chrono::Duration::days(i64::from(sla.in_progress_days))),
+        (ConsentState::NeedsAttention, chrono::Duration::hours(i64::from(sla.needs_attention_hours))),
+    ]
+}
+
+/// Whether a consent state, entered at `since`, is past the onboarding SLA at `now`.
+pub fn is_stuck(sla: &OnboardingSla, state: ConsentState, since: chrono::DateTime<Utc>, now: chrono::DateTime<Utc>) -> bool {
+    sla_limits(sla).iter().any(|(s, limit)| *s == state && since < now - *limit)
+}
+
+/// Whether a tenant has been in its (own environment's) state longer than the SLA allows.
+fn stuck(sla: &OnboardingSla, now: chrono::DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::Condition;
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let mut late = Condition::any();
+    for (state, limit) in sla_limits(sla) {
+        late = late.add(
+            Condition::all()
+                .add(Expr::col((consent_state::Entity, consent_state::Column::State)).eq(state.as_str()))
+                .add(Expr::col((consent_state::Entity, consent_state::Column::UpdatedAt)).lt(now - limit)),
+        );
+    }
+    let row = Query::select()
+        .expr(Expr::val(1))
+        .from(consent_state::Entity)
+        .and_where(Expr::col((consent_state::Entity, consent_state::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .and_where(Expr::col((consent_state::Entity, consent_state::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
+        .cond_where(late)
+        .to_owned();
+    Expr::exists(row)
 }
 
 /// Whether a tenant is in `state` (with `reason`, when given) in its own environment: a
@@ -300,9 +367,10 @@ pub async fn page_of<C: ConnectionTrait>(
     viewer: &StaffPrincipal,
     query: &TenantQuery,
     size: u64,
+    sla: &OnboardingSla,
 ) -> ServiceResult<(Vec<TenantSummary>, Option<String>)> {
     use sea_orm::{Condition, QuerySelect};
-    let mut select = matching(viewer, query)?;
+    let mut select = matching(viewer, query, sla)?;
     if let Some(cursor) = query.after.as_deref() {
         let (name, id) = decode_cursor(cursor)?;
         select = select.filter(
@@ -323,7 +391,7 @@ pub async fn page_of<C: ConnectionTrait>(
     } else {
         None
     };
-    let items = summaries(db, rows).await?;
+    let items = summaries(db, rows, sla).await?;
     Ok((items, next))
 }
 

@@ -38,6 +38,7 @@ pub fn AppFrame(children: Children) -> impl IntoView {
                             let is_admin = staff.role == Role::Admin;
                             view! {
                                 <nav aria-label="Main">
+                                    <A href="/overview">"Overview"</A>
                                     <A href="/tenants">"Tenants"</A>
                                     <A href="/audit">"Audit log"</A>
                                     <Show when=move || is_admin>

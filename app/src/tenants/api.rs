@@ -106,6 +106,32 @@ pub struct TenantSummary {
     /// The newest audit event of the tenant (anything anyone or anything did to it).
     #[serde(default)]
     pub last_activity_at: Option<DateTime<Utc>>,
+    /// Longer in its state than the onboarding SLA allows.
+    #[serde(default)]
+    pub stuck: bool,
+}
+
+/// What staff do next for a tenant in `state` (with `reason` when it needs attention): the
+/// ISV's action, not the customer's.
+pub fn staff_next_action(state: ConsentState, reason: Option<&str>) -> &'static str {
+    match (state, reason) {
+        (ConsentState::NotStarted, _) => "Create an invite link and send it to the customer's DocuSign administrator.",
+        (ConsentState::Invited, _) => "Remind the customer's administrator, or issue a new invite link if theirs expired.",
+        (ConsentState::InProgress, _) => "Ask the customer's administrator to finish the wizard; a new invite link lets them start again.",
+        (ConsentState::Consented, _) => "Verify the consent from the tenant page.",
+        (ConsentState::Verified, _) => "Nothing: consent is in place.",
+        (ConsentState::Revoked, _) => "Send a new invite link: the customer withdrew consent.",
+        (ConsentState::NeedsAttention, Some("consent_missing" | "consent_revoked")) => {
+            "Send a new invite link: DocuSign has no consent for the system user any more."
+        }
+        (ConsentState::NeedsAttention, Some("not_a_member" | "unknown_user")) => {
+            "Send a new invite link so the customer's administrator can pin a system user and account that exist."
+        }
+        (ConsentState::NeedsAttention, Some("key_mismatch")) => "Check the ISV's integration key and RSA key pair for this environment, then verify again.",
+        (ConsentState::NeedsAttention, Some("base_uri_changed")) => "Run the setup check and accept the account's new base URI.",
+        (ConsentState::NeedsAttention, Some("provider_unreachable" | "provider_error")) => "Verify again later: DocuSign did not answer properly.",
+        (ConsentState::NeedsAttention, _) => "Open the tenant, read the last verification and verify again; send a new invite link if it still fails.",
+    }
 }
 
 fn not_started() -> crate::onboarding::model::ConsentState {
@@ -135,6 +161,10 @@ pub struct TenantQuery {
     /// Only tenants of this environment.
     #[serde(default)]
     pub environment: Option<Environment>,
+    /// Only tenants stuck in onboarding: longer than the configured SLA invited, in progress or
+    /// needing attention.
+    #[serde(default)]
+    pub stuck: bool,
 }
 
 impl TenantQuery {
@@ -158,6 +188,9 @@ impl TenantQuery {
         }
         if let Some(env) = self.environment {
             parts.push(format!("env={}", env.as_str()));
+        }
+        if self.stuck {
+            parts.push("stuck=1".to_owned());
         }
         if let Some(a) = after {
             parts.push(format!("after={}", enc(a)));
@@ -188,11 +221,54 @@ pub struct TenantPage {
     /// state filter itself, so each state option can show what choosing it would list.
     #[serde(default)]
     pub state_counts: Vec<StateCount>,
+    /// How many of the tenants the other filters match are stuck in onboarding.
+    #[serde(default)]
+    pub stuck_count: u64,
 }
 
 fn empty_as_none_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     let value: Option<String> = Option::deserialize(d)?;
     Ok(value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()))
+}
+
+/// One environment on the overview: tenants per consent state (and reason), and how many are
+/// stuck.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EnvironmentOverview {
+    pub environment: Environment,
+    pub counts: Vec<StateCount>,
+    pub stuck: u64,
+}
+
+impl EnvironmentOverview {
+    /// Tenants in `state` (every reason).
+    pub fn in_state(&self, state: ConsentState) -> u64 {
+        self.counts.iter().filter(|c| c.state == state).map(|c| c.count).sum()
+    }
+
+    /// The onboarding funnel: each step with how many tenants reached it or a later step (a
+    /// tenant that needs attention had consented; revoked tenants left the funnel).
+    pub fn funnel(&self) -> Vec<(ConsentState, u64)> {
+        let steps = [ConsentState::NotStarted, ConsentState::Invited, ConsentState::InProgress, ConsentState::Consented, ConsentState::Verified];
+        let level = |s: ConsentState| match s {
+            ConsentState::NeedsAttention => Some(3),
+            ConsentState::Revoked => None,
+            other => steps.iter().position(|x| *x == other),
+        };
+        steps
+            .iter()
+            .enumerate()
+            .map(|(i, step)| (*step, self.counts.iter().filter(|c| level(c.state).is_some_and(|l| l >= i)).map(|c| c.count).sum()))
+            .collect()
+    }
+}
+
+/// The staff overview: the funnel per environment, who needs attention and why, who is stuck,
+/// and the latest activity.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Overview {
+    pub environments: Vec<EnvironmentOverview>,
+    pub recent: Vec<crate::audit::log::AuditEntry>,
 }
 
 /// Everything the tenant page shows.
@@ -241,6 +317,8 @@ mod port {
         async fn list(&self, ctx: &RequestCtx, include_archived: bool) -> Result<Vec<TenantSummary>, AppError>;
         /// One page of the tenants the caller may see, by name, with their consent state.
         async fn page(&self, ctx: &RequestCtx, query: TenantQuery) -> Result<TenantPage, AppError>;
+        /// The overview of the tenants the caller may see.
+        async fn overview(&self, ctx: &RequestCtx) -> Result<Overview, AppError>;
         /// One tenant with its audit events; `NotFound` also when the caller may not see it.
         async fn get(&self, ctx: &RequestCtx, id: Uuid) -> Result<TenantDetail, AppError>;
         /// Creates a tenant; a slug clash is a field error.
@@ -270,6 +348,15 @@ pub async fn list_tenant_page(query: TenantQuery) -> Result<TenantPage, AppError
     let ctx = request_ctx()?;
     let port = port::<dyn TenantsPort>()?;
     respond(&ctx, port.page(&ctx, query).await)
+}
+
+/// The overview of the tenants the caller may see.
+#[server(endpoint = "tenants/overview")]
+pub async fn tenant_overview() -> Result<Overview, AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn TenantsPort>()?;
+    respond(&ctx, port.overview(&ctx).await)
 }
 
 /// One tenant and its audit events.
@@ -378,5 +465,30 @@ mod tests {
         let n = raw.normalized();
         assert_eq!(n.display_name, "Acme");
         assert_eq!(n.contact_email, "admin@acme.test");
+    }
+}
+
+#[cfg(test)]
+mod overview_tests {
+    use super::*;
+
+    #[test]
+    fn the_funnel_counts_tenants_at_a_step_or_beyond_with_needs_attention_as_consented_and_revoked_outside() {
+        let count = |state, count| StateCount { state, reason: None, count };
+        let env = EnvironmentOverview {
+            environment: Environment::Demo,
+            counts: vec![
+                count(ConsentState::NotStarted, 10),
+                count(ConsentState::Invited, 5),
+                count(ConsentState::InProgress, 2),
+                count(ConsentState::Verified, 4),
+                count(ConsentState::NeedsAttention, 1),
+                count(ConsentState::Revoked, 3),
+            ],
+            stuck: 0,
+        };
+        let reached: Vec<u64> = env.funnel().into_iter().map(|(_, n)| n).collect();
+        assert_eq!(reached, [22, 12, 7, 5, 4]);
+        assert_eq!(env.in_state(ConsentState::Revoked), 3);
     }
 }

@@ -2,4 +2,5 @@
 //! read the ones assigned to them.
 
 pub mod api;
+pub mod overview;
 pub mod views;

@@ -38,6 +38,7 @@ fn TenantList() -> impl IntoView {
             // A reason narrows only "needs attention"; anywhere else it is ignored.
             reason: q.get("reason").filter(|v| !v.is_empty() && state == Some(ConsentState::NeedsAttention)),
             environment: q.get("env").and_then(|e| Environment::parse(&e)),
+            stuck: q.get("stuck").as_deref() == Some("1"),
         }
     };
     let tenants = Resource::new(tenant_query, list_tenant_page);
@@ -93,7 +94,7 @@ fn TenantList() -> impl IntoView {
                             <p class="empty">"No tenants yet. Staff create one with “New tenant”."</p>
                         }.into_any(),
                         Ok(page) if page.items.is_empty() => view! {
-                            {state_filters(&tenant_query(), &page.state_counts)}
+                            {state_filters(&tenant_query(), &page.state_counts, page.stuck_count)}
                             <p class="empty" data-testid="tenant-count">"No tenant matches. "<a href="/tenants">"Show all tenants"</a></p>
                         }.into_any(),
                         Ok(page) => {
@@ -122,7 +123,7 @@ fn TenantList() -> impl IntoView {
                                     }
                                 }
                             });
-                            let filters = state_filters(&tenant_query(), &page.state_counts);
+                            let filters = state_filters(&tenant_query(), &page.state_counts, page.stuck_count);
                             view! {
                                 {filters}
                                 <p class="count" data-testid="tenant-count">
@@ -145,7 +146,11 @@ fn TenantList() -> impl IntoView {
                                                 <td>{t.environment.as_str()}</td>
                                                 <td><span class=format!("badge state-{}", t.consent_state.as_str())>{t.consent_state.label()}</span>
                                                     {t.consent_reason.clone().map(|r| view! { " " <small>{r}</small> })}
-                                                    {t.consent_since.map(|at| view! { <br /><small class="muted">"since " {format_time(at)}</small> })}</td>
+                                                    {t.consent_since.map(|at| view! { <br /><small class="muted">"since " {format_time(at)}</small> })}
+                                                    {t.stuck.then(|| view! {
+                                                        <br /><span class="badge stuck">"stuck"</span>
+                                                        " " <small>{staff_next_action(t.consent_state, t.consent_reason.as_deref())}</small>
+                                                    })}</td>
                                                 <td>{t.consent_mode.map(|m| m.label()).unwrap_or("—")}</td>
                                                 <td>{match (t.system_user_email.clone(), t.account_name.clone()) {
                                                     (Some(email), account) => view! {
@@ -194,9 +199,11 @@ fn export_link(query: &TenantQuery) -> String {
 /// The consent-state filter: one link per state (and per reason of "needs attention") with how
 /// many tenants choosing it would list, under the other filters. Plain links, so it works before
 /// hydration and with JavaScript off, and the address says what is shown.
-fn state_filters(current: &TenantQuery, counts: &[StateCount]) -> impl IntoView + use<> {
+fn state_filters(current: &TenantQuery, counts: &[StateCount], stuck: u64) -> impl IntoView + use<> {
     let all: u64 = counts.iter().map(|c| c.count).sum();
-    let base = TenantQuery { state: None, reason: None, after: None, ..current.clone() };
+    let base = TenantQuery { state: None, reason: None, after: None, stuck: false, ..current.clone() };
+    let stuck_chosen = current.stuck;
+    let stuck_link = list_link(&TenantQuery { stuck: true, ..base.clone() }, None);
     let mut options = vec![("All states".to_owned(), None, None, all)];
     for state in ConsentState::ALL {
         let n: u64 = counts.iter().filter(|c| c.state == state).map(|c| c.count).sum();
@@ -211,7 +218,7 @@ fn state_filters(current: &TenantQuery, counts: &[StateCount]) -> impl IntoView 
     let items = options
         .into_iter()
         .map(|(label, state, reason, n)| {
-            let chosen = current.state == state && current.reason == reason;
+            let chosen = !current.stuck && current.state == state && current.reason == reason;
             let href = list_link(&TenantQuery { state, reason: reason.clone(), ..base.clone() }, None);
             let test_id = match (state, &reason) {
                 (None, _) => "state-all".to_owned(),
@@ -225,7 +232,19 @@ fn state_filters(current: &TenantQuery, counts: &[StateCount]) -> impl IntoView 
             }
         })
         .collect_view();
-    view! { <nav class="filters" aria-label="Consent state"><ul>{items}</ul></nav> }
+    view! {
+        <nav class="filters" aria-label="Consent state">
+            <ul>
+                {items}
+                <li class:chosen=stuck_chosen class="stuck">
+                    <a href=stuck_link aria-current=stuck_chosen.then_some("true") data-testid="state-stuck"
+                        title="Longer than the onboarding SLA invited, in progress or needing attention">
+                        "Stuck" " " <span class="n">{stuck}</span>
+                    </a>
+                </li>
+            </ul>
+        </nav>
+    }
 }
 
 /// The create form, for staff who manage tenants: anyone else is told so before typing (the

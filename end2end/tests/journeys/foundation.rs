@@ -87,6 +87,14 @@ async fn only_signed_in_staff_create_a_tenant_and_only_with_a_valid_unused_slug_
     assert_eq!(rows.len(), 1, "{csv}");
     assert_eq!((&rows[0][1], &rows[0][2]), ("Acme Corporation Ltd", "acme-corp"));
 
+    // The overview counts the tenant; its "needs attention" number opens exactly that list.
+    action::open(page, &portal.at("/overview")).await;
+    check::overview_shows(page, "Not started").await;
+    screenshot(page, "foundation-overview").await;
+    action::follow_test_id(page, "needs-attention-demo").await;
+    check::arrives_at(page, "**/tenants?state=needs_attention&env=demo").await;
+    check::tenant_count_is(page, "No tenant matches. Show all tenants").await;
+
     // A tenant that does not exist is "not found", with no panel or control of a tenant beside it.
     action::open(page, &portal.at("/tenants/00000000-0000-4000-8000-000000000000")).await;
     check::alert_says(page, "not found").await;

@@ -33,6 +33,8 @@ pub struct ExportQuery {
     reason: Option<String>,
     #[serde(default)]
     env: Option<String>,
+    #[serde(default)]
+    stuck: Option<String>,
 }
 
 /// A value echoed in a refusal, cut short (it came from a URL).
@@ -60,6 +62,7 @@ impl ExportQuery {
             state,
             reason: present(self.reason),
             environment,
+            stuck: self.stuck.as_deref() == Some("1"),
         })
     }
 }
@@ -130,7 +133,7 @@ pub async fn tenants(State(portal): State<Arc<Portal>>, Extension(ctx): Extensio
         Ok(query) => query,
         Err(e) => return error_response(&e, Some(&ctx.request_id)),
     };
-    match crate::exports::tenants_csv(portal.db.clone(), viewer, Some(ctx.request_id.clone()), query).await {
+    match crate::exports::tenants_csv(portal.db.clone(), viewer, Some(ctx.request_id.clone()), query, portal.config.onboarding_sla).await {
         Ok(stream) => download("tenants", Body::from_stream(stream)),
         Err(e) => error_response(&e.into_app(&ctx.request_id), Some(&ctx.request_id)),
     }

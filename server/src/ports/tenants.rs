@@ -2,7 +2,7 @@
 
 use app::error::AppResult;
 use app::ssr::RequestCtx;
-use app::tenants::api::{TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary, TenantsPort};
+use app::tenants::api::{Overview, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary, TenantsPort};
 use uuid::Uuid;
 
 use super::{MANAGERS, done};
@@ -19,7 +19,12 @@ impl TenantsPort for Portal {
 
     async fn page(&self, ctx: &RequestCtx, query: TenantQuery) -> AppResult<TenantPage> {
         let viewer = ctx.require_staff()?;
-        done(ctx, tenants::page(&self.db, viewer, &query).await)
+        done(ctx, tenants::page(&self.db, viewer, &query, &self.config.onboarding_sla).await)
+    }
+
+    async fn overview(&self, ctx: &RequestCtx) -> AppResult<Overview> {
+        let viewer = ctx.require_staff()?;
+        done(ctx, tenants::overview(&self.db, viewer, &self.config.onboarding_sla).await)
     }
 
     async fn get(&self, ctx: &RequestCtx, id: Uuid) -> AppResult<TenantDetail> {

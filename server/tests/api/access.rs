@@ -100,6 +100,7 @@ async fn the_access_matrix_holds_for_every_server_function() {
                 staff_read(who, if matches!(who, Who::AssignedManager | Who::OtherManager) { S::NOT_FOUND } else { S::OK }),
             ),
             ("/api/audit/log", vec![("query[actor]".into(), "isv".into())], staff_read(who, S::OK)),
+            ("/api/tenants/overview", vec![], staff_read(who, S::OK)),
             ("/api/tenants/create", tenant_form(&slug), deny_am(who, S::OK)),
             ("/api/tenants/update", update_form, deny_am(who, S::OK)),
             ("/api/tenants/archive", vec![("id".into(), tb.clone())], deny_am(who, S::OK)),

@@ -108,6 +108,7 @@ async fn every_page_embeds_each_resource_payload_at_most_once() {
         ("/tenants/new".to_owned(), &config, &manager_b, "Create tenant"),
         ("/staff".to_owned(), &admin, &manager_b, "Add a staff member"),
         (format!("/audit?tenant={a}"), &config, &tenant_a_created, "Audit log"),
+        ("/overview".to_owned(), &config, &tenant_a_created, "Recent activity"),
     ];
 
     let mut failures = Vec::new();

@@ -218,7 +218,7 @@ on_both_databases! {
         let mut query = TenantQuery::default();
         let mut pages = 0;
         loop {
-            let page = server::tenants::page(&db, &admin, &query).await.unwrap();
+            let page = server::tenants::page(&db, &admin, &query, &server::config::OnboardingSla::default()).await.unwrap();
             assert!(page.items.len() as u64 <= TENANT_PAGE_SIZE);
             seen.extend(page.items.iter().map(|t| t.display_name.clone()));
             pages += 1;
@@ -239,15 +239,15 @@ on_both_databases! {
         assert_eq!(sorted.len(), seen.len(), "no row repeated");
         assert_eq!(seen.len(), 122, "every row that existed at the start is listed");
 
-        let found = server::tenants::page(&db, &admin, &TenantQuery { q: Some("BULK-00".into()), ..Default::default() }).await.unwrap();
+        let found = server::tenants::page(&db, &admin, &TenantQuery { q: Some("BULK-00".into()), ..Default::default() }, &server::config::OnboardingSla::default()).await.unwrap();
         assert_eq!((found.total, found.items.len()), (10, 10), "search is case-insensitive, in slug and name");
-        let literal = server::tenants::page(&db, &admin, &TenantQuery { q: Some("bulk_00%".into()), ..Default::default() }).await.unwrap();
+        let literal = server::tenants::page(&db, &admin, &TenantQuery { q: Some("bulk_00%".into()), ..Default::default() }, &server::config::OnboardingSla::default()).await.unwrap();
         assert_eq!(literal.total, 0, "% and _ are matched literally");
-        let bad = server::tenants::page(&db, &admin, &TenantQuery { after: Some("not a cursor".into()), ..Default::default() }).await;
+        let bad = server::tenants::page(&db, &admin, &TenantQuery { after: Some("not a cursor".into()), ..Default::default() }, &server::config::OnboardingSla::default()).await;
         assert!(matches!(bad.unwrap_err().into_app("t"), app::error::AppError::BadRequest { .. }));
 
         let manager = principal(w.manager_a, Role::AccountManager);
-        let theirs = server::tenants::page(&db, &manager, &TenantQuery::default()).await.unwrap();
+        let theirs = server::tenants::page(&db, &manager, &TenantQuery::default(), &server::config::OnboardingSla::default()).await.unwrap();
         assert_eq!(theirs.total, 1, "an account manager sees and counts only assigned tenants");
         assert_eq!(theirs.items[0].id, w.tenant_a);
         assert_eq!(theirs.items[0].consent_state, app::onboarding::model::ConsentState::NotStarted);

@@ -31,7 +31,7 @@ async fn set_state(db: &sea_orm::DatabaseConnection, tenant: Uuid, env: &str, st
 }
 
 async fn slugs(db: &sea_orm::DatabaseConnection, who: &StaffPrincipal, query: TenantQuery) -> Vec<String> {
-    let page = server::tenants::page(db, who, &query).await.unwrap();
+    let page = server::tenants::page(db, who, &query, &server::config::OnboardingSla::default()).await.unwrap();
     assert_eq!(page.total as usize, page.items.len(), "one page holds them all here");
     page.items.into_iter().map(|t| t.slug).collect()
 }
@@ -66,7 +66,7 @@ on_both_databases! {
         assert_eq!(slugs(db, &admin, q(Some(ConsentState::Revoked), None)).await, ["revoked-co"]);
         assert_eq!(slugs(db, &admin, q(Some(ConsentState::NotStarted), None)).await, ["acme", "fresh-co", "globex"]);
 
-        let page = server::tenants::page(db, &admin, &TenantQuery::default()).await.unwrap();
+        let page = server::tenants::page(db, &admin, &TenantQuery::default(), &server::config::OnboardingSla::default()).await.unwrap();
         assert_eq!(page.state_counts.iter().map(|c| c.count).sum::<u64>(), page.total, "the counts cover every tenant once");
         for c in &page.state_counts {
             let listed = slugs(db, &admin, q(Some(c.state), c.reason.as_deref())).await;
@@ -81,16 +81,16 @@ on_both_databases! {
         assert_eq!(attention, [(Some("account_not_found"), 1), (Some("consent_required"), 1)]);
 
         // The counts follow the other filters (here the search).
-        let searched = server::tenants::page(db, &admin, &TenantQuery { q: Some("co".into()), ..Default::default() }).await.unwrap();
+        let searched = server::tenants::page(db, &admin, &TenantQuery { q: Some("co".into()), ..Default::default() }, &server::config::OnboardingSla::default()).await.unwrap();
         assert_eq!(searched.state_counts.iter().map(|c| c.count).sum::<u64>(), searched.total);
 
         // An account manager counts and lists only their own tenants.
         let am = viewer(w.manager_a, Role::AccountManager);
-        let mine = server::tenants::page(db, &am, &TenantQuery::default()).await.unwrap();
+        let mine = server::tenants::page(db, &am, &TenantQuery::default(), &server::config::OnboardingSla::default()).await.unwrap();
         assert_eq!(mine.state_counts.iter().map(|c| c.count).sum::<u64>(), 3, "acme, verified-co, lost-consent");
         assert_eq!(slugs(db, &am, q(Some(ConsentState::NeedsAttention), None)).await, ["lost-consent"]);
         let b = viewer(w.manager_b, Role::AccountManager);
-        assert!(server::tenants::page(db, &b, &TenantQuery::default()).await.unwrap().state_counts.is_empty());
+        assert!(server::tenants::page(db, &b, &TenantQuery::default(), &server::config::OnboardingSla::default()).await.unwrap().state_counts.is_empty());
     }
 }
 
@@ -99,7 +99,7 @@ async fn a_reason_without_the_needs_attention_state_is_refused_by_name() {
     let t = TestApp::new().await;
     let admin = viewer(t.world.admin, Role::Admin);
     let query = TenantQuery { state: Some(ConsentState::Verified), reason: Some("consent_required".into()), ..Default::default() };
-    let err = server::tenants::page(&t.portal.db, &admin, &query).await.unwrap_err().into_app("r");
+    let err = server::tenants::page(&t.portal.db, &admin, &query, &server::config::OnboardingSla::default()).await.unwrap_err().into_app("r");
     assert_eq!(err.status_code(), 422, "a field error, like every other bad filter: {err:?}");
     assert!(format!("{err:?}").contains("reason"), "{err:?}");
 }
@@ -202,7 +202,7 @@ on_both_databases! {
         .unwrap();
 
         let admin = viewer(t.world.admin, Role::Admin);
-        let page = server::tenants::page(db, &admin, &TenantQuery::default()).await.unwrap();
+        let page = server::tenants::page(db, &admin, &TenantQuery::default(), &server::config::OnboardingSla::default()).await.unwrap();
         let row = page.items.iter().find(|r| r.id == tenant).unwrap();
         assert_eq!(row.consent_state, ConsentState::Verified);
         assert!(row.consent_since.is_some());
@@ -220,5 +220,87 @@ on_both_databases! {
         for expected in ["organization", "integration@acme.test", "acct-1", "Acme Sales", ",pass,"] {
             assert!(line.contains(expected), "{expected} in {line}");
         }
+    }
+}
+
+on_both_databases! {
+    async fn tenants_longer_than_the_onboarding_sla_in_their_state_are_stuck_and_counted(backend) {
+        use server::config::OnboardingSla;
+        let t = TestApp::with(backend, test_config()).await;
+        let db = &t.portal.db;
+        let actor = server::audit::Actor::system("test");
+        let now = chrono::Utc::now();
+        let days = chrono::Duration::days;
+        for (slug, state, age) in [
+            ("late-invite", ConsentState::Invited, days(8)),
+            ("fresh-invite", ConsentState::Invited, days(2)),
+            ("late-wizard", ConsentState::InProgress, days(8)),
+            ("late-attention", ConsentState::NeedsAttention, chrono::Duration::hours(25)),
+            ("fresh-attention", ConsentState::NeedsAttention, chrono::Duration::hours(2)),
+            ("old-verified", ConsentState::Verified, days(100)),
+        ] {
+            let id = server::tenants::create(db, &actor, None, tenant_input(slug, None)).await.unwrap();
+            server::db::entities::consent_state::ActiveModel {
+                tenant_id: Set(id),
+                environment: Set("demo".into()),
+                state: Set(state.as_str().into()),
+                reason: Set((state == ConsentState::NeedsAttention).then(|| "consent_missing".to_owned())),
+                updated_at: Set(now - age),
+            }
+            .insert(db)
+            .await
+            .unwrap();
+        }
+        let admin = viewer(t.world.admin, Role::Admin);
+        let sla = OnboardingSla::default();
+        let stuck = server::tenants::page(db, &admin, &TenantQuery { stuck: true, ..Default::default() }, &sla).await.unwrap();
+        let slugs: Vec<&str> = stuck.items.iter().map(|r| r.slug.as_str()).collect();
+        assert_eq!(slugs, ["late-attention", "late-invite", "late-wizard"]);
+        assert!(stuck.items.iter().all(|r| r.stuck));
+
+        let all = server::tenants::page(db, &admin, &TenantQuery::default(), &sla).await.unwrap();
+        assert_eq!(all.stuck_count, 3, "the count equals the list");
+        assert_eq!(all.items.iter().filter(|r| r.stuck).count(), 3, "each row knows it is stuck");
+
+        // The SLA is configuration: a stricter one finds more.
+        let strict = OnboardingSla { invited_days: 1, in_progress_days: 1, needs_attention_hours: 1 };
+        assert_eq!(server::tenants::page(db, &admin, &TenantQuery::default(), &strict).await.unwrap().stuck_count, 5);
+
+        // "Stuck" combines with the other filters.
+        let stuck_attention = TenantQuery { stuck: true, state: Some(ConsentState::NeedsAttention), ..Default::default() };
+        let page = server::tenants::page(db, &admin, &stuck_attention, &sla).await.unwrap();
+        assert_eq!(page.items.iter().map(|r| r.slug.as_str()).collect::<Vec<_>>(), ["late-attention"]);
+    }
+}
+
+on_both_databases! {
+    async fn the_overview_counts_each_environment_and_only_the_viewers_tenants(backend) {
+        let t = TestApp::with(backend, test_config()).await;
+        let db = &t.portal.db;
+        let w = &t.world;
+        set_state(db, w.tenant_a, "demo", ConsentState::NeedsAttention, Some("consent_missing")).await;
+        let actor = server::audit::Actor::system("test");
+        let mut prod = tenant_input("prod-co", None);
+        prod.environment = app::environment::Environment::Production;
+        server::tenants::create(db, &actor, None, prod).await.unwrap();
+        let sla = server::config::OnboardingSla::default();
+
+        let admin = viewer(w.admin, Role::Admin);
+        let o = server::tenants::overview(db, &admin, &sla).await.unwrap();
+        let demo = o.environments.iter().find(|e| e.environment == app::environment::Environment::Demo).unwrap();
+        let production = o.environments.iter().find(|e| e.environment == app::environment::Environment::Production).unwrap();
+        assert_eq!(demo.in_state(ConsentState::NeedsAttention), 1);
+        assert_eq!(demo.in_state(ConsentState::NotStarted), 1, "globex");
+        assert_eq!(production.in_state(ConsentState::NotStarted), 1, "prod-co");
+        assert_eq!(demo.funnel()[0].1, 2, "every demo tenant is at least not started");
+        assert!(!o.recent.is_empty() && o.recent.len() <= 10);
+        // Each overview number is what its list shows.
+        let listed = server::tenants::page(db, &admin, &TenantQuery { environment: Some(app::environment::Environment::Demo), state: Some(ConsentState::NeedsAttention), ..Default::default() }, &sla).await.unwrap();
+        assert_eq!(listed.total, 1);
+
+        let am = viewer(w.manager_b, Role::AccountManager);
+        let theirs = server::tenants::overview(db, &am, &sla).await.unwrap();
+        assert!(theirs.environments.iter().all(|e| e.counts.is_empty() && e.stuck == 0), "manager b has no tenant");
+        assert!(theirs.recent.is_empty(), "and sees no activity");
     }
 }

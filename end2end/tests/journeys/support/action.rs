@@ -29,6 +29,11 @@ pub async fn follow(page: &Page, name: &str) {
     find::link(page, name).click(None).await.unwrap_or_else(|e| panic!("follow {name:?} at {}: {e}", page.url()));
 }
 
+/// Follows the link the page marks with `test_id` (a number on the overview).
+pub async fn follow_test_id(page: &Page, test_id: &str) {
+    find::marked(page, test_id).click(None).await.unwrap_or_else(|e| panic!("follow {test_id} at {}: {e}", page.url()));
+}
+
 /// Presses the button named exactly `name`.
 pub async fn press(page: &Page, name: &str) {
     find::button(page, name).click(None).await.unwrap_or_else(|e| panic!("press {name:?} at {}: {e}", page.url()));

@@ -98,6 +98,11 @@ pub async fn no_tenant_panels(page: &Page) {
     holds(expect(find::button(page, "Run setup check")).to_be_hidden().await, "no setup-check control", page);
 }
 
+/// The overview's demo card shows `text`.
+pub async fn overview_shows(page: &Page, text: &str) {
+    holds(expect(find::overview_card(page, "demo")).to_contain_text(text).await, &format!("the overview shows {text:?}"), page);
+}
+
 /// The audit log's table shows `text`.
 pub async fn audit_log_shows(page: &Page, text: &str) {
     holds(expect(find::audit_log(page)).to_contain_text(text).await, &format!("the audit log shows {text:?}"), page);

@@ -20,6 +20,16 @@ pub fn state_filter(page: &Page, state: &str) -> Locator {
     page.get_by_test_id(&format!("state-{state}"))
 }
 
+/// The element the page marks for tests with `test_id` (a count, a number that links).
+pub fn marked(page: &Page, test_id: &str) -> Locator {
+    page.get_by_test_id(test_id)
+}
+
+/// The overview's card of one environment (`demo` or `production`).
+pub fn overview_card(page: &Page, environment: &str) -> Locator {
+    page.get_by_test_id(&format!("overview-{environment}"))
+}
+
 /// The audit log page's table of events.
 pub fn audit_log(page: &Page) -> Locator {
     page.get_by_test_id("audit-log")

@@ -236,6 +236,9 @@ pub struct CheckRunView {
     /// None while running.
     pub overall: Option<RunOverall>,
     pub results: Vec<CheckResultView>,
+    /// The consent state, when it changed after this run started: the results predate it.
+    #[serde(default)]
+    pub consent_changed: Option<crate::onboarding::model::ConsentStatus>,
 }
 
 /// A run just opened, with the checks to run, in order.

@@ -103,6 +103,9 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                     let last = latest.await.ok().flatten();
                     let shown = results.get();
                     let run_info = last.as_ref().map(|r| format!("Last run {} by {}", format_time(r.started_at), r.requested_by));
+                    // Results of a run older than the latest consent change are history, not the
+                    // current state (a fresh run in this page replaces them).
+                    let stale = if shown.is_none() { last.as_ref().and_then(|r| r.consent_changed.clone()) } else { None };
                     if shown.is_none()
                         && let Some(r) = &last {
                             run_id.set(Some(r.run_id));
@@ -110,7 +113,14 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                     let list = shown.unwrap_or_else(|| last.map(|r| r.results).unwrap_or_default());
                     view! {
                         {run_info.map(|i| view! { <p class="hint">{i}</p> })}
-                        <ul class="checks" data-testid="check-results">
+                        {stale.clone().map(|c| view! {
+                            <p class="notice" role="status" data-testid="check-stale">
+                                "These results are from before the consent became “" {c.state.label()} "”"
+                                {c.updated_at.map(|at| format!(" on {}", format_time(at)))}
+                                ". Press “Run setup check” for the current state."
+                            </p>
+                        })}
+                        <ul class="checks" class:stale=stale.is_some() data-testid="check-results">
                             {list.into_iter().map(|r| {
                                 let fix_offer = r.fix.clone();
                                 let check_id = r.id;

@@ -82,7 +82,10 @@ pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
                             </dl>
                         })}
                         {c.system_user.clone().map(|s| view! { <h3>"System user"</h3><SystemUserFacts s=s /> })}
-                        {c.last_verification.clone().map(|v| view! { <h3>"Last verification"</h3><VerificationResult v=v /> })}
+                        {c.last_verification.clone().map(|v| {
+                            let action = crate::tenants::api::staff_next_action(c.status.state, c.status.reason.as_deref());
+                            view! { <h3>"Last verification"</h3><VerificationResult v=v staff_action=action /> }
+                        })}
                         {(c.can_manage && c.system_user.is_some()).then(|| view! {
                             <ActionForm action=verify>
                                 <input type="hidden" name="tenant_id" value=c.tenant_id.to_string() />

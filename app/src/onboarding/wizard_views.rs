@@ -370,11 +370,19 @@ pub fn SystemUserFacts(s: SystemUserView) -> impl IntoView {
 
 /// One verification outcome with its remediation.
 #[component]
-pub fn VerificationResult(v: VerificationView) -> impl IntoView {
+pub fn VerificationResult(
+    v: VerificationView,
+    /// Staff read what the ISV does next instead of the customer's remediation.
+    #[prop(optional)]
+    staff_action: Option<&'static str>,
+) -> impl IntoView {
     view! {
         <div class=if v.ok { "notice ok" } else { "notice error" } role="status" data-testid="verification" data-outcome=v.outcome.as_str()>
             <p><strong>{v.title}</strong></p>
-            <p>{v.remediation}</p>
+            {match staff_action {
+                Some(action) => view! { <p><strong>"Next step for the ISV: "</strong>{action}</p> }.into_any(),
+                None => view! { <p>{v.remediation}</p> }.into_any(),
+            }}
             <details>
                 <summary>"What we checked (" {format_time(v.checked_at)} ")"</summary>
                 <ul>{v.evidence.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul>

@@ -171,3 +171,15 @@ pub async fn latest<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: &str) -> S
         None => Ok(None),
     }
 }
+
+/// The tenant's consent state if it changed after `run` started (a revocation found by a later
+/// verification, a new consent): the run's results predate it and must not read as current.
+pub async fn consent_changed_since<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    env: app::environment::Environment,
+    run: &check_run::Model,
+) -> ServiceResult<Option<app::onboarding::model::ConsentStatus>> {
+    let status = crate::onboarding::state::status(db, tenant_id, env).await?;
+    Ok(status.updated_at.is_some_and(|at| at > run.started_at).then_some(status))
+}

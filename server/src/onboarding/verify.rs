@@ -122,7 +122,11 @@ pub async fn run(d: Deps<'_>, tenant_id: Uuid, actor: &Actor, request_id: Option
     };
     let txn = crate::db::begin(d.db).await?;
     let reason = (to == ConsentState::NeedsAttention).then_some(classified.outcome.as_str());
-    state::transition(&txn, actor, request_id, tenant_id, d.env, to, reason).await?;
+    // A lost consent or membership is found by the verification, not done by whoever ran it:
+    // the history says so, and still names who ran it.
+    let found = Actor { id: actor.id, label: format!("verification run by {}", actor.label) };
+    let by = if view.ok { actor } else { &found };
+    state::transition(&txn, by, request_id, tenant_id, d.env, to, reason).await?;
     let mut model: system_user::ActiveModel = su.clone().into();
     model.last_verification = Set(Some(serde_json::to_value(&view).unwrap_or_default()));
     if view.ok {

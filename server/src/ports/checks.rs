@@ -42,7 +42,9 @@ impl ChecksPort for Portal {
         let Some((run, outcomes)) = done(ctx, run::latest(&self.db, tenant_id, env.as_str()).await)? else {
             return Ok(None);
         };
+        let consent_changed = done(ctx, run::consent_changed_since(&self.db, tenant_id, env, &run).await)?;
         Ok(Some(CheckRunView {
+            consent_changed,
             run_id: run.id,
             trigger: done(ctx, run.trigger())?,
             overall: done(ctx, run.overall())?,

@@ -336,3 +336,32 @@ async fn stored_check_vocabulary_the_portal_does_not_know_is_an_error_naming_the
     let latest = o.app.call("/api/checks/latest", Some(&o.staff), &[("tenant_id", &tenant.to_string())]).await;
     assert_eq!(latest.status, StatusCode::INTERNAL_SERVER_ERROR, "never read as a running or passing run: {}", latest.body);
 }
+
+crate::on_both_databases! {
+    async fn a_run_older_than_the_latest_consent_change_is_marked_as_predating_it(backend) {
+        use app::onboarding::model::ConsentState;
+        use sea_orm::{ActiveModelTrait, Set};
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        let now = chrono::Utc::now();
+        let run = server::db::entities::check_run::ActiveModel {
+            id: Set(uuid::Uuid::new_v4()),
+            tenant_id: Set(w.tenant_a),
+            environment: Set("demo".into()),
+            trigger: Set("manual".into()),
+            requested_by: Set("staff".into()),
+            started_at: Set(now - chrono::Duration::hours(1)),
+            finished_at: Set(Some(now - chrono::Duration::hours(1))),
+            overall: Set(Some("pass".into())),
+        }
+        .insert(&db)
+        .await
+        .unwrap();
+        let env = app::environment::Environment::Demo;
+        assert_eq!(server::checks::run::consent_changed_since(&db, w.tenant_a, env, &run).await.unwrap(), None, "no state yet");
+        let actor = server::audit::Actor::system("test");
+        server::onboarding::state::transition(&db, &actor, None, w.tenant_a, env, ConsentState::Invited, None).await.unwrap();
+        let changed = server::checks::run::consent_changed_since(&db, w.tenant_a, env, &run).await.unwrap().expect("the state changed after the run");
+        assert_eq!(changed.state, ConsentState::Invited);
+    }
+}

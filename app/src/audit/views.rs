@@ -47,6 +47,7 @@ pub fn AuditLogPage() -> impl IntoView {
     };
 
     view! {
+        <leptos_meta::Title text="Audit log · Consent Portal" />
         <RequireStaff>
             <section class="panel">
                 <div class="panel-head">

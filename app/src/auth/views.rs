@@ -22,6 +22,7 @@ pub fn LoginPage() -> impl IntoView {
     });
 
     view! {
+        <leptos_meta::Title text="Sign in · Consent Portal" />
         <section class="panel narrow">
             <h1>"Sign in"</h1>
             <p class="lead">"Staff sign-in for the Consent Portal."</p>

@@ -25,6 +25,7 @@ pub fn InviteLandingPage() -> impl IntoView {
     });
 
     view! {
+        <leptos_meta::Title text="Your DocuSign setup · Consent Portal" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match landing.await {
@@ -97,6 +98,7 @@ pub fn WizardPage() -> impl IntoView {
     );
 
     view! {
+        <leptos_meta::Title text="DocuSign setup wizard · Consent Portal" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match status.await {

@@ -39,6 +39,7 @@ pub fn StaffPage() -> impl IntoView {
     // Everything is inside the list's Suspend: a role that may not manage staff sees only
     // "Not allowed", never a form it would fill in for nothing.
     view! {
+        <leptos_meta::Title text="Staff · Consent Portal" />
         <RequireStaff>
             <Suspense fallback=|| view! { <section class="panel"><h1>"Staff"</h1><p class="loading">"Loading staff…"</p></section> }>
                 {move || Suspend::new(async move {

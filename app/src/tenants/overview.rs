@@ -20,6 +20,7 @@ fn list(query: TenantQuery) -> String {
 pub fn OverviewPage() -> impl IntoView {
     let overview = Resource::new(|| (), |_| tenant_overview());
     view! {
+        <leptos_meta::Title text="Overview · Consent Portal" />
         <RequireStaff>
             <Suspense fallback=|| view! { <p class="loading">"Loading the overview…"</p> }>
                 {move || Suspend::new(async move {

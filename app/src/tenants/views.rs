@@ -20,7 +20,8 @@ use crate::staff::api::{StaffOption, account_managers};
 /// All tenants the caller may see, with a filter box and an "include archived" switch.
 #[component]
 pub fn TenantListPage() -> impl IntoView {
-    view! { <RequireStaff><TenantList /></RequireStaff> }
+    view! {
+        <leptos_meta::Title text="Tenants · Consent Portal" /> <RequireStaff><TenantList /></RequireStaff> }
 }
 
 #[component]
@@ -253,6 +254,7 @@ fn state_filters(current: &TenantQuery, counts: &[StateCount], stuck: u64) -> im
 pub fn TenantNewPage() -> impl IntoView {
     let managers = account_manager_options();
     view! {
+        <leptos_meta::Title text="New tenant · Consent Portal" />
         <RequireStaff>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -286,6 +288,7 @@ pub fn TenantEditPage() -> impl IntoView {
     });
     let managers = account_manager_options();
     view! {
+        <leptos_meta::Title text="Edit tenant · Consent Portal" />
         <RequireStaff>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
@@ -453,6 +456,9 @@ pub fn TenantPage() -> impl IntoView {
     let can_run = staff_role_allows(Role::manages_tenants);
 
     view! {
+        // Static on purpose: leptos_meta writes a title's text into the server-rendered <title>
+        // unescaped, so a tenant's own name (typed by people) must never go there.
+        <leptos_meta::Title text="Tenant · Consent Portal" />
         <RequireStaff>
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {

@@ -349,3 +349,26 @@ async fn an_account_manager_is_refused_the_new_tenant_form_before_typing() {
     assert!(page.body.contains("Not allowed"), "{}", page.body);
     assert!(!page.body.contains("Create tenant"), "no form an account manager could not submit");
 }
+
+#[tokio::test]
+async fn every_page_has_a_title_of_its_own() {
+    let t = TestApp::new().await;
+    let admin = t.sign_in("admin@isv.test").await;
+    let a = t.world.tenant_a;
+    let mut seen = std::collections::BTreeSet::new();
+    for (path, cookie, title) in [
+        ("/login".to_owned(), None, "Sign in · Consent Portal"),
+        ("/tenants".to_owned(), Some(&admin), "Tenants · Consent Portal"),
+        ("/tenants/new".to_owned(), Some(&admin), "New tenant · Consent Portal"),
+        (format!("/tenants/{a}"), Some(&admin), "Tenant · Consent Portal"),
+        (format!("/tenants/{a}/edit"), Some(&admin), "Edit tenant · Consent Portal"),
+        ("/staff".to_owned(), Some(&admin), "Staff · Consent Portal"),
+        ("/audit".to_owned(), Some(&admin), "Audit log · Consent Portal"),
+        ("/overview".to_owned(), Some(&admin), "Overview · Consent Portal"),
+    ] {
+        let page = t.get(&path, cookie.map(String::as_str)).await;
+        let found = page.body.split("<title>").nth(1).and_then(|rest| rest.split("</title>").next()).unwrap_or_default().to_owned();
+        assert_eq!(found, title, "{path}");
+        assert!(seen.insert(found), "{path}: the title is another page's");
+    }
+}

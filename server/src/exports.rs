@@ -182,7 +182,7 @@ pub async fn tenants_csv(
     let rows = crate::tenants::count(&db, &viewer, &query, &sla).await?;
     let filter = json!({
         "q": query.q, "include_archived": query.include_archived, "state": query.state,
-        "reason": query.reason, "environment": query.environment, "stuck": query.stuck,
+        "reason": query.reason, "environment": query.environment, "stuck": query.stuck, "manager": query.manager,
     });
     audit_export(&db, &viewer, request_id.as_deref(), "tenants.exported", filter, rows).await?;
     Ok(paged_csv(&TENANT_COLUMNS, query, request_id, move |query: TenantQuery| {

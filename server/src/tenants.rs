@@ -15,7 +15,7 @@ use validator::Validate;
 
 use crate::audit::{self, Actor, Event};
 use crate::config::OnboardingSla;
-use crate::db::entities::{consent_state, staff_user, tenant};
+use crate::db::entities::{consent_state, staff_user, system_user, tenant};
 use crate::error::{ServiceError, ServiceResult};
 
 const SLUG_TAKEN: &str = "This slug is already used by another tenant. Choose another.";
@@ -278,12 +278,27 @@ fn matching(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -
         }
         let pattern = like_pattern(q);
         let lower_like = |col: tenant::Column| Expr::expr(Func::lower(Expr::col(col))).like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'));
+        // The system user's e-mail too: staff often know a customer by its integration user.
+        let system_user_matches = sea_orm::sea_query::Query::select()
+            .expr(Expr::val(1))
+            .from(system_user::Entity)
+            .and_where(Expr::col((system_user::Entity, system_user::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+            .and_where(Expr::col((system_user::Entity, system_user::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
+            .and_where(
+                Expr::expr(Func::lower(Expr::col((system_user::Entity, system_user::Column::Email))))
+                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
+            )
+            .to_owned();
         select = select.filter(
             Condition::any()
                 .add(lower_like(tenant::Column::DisplayName))
                 .add(lower_like(tenant::Column::Slug))
-                .add(lower_like(tenant::Column::ContactEmail)),
+                .add(lower_like(tenant::Column::ContactEmail))
+                .add(Expr::exists(system_user_matches)),
         );
+    }
+    if let Some(manager) = query.manager {
+        select = select.filter(tenant::Column::AccountManagerId.eq(manager));
     }
     if let Some(env) = query.environment {
         select = select.filter(tenant::Column::Environment.eq(env.as_str()));

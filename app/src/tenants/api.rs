@@ -146,7 +146,8 @@ pub const TENANT_PAGE_SIZE: u64 = 50;
 pub struct TenantQuery {
     #[serde(default)]
     pub include_archived: bool,
-    /// Search in name, slug and contact e-mail (case-insensitive, anywhere in the text).
+    /// Search in name, slug, contact e-mail and the system user's e-mail (case-insensitive,
+    /// anywhere in the text).
     #[serde(default, deserialize_with = "empty_as_none_string")]
     pub q: Option<String>,
     /// The opaque cursor of the page to show (from [`TenantPage::next`]); none for the first.
@@ -165,6 +166,9 @@ pub struct TenantQuery {
     /// needing attention.
     #[serde(default)]
     pub stuck: bool,
+    /// Only tenants assigned to this account manager.
+    #[serde(default)]
+    pub manager: Option<Uuid>,
 }
 
 impl TenantQuery {
@@ -191,6 +195,9 @@ impl TenantQuery {
         }
         if self.stuck {
             parts.push("stuck=1".to_owned());
+        }
+        if let Some(m) = self.manager {
+            parts.push(format!("manager={m}"));
         }
         if let Some(a) = after {
             parts.push(format!("after={}", enc(a)));

@@ -40,6 +40,7 @@ fn TenantList() -> impl IntoView {
             reason: q.get("reason").filter(|v| !v.is_empty() && state == Some(ConsentState::NeedsAttention)),
             environment: q.get("env").and_then(|e| Environment::parse(&e)),
             stuck: q.get("stuck").as_deref() == Some("1"),
+            manager: q.get("manager").and_then(|m| Uuid::parse_str(&m).ok()),
         }
     };
     let tenants = Resource::new(tenant_query, list_tenant_page);
@@ -58,7 +59,7 @@ fn TenantList() -> impl IntoView {
             </div>
             <form class="toolbar" method="get" action="/tenants" role="search">
                 <label for="tenant-search">"Search"</label>
-                <input id="tenant-search" name="q" type="search" maxlength="200" placeholder="Name, slug or contact e-mail"
+                <input id="tenant-search" name="q" type="search" maxlength="200" placeholder="Name, slug, contact or system-user e-mail"
                     value=move || tenant_query().q.unwrap_or_default() />
                 {move || tenant_query().include_archived.then(|| view! { <input type="hidden" name="archived" value="1" /> })}
                 {move || tenant_query().state.map(|s| view! { <input type="hidden" name="state" value=s.as_str() /> })}

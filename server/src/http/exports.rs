@@ -35,6 +35,8 @@ pub struct ExportQuery {
     env: Option<String>,
     #[serde(default)]
     stuck: Option<String>,
+    #[serde(default)]
+    manager: Option<String>,
 }
 
 /// A value echoed in a refusal, cut short (it came from a URL).
@@ -63,6 +65,10 @@ impl ExportQuery {
             reason: present(self.reason),
             environment,
             stuck: self.stuck.as_deref() == Some("1"),
+            manager: match present(self.manager) {
+                None => None,
+                Some(m) => Some(uuid::Uuid::parse_str(&m).map_err(|_| AppError::bad_request(format!("`{}` is not a staff id.", short(&m))))?),
+            },
         })
     }
 }

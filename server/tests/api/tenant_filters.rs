@@ -304,3 +304,39 @@ on_both_databases! {
         assert!(theirs.recent.is_empty(), "and sees no activity");
     }
 }
+
+on_both_databases! {
+    async fn the_list_searches_the_system_users_email_and_narrows_to_one_account_manager(backend) {
+        let t = TestApp::with(backend, test_config()).await;
+        let db = &t.portal.db;
+        let w = &t.world;
+        server::db::entities::system_user::ActiveModel {
+            tenant_id: Set(w.tenant_b),
+            environment: Set("demo".into()),
+            user_id: Set("guid".into()),
+            email: Set("Integration.Bot@globex.example".into()),
+            name: Set("Bot".into()),
+            account_id: Set("acct".into()),
+            account_name: Set("Globex".into()),
+            base_uri: Set("https://demo.docusign.net".into()),
+            organization_id: Set(None),
+            pinned_at: Set(chrono::Utc::now()),
+            verified_at: Set(None),
+            last_verification: Set(None),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        let sla = server::config::OnboardingSla::default();
+        let admin = viewer(w.admin, Role::Admin);
+        let found = server::tenants::page(db, &admin, &TenantQuery { q: Some("integration.bot".into()), ..Default::default() }, &sla).await.unwrap();
+        assert_eq!(found.items.iter().map(|r| r.slug.as_str()).collect::<Vec<_>>(), ["globex"]);
+
+        let of_a = server::tenants::page(db, &admin, &TenantQuery { manager: Some(w.manager_a), ..Default::default() }, &sla).await.unwrap();
+        assert_eq!(of_a.items.iter().map(|r| r.slug.as_str()).collect::<Vec<_>>(), ["acme"]);
+        assert_eq!(of_a.state_counts.iter().map(|c| c.count).sum::<u64>(), 1, "the counts follow the manager filter");
+        // An account manager asking for another manager's tenants still sees only their own: none.
+        let b = viewer(w.manager_b, Role::AccountManager);
+        assert!(server::tenants::page(db, &b, &TenantQuery { manager: Some(w.manager_a), ..Default::default() }, &sla).await.unwrap().items.is_empty());
+    }
+}

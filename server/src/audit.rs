@@ -122,30 +122,17 @@ pub async fn recent_for_tenant<C: ConnectionTrait>(db: &C, tenant_id: Uuid, pref
     let rows = query.order_by_desc(audit_event::Column::Id).limit(limit).all(db).await?;
     Ok(rows
         .into_iter()
-        .map(|r| AuditEventView {
-            id: r.id,
-            occurred_at: r.occurred_at,
-            actor_label: r.actor_label,
-            action: r.action,
-            before: r.before,
-            after: r.after,
-            request_id: r.request_id,
-        })
+        .map(view)
         .collect())
 }
 
 /// The events `viewer` may see that match `query` (its cursor ignored): every event for staff
 /// who manage tenants; for an account manager only the events of their assigned tenants.
 fn matching(viewer: &StaffPrincipal, query: &AuditQuery) -> ServiceResult<sea_orm::Select<audit_event::Entity>> {
-    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr, Query};
+    use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 
     let mut select = audit_event::Entity::find();
-    if !viewer.role.manages_tenants() {
-        let theirs = Query::select()
-            .column(tenant::Column::Id)
-            .from(tenant::Entity)
-            .and_where(Expr::col(tenant::Column::AccountManagerId).eq(viewer.id))
-            .to_owned();
+    if let Some(theirs) = crate::scope::assigned_ids(viewer) {
         select = select.filter(audit_event::Column::TenantId.in_subquery(theirs));
     }
     if let Some(t) = query.tenant {
@@ -181,6 +168,19 @@ fn matching(viewer: &StaffPrincipal, query: &AuditQuery) -> ServiceResult<sea_or
     Ok(select)
 }
 
+/// An event row as the UI shows it.
+fn view(r: audit_event::Model) -> AuditEventView {
+    AuditEventView {
+        id: r.id,
+        occurred_at: r.occurred_at,
+        actor_label: r.actor_label,
+        action: r.action,
+        before: r.before,
+        after: r.after,
+        request_id: r.request_id,
+    }
+}
+
 /// How many events `viewer` may see match `query` (its cursor ignored).
 pub async fn count<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &AuditQuery) -> ServiceResult<u64> {
     use sea_orm::PaginatorTrait;
@@ -211,15 +211,7 @@ pub async fn log<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &Au
         .map(|r| AuditEntry {
             tenant_id: r.tenant_id,
             tenant_name: r.tenant_id.and_then(|t| names.get(&t).cloned()),
-            event: AuditEventView {
-                id: r.id,
-                occurred_at: r.occurred_at,
-                actor_label: r.actor_label,
-                action: r.action,
-                before: r.before,
-                after: r.after,
-                request_id: r.request_id,
-            },
+            event: view(r),
         })
         .collect();
     Ok(AuditPage { items, next })

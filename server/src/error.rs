@@ -54,7 +54,7 @@ impl ServiceError {
     pub fn into_app(self, request_id: &str) -> AppError {
         match self {
             ServiceError::App(e) => e,
-            ServiceError::Db(e) if crate::db::is_busy(&e) => {
+            ServiceError::Db(e) if is_busy(&e) => {
                 tracing::warn!(request_id, error = %e, "the database was too busy to answer in time; answering 503");
                 AppError::Busy { retry_after_secs: BUSY_RETRY_AFTER_SECS }
             }
@@ -63,5 +63,19 @@ impl ServiceError {
                 AppError::Internal { request_id: request_id.to_owned() }
             }
         }
+    }
+}
+
+/// Whether a database error means "too busy right now" (no pooled connection came free, or the
+/// SQLite write lock stayed taken): nothing was done and the caller may simply try again.
+pub fn is_busy(err: &DbErr) -> bool {
+    use sea_orm::RuntimeErr;
+    match err {
+        DbErr::ConnectionAcquire(_) => true,
+        DbErr::Conn(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
+            // SQLITE_BUSY (5) and its extended codes (e.g. 261, 517): the low byte is the primary code.
+            e.as_database_error().and_then(|d| d.code()).and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5)
+        }
+        _ => false,
     }
 }

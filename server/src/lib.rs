@@ -21,6 +21,7 @@ pub mod providers;
 pub mod rate_limit;
 pub mod retention;
 pub mod sandbox;
+pub mod scope;
 pub mod sessions;
 pub mod startup;
 pub mod state;

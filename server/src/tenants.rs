@@ -21,7 +21,7 @@ use crate::error::{ServiceError, ServiceResult};
 const SLUG_TAKEN: &str = "This slug is already used by another tenant. Choose another.";
 
 /// Tenants `viewer` may see: all for config staff and admins, assigned ones for account managers.
-pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_archived: bool) -> ServiceResult<Vec<TenantSummary>> {
+pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_archived: bool, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
     let mut query = tenant::Entity::find().order_by_asc(tenant::Column::DisplayName);
     if viewer.role == Role::AccountManager {
         query = query.filter(tenant::Column::AccountManagerId.eq(viewer.id));
@@ -34,7 +34,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
     // Bounded IN lists: the lookups per tenant go in batches.
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
-        out.extend(summaries(db, rows.by_ref().take(500).collect(), &OnboardingSla::default()).await?);
+        out.extend(summaries(db, rows.by_ref().take(500).collect(), sla).await?);
     }
     Ok(out)
 }
@@ -335,7 +335,7 @@ pub fn is_stuck(sla: &OnboardingSla, state: ConsentState, since: chrono::DateTim
 /// Whether a tenant has been in its (own environment's) state longer than the SLA allows.
 fn stuck(sla: &OnboardingSla, now: chrono::DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
     use sea_orm::Condition;
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    use sea_orm::sea_query::{Expr, ExprTrait};
     let mut late = Condition::any();
     for (state, limit) in sla_limits(sla) {
         late = late.add(
@@ -344,25 +344,26 @@ fn stuck(sla: &OnboardingSla, now: chrono::DateTime<Utc>) -> sea_orm::sea_query:
                 .add(Expr::col((consent_state::Entity, consent_state::Column::UpdatedAt)).lt(now - limit)),
         );
     }
-    let row = Query::select()
+    Expr::exists(own_state_row().cond_where(late).to_owned())
+}
+
+/// `SELECT 1` from the tenant's state row in its own environment, correlated with the outer
+/// `tenants` row (a primary-key lookup); callers add what the state must be.
+fn own_state_row() -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    Query::select()
         .expr(Expr::val(1))
         .from(consent_state::Entity)
         .and_where(Expr::col((consent_state::Entity, consent_state::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
         .and_where(Expr::col((consent_state::Entity, consent_state::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
-        .cond_where(late)
-        .to_owned();
-    Expr::exists(row)
+        .to_owned()
 }
 
 /// Whether a tenant is in `state` (with `reason`, when given) in its own environment: a
 /// correlated lookup on the state table's primary key. No state row means `not_started`.
 fn in_state(state: ConsentState, reason: Option<&str>) -> sea_orm::sea_query::SimpleExpr {
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
-    let mut row = Query::select();
-    row.expr(Expr::val(1))
-        .from(consent_state::Entity)
-        .and_where(Expr::col((consent_state::Entity, consent_state::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
-        .and_where(Expr::col((consent_state::Entity, consent_state::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)));
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let mut row = own_state_row();
     if state == ConsentState::NotStarted {
         row.and_where(Expr::col((consent_state::Entity, consent_state::Column::State)).ne(ConsentState::NotStarted.as_str()));
         return Expr::exists(row.to_owned()).not();
@@ -413,7 +414,7 @@ pub async fn page_of<C: ConnectionTrait>(
 /// One tenant with its audit events, if `viewer` may see it. A tenant an account manager is not
 /// assigned to is reported as not found, so its existence does not leak.
 pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uuid) -> ServiceResult<TenantDetail> {
-    let t = visible(db, viewer, id).await?;
+    let t = crate::scope::visible(db, viewer, id).await?;
     let manager_email = match t.account_manager_id {
         Some(m) => staff_user::Entity::find_by_id(m).one(db).await?.map(|s| s.email),
         None => None,
@@ -434,15 +435,6 @@ pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uuid) 
         can_manage: viewer.role.manages_tenants(),
         events,
     })
-}
-
-/// The tenant row if `viewer` may see it; `NotFound` otherwise.
-pub async fn visible<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uuid) -> ServiceResult<tenant::Model> {
-    let row = tenant::Entity::find_by_id(id).one(db).await?;
-    match row {
-        Some(t) if viewer.role.manages_tenants() || t.account_manager_id == Some(viewer.id) => Ok(t),
-        _ => Err(AppError::not_found("Tenant").into()),
-    }
 }
 
 /// The environment of a tenant, whoever asks (callers have already scoped the tenant); not found

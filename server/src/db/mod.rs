@@ -8,8 +8,8 @@
 //! `BEGIN`, waiting up to [`SQLITE_BUSY_TIMEOUT`] for it): a deferred transaction that read first
 //! and then tried to write after another writer committed would fail at once with
 //! `SQLITE_BUSY_SNAPSHOT`, which no waiting can cure. A write that still cannot get the lock in
-//! time is answered 503 with `Retry-After` (see [`is_busy`]), like a pool that has no connection
-//! to give.
+//! time is answered 503 with `Retry-After` (see `error::is_busy`), like a pool that has no
+//! connection to give.
 
 pub mod entities;
 
@@ -17,9 +17,7 @@ use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{
-    ConnectOptions, Database, DatabaseConnection, DbErr, RuntimeErr, SqliteTransactionMode, TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait};
 
 /// How long a request waits for a database connection before the portal answers 503.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -74,17 +72,4 @@ pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<Databa
 pub async fn begin<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
     db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() })
         .await
-}
-
-/// Whether a database error means "too busy right now" (no pooled connection came free, or the
-/// SQLite write lock stayed taken): nothing was done and the caller may simply try again.
-pub fn is_busy(err: &DbErr) -> bool {
-    match err {
-        DbErr::ConnectionAcquire(_) => true,
-        DbErr::Conn(RuntimeErr::SqlxError(e)) | DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => {
-            // SQLITE_BUSY (5) and its extended codes (e.g. 261, 517): the low byte is the primary code.
-            e.as_database_error().and_then(|d| d.code()).and_then(|c| c.parse::<i32>().ok()).is_some_and(|c| c & 0xff == 5)
-        }
-        _ => false,
-    }
 }

@@ -164,7 +164,7 @@ pub async fn tenant_consent_view<C: ConnectionTrait>(
     tenant_id: Uuid,
     configured: impl FnOnce(Environment) -> bool,
 ) -> ServiceResult<app::onboarding::model::TenantConsentView> {
-    let t = crate::tenants::visible(db, viewer, tenant_id).await?;
+    let t = crate::scope::visible(db, viewer, tenant_id).await?;
     let env = t.environment()?;
     let su = system_user(db, tenant_id, env).await?;
     let history = crate::audit::recent_for_tenant(db, tenant_id, &["consent.state_changed", "invite."], Some(crate::audit::PAGE_EVENTS)).await?;

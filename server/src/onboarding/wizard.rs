@@ -260,7 +260,7 @@ pub async fn end_customer_sessions<C: ConnectionTrait>(
     request_id: Option<&str>,
     tenant_id: Uuid,
 ) -> ServiceResult<u64> {
-    crate::tenants::visible(db, viewer, tenant_id).await?;
+    crate::scope::visible(db, viewer, tenant_id).await?;
     let ended = crate::sessions::end_for_tenant(db, tenant_id).await?;
     let after = Some(json!({ "ended_sessions": ended }));
     audit::record(db, Event { actor, tenant_id: Some(tenant_id), action: "invite.sessions_ended", before: None, after, request_id }).await?;

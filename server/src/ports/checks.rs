@@ -23,7 +23,7 @@ impl Portal {
         match scope {
             CheckScope::Staff(tenant_id) => {
                 let staff = if read_only { ctx.require_staff()? } else { ctx.require_role(MANAGERS)? };
-                let t = done(ctx, tenants::visible(&self.db, staff, tenant_id).await)?;
+                let t = done(ctx, crate::scope::visible(&self.db, staff, tenant_id).await)?;
                 Ok((tenant_id, done(ctx, t.environment())?, Actor::of(ctx)))
             }
             CheckScope::Invitee => {

@@ -14,7 +14,7 @@ use crate::tenants;
 impl TenantsPort for Portal {
     async fn list(&self, ctx: &RequestCtx, include_archived: bool) -> AppResult<Vec<TenantSummary>> {
         let viewer = ctx.require_staff()?;
-        done(ctx, tenants::list(&self.db, viewer, include_archived).await)
+        done(ctx, tenants::list(&self.db, viewer, include_archived, &self.config.onboarding_sla).await)
     }
 
     async fn page(&self, ctx: &RequestCtx, query: TenantQuery) -> AppResult<TenantPage> {

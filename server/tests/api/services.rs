@@ -70,9 +70,9 @@ on_both_databases! {
         let am_b = principal(w.manager_b, Role::AccountManager);
         let cfg = principal(w.config_staff, Role::ConfigStaff);
         let ids = |list: Vec<app::tenants::api::TenantSummary>| list.into_iter().map(|t| t.id).collect::<Vec<_>>();
-        assert_eq!(ids(server::tenants::list(&db, &am_a, false).await.unwrap()), vec![w.tenant_a]);
-        assert!(server::tenants::list(&db, &am_b, false).await.unwrap().is_empty());
-        assert_eq!(server::tenants::list(&db, &cfg, false).await.unwrap().len(), 2);
+        assert_eq!(ids(server::tenants::list(&db, &am_a, false, &server::config::OnboardingSla::default()).await.unwrap()), vec![w.tenant_a]);
+        assert!(server::tenants::list(&db, &am_b, false, &server::config::OnboardingSla::default()).await.unwrap().is_empty());
+        assert_eq!(server::tenants::list(&db, &cfg, false, &server::config::OnboardingSla::default()).await.unwrap().len(), 2);
         let hidden = app_err(server::tenants::get(&db, &am_a, w.tenant_b).await.unwrap_err());
         assert_eq!(hidden, AppError::not_found("Tenant"));
         let detail = server::tenants::get(&db, &am_a, w.tenant_a).await.unwrap();
@@ -87,8 +87,8 @@ on_both_databases! {
         let cfg = principal(w.config_staff, Role::ConfigStaff);
         server::tenants::set_archived(&db, &Actor::system("t"), None, w.tenant_b, true).await.unwrap();
         server::tenants::set_archived(&db, &Actor::system("t"), None, w.tenant_b, true).await.unwrap();
-        assert_eq!(server::tenants::list(&db, &cfg, false).await.unwrap().len(), 1);
-        assert_eq!(server::tenants::list(&db, &cfg, true).await.unwrap().len(), 2);
+        assert_eq!(server::tenants::list(&db, &cfg, false, &server::config::OnboardingSla::default()).await.unwrap().len(), 1);
+        assert_eq!(server::tenants::list(&db, &cfg, true, &server::config::OnboardingSla::default()).await.unwrap().len(), 2);
         let events = server::audit::for_tenant(&db, w.tenant_b).await.unwrap();
         assert_eq!(events.iter().filter(|e| e.action == "tenant.archived").count(), 1);
     }
@@ -268,7 +268,7 @@ on_both_databases! {
         let admin = principal(w.admin, Role::Admin);
         let err = server::tenants::get(&db, &admin, w.tenant_b).await.unwrap_err().to_string();
         assert!(err.contains(&w.tenant_b.to_string()) && err.contains("staging"), "{err}");
-        assert!(server::tenants::list(&db, &admin, false).await.is_err(), "the list does not silently drop or relabel the row");
+        assert!(server::tenants::list(&db, &admin, false, &server::config::OnboardingSla::default()).await.is_err(), "the list does not silently drop or relabel the row");
         assert!(server::tenants::get(&db, &admin, w.tenant_a).await.is_ok(), "other rows are unaffected");
     }
 }

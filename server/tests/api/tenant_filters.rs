@@ -30,6 +30,27 @@ async fn set_state(db: &sea_orm::DatabaseConnection, tenant: Uuid, env: &str, st
     .unwrap();
 }
 
+/// Pins a system user for `tenant` in the demo environment.
+async fn pin_system_user(db: &sea_orm::DatabaseConnection, tenant: Uuid, email: &str, account_id: &str, account_name: &str) {
+    server::db::entities::system_user::ActiveModel {
+        tenant_id: Set(tenant),
+        environment: Set("demo".into()),
+        user_id: Set("user-guid".into()),
+        email: Set(email.into()),
+        name: Set("Integration".into()),
+        account_id: Set(account_id.into()),
+        account_name: Set(account_name.into()),
+        base_uri: Set("https://demo.docusign.net".into()),
+        organization_id: Set(None),
+        pinned_at: Set(chrono::Utc::now()),
+        verified_at: Set(None),
+        last_verification: Set(None),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+}
+
 async fn slugs(db: &sea_orm::DatabaseConnection, who: &StaffPrincipal, query: TenantQuery) -> Vec<String> {
     let page = server::tenants::page(db, who, &query, &server::config::OnboardingSla::default()).await.unwrap();
     assert_eq!(page.total as usize, page.items.len(), "one page holds them all here");
@@ -128,7 +149,7 @@ async fn the_export_follows_the_state_filter_and_refuses_an_unknown_state() {
 
 on_both_databases! {
     async fn each_list_row_shows_the_mode_system_user_latest_check_and_last_activity_of_its_own_environment(backend) {
-        use server::db::entities::{check_run, consent_grant, system_user};
+        use server::db::entities::{check_run, consent_grant};
         let t = TestApp::with(backend, test_config()).await;
         let db = &t.portal.db;
         let tenant = t.world.tenant_a;
@@ -154,23 +175,7 @@ on_both_databases! {
             .await
             .unwrap();
         }
-        system_user::ActiveModel {
-            tenant_id: Set(tenant),
-            environment: Set("demo".into()),
-            user_id: Set("user-guid".into()),
-            email: Set("integration@acme.test".into()),
-            name: Set("Integration".into()),
-            account_id: Set("acct-1".into()),
-            account_name: Set("Acme Sales".into()),
-            base_uri: Set("https://demo.docusign.net".into()),
-            organization_id: Set(None),
-            pinned_at: Set(now),
-            verified_at: Set(Some(now)),
-            last_verification: Set(None),
-        }
-        .insert(db)
-        .await
-        .unwrap();
+        pin_system_user(db, tenant, "integration@acme.test", "acct-1", "Acme Sales").await;
         for (overall, at) in [(Some("fail"), now - hour * 2), (Some("pass"), now - hour), (None, now - hour * 4)] {
             check_run::ActiveModel {
                 id: Set(Uuid::new_v4()),
@@ -310,23 +315,7 @@ on_both_databases! {
         let t = TestApp::with(backend, test_config()).await;
         let db = &t.portal.db;
         let w = &t.world;
-        server::db::entities::system_user::ActiveModel {
-            tenant_id: Set(w.tenant_b),
-            environment: Set("demo".into()),
-            user_id: Set("guid".into()),
-            email: Set("Integration.Bot@globex.example".into()),
-            name: Set("Bot".into()),
-            account_id: Set("acct".into()),
-            account_name: Set("Globex".into()),
-            base_uri: Set("https://demo.docusign.net".into()),
-            organization_id: Set(None),
-            pinned_at: Set(chrono::Utc::now()),
-            verified_at: Set(None),
-            last_verification: Set(None),
-        }
-        .insert(db)
-        .await
-        .unwrap();
+        pin_system_user(db, w.tenant_b, "Integration.Bot@globex.example", "acct", "Globex").await;
         let sla = server::config::OnboardingSla::default();
         let admin = viewer(w.admin, Role::Admin);
         let found = server::tenants::page(db, &admin, &TenantQuery { q: Some("integration.bot".into()), ..Default::default() }, &sla).await.unwrap();

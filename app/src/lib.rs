@@ -2,6 +2,7 @@
 //! server, and the server functions (thin: decode, authorize, call a backend port).
 #![recursion_limit = "256"]
 
+pub mod api_clients;
 pub mod audit;
 pub mod auth;
 pub mod checks;
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/tenants/:id/edit") view=tenants::views::TenantEditPage ssr=SsrMode::Async />
                     <Route path=path!("/staff") view=staff::views::StaffPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=audit::views::AuditLogPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/api") view=api_clients::views::ApiClientsPage ssr=SsrMode::Async />
                     <Route path=path!("/overview") view=tenants::overview::OverviewPage ssr=SsrMode::Async />
                     <Route path=path!("/onboard/:token") view=onboarding::wizard_views::InviteLandingPage ssr=SsrMode::Async />
                     <Route path=path!("/wizard") view=onboarding::wizard_views::WizardPage ssr=SsrMode::Async />

@@ -41,6 +41,9 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/staff/create", Access::Roles(ADMINS)),
     ("/api/staff/set_active", Access::Roles(ADMINS)),
     ("/api/staff/end_sessions", Access::Roles(ADMINS)),
+    ("/api/api_clients/list", Access::Roles(ADMINS)),
+    ("/api/api_clients/create", Access::Roles(ADMINS)),
+    ("/api/api_clients/revoke", Access::Roles(ADMINS)),
     ("/api/onboarding/tenant_consent", Access::Staff),
     ("/api/onboarding/create_invite", Access::Roles(MANAGERS)),
     ("/api/onboarding/revoke_invite", Access::Roles(MANAGERS)),
@@ -78,6 +81,31 @@ pub const ROUTE_POLICY: &[(&str, &str, Access)] = &[
     ("GET", "/audit/export.csv", Access::Staff),
 ];
 
+/// Who may call an endpoint of the ISV integration API (`/api/v1`). The API never accepts a
+/// session: its callers are the ISV's backends, authenticated by an API key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiAccess {
+    /// Anyone (the API's own description).
+    Public,
+    /// A valid key holding this scope; the endpoint then checks the tenant's environment.
+    Scope(crate::api_clients::ApiScope),
+}
+
+/// Every endpoint of the integration API, by method and route, with its rule. The API's gate
+/// refuses any route that is not listed here (deny by default).
+pub const API_POLICY: &[(&str, &str, ApiAccess)] = &[
+    ("GET", "/api/v1/openapi.json", ApiAccess::Public),
+    ("GET", "/api/v1/docs", ApiAccess::Public),
+    ("GET", "/api/v1/tenants", ApiAccess::Scope(crate::api_clients::ApiScope::TenantsRead)),
+    ("GET", "/api/v1/tenants/{tenant}", ApiAccess::Scope(crate::api_clients::ApiScope::TenantsRead)),
+    ("POST", "/api/v1/tenants/{tenant}/access-token", ApiAccess::Scope(crate::api_clients::ApiScope::TokensIssue)),
+];
+
+/// The rule for an integration-API route; `None` means it is not part of the API.
+pub fn api_access(method: &str, route: &str) -> Option<ApiAccess> {
+    API_POLICY.iter().find(|(m, r, _)| *m == method && *r == route).map(|(_, _, a)| *a)
+}
+
 /// Pages anyone may open; every other page needs a signed-in staff member (deny by default).
 pub const PUBLIC_PAGES: &[&str] = &["/login", "/healthz"];
 
@@ -92,7 +120,7 @@ pub fn page_access(path: &str) -> Access {
         Access::Public
     } else if INVITEE_PAGES.contains(&path) || path.starts_with("/oauth/") {
         Access::Invitee
-    } else if path == "/staff" || path.starts_with("/staff/") {
+    } else if path == "/staff" || path.starts_with("/staff/") || path.starts_with("/settings/") {
         Access::Roles(ADMINS)
     } else {
         Access::Staff

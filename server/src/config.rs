@@ -53,6 +53,9 @@ pub struct Config {
     pub retention: Retention,
     /// When a tenant counts as stuck in onboarding (`[onboarding_sla]`).
     pub onboarding_sla: OnboardingSla,
+    /// Requests per minute each API key may send to the integration API
+    /// (`PORTAL_API_RATE_LIMIT_PER_MINUTE`, default 600); beyond it, 429 with `Retry-After`.
+    pub api_rate_limit_per_minute: u32,
     /// The ISV's DocuSign settings per environment (`[docusign.demo]`, `[docusign.production]`,
     /// or `PORTAL_DOCUSIGN__DEMO__INTEGRATION_KEY=…`). An environment left out cannot onboard.
     #[serde(default)]
@@ -222,6 +225,7 @@ struct Defaults {
     trusted_proxies: Vec<String>,
     retention: Retention,
     onboarding_sla: OnboardingSla,
+    api_rate_limit_per_minute: u32,
 }
 
 /// A configuration problem, worded for the person starting the portal.
@@ -263,6 +267,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             retention: Retention::default(),
             onboarding_sla: OnboardingSla::default(),
+            api_rate_limit_per_minute: 600,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(file) = file {

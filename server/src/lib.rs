@@ -1,6 +1,7 @@
 //! The Consent Portal backend: configuration, database, domain services, HTTP routes, and the
 //! DocuSign sandbox (which the portal reaches only over HTTP).
 
+pub mod api_clients;
 pub mod assets;
 pub mod audit;
 pub mod bench;
@@ -15,6 +16,7 @@ pub mod demo;
 pub mod error;
 pub mod exports;
 pub mod http;
+pub mod isv_api;
 pub mod onboarding;
 pub mod ports;
 pub mod providers;

@@ -48,6 +48,7 @@ impl Portal {
             let client = DocuSignClient::new(settings).map_err(|e| StartError::Provider { env: env.as_str(), message: e.to_string() })?;
             providers.push((env, client));
         }
+        let api_limiter = crate::isv_api::gate::ApiLimiter::new(config.api_rate_limit_per_minute);
         Ok(Portal {
             db,
             config,
@@ -56,6 +57,8 @@ impl Portal {
             sign_in_limiter: SignInLimiter::default(),
             redeem_limiter: RedeemLimiter::default(),
             budgets: Default::default(),
+            api_limiter,
+            api_tokens: Default::default(),
         })
     }
 }

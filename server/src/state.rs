@@ -29,6 +29,10 @@ pub struct Portal {
     pub redeem_limiter: RedeemLimiter,
     /// What each DocuSign account still allows us (from its rate-limit headers).
     pub budgets: Arc<AccountBudgets>,
+    /// Requests per minute per API key of the integration API.
+    pub api_limiter: crate::isv_api::gate::ApiLimiter,
+    /// DocuSign access tokens handed out by the integration API, in this instance's memory.
+    pub api_tokens: crate::isv_api::tokens::TokenCache,
 }
 
 impl Portal {

@@ -349,7 +349,7 @@ fn stuck(sla: &OnboardingSla, now: chrono::DateTime<Utc>) -> sea_orm::sea_query:
 
 /// `SELECT 1` from the tenant's state row in its own environment, correlated with the outer
 /// `tenants` row (a primary-key lookup); callers add what the state must be.
-fn own_state_row() -> sea_orm::sea_query::SelectStatement {
+pub(crate) fn own_state_row() -> sea_orm::sea_query::SelectStatement {
     use sea_orm::sea_query::{Expr, ExprTrait, Query};
     Query::select()
         .expr(Expr::val(1))
@@ -361,7 +361,7 @@ fn own_state_row() -> sea_orm::sea_query::SelectStatement {
 
 /// Whether a tenant is in `state` (with `reason`, when given) in its own environment: a
 /// correlated lookup on the state table's primary key. No state row means `not_started`.
-fn in_state(state: ConsentState, reason: Option<&str>) -> sea_orm::sea_query::SimpleExpr {
+pub(crate) fn in_state(state: ConsentState, reason: Option<&str>) -> sea_orm::sea_query::SimpleExpr {
     use sea_orm::sea_query::{Expr, ExprTrait};
     let mut row = own_state_row();
     if state == ConsentState::NotStarted {

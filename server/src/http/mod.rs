@@ -65,6 +65,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
             provide_context::<Arc<dyn TenantsPort>>(portal.clone());
             provide_context::<Arc<dyn StaffPort>>(portal.clone());
             provide_context::<Arc<dyn app::audit::api::AuditPort>>(portal.clone());
+            provide_context::<Arc<dyn app::api_clients::api::ApiClientsPort>>(portal.clone());
             leptos::nonce::provide_nonce();
         }
     };
@@ -100,8 +101,11 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
         .layer(RequestBodyLimitLayer::new(connect::CONNECT_BODY_LIMIT_BYTES));
     // Outermost last: every answer, including a 408 from the timeout and a 413 from a body
     // limit, passes the security headers.
+    // The integration API: API keys, never sessions; no cookies, so no cross-site refusal.
+    let api_routes = Router::new().nest("/api/v1", crate::isv_api::router(portal.clone())).layer(RequestBodyLimitLayer::new(BODY_LIMIT_BYTES));
     Router::new()
         .route("/healthz", get(health))
+        .merge(api_routes)
         .nest_service("/pkg", static_files)
         .merge(connect_routes)
         .merge(app_routes)

@@ -3,6 +3,7 @@
 //! call, the method here authorizes the caller (the role checks mirror `app/src/policy.rs`) and
 //! calls one service function, and the service in `server/src/<area>` does the work.
 
+mod api_clients;
 mod audit;
 mod auth;
 mod checks;

@@ -117,6 +117,14 @@ async fn the_access_matrix_holds_for_every_server_function() {
                 only_admin(who),
             ),
             ("/api/staff/set_active", vec![("id".into(), mb.clone()), ("active".into(), "true".into())], only_admin(who)),
+            ("/api/api_clients/list", vec![], only_admin(who)),
+            (
+                "/api/api_clients/create",
+                vec![("input[name]".into(), format!("client {tag}")), ("input[env_demo]".into(), "on".into()), ("input[scope_tenants_read]".into(), "on".into())],
+                only_admin(who),
+            ),
+            // Unknown id: the admin hears "not found", everyone else is refused before the lookup.
+            ("/api/api_clients/revoke", vec![("id".into(), uuid::Uuid::new_v4().to_string())], if who == Who::Admin { S::NOT_FOUND } else { deny_am(who, S::FORBIDDEN) }),
             ("/api/onboarding/tenant_consent", vec![("tenant_id".into(), ta.clone())], staff_read(who, if who == Who::OtherManager { S::NOT_FOUND } else { S::OK })),
             ("/api/onboarding/create_invite", vec![("tenant_id".into(), tb.clone())], deny_am(who, S::OK)),
             ("/api/onboarding/revoke_invite", vec![("invite_id".into(), uuid::Uuid::new_v4().to_string())], deny_am(who, S::NOT_FOUND)),

@@ -12,6 +12,7 @@ mod checks;
 mod docusign_client;
 mod exports;
 mod hardening;
+mod isv_api;
 mod onboarding;
 mod render_once;
 mod router;

@@ -1,5 +1,6 @@
 //! sea-orm entities, one per table. Behaviour lives in the services, not here.
 
+pub mod api_client;
 pub mod audit_event;
 pub mod check_attestation;
 pub mod check_result;

@@ -1,0 +1,142 @@
+//! The ISV integration API, `/api/v1`: what the ISV's own backend needs to act for each customer.
+//! JSON answers, RFC 9457 problem documents for every error, API-key authentication with scopes
+//! and a per-key rate limit (`gate`), an OpenAPI 3.1 description generated from these handlers
+//! (`openapi`), and a reference page.
+//!
+//! Handlers are thin: read the request, call one service (`tenants`, `tokens`), answer.
+
+pub mod gate;
+pub mod model;
+pub mod openapi;
+pub mod problem;
+pub mod tenants;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Extension, Path, Query, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use http::{HeaderValue, header};
+
+use crate::api_clients::ApiCaller;
+use crate::http::AppState;
+use crate::http::middleware::RequestId;
+use crate::state::Portal;
+use model::*;
+use problem::Problem;
+
+/// The API's routes (mounted at `/api/v1`), behind the gate.
+pub fn router(portal: Arc<Portal>) -> Router<AppState> {
+    Router::new()
+        .route("/openapi.json", get(openapi::document))
+        .route("/docs", get(openapi::reference_page))
+        .route("/tenants", get(list_tenants))
+        .route("/tenants/{tenant}", get(get_tenant))
+        .route("/tenants/{tenant}/access-token", post(access_token))
+        .route_layer(axum::middleware::from_fn_with_state(portal, gate::api_gate))
+        .fallback(|| async { Problem::not_found("This API has no such endpoint; see /api/v1/docs.") })
+}
+
+/// JSON that no cache may keep (tokens and tenant records change).
+fn fresh_json<T: serde::Serialize>(value: &T) -> Response {
+    let mut res = Json(value).into_response();
+    res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// Lists tenants, paged by cursor.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants",
+    tag = "tenants",
+    params(TenantListParams),
+    security(("api_key" = ["tenants:read"])),
+    responses(
+        (status = 200, description = "One page of tenants", body = ApiTenantPage),
+        (status = 400, description = "A parameter could not be read", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `tenants:read` or the environment", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the key's rate limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn list_tenants(
+    State(portal): State<Arc<Portal>>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(rid): Extension<RequestId>,
+    params: Result<Query<TenantListParams>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return Problem::bad_request("The query string could not be read; see the parameters in /api/v1/docs.").into_response();
+    };
+    let req = match tenants::ListRequest::parse(&caller, &params) {
+        Ok(r) => r,
+        Err(p) => return p.into_response(),
+    };
+    match tenants::list(&portal.db, &portal.config.public_url, &req).await {
+        Ok(page) => fresh_json(&page),
+        Err(e) => Problem::from_service(e, &rid.0).into_response(),
+    }
+}
+
+/// One tenant, by id or slug.
+#[utoipa::path(
+    get,
+    path = "/api/v1/tenants/{tenant}",
+    tag = "tenants",
+    params(("tenant" = String, Path, description = "The tenant's id (UUID) or slug")),
+    security(("api_key" = ["tenants:read"])),
+    responses(
+        (status = 200, description = "The tenant", body = ApiTenant),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `tenants:read` or the tenant's environment", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the key's rate limit", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn get_tenant(State(portal): State<Arc<Portal>>, Extension(caller): Extension<ApiCaller>, Extension(rid): Extension<RequestId>, Path(key): Path<String>) -> Response {
+    let result = async {
+        let t = match tenants::find(&portal.db, &caller, &key).await? {
+            Ok(t) => t,
+            Err(p) => return Ok(Err(p)),
+        };
+        Ok(Ok(tenants::one(&portal.db, &portal.config.public_url, t).await?))
+    };
+    match result.await {
+        Ok(Ok(t)) => fresh_json(&t),
+        Ok(Err(p)) => p.into_response(),
+        Err(e) => Problem::from_service(e, &rid.0).into_response(),
+    }
+}
+
+/// A DocuSign access token for the tenant's system user (JWT grant), with the account and base
+/// URI to use it on. Cached until five minutes before it expires.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tenant}/access-token",
+    tag = "tokens",
+    params(("tenant" = String, Path, description = "The tenant's id (UUID) or slug")),
+    security(("api_key" = ["tokens:issue"])),
+    responses(
+        (status = 200, description = "A token valid for at least five more minutes", body = ApiAccessToken),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `tokens:issue` or the tenant's environment", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The tenant's consent is not in place (the problem names the remediation); DocuSign's refusal moved the tenant to the matching state", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the key's rate limit", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "DocuSign could not be reached; nothing changed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn access_token(State(portal): State<Arc<Portal>>, Extension(caller): Extension<ApiCaller>, Extension(rid): Extension<RequestId>, Path(key): Path<String>) -> Response {
+    let t = match tenants::find(&portal.db, &caller, &key).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(p)) => return p.into_response(),
+        Err(e) => return Problem::from_service(e, &rid.0).into_response(),
+    };
+    match tokens::vend(&portal, &caller, &t, &rid.0).await {
+        Ok(token) => fresh_json(&token),
+        Err(p) => p.into_response(),
+    }
+}

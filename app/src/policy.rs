@@ -99,6 +99,7 @@ pub const API_POLICY: &[(&str, &str, ApiAccess)] = &[
     ("GET", "/api/v1/tenants", ApiAccess::Scope(crate::api_clients::ApiScope::TenantsRead)),
     ("GET", "/api/v1/tenants/{tenant}", ApiAccess::Scope(crate::api_clients::ApiScope::TenantsRead)),
     ("POST", "/api/v1/tenants/{tenant}/access-token", ApiAccess::Scope(crate::api_clients::ApiScope::TokensIssue)),
+    ("POST", "/api/v1/tenants/{tenant}/consent-checks", ApiAccess::Scope(crate::api_clients::ApiScope::ConsentCheck)),
 ];
 
 /// The rule for an integration-API route; `None` means it is not part of the API.

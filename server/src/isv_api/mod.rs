@@ -5,6 +5,7 @@
 //!
 //! Handlers are thin: read the request, call one service (`tenants`, `tokens`), answer.
 
+pub mod consent_checks;
 pub mod gate;
 pub mod model;
 pub mod openapi;
@@ -14,7 +15,7 @@ pub mod tokens;
 
 use std::sync::Arc;
 
-use axum::extract::rejection::QueryRejection;
+use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{Extension, Path, Query, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -36,6 +37,7 @@ pub fn router(portal: Arc<Portal>) -> Router<AppState> {
         .route("/tenants", get(list_tenants))
         .route("/tenants/{tenant}", get(get_tenant))
         .route("/tenants/{tenant}/access-token", post(access_token))
+        .route("/tenants/{tenant}/consent-checks", post(consent_check))
         .route_layer(axum::middleware::from_fn_with_state(portal, gate::api_gate))
         .fallback(|| async { Problem::not_found("This API has no such endpoint; see /api/v1/docs.") })
 }
@@ -137,6 +139,48 @@ pub async fn access_token(State(portal): State<Arc<Portal>>, Extension(caller): 
     };
     match tokens::vend(&portal, &caller, &t, &rid.0).await {
         Ok(token) => fresh_json(&token),
+        Err(p) => p.into_response(),
+    }
+}
+
+/// Whether an individual user of the tenant has consented, with a consent link when not.
+#[utoipa::path(
+    post,
+    path = "/api/v1/tenants/{tenant}/consent-checks",
+    tag = "consent",
+    params(("tenant" = String, Path, description = "The tenant's id (UUID) or slug")),
+    request_body = consent_checks::ConsentCheckRequest,
+    security(("api_key" = ["consent:check"])),
+    responses(
+        (status = 200, description = "The user's consent: `consented`, `consent_required` (with `consent_url`), `not_in_claimed_domain` (with `consent_url`) or `unknown_user`", body = consent_checks::ConsentCheckResult),
+        (status = 400, description = "The body is not the JSON described", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid API key", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The key lacks `consent:check` or the tenant's environment", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`user` is neither a GUID nor an e-mail, or an e-mail cannot be looked up for this tenant", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Over the key's rate limit", body = Problem, content_type = "application/problem+json"),
+        (status = 502, description = "DocuSign refused the request", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "DocuSign could not be reached; nothing changed", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+pub async fn consent_check(
+    State(portal): State<Arc<Portal>>,
+    Extension(caller): Extension<ApiCaller>,
+    Extension(rid): Extension<RequestId>,
+    Path(key): Path<String>,
+    body: Result<Json<consent_checks::ConsentCheckRequest>, JsonRejection>,
+) -> Response {
+    // The tenant first: a key that may not see it hears that, whatever it sent.
+    let t = match tenants::find(&portal.db, &caller, &key).await {
+        Ok(Ok(t)) => t,
+        Ok(Err(p)) => return p.into_response(),
+        Err(e) => return Problem::from_service(e, &rid.0).into_response(),
+    };
+    let Ok(Json(body)) = body else {
+        return Problem::bad_request("Send a JSON body such as {\"user\": \"ada@example.com\"} with `Content-Type: application/json`.").into_response();
+    };
+    match consent_checks::check(&portal, &caller, &t, body, &rid.0).await {
+        Ok(r) => fresh_json(&r),
         Err(p) => p.into_response(),
     }
 }

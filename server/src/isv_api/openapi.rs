@@ -17,10 +17,10 @@ use super::problem::Problem;
         version = "1",
         description = "For the ISV's backend: each tenant's consent state, system user, account and base URI, and DocuSign access tokens for the system user. Authenticate with an API key from the portal's API clients page: `Authorization: Bearer cpk_…`. Errors are RFC 9457 problem documents."
     ),
-    paths(super::list_tenants, super::get_tenant, super::access_token),
-    components(schemas(ApiTenant, ApiConsent, ApiSystemUser, ApiAccount, ApiSetupCheck, ApiRemediation, ApiAction, ApiTenantPage, ApiAccessToken, Problem)),
+    paths(super::list_tenants, super::get_tenant, super::access_token, super::consent_check),
+    components(schemas(ApiTenant, ApiConsent, ApiSystemUser, ApiAccount, ApiSetupCheck, ApiRemediation, ApiAction, ApiTenantPage, ApiAccessToken, Problem, super::consent_checks::ConsentCheckRequest, super::consent_checks::ConsentCheckResult)),
     modifiers(&BearerKey),
-    tags((name = "tenants", description = "Tenants and their consent"), (name = "tokens", description = "DocuSign access tokens"))
+    tags((name = "tenants", description = "Tenants and their consent"), (name = "tokens", description = "DocuSign access tokens"), (name = "consent", description = "Individual users' consent"))
 )]
 pub struct ApiDoc;
 
@@ -56,6 +56,7 @@ pub const PROBLEMS: &[(&str, &str)] = &[
     ("forbidden", "403: not allowed."),
     ("tenant-not-ready", "409: the tenant's consent is not verified. `remediation` says what staff do, with a link to the tenant in the portal."),
     ("rate-limited", "429: the key sent too many requests; wait `Retry-After` seconds."),
+    ("provider-refused", "502: DocuSign refused the request in a way the portal cannot fix (for example the integration key); the detail carries DocuSign's reason."),
     ("provider-unavailable", "503: DocuSign did not answer properly; nothing changed. Retry after `Retry-After` seconds."),
     ("busy", "503: the portal is busy; nothing changed. Retry after `Retry-After` seconds."),
     ("internal", "500: an unexpected fault, logged under the request id in the detail."),

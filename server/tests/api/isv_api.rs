@@ -117,15 +117,20 @@ async fn every_api_endpoint_refuses_missing_unknown_revoked_expired_out_of_scope
         if route.ends_with("access-token") {
             assert_problem(&ok, StatusCode::CONFLICT, "tenant-not-ready");
             assert!(ok.json()["remediation"]["actions"][0]["href"].as_str().unwrap().ends_with(&format!("/tenants/{tenant}")));
+        } else if route.ends_with("consent-checks") {
+            assert_problem(&ok, StatusCode::BAD_REQUEST, "bad-request");
+            // With a body: no DocuSign environment is configured in this app, a conflict naming it.
+            let r = consent_check(&t, &good, t.world.tenant_a, &json!({ "user": uuid::Uuid::new_v4() }).to_string()).await;
+            assert_problem(&r, StatusCode::CONFLICT, "conflict");
         } else {
             assert_eq!(ok.status, StatusCode::OK, "{route}: {}", ok.body);
         }
     }
-    assert_eq!(exercised, 3, "every keyed endpoint was tried");
+    assert_eq!(exercised, 4, "every keyed endpoint was tried");
     // Each use of the revoked key is audited; nothing else changed state.
     let actions = audit_actions_after(&t.portal.db, audit_before).await;
     assert!(actions.iter().all(|a| a == "api_client.revoked_key_used" || a == "api_client.created"), "{actions:?}");
-    assert_eq!(actions.iter().filter(|a| *a == "api_client.revoked_key_used").count(), 3);
+    assert_eq!(actions.iter().filter(|a| *a == "api_client.revoked_key_used").count(), exercised);
     assert_eq!(api(&t, "GET", "/api/v1/nothing-here", Some(&good)).await.status, StatusCode::NOT_FOUND);
     assert_problem(&api(&t, "GET", "/api/v1/nothing-here", Some(&good)).await, StatusCode::NOT_FOUND, "not-found");
 }
@@ -364,4 +369,70 @@ on_both_databases! {
         assert!(!audit.contains(&token), "nor the audit log");
         assert!(!audit.contains(&k) && !audit.contains(k.rsplit_once('_').unwrap().1), "nor the key");
     }
+}
+
+async fn consent_check(app: &TestApp, key: &str, tenant: uuid::Uuid, body: &str) -> Reply {
+    let req = Request::post(format!("/api/v1/tenants/{tenant}/consent-checks"))
+        .header(header::AUTHORIZATION, format!("Bearer {key}"))
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap();
+    app.send(req).await
+}
+
+on_both_databases! {
+    async fn a_consent_check_tells_a_consented_user_from_one_who_must_consent_and_the_link_lets_them(backend) {
+        let (o, tenant, k) = verified_with_key(backend).await;
+        let id_of = |email: &str| server::sandbox::default_fixture().user_by_email(email).unwrap().id.clone();
+        let gina = consent_check(&o.app, &k, tenant, &json!({ "user": id_of(GINA) }).to_string()).await;
+        assert_eq!(gina.status, StatusCode::OK, "{}", gina.body);
+        assert_eq!(gina.json()["result"], "consented");
+        assert!(gina.json()["consent_url"].is_null());
+
+        let mia_id = id_of(crate::onboarding::MIA);
+        let mia = consent_check(&o.app, &k, tenant, &json!({ "user": mia_id }).to_string()).await.json();
+        assert_eq!(mia["result"], "consent_required", "{mia}");
+        let url = mia["consent_url"].as_str().unwrap().to_owned();
+        assert!(url.contains("response_type=code") && url.contains("state=uc."), "{url}");
+        // Mia opens the link, consents at DocuSign, and lands on the portal without a session.
+        let back = o.at_docusign(&url, crate::onboarding::MIA, true).await;
+        let landing = o.app.get(back.strip_prefix(ORIGIN).unwrap(), None).await;
+        assert_eq!(landing.status, StatusCode::OK, "{}", landing.body);
+        assert!(landing.body.contains("Consent granted") && !landing.body.contains("code="), "{}", landing.body);
+        let again = consent_check(&o.app, &k, tenant, &json!({ "user": mia_id }).to_string()).await.json();
+        assert_eq!(again["result"], "consented", "{again}");
+        // A link's state the portal did not sign is not a consent landing.
+        let forged = back.replace("state=uc.", "state=uc.0");
+        assert_ne!(o.app.get(forged.strip_prefix(ORIGIN).unwrap(), None).await.status, StatusCode::OK);
+
+        let unknown = consent_check(&o.app, &k, tenant, &json!({ "user": uuid::Uuid::new_v4() }).to_string()).await.json();
+        assert_eq!(unknown["result"], "unknown_user", "{unknown}");
+        // An individually consented tenant has no directory: e-mails need the GUID instead.
+        assert_problem(&consent_check(&o.app, &k, tenant, &json!({ "user": GINA }).to_string()).await, StatusCode::UNPROCESSABLE_ENTITY, "invalid");
+        for bad in ["", "{}", "{\"user\": \"\"}", "{\"user\": \"not a user\"}", "[1]"] {
+            let r = consent_check(&o.app, &k, tenant, bad).await;
+            assert!(matches!(r.status, StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY), "{bad}: {}", r.status);
+            assert_eq!(r.headers.get(header::CONTENT_TYPE).unwrap(), "application/problem+json");
+        }
+    }
+}
+
+#[tokio::test]
+async fn on_organization_consent_a_consent_check_finds_users_by_email_in_the_directory() {
+    use crate::onboarding::{ACME_SALES, ADA, BOB};
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_b;
+    let b = o.redeem(&o.invite(tenant).await).await;
+    o.round_trip(&b, "sign_in", ADA).await;
+    o.round_trip(&b, "organization", ADA).await;
+    assert_eq!(o.app.call("/api/wizard/name_system_user", Some(&b.cookie), &[("input[user]", BOB)]).await.status, StatusCode::OK);
+    assert_eq!(o.choose_account(&b, ACME_SALES).await.status, StatusCode::OK);
+    assert_eq!(o.verify(&b).await["outcome"], "verified");
+    let admin = o.app.sign_in("admin@isv.test").await;
+    let (k, _) = key(&o.app, &admin, &["demo"], &ALL, "").await;
+    let bob = consent_check(&o.app, &k, tenant, &json!({ "user": BOB }).to_string()).await.json();
+    assert_eq!(bob["result"], "consented", "{bob}");
+    assert_eq!(bob["user_id"], server::sandbox::default_fixture().user_by_email(BOB).unwrap().id.as_str());
+    let outsider = consent_check(&o.app, &k, tenant, &json!({ "user": GINA }).to_string()).await.json();
+    assert_eq!(outsider["result"], "unknown_user", "{outsider}");
 }

@@ -163,7 +163,7 @@ fn embedded_data(html: &str) -> usize {
 }
 
 /// Latencies of one load.
-struct Figures {
+pub(crate) struct Figures {
     count: usize,
     errors: usize,
     p50_ms: f64,
@@ -178,7 +178,7 @@ impl std::fmt::Display for Figures {
 }
 
 /// `connections` loops GETting `path` for `duration`.
-async fn load(http: &reqwest::Client, base: &str, path: &str, cookie: Option<&str>, connections: usize, duration: Duration) -> anyhow::Result<Figures> {
+pub(crate) async fn load(http: &reqwest::Client, base: &str, path: &str, cookie: Option<&str>, connections: usize, duration: Duration) -> anyhow::Result<Figures> {
     let until = Instant::now() + duration;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
@@ -218,7 +218,7 @@ async fn load(http: &reqwest::Client, base: &str, path: &str, cookie: Option<&st
 
 /// Inserts `n` tenants with `events` audit events each, in multi-row statements; returns one
 /// tenant id from the middle.
-async fn seed(db: &sea_orm::DatabaseConnection, n: usize, events: usize) -> anyhow::Result<uuid::Uuid> {
+pub(crate) async fn seed(db: &sea_orm::DatabaseConnection, n: usize, events: usize) -> anyhow::Result<uuid::Uuid> {
     let backend = db.get_database_backend();
     let now = chrono::Utc::now();
     let mut sample = uuid::Uuid::nil();

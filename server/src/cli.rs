@@ -1,4 +1,5 @@
-//! Command line: `serve` (default), `migrate`, `staff add`, `demo` and `sandbox`.
+//! Command line: `serve` (default), `migrate`, `staff add`, `api-client add`, `demo`, `sandbox`
+//! and the benches.
 
 use anyhow::Context;
 use app::auth::Role;
@@ -34,6 +35,11 @@ pub enum Command {
         #[command(subcommand)]
         command: StaffCommand,
     },
+    /// Manage API clients of the integration API (administrators do the same on /settings/api).
+    ApiClient {
+        #[command(subcommand)]
+        command: ApiClientCommand,
+    },
     /// Run the portal on a local SQLite database with demo staff and tenants.
     Demo,
     /// Run the DocuSign sandbox on its own.
@@ -42,6 +48,8 @@ pub enum Command {
     Bench(crate::bench::BenchArgs),
     /// Seed N tenants and time the pages under load (with /healthz meanwhile); page weights.
     BenchPages(crate::bench_pages::PageBenchArgs),
+    /// Seed N tenants and time the integration API's access-token endpoint (cold grants, warm p99).
+    BenchApi(crate::bench_api::ApiBenchArgs),
     /// Write brotli and gzip copies of the built site's wasm, JS and CSS (after `cargo leptos build`).
     Precompress {
         /// The built site (the folder holding `pkg/`).
@@ -66,6 +74,25 @@ pub enum StaffCommand {
         /// Generate a random password and print it once instead of asking.
         #[arg(long)]
         generate: bool,
+    },
+}
+
+/// API client commands.
+#[derive(Debug, Subcommand)]
+pub enum ApiClientCommand {
+    /// Create an API client and print its key once.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// Environments, comma-separated: demo, production.
+        #[arg(long, value_delimiter = ',', default_value = "demo")]
+        environments: Vec<String>,
+        /// Scopes, comma-separated: tenants:read, tokens:issue, consent:check.
+        #[arg(long, value_delimiter = ',', default_value = "tenants:read")]
+        scopes: Vec<String>,
+        /// Days until the key expires (none by default).
+        #[arg(long)]
+        expires_in_days: Option<u32>,
     },
 }
 
@@ -114,6 +141,32 @@ pub async fn run() -> anyhow::Result<()> {
             println!("added {email} as {role} ({id})");
             Ok(())
         }
+        Command::ApiClient { command: ApiClientCommand::Add { name, environments, scopes, expires_in_days } } => {
+            let config = Config::load()?;
+            telemetry::init(config.log_format);
+            let db = db::connect_and_migrate(&config.database_url()).await.context("connecting to the database")?;
+            let on = |wanted: bool| wanted.then(|| "on".to_owned());
+            for e in &environments {
+                anyhow::ensure!(app::environment::Environment::parse(e).is_some(), "unknown environment `{e}`: use demo or production");
+            }
+            for s in &scopes {
+                anyhow::ensure!(app::api_clients::ApiScope::parse(s).is_some(), "unknown scope `{s}`: use tenants:read, tokens:issue or consent:check");
+            }
+            let has = |s: &str| scopes.iter().any(|x| x == s);
+            let input = app::api_clients::api::NewApiClientInput {
+                name,
+                env_demo: on(environments.iter().any(|e| e == "demo")),
+                env_production: on(environments.iter().any(|e| e == "production")),
+                scope_tenants_read: on(has("tenants:read")),
+                scope_tokens_issue: on(has("tokens:issue")),
+                scope_consent_check: on(has("consent:check")),
+                expires_in_days: expires_in_days.map(|d| d.to_string()).unwrap_or_default(),
+            };
+            let created = crate::api_clients::create(&db, &Actor::system("cli"), None, input).await.map_err(|e| anyhow::anyhow!(describe(e.into_app("cli"))))?;
+            eprintln!("created API client {} ({}); its key, shown once:", created.client.name, created.client.id);
+            println!("{}", created.key);
+            Ok(())
+        }
         Command::Demo => crate::demo::run().await,
         Command::Precompress { site_root, quality } => {
             let pkg = site_root.join("pkg");
@@ -125,6 +178,7 @@ pub async fn run() -> anyhow::Result<()> {
         }
         Command::Bench(args) => crate::bench::run(args).await,
         Command::BenchPages(args) => crate::bench_pages::run(args).await,
+        Command::BenchApi(args) => crate::bench_api::run(args).await,
         Command::Sandbox(args) => {
             telemetry::init(crate::config::LogFormat::Text);
             sandbox::run(args).await

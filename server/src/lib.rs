@@ -5,6 +5,7 @@ pub mod api_clients;
 pub mod assets;
 pub mod audit;
 pub mod bench;
+pub mod bench_api;
 pub mod bench_pages;
 pub mod checks;
 pub mod cli;

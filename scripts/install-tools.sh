@@ -47,6 +47,15 @@ if ! cargo deny --version 2>/dev/null | grep -q '0.20.2'; then
   cargo install cargo-deny --version 0.20.2 --locked
 fi
 
+# 4c. Python test peers from PyPI, in a virtualenv of their own: schemathesis checks the
+# integration API against its OpenAPI document (scripts/api-check.sh).
+py="$TOOLS/python"
+if ! "$py/bin/schemathesis" --version 2>/dev/null | grep -q '4.32.5'; then
+  log "installing schemathesis 4.32.5 (PyPI)"
+  python3 -m venv "$py"
+  "$py/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
+fi
+
 if [ "$want_browser" = 1 ]; then
   # 5. Chromium from Debian.
   if [ ! -x /usr/bin/chromium ]; then

@@ -32,6 +32,9 @@ echo "[test] load check: every page, every role, against the real binary (no res
 python3 scripts/load-check.py --binary "${CARGO_TARGET_DIR:-target}/debug/consent-portal" --site-root target/site \
   --requests 3000 --concurrency 32 --timeout 20
 
+echo "[test] the integration API against its OpenAPI document (schemathesis)" >&2
+./scripts/api-check.sh "${CARGO_TARGET_DIR:-target}/debug/consent-portal"
+
 echo "[test] browser journeys (headless Chromium)" >&2
 cargo test -p end2end --locked -- --test-threads=1
 

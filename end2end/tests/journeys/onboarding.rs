@@ -59,6 +59,27 @@ async fn individual_consent_on_the_chosen_account_shows_as_verified_to_staff() {
     action::reload(&b.page).await;
     check::consent_verified_by(&b.page, "mia@initech.example").await;
     screenshot(&b.page, "onboarding-individual-staff").await;
+
+    // The ISV's backend acts for the new customer: an administrator creates an API key in the
+    // portal, and the key gets a DocuSign token for the customer's system user and account.
+    let isv = b.other_page().await;
+    action::sign_in_as_demo_admin(&isv, &portal).await;
+    action::open(&isv, &portal.at("/settings/api")).await;
+    let key = action::create_api_client(&isv, "Envelope service", &["tokens:issue", "tenants:read"]).await;
+    assert!(key.starts_with("cpk_"), "a key: {key}");
+    screenshot(&isv, "api-client-created").await;
+    action::reload(&isv).await;
+    check::page_lacks(&isv, &key, "the key is shown only once").await;
+    check::page_shows(&isv, "Envelope service").await;
+    let http = reqwest::Client::new();
+    let token = http.post(portal.at("/api/v1/tenants/initech-e2e/access-token")).bearer_auth(&key).send().await.expect("the API answers");
+    assert_eq!(token.status(), reqwest::StatusCode::OK);
+    let token: serde_json::Value = token.json().await.expect("JSON");
+    assert_eq!(token["account_id"], "b1a5decb-c675-4548-9317-41c1c26313d5", "Initech EU, the account Mia chose: {token}");
+    assert!(token["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+    let tenant: serde_json::Value = http.get(portal.at("/api/v1/tenants/initech-e2e")).bearer_auth(&key).send().await.expect("the API answers").json().await.expect("JSON");
+    assert_eq!(tenant["consent"]["state"], "verified", "{tenant}");
+    assert_eq!(tenant["system_user"]["email"], "mia@initech.example");
     check::no_page_errors(&b);
     b.close().await;
 }

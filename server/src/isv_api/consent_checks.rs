@@ -35,7 +35,7 @@ use crate::state::{Deps, Portal};
 pub struct ConsentCheckRequest {
     /// The user's DocuSign user ID (GUID) or e-mail address. An e-mail needs the tenant's
     /// organization consent (it is looked up in the organization's directory).
-    #[schema(example = "ada@example.com")]
+    #[schema(example = "ada@example.com", min_length = 1, max_length = 254, pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[^@\\s]+@[^@\\s]+)$")]
     pub user: String,
 }
 

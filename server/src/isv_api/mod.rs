@@ -88,7 +88,7 @@ pub async fn list_tenants(
     get,
     path = "/api/v1/tenants/{tenant}",
     tag = "tenants",
-    params(("tenant" = String, Path, description = "The tenant's id (UUID) or slug")),
+    params(("tenant" = String, Path, description = "The tenant's id (UUID) or slug", example = "acme")),
     security(("api_key" = ["tenants:read"])),
     responses(
         (status = 200, description = "The tenant", body = ApiTenant),
@@ -119,7 +119,7 @@ pub async fn get_tenant(State(portal): State<Arc<Portal>>, Extension(caller): Ex
     post,
     path = "/api/v1/tenants/{tenant}/access-token",
     tag = "tokens",
-    params(("tenant" = String, Path, description = "The tenant's id (UUID) or slug")),
+    params(("tenant" = String, Path, description = "The tenant's id (UUID) or slug", example = "acme")),
     security(("api_key" = ["tokens:issue"])),
     responses(
         (status = 200, description = "A token valid for at least five more minutes", body = ApiAccessToken),
@@ -148,7 +148,7 @@ pub async fn access_token(State(portal): State<Arc<Portal>>, Extension(caller): 
     post,
     path = "/api/v1/tenants/{tenant}/consent-checks",
     tag = "consent",
-    params(("tenant" = String, Path, description = "The tenant's id (UUID) or slug")),
+    params(("tenant" = String, Path, description = "The tenant's id (UUID) or slug", example = "acme")),
     request_body = consent_checks::ConsentCheckRequest,
     security(("api_key" = ["consent:check"])),
     responses(

@@ -105,19 +105,46 @@ pub struct ApiTenantPage {
     pub next_cursor: Option<String>,
 }
 
-/// Filters and paging of `GET /tenants`.
+/// A DocuSign environment (documentation of the `environment` parameter).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiEnvironment {
+    Demo,
+    Production,
+}
+
+/// A consent state (documentation of the `state` parameter).
+#[derive(Debug, Clone, Copy, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApiConsentState {
+    NotStarted,
+    Invited,
+    InProgress,
+    Consented,
+    Verified,
+    NeedsAttention,
+    Revoked,
+}
+
+/// Filters and paging of `GET /tenants`. Read as text and checked by the handler, so a bad
+/// value is a problem document naming it rather than a bare 400.
 #[derive(Debug, Clone, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct TenantListParams {
     /// `demo` or `production` (default: every environment the key may use).
+    #[param(value_type = Option<ApiEnvironment>)]
     pub environment: Option<String>,
     /// A consent state, e.g. `verified` or `needs_attention`.
+    #[param(value_type = Option<ApiConsentState>)]
     pub state: Option<String>,
     /// Only tenants whose record or consent state changed at or after this time (RFC 3339).
+    #[param(value_type = Option<String>, format = DateTime)]
     pub updated_since: Option<String>,
     /// From the previous page's `next_cursor`.
+    #[param(pattern = "^[A-Za-z0-9_-]{22}$")]
     pub cursor: Option<String>,
     /// Page size, 1 to 200 (default 50).
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 200)]
     pub limit: Option<String>,
 }
 

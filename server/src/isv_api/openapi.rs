@@ -18,7 +18,7 @@ use super::problem::Problem;
         description = "For the ISV's backend: each tenant's consent state, system user, account and base URI, and DocuSign access tokens for the system user. Authenticate with an API key from the portal's API clients page: `Authorization: Bearer cpk_…`. Errors are RFC 9457 problem documents."
     ),
     paths(super::list_tenants, super::get_tenant, super::access_token, super::consent_check),
-    components(schemas(ApiTenant, ApiConsent, ApiSystemUser, ApiAccount, ApiSetupCheck, ApiRemediation, ApiAction, ApiTenantPage, ApiAccessToken, Problem, super::consent_checks::ConsentCheckRequest, super::consent_checks::ConsentCheckResult)),
+    components(schemas(ApiEnvironment, ApiConsentState, ApiTenant, ApiConsent, ApiSystemUser, ApiAccount, ApiSetupCheck, ApiRemediation, ApiAction, ApiTenantPage, ApiAccessToken, Problem, super::consent_checks::ConsentCheckRequest, super::consent_checks::ConsentCheckResult)),
     modifiers(&BearerKey),
     tags((name = "tenants", description = "Tenants and their consent"), (name = "tokens", description = "DocuSign access tokens"), (name = "consent", description = "Individual users' consent"))
 )]

@@ -8,7 +8,7 @@
 
 use playwright_rs::Page;
 
-use super::{Portal, check, find, portal::DEMO_CONFIG_STAFF};
+use super::{Portal, check, find, portal::{DEMO_ADMIN, DEMO_CONFIG_STAFF}};
 
 // Any page.
 
@@ -64,6 +64,28 @@ pub async fn sign_in_as_demo_config_staff(page: &Page, portal: &Portal) {
     open(page, &portal.at("/login")).await;
     sign_in(page, email, password).await;
     check::arrives_at(page, "**/tenants").await;
+}
+
+/// Signs in as the demo's administrator and waits for the tenants list.
+pub async fn sign_in_as_demo_admin(page: &Page, portal: &Portal) {
+    let (email, password) = DEMO_ADMIN;
+    open(page, &portal.at("/login")).await;
+    sign_in(page, email, password).await;
+    check::arrives_at(page, "**/tenants").await;
+}
+
+/// On the API clients page: creates a client named `name` for the demo environment with the
+/// scopes whose labels contain each of `scopes`, and returns the key shown once.
+pub async fn create_api_client(page: &Page, name: &str, scopes: &[&str]) -> String {
+    fill(page, "Name", name).await;
+    find::checkbox(page, "Demo").check(None).await.expect("tick the demo environment");
+    for s in scopes {
+        find::checkbox(page, s).check(None).await.unwrap_or_else(|e| panic!("tick the scope {s}: {e}"));
+    }
+    press(page, "Create API client").await;
+    let key = find::new_api_key(page);
+    key.wait_for(None).await.expect("the new key is shown");
+    key.inner_text().await.expect("the key's text")
 }
 
 /// On the new-tenant form: fills it in and presses "Create tenant".

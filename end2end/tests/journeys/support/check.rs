@@ -65,6 +65,17 @@ pub fn no_page_errors(browser: &Browser) {
 
 // Staff pages.
 
+/// The page shows `text` somewhere.
+pub async fn page_shows(page: &Page, text: &str) {
+    holds(expect(find::body(page)).to_contain_text(text).await, &format!("the page shows {text:?}"), page);
+}
+
+/// The page's text nowhere contains `text` (`why` says what that proves).
+pub async fn page_lacks(page: &Page, text: &str, why: &str) {
+    let body = find::body(page).inner_text().await.expect("the page's text");
+    assert!(!body.contains(text), "{why}: the page at {} still shows it", page.url());
+}
+
 /// The header shows `email` as the signed-in staff member.
 pub async fn signed_in_staff_is(page: &Page, email: &str) {
     holds(expect(find::whoami(page)).to_have_text(email).await, &format!("{email} is signed in"), page);

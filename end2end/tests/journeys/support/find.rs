@@ -45,6 +45,16 @@ pub fn field(page: &Page, label: &str) -> Locator {
     page.get_by_label(label, true)
 }
 
+/// The checkbox whose label contains `text`.
+pub fn checkbox(page: &Page, text: &str) -> Locator {
+    page.get_by_role(AriaRole::Checkbox, Some(GetByRoleOptions::default().name(text).exact(false)))
+}
+
+/// The API key shown once after creating an API client.
+pub fn new_api_key(page: &Page) -> Locator {
+    page.get_by_test_id("new-api-key").locator("code.secret")
+}
+
 /// The page's title: its level-1 heading (the portal's pages and the DocuSign sandbox's).
 pub fn title(page: &Page) -> Locator {
     page.get_by_role(AriaRole::Heading, Some(GetByRoleOptions::default().level(1)))

@@ -35,6 +35,9 @@ fn built_artifacts() -> (PathBuf, PathBuf) {
 /// A fixed encryption key for the throw-away databases of the journeys.
 pub const TEST_KEY: &str = "1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
+/// The staff account `consent-portal demo` seeds with the administrator role.
+pub const DEMO_ADMIN: (&str, &str) = ("admin@demo.test", "demo-admin-password");
+
 /// The staff account `consent-portal demo` seeds with the configuration role.
 pub const DEMO_CONFIG_STAFF: (&str, &str) = ("config@demo.test", "demo-config-password");
 

@@ -78,6 +78,7 @@ pub const ROUTE_POLICY: &[(&str, &str, Access)] = &[
     ("POST", "/connect/{tenant_id}", Access::Public),
     // Scoped like the list it exports (an account manager gets only their tenants).
     ("GET", "/tenants/export.csv", Access::Staff),
+    ("GET", "/tenants/receipts.csv", Access::Staff),
     ("GET", "/audit/export.csv", Access::Staff),
 ];
 

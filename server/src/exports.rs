@@ -51,6 +51,24 @@ pub const TENANT_COLUMNS: [&str; 19] = [
     "updated_at",
 ];
 
+/// The consent-receipt export's columns, in order: one row per consent granted.
+pub const RECEIPT_COLUMNS: [&str; 14] = [
+    "tenant_id",
+    "display_name",
+    "slug",
+    "environment",
+    "mode",
+    "granted_by_email",
+    "granted_by_name",
+    "granted_by_user_id",
+    "scopes",
+    "organization_id",
+    "granted_at",
+    "verified_at",
+    "verification",
+    "receipt_id",
+];
+
 /// A time as the export writes it (RFC 3339, UTC, seconds).
 fn time(t: Option<chrono::DateTime<chrono::Utc>>) -> String {
     t.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default()
@@ -191,6 +209,66 @@ pub async fn tenants_csv(
             let (items, next) = crate::tenants::page_of(&db, &viewer, &query, EXPORT_PAGE, &sla).await?;
             let next = next.map(|after| TenantQuery { after: Some(after), ..query });
             Ok((items.iter().map(tenant_row).collect(), next))
+        }
+    }))
+}
+
+/// Starts an export of the consent receipts (every consent granted, oldest first per tenant) of
+/// the tenants `viewer` may see that match `query`: audits it, then streams the rows a page of
+/// tenants at a time.
+pub async fn receipts_csv(
+    db: DatabaseConnection,
+    viewer: StaffPrincipal,
+    request_id: Option<String>,
+    mut query: TenantQuery,
+    sla: OnboardingSla,
+) -> ServiceResult<impl Stream<Item = Result<Bytes, std::io::Error>>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, PaginatorTrait};
+    use crate::db::entities::consent_grant;
+    query.after = None;
+    let tenants = crate::tenants::count(&db, &viewer, &query, &sla).await?;
+    let filter = json!({
+        "q": query.q, "include_archived": query.include_archived, "state": query.state,
+        "reason": query.reason, "environment": query.environment, "stuck": query.stuck, "manager": query.manager,
+    });
+    // How many receipts those tenants hold is what the audit row reports.
+    let ids = crate::tenants::matching_ids(&viewer, &query, &sla)?;
+    let rows = consent_grant::Entity::find().filter(consent_grant::Column::TenantId.in_subquery(ids)).count(&db).await?;
+    audit_export(&db, &viewer, request_id.as_deref(), "receipts.exported", json!({ "filter": filter, "tenants": tenants }), rows).await?;
+    Ok(paged_csv(&RECEIPT_COLUMNS, query, request_id, move |query: TenantQuery| {
+        let (db, viewer) = (db.clone(), viewer.clone());
+        async move {
+            let (items, next) = crate::tenants::page_of(&db, &viewer, &query, EXPORT_PAGE, &sla).await?;
+            let by_id: std::collections::HashMap<_, _> = items.iter().map(|t| (t.id, t)).collect();
+            let grants = consent_grant::Entity::find()
+                .filter(consent_grant::Column::TenantId.is_in(by_id.keys().copied().collect::<Vec<_>>()))
+                .order_by_asc(consent_grant::Column::GrantedAt)
+                .all(&db)
+                .await?;
+            // In the list's order, each tenant's receipts oldest first.
+            let mut rows = Vec::with_capacity(grants.len());
+            for t in &items {
+                for g in grants.iter().filter(|g| g.tenant_id == t.id) {
+                    rows.push(vec![
+                        t.id.to_string(),
+                        t.display_name.clone(),
+                        t.slug.clone(),
+                        g.environment.clone(),
+                        g.mode()?.as_str().to_owned(),
+                        g.user_email.clone(),
+                        g.user_name.clone(),
+                        g.user_sub.clone(),
+                        g.scopes.clone(),
+                        g.organization_id.clone().unwrap_or_default(),
+                        time(Some(g.granted_at)),
+                        time(g.verified_at),
+                        g.verification.clone().unwrap_or_default(),
+                        g.id.to_string(),
+                    ]);
+                }
+            }
+            let next = next.map(|after| TenantQuery { after: Some(after), ..query });
+            Ok((rows, next))
         }
     }))
 }

@@ -258,6 +258,12 @@ pub async fn count<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &
     Ok(matching(viewer, query, sla)?.count(db).await?)
 }
 
+/// The ids of the tenants `viewer` may see that match `query`'s filters, as a subquery.
+pub fn matching_ids(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::sea_query::SelectStatement> {
+    use sea_orm::{QuerySelect, QueryTrait};
+    Ok(matching(viewer, query, sla)?.select_only().column(tenant::Column::Id).into_query())
+}
+
 /// The tenants `viewer` may see that match `query`'s filters (not its cursor): an account
 /// manager only their assigned tenants, archived ones only when asked, the search anywhere in
 /// name, slug or contact e-mail.

@@ -69,6 +69,8 @@ fn TenantList() -> impl IntoView {
                 // A download, not a page: the router must let the browser fetch it.
                 <a class="button" href=move || export_link(&tenant_query()) download="" rel="external"
                     data-testid="export-tenants">"Export CSV"</a>
+                <a class="button" href=move || receipts_link(&tenant_query()) download="" rel="external"
+                    data-testid="export-receipts">"Export consent receipts"</a>
                 {move || {
                     if tenant_query().include_archived {
                         view! { <a href=link(None, false)>"Hide archived"</a> }.into_any()
@@ -189,6 +191,13 @@ fn TenantList() -> impl IntoView {
 fn list_link(query: &TenantQuery, after: Option<&str>) -> String {
     let params = query.url_params(after);
     if params.is_empty() { "/tenants".to_owned() } else { format!("/tenants?{params}") }
+}
+
+/// The consent receipts (who granted, mode, scopes, organization, when, how verified) of exactly
+/// the tenants the list shows.
+fn receipts_link(query: &TenantQuery) -> String {
+    let params = query.url_params(None);
+    if params.is_empty() { "/tenants/receipts.csv".to_owned() } else { format!("/tenants/receipts.csv?{params}") }
 }
 
 /// The CSV export of exactly the tenants the list shows (all its filters; every page, not just

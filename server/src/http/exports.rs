@@ -1,5 +1,5 @@
-//! The CSV downloads: `GET /tenants/export.csv` (the tenant list with its own filters and scope)
-//! and `GET /audit/export.csv` (the audit log with its filters and scope). Staff only (the access
+//! The CSV downloads: `GET /tenants/export.csv` (the tenant list with its own filters and scope),
+//! `GET /tenants/receipts.csv` (the consent receipts of the same tenants) and `GET /audit/export.csv` (the audit log with its filters and scope). Staff only (the access
 //! gate sends anyone else to sign-in); the work is in `exports`.
 
 use std::sync::Arc;
@@ -141,6 +141,20 @@ pub async fn tenants(State(portal): State<Arc<Portal>>, Extension(ctx): Extensio
     };
     match crate::exports::tenants_csv(portal.db.clone(), viewer, Some(ctx.request_id.clone()), query, portal.config.onboarding_sla).await {
         Ok(stream) => download("tenants", Body::from_stream(stream)),
+        Err(e) => error_response(&e.into_app(&ctx.request_id), Some(&ctx.request_id)),
+    }
+}
+
+pub async fn receipts(State(portal): State<Arc<Portal>>, Extension(ctx): Extension<RequestCtx>, Query(params): Query<ExportQuery>) -> Response {
+    let Some(viewer) = ctx.staff().cloned() else {
+        return error_response(&AppError::Unauthorized, Some(&ctx.request_id));
+    };
+    let query = match params.into_query() {
+        Ok(query) => query,
+        Err(e) => return error_response(&e, Some(&ctx.request_id)),
+    };
+    match crate::exports::receipts_csv(portal.db.clone(), viewer, Some(ctx.request_id.clone()), query, portal.config.onboarding_sla).await {
+        Ok(stream) => download("consent-receipts", Body::from_stream(stream)),
         Err(e) => error_response(&e.into_app(&ctx.request_id), Some(&ctx.request_id)),
     }
 }

@@ -88,6 +88,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
         .route("/oauth/start", axum::routing::post(oauth::start))
         .route("/oauth/callback/{env}", get(oauth::callback))
         .route("/tenants/export.csv", get(exports::tenants))
+        .route("/tenants/receipts.csv", get(exports::receipts))
         .route("/audit/export.csv", get(exports::audit))
         .leptos_routes_with_context(&state, route_list(), context, app_shell)
         .fallback(not_found)

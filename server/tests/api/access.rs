@@ -231,6 +231,16 @@ async fn the_access_matrix_holds_for_every_plain_route() {
             ),
             (
                 "GET",
+                "/tenants/receipts.csv",
+                {
+                    let mut r = http::Request::get("/tenants/receipts.csv");
+                    if let Some(c) = cookie { r = r.header(http::header::COOKIE, c); }
+                    r.body(axum::body::Body::empty()).unwrap()
+                },
+                if who == "staff" { vec![StatusCode::OK] } else { vec![StatusCode::SEE_OTHER] },
+            ),
+            (
+                "GET",
                 "/audit/export.csv",
                 {
                     let mut r = http::Request::get("/audit/export.csv");

@@ -131,3 +131,59 @@ on_both_databases! {
         assert_eq!(rows.len(), expected, "the search narrows the export like the list");
     }
 }
+
+/// A consent receipt for `tenant` granted by `name` <`email`>.
+async fn grant(t: &TestApp, tenant: uuid::Uuid, email: &str, name: &str, mode: &str) {
+    use sea_orm::{ActiveModelTrait, Set};
+    server::db::entities::consent_grant::ActiveModel {
+        id: Set(uuid::Uuid::new_v4()),
+        tenant_id: Set(tenant),
+        environment: Set("demo".into()),
+        mode: Set(mode.into()),
+        user_sub: Set(uuid::Uuid::new_v4().to_string()),
+        user_email: Set(email.into()),
+        user_name: Set(name.into()),
+        scopes: Set("signature impersonation".into()),
+        organization_id: Set((mode == "organization").then(|| "org-1".to_owned())),
+        granted_at: Set(chrono::Utc::now()),
+        verified_at: Set(Some(chrono::Utc::now())),
+        verification: Set(Some("JWT grant for the system user succeeded".into())),
+    }
+    .insert(&t.portal.db)
+    .await
+    .unwrap();
+}
+
+on_both_databases! {
+    async fn consent_receipts_export_who_granted_how_and_when_scoped_like_the_list_and_audited(backend) {
+        let t = TestApp::with(backend, test_config()).await;
+        grant(&t, t.world.tenant_a, "ada@acme.test", "=cmd|' /C calc'!A0", "organization").await;
+        grant(&t, t.world.tenant_a, "bob@acme.test", "Bob", "individual").await;
+        grant(&t, t.world.tenant_b, "gina@globex.test", "Gina", "individual").await;
+        let staff = t.sign_in("config@isv.test").await;
+        let reply = t.get("/tenants/receipts.csv", Some(&staff)).await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        assert!(reply.headers[http::header::CONTENT_DISPOSITION].to_str().unwrap().contains("consent-receipts-"));
+        let (header, rows) = parse(&reply.body);
+        assert_eq!(header, server::exports::RECEIPT_COLUMNS);
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        let ada = rows.iter().find(|r| r[5] == "ada@acme.test").expect("ada's receipt");
+        assert_eq!((ada[2].as_str(), ada[4].as_str(), ada[8].as_str(), ada[9].as_str()), ("acme", "organization", "signature impersonation", "org-1"));
+        assert_eq!(ada[6], "'=cmd|' /C calc'!A0", "a formula is written as text");
+        assert!(ada[12].contains("JWT grant"));
+        // The list's filters apply: only globex's receipt.
+        let (_, filtered) = parse(&t.get("/tenants/receipts.csv?q=globex", Some(&staff)).await.body);
+        assert_eq!(filtered.iter().map(|r| r[5].as_str()).collect::<Vec<_>>(), ["gina@globex.test"]);
+        // An account manager gets only their tenants' receipts.
+        let am = t.sign_in("am-a@isv.test").await;
+        let mine = t.get("/tenants/receipts.csv", Some(&am)).await.body;
+        assert!(!mine.contains("globex"), "{mine}");
+        assert_eq!(parse(&mine).1.len(), 2);
+        let bad = t.get("/tenants/receipts.csv?state=happy", Some(&staff)).await;
+        assert_eq!(bad.status, StatusCode::BAD_REQUEST);
+        let events = server::db::entities::audit_event::Entity::find().all(&t.portal.db).await.unwrap();
+        let exports: Vec<_> = events.iter().filter(|e| e.action == "receipts.exported").collect();
+        assert_eq!(exports.len(), 3, "each export audited once, the refused one not at all");
+        assert_eq!(exports[0].after.clone().unwrap()["rows"], 3);
+    }
+}

@@ -12,6 +12,7 @@ mod m20261124_000004_create_consent;
 mod m20261124_000005_create_checks;
 mod m20261124_000006_create_check_schedules;
 mod m20261202_000007_hardening;
+mod m20261206_000009_webhooks;
 
 /// The foreign key from `table.tenant_id` to `tenants.id`, deleting with the tenant.
 pub(crate) fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000005_create_checks::Migration),
             Box::new(m20261124_000006_create_check_schedules::Migration),
             Box::new(m20261202_000007_hardening::Migration),
+            Box::new(m20261206_000009_webhooks::Migration),
         ]
     }
 }

@@ -53,6 +53,8 @@ pub struct Config {
     pub retention: Retention,
     /// When a tenant counts as stuck in onboarding (`[onboarding_sla]`).
     pub onboarding_sla: OnboardingSla,
+    /// Outgoing webhooks to the ISV's backend (`[webhooks]` or `PORTAL_WEBHOOKS__…`).
+    pub webhooks: WebhookSettings,
     /// The ISV's DocuSign settings per environment (`[docusign.demo]`, `[docusign.production]`,
     /// or `PORTAL_DOCUSIGN__DEMO__INTEGRATION_KEY=…`). An environment left out cannot onboard.
     #[serde(default)]
@@ -198,6 +200,24 @@ impl Default for OnboardingSla {
     }
 }
 
+/// Outgoing webhooks (`[webhooks]` or `PORTAL_WEBHOOKS__…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSettings {
+    /// Accept `http://` endpoint URLs on a loopback host (the demo's and the tests' local
+    /// receivers). Off by default: endpoints must be https.
+    pub allow_loopback_http: bool,
+    /// Seconds between two looks of the delivery worker for due deliveries; 0 turns it off.
+    pub worker_tick_seconds: u32,
+    /// Seconds one delivery attempt may take before it counts as failed.
+    pub timeout_seconds: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings { allow_loopback_http: false, worker_tick_seconds: 2, timeout_seconds: 10 }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
@@ -222,6 +242,7 @@ struct Defaults {
     trusted_proxies: Vec<String>,
     retention: Retention,
     onboarding_sla: OnboardingSla,
+    webhooks: WebhookSettings,
 }
 
 /// A configuration problem, worded for the person starting the portal.
@@ -263,6 +284,7 @@ impl Config {
             trusted_proxies: Vec::new(),
             retention: Retention::default(),
             onboarding_sla: OnboardingSla::default(),
+            webhooks: WebhookSettings::default(),
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(file) = file {
@@ -327,6 +349,9 @@ impl Config {
             if let Err(problems) = env.setup.validate() {
                 return Err(ConfigError(format!("docusign.{name}.setup: {}", problems.join("; "))));
             }
+        }
+        if self.webhooks.timeout_seconds == 0 || self.webhooks.timeout_seconds > 60 {
+            return Err(ConfigError("webhooks.timeout_seconds must be between 1 and 60".into()));
         }
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             return Err(ConfigError("session lifetimes must be greater than zero".into()));

@@ -43,6 +43,7 @@ pub fn AppFrame(children: Children) -> impl IntoView {
                                     <A href="/audit">"Audit log"</A>
                                     <Show when=move || is_admin>
                                         <A href="/staff">"Staff"</A>
+                                        <A href="/settings/webhooks">"Webhooks"</A>
                                     </Show>
                                 </nav>
                                 <div class="whoami">

@@ -65,6 +65,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
             provide_context::<Arc<dyn TenantsPort>>(portal.clone());
             provide_context::<Arc<dyn StaffPort>>(portal.clone());
             provide_context::<Arc<dyn app::audit::api::AuditPort>>(portal.clone());
+            provide_context::<Arc<dyn app::webhooks::api::WebhooksPort>>(portal.clone());
             leptos::nonce::provide_nonce();
         }
     };

@@ -159,7 +159,9 @@ pub const ORIGIN: &str = "http://127.0.0.1:3000";
 pub fn test_config() -> Config {
     let figment = Config::figment(None)
         .merge(figment::providers::Serialized::default("public_url", ORIGIN))
-        .merge(figment::providers::Serialized::default("encryption_keys", server::crypto::Keyring::generate_spec(1)));
+        .merge(figment::providers::Serialized::default("encryption_keys", server::crypto::Keyring::generate_spec(1)))
+        // The webhook tests' receivers listen on 127.0.0.1 over plain http.
+        .merge(figment::providers::Serialized::default("webhooks.allow_loopback_http", true));
     Config::from_figment(figment).expect("test config")
 }
 

@@ -19,3 +19,4 @@ mod sandbox;
 mod scheduler;
 mod services;
 mod tenant_filters;
+mod webhooks;

@@ -308,7 +308,9 @@ pub fn capture_logs() -> LogCapture {
     use tracing_subscriber::layer::SubscriberExt;
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        let capturing = tracing_subscriber::filter::filter_fn(|meta| {
+        // A dynamic filter: `filter_fn` would cache its first answer per callsite, so a log line
+        // first reached on a thread without a capture would never be captured again.
+        let capturing = tracing_subscriber::filter::dynamic_filter_fn(|meta, _| {
             !meta.target().starts_with("server::sandbox") && LOG_SINK.with(|s| s.borrow().is_some())
         });
         let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(|| ThreadSink).with_filter(capturing);

@@ -150,18 +150,27 @@ pub async fn claim<C: ConnectionTrait>(db: &C, owner: &str, now: DateTime<Utc>, 
     Ok(ids)
 }
 
-/// Records an attempt's outcome and releases the lease; false when the lease was lost (it ran
-/// out and another worker claimed the delivery), in which case nothing is changed.
-async fn finish<C: ConnectionTrait>(
-    db: &C,
-    owner: &str,
-    id: Uuid,
+/// What an attempt leaves on its delivery row.
+struct Outcome<'a> {
     status: DeliveryStatus,
+    /// 1 for an attempt made, 0 when nothing was sent.
     attempts_delta: i32,
     code: Option<u16>,
-    error: Option<&str>,
+    error: Option<&'a str>,
+    /// The next attempt's time (pending only).
     next_attempt_at: Option<DateTime<Utc>>,
-) -> ServiceResult<bool> {
+}
+
+impl<'a> Outcome<'a> {
+    fn ended(error: &'a str) -> Self {
+        Outcome { status: DeliveryStatus::Failed, attempts_delta: 0, code: None, error: Some(error), next_attempt_at: None }
+    }
+}
+
+/// Records an attempt's outcome and releases the lease; false when the lease was lost (it ran
+/// out and another worker claimed the delivery), in which case nothing is changed.
+async fn finish<C: ConnectionTrait>(db: &C, owner: &str, id: Uuid, outcome: Outcome<'_>) -> ServiceResult<bool> {
+    let Outcome { status, attempts_delta, code, error, next_attempt_at } = outcome;
     let now = Utc::now();
     let delivered_at = (status == DeliveryStatus::Delivered).then_some(now);
     let code = code.map(i32::from);
@@ -233,11 +242,11 @@ impl Worker {
         let endpoint = webhook_endpoint::Entity::find_by_id(delivery.endpoint_id).one(&self.db).await?;
         let event = webhook_event::Entity::find_by_id(delivery.event_id).one(&self.db).await?;
         let (Some(endpoint), Some(event)) = (endpoint, event) else {
-            finish(&self.db, owner, id, DeliveryStatus::Failed, 0, None, Some("the endpoint or event was deleted"), None).await?;
+            finish(&self.db, owner, id, Outcome::ended("the endpoint or event was deleted")).await?;
             return Ok(Attempt::EndpointDisabled);
         };
         if endpoint.disabled_at.is_some() {
-            finish(&self.db, owner, id, DeliveryStatus::Failed, 0, None, Some("endpoint disabled"), None).await?;
+            finish(&self.db, owner, id, Outcome::ended("endpoint disabled")).await?;
             return Ok(Attempt::EndpointDisabled);
         }
         let outcome = self.send(&endpoint, &event).await;
@@ -245,17 +254,20 @@ impl Worker {
         let kept = match &outcome {
             Attempt::Delivered(code) => {
                 tracing::info!(delivery_id = %id, endpoint_id = %endpoint.id, event_id = %event.id, status = code, "webhook delivered");
-                finish(&self.db, owner, id, DeliveryStatus::Delivered, 1, Some(*code), None, None).await?
+                let done = Outcome { status: DeliveryStatus::Delivered, attempts_delta: 1, code: Some(*code), error: None, next_attempt_at: None };
+                finish(&self.db, owner, id, done).await?
             }
             Attempt::Failed { status, error } => match self.settings.next_delay(attempts) {
                 Some(delay) => {
                     tracing::info!(delivery_id = %id, endpoint_id = %endpoint.id, attempts, status, error, "webhook attempt failed; will retry");
                     let next = Utc::now() + chrono_of(delay);
-                    finish(&self.db, owner, id, DeliveryStatus::Pending, 1, *status, Some(error), Some(next)).await?
+                    let retry = Outcome { status: DeliveryStatus::Pending, attempts_delta: 1, code: *status, error: Some(error), next_attempt_at: Some(next) };
+                    finish(&self.db, owner, id, retry).await?
                 }
                 None => {
                     tracing::warn!(delivery_id = %id, endpoint_id = %endpoint.id, attempts, status, error, "webhook delivery failed for good");
-                    finish(&self.db, owner, id, DeliveryStatus::Failed, 1, *status, Some(error), None).await?
+                    let failed = Outcome { status: DeliveryStatus::Failed, attempts_delta: 1, code: *status, error: Some(error), next_attempt_at: None };
+                    finish(&self.db, owner, id, failed).await?
                 }
             },
             Attempt::EndpointDisabled => true,

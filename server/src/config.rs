@@ -174,11 +174,13 @@ pub struct Retention {
     pub check_run_days: u32,
     /// Days a Connect message id is remembered to refuse replays; older messages are refused.
     pub connect_replay_days: u32,
+    /// Days a webhook event (with its delivery log) is kept once none of its deliveries is pending.
+    pub webhook_event_days: u32,
 }
 
 impl Default for Retention {
     fn default() -> Self {
-        Retention { expired_session_days: 7, wizard_progress_days: 30, check_run_days: 90, connect_replay_days: 7 }
+        Retention { expired_session_days: 7, wizard_progress_days: 30, check_run_days: 90, connect_replay_days: 7, webhook_event_days: 30 }
     }
 }
 

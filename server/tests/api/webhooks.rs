@@ -523,3 +523,38 @@ on_both_databases! {
         }
     }
 }
+
+on_both_databases! {
+    async fn retention_deletes_old_webhook_events_with_their_deliveries_but_never_a_pending_one(backend) {
+        let db = fresh_db(backend).await;
+        let w = seed(&db).await;
+        let k = keyring();
+        let receiver = Receiver::start(&[], 200, Duration::ZERO).await;
+        endpoint(&db, &k, &receiver.url, &[WebhookEventType::InviteRedeemed]).await;
+        emit_one(&db, w.tenant_a, 1).await;
+        worker(&db, &k, "w", &[]).tick().await.unwrap();
+        emit_one(&db, w.tenant_a, 2).await;
+        let config = test_config();
+        let lifetimes = server::sessions::Lifetimes { idle: chrono::Duration::minutes(30), absolute: chrono::Duration::hours(12) };
+        let soon = chrono::Utc::now() + chrono::Duration::days(1);
+        assert_eq!(server::retention::purge(&db, config.retention, lifetimes, soon).await.unwrap().webhook_events, 0, "within the period");
+        let later = chrono::Utc::now() + chrono::Duration::days(i64::from(config.retention.webhook_event_days) + 1);
+        assert_eq!(server::retention::purge(&db, config.retention, lifetimes, later).await.unwrap().webhook_events, 1);
+        let left = deliveries(&db).await;
+        assert_eq!(left.len(), 1, "the delivered one went with its event");
+        assert_eq!(left[0].status, "pending", "a pending delivery keeps its event");
+        assert_eq!(webhook_event::Entity::find().count(&db).await.unwrap(), 1);
+    }
+}
+
+#[tokio::test]
+async fn start_up_refuses_keys_that_no_longer_open_a_stored_webhook_secret() {
+    let db = fresh_db(Backend::Sqlite).await;
+    seed(&db).await;
+    let k = keyring();
+    endpoint(&db, &k, "https://hooks.example.com/a", &[WebhookEventType::ConsentRevoked]).await;
+    let only_v2 = Keyring::parse(Some(&secrecy::SecretString::from(Keyring::generate_spec(2)))).unwrap();
+    let err = server::crypto::verify_against_database(&db, &only_v2).await.unwrap_err();
+    assert!(matches!(err, server::crypto::KeyringMismatch::MissingVersion(1)), "{err}");
+    server::crypto::verify_against_database(&db, &k).await.expect("the key the secret was sealed with");
+}

@@ -6,7 +6,8 @@
 # Usage: scripts/api-check.sh <path to the consent-portal binary>
 set -euo pipefail
 bin="${1:?usage: scripts/api-check.sh <consent-portal binary>}"
-command -v schemathesis >/dev/null || { echo "schemathesis is missing: run scripts/install-tools.sh" >&2; exit 1; }
+schemathesis="${SCHEMATHESIS:-schemathesis}"
+command -v "$schemathesis" >/dev/null || { echo "schemathesis is missing: run scripts/install-tools.sh (and source scripts/env.sh)" >&2; exit 1; }
 dir="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 export PORTAL_DATA_DIR="$dir" PORTAL_LISTEN="127.0.0.1:$port" PORTAL_PUBLIC_URL="http://127.0.0.1:$port"
@@ -19,7 +20,7 @@ trap 'kill "$pid" 2>/dev/null || true; rm -rf "$dir"' EXIT
 for _ in $(seq 1 60); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.5; done
 curl -fs "http://127.0.0.1:$port/healthz" >/dev/null || { cat "$dir/portal.log" >&2; exit 1; }
 # The slugs of the demo's tenants give the generator real ones to try beside random ones.
-schemathesis run "http://127.0.0.1:$port/api/v1/openapi.json" \
+"$schemathesis" run "http://127.0.0.1:$port/api/v1/openapi.json" \
   --header "Authorization: Bearer $key" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
   --phases examples,coverage,fuzzing --max-examples 40 --workers 2 --max-time 60 \

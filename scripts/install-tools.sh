@@ -56,6 +56,13 @@ if ! "$py/bin/schemathesis" --version 2>/dev/null | grep -q '4.32.5'; then
   "$py/bin/pip" install --quiet --disable-pip-version-check 'schemathesis==4.32.5'
 fi
 
+# 4d. standardwebhooks 1.3.0 (PyPI), the Standard Webhooks specification's own Python library:
+#     the webhook tests verify the portal's signatures with it, an implementation independent of ours.
+if ! python3 -c 'import importlib.metadata as m, sys; sys.exit(m.version("standardwebhooks") != "1.3.0")' 2>/dev/null; then
+  log "installing the Python package standardwebhooks 1.3.0 (webhook signature tests)"
+  python3 -m pip install --quiet 'standardwebhooks==1.3.0'
+fi
+
 if [ "$want_browser" = 1 ]; then
   # 5. Chromium from Debian.
   if [ ! -x /usr/bin/chromium ]; then

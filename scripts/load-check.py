@@ -303,6 +303,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("anonymous", UNKNOWN_PAGE, 303, kind="redirect", location=login_for(UNKNOWN_PAGE)),
         Target("anonymous", "/staff", 303, kind="redirect", location=login_for("/staff")),
         Target("anonymous", "/audit", 303, kind="redirect", location=login_for("/audit")),
+        Target("anonymous", "/settings/webhooks", 303, kind="redirect", location=login_for("/settings/webhooks")),
         # Administrator: every staff page.
         Target("admin", "/", 302, kind="redirect", location="/tenants"),
         Target("admin", "/login", 200),
@@ -313,6 +314,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("admin", "/staff", 200),
         Target("admin", "/audit", 200),
         Target("admin", "/overview", 200),
+        Target("admin", "/settings/webhooks", 200),
         Target("admin", UNKNOWN_PAGE, 404),
         # Configuration staff: manages tenants, not staff.
         Target("config", "/tenants", 200),
@@ -320,12 +322,14 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("config", f"/tenants/{t}", 200, label="/tenants/{id}"),
         Target("config", f"/tenants/{t}/edit", 200, label="/tenants/{id}/edit"),
         Target("config", "/staff", 403),
+        Target("config", "/settings/webhooks", 403),
         # Account manager: sees assigned tenants only, manages nothing.
         Target("manager", "/tenants", 200),
         Target("manager", f"/tenants/{t}", 200, label="/tenants/{assigned id}"),
         Target("manager", f"/tenants/{other}", 404, label="/tenants/{unassigned id}"),
         Target("manager", "/tenants/new", 403),
         Target("manager", "/staff", 403),
+        Target("manager", "/settings/webhooks", 403),
         Target("manager", "/audit", 200),
         Target("manager", "/overview", 200),
         # Customer admin in an invite session.

@@ -15,6 +15,7 @@ pub mod security;
 pub mod staff;
 pub mod tenants;
 pub mod validation;
+pub mod webhooks;
 
 #[cfg(feature = "ssr")]
 pub mod ssr;
@@ -75,6 +76,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/tenants/:id") view=tenants::views::TenantPage ssr=SsrMode::Async />
                     <Route path=path!("/tenants/:id/edit") view=tenants::views::TenantEditPage ssr=SsrMode::Async />
                     <Route path=path!("/staff") view=staff::views::StaffPage ssr=SsrMode::Async />
+                    <Route path=path!("/settings/webhooks") view=webhooks::views::WebhooksPage ssr=SsrMode::Async />
                     <Route path=path!("/audit") view=audit::views::AuditLogPage ssr=SsrMode::Async />
                     <Route path=path!("/settings/api") view=api_clients::views::ApiClientsPage ssr=SsrMode::Async />
                     <Route path=path!("/overview") view=tenants::overview::OverviewPage ssr=SsrMode::Async />

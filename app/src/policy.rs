@@ -66,6 +66,11 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/wizard/check_start", Access::Invitee),
     ("/api/wizard/check_run_one", Access::Invitee),
     ("/api/wizard/check_apply_fix", Access::Invitee),
+    ("/api/webhooks/list", Access::Roles(ADMINS)),
+    ("/api/webhooks/create", Access::Roles(ADMINS)),
+    ("/api/webhooks/disable", Access::Roles(ADMINS)),
+    ("/api/webhooks/deliveries", Access::Roles(ADMINS)),
+    ("/api/webhooks/redeliver", Access::Roles(ADMINS)),
 ];
 
 /// Plain (non-Leptos) routes and who may call them; the router's gate enforces the same rules.
@@ -114,15 +119,15 @@ pub const PUBLIC_PAGES: &[&str] = &["/login", "/healthz"];
 /// Pages for customer admins (invite sessions); they explain themselves to anyone else.
 pub const INVITEE_PAGES: &[&str] = &["/wizard"];
 
-/// The rule for a page (GET) path. Static assets under `/pkg/` are public; the staff page is for
-/// administrators; every other page needs a signed-in staff member, whose server functions then
+/// The rule for a page (GET) path. Static assets under `/pkg/` are public; the staff page and
+/// the settings pages (`/settings/…`, e.g. webhooks) are for administrators; every other page needs a signed-in staff member, whose server functions then
 /// narrow what they may see.
 pub fn page_access(path: &str) -> Access {
     if PUBLIC_PAGES.contains(&path) || path.starts_with("/pkg/") || path.starts_with("/onboard/") || path.starts_with("/connect/") {
         Access::Public
     } else if INVITEE_PAGES.contains(&path) || path.starts_with("/oauth/") {
         Access::Invitee
-    } else if path == "/staff" || path.starts_with("/staff/") || path.starts_with("/settings/") {
+    } else if path == "/staff" || path.starts_with("/staff/") || path == "/settings" || path.starts_with("/settings/") {
         Access::Roles(ADMINS)
     } else {
         Access::Staff
@@ -157,6 +162,7 @@ mod tests {
         assert_eq!(page_access("/tenants"), Access::Staff);
         assert_eq!(page_access("/anything/else"), Access::Staff);
         assert_eq!(page_access("/staff"), Access::Roles(ADMINS));
+        assert_eq!(page_access("/settings/webhooks"), Access::Roles(ADMINS));
         assert_eq!(page_access("/onboard/abc"), Access::Public);
         assert_eq!(page_access("/wizard"), Access::Invitee);
     }

@@ -13,6 +13,7 @@ mod m20261124_000005_create_checks;
 mod m20261124_000006_create_check_schedules;
 mod m20261202_000007_hardening;
 mod m20261206_000008_api_clients;
+mod m20261206_000009_webhooks;
 
 /// The foreign key from `table.tenant_id` to `tenants.id`, deleting with the tenant.
 pub(crate) fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_create_check_schedules::Migration),
             Box::new(m20261202_000007_hardening::Migration),
             Box::new(m20261206_000008_api_clients::Migration),
+            Box::new(m20261206_000009_webhooks::Migration),
         ]
     }
 }

@@ -56,6 +56,8 @@ pub struct Config {
     /// Requests per minute each API key may send to the integration API
     /// (`PORTAL_API_RATE_LIMIT_PER_MINUTE`, default 600); beyond it, 429 with `Retry-After`.
     pub api_rate_limit_per_minute: u32,
+    /// Outgoing webhooks to the ISV's backend (`[webhooks]` or `PORTAL_WEBHOOKS__…`).
+    pub webhooks: WebhookSettings,
     /// The ISV's DocuSign settings per environment (`[docusign.demo]`, `[docusign.production]`,
     /// or `PORTAL_DOCUSIGN__DEMO__INTEGRATION_KEY=…`). An environment left out cannot onboard.
     #[serde(default)]
@@ -175,11 +177,13 @@ pub struct Retention {
     pub check_run_days: u32,
     /// Days a Connect message id is remembered to refuse replays; older messages are refused.
     pub connect_replay_days: u32,
+    /// Days a webhook event (with its delivery log) is kept once none of its deliveries is pending.
+    pub webhook_event_days: u32,
 }
 
 impl Default for Retention {
     fn default() -> Self {
-        Retention { expired_session_days: 7, wizard_progress_days: 30, check_run_days: 90, connect_replay_days: 7 }
+        Retention { expired_session_days: 7, wizard_progress_days: 30, check_run_days: 90, connect_replay_days: 7, webhook_event_days: 30 }
     }
 }
 
@@ -198,6 +202,24 @@ pub struct OnboardingSla {
 impl Default for OnboardingSla {
     fn default() -> Self {
         OnboardingSla { invited_days: 7, in_progress_days: 7, needs_attention_hours: 24 }
+    }
+}
+
+/// Outgoing webhooks (`[webhooks]` or `PORTAL_WEBHOOKS__…`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookSettings {
+    /// Accept `http://` endpoint URLs on a loopback host (the demo's and the tests' local
+    /// receivers). Off by default: endpoints must be https.
+    pub allow_loopback_http: bool,
+    /// Seconds between two looks of the delivery worker for due deliveries; 0 turns it off.
+    pub worker_tick_seconds: u32,
+    /// Seconds one delivery attempt may take before it counts as failed.
+    pub timeout_seconds: u32,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        WebhookSettings { allow_loopback_http: false, worker_tick_seconds: 2, timeout_seconds: 10 }
     }
 }
 
@@ -226,6 +248,7 @@ struct Defaults {
     retention: Retention,
     onboarding_sla: OnboardingSla,
     api_rate_limit_per_minute: u32,
+    webhooks: WebhookSettings,
 }
 
 /// A configuration problem, worded for the person starting the portal.
@@ -268,6 +291,7 @@ impl Config {
             retention: Retention::default(),
             onboarding_sla: OnboardingSla::default(),
             api_rate_limit_per_minute: 600,
+            webhooks: WebhookSettings::default(),
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(file) = file {
@@ -332,6 +356,9 @@ impl Config {
             if let Err(problems) = env.setup.validate() {
                 return Err(ConfigError(format!("docusign.{name}.setup: {}", problems.join("; "))));
             }
+        }
+        if self.webhooks.timeout_seconds == 0 || self.webhooks.timeout_seconds > 60 {
+            return Err(ConfigError("webhooks.timeout_seconds must be between 1 and 60".into()));
         }
         if self.session_idle_minutes == 0 || self.session_absolute_hours == 0 {
             return Err(ConfigError("session lifetimes must be greater than zero".into()));

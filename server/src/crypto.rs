@@ -214,6 +214,14 @@ pub async fn verify_against_database(db: &sea_orm::DatabaseConnection, keyring: 
             }
         }
     }
+    // Webhook signing secrets are sealed too: their key versions must stay configured.
+    for row in crate::db::entities::webhook_endpoint::Entity::find().all(db).await? {
+        if let Some(version) = Keyring::version_of(&row.secret_sealed)
+            && !keyring.keys.contains_key(&version)
+        {
+            return Err(KeyringMismatch::MissingVersion(version));
+        }
+    }
     for (version, fingerprint) in configured {
         if stored.contains_key(&version) {
             continue;

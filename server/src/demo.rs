@@ -81,6 +81,8 @@ pub async fn run() -> anyhow::Result<()> {
         }
         sandboxes.push((env, sandbox));
     }
+    // The demo's webhook receivers run on this machine (plain http on loopback).
+    config.webhooks.allow_loopback_http = true;
     let db = db::connect_and_migrate(&config.database_url()).await?;
     seed(&db).await?;
     println!();

@@ -31,3 +31,4 @@ pub mod state;
 pub mod staff;
 pub mod telemetry;
 pub mod tenants;
+pub mod webhooks;

@@ -1,7 +1,8 @@
 //! The retention job: deletes what has served its purpose after the configured periods
 //! (`[retention]`): ended sessions, used or expired OAuth transactions, wizard progress of ended
 //! sessions, setup-check runs older than the period (the latest run of each tenant always stays)
-//! and remembered Connect message ids past the replay window. Audit events are never deleted.
+//! remembered Connect message ids past the replay window, and webhook events (with their
+//! deliveries) past their period once nothing of them is pending. Audit events are never deleted.
 //!
 //! Every instance may run it: each step is one idempotent `DELETE`.
 
@@ -12,7 +13,7 @@ use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter};
 
 use crate::config::Retention;
-use crate::db::entities::{check_run, connect_message, oauth_transaction, session, wizard_progress};
+use crate::db::entities::{check_run, connect_message, oauth_transaction, session, webhook_event, wizard_progress};
 use crate::error::ServiceResult;
 use crate::sessions::{self, Lifetimes};
 
@@ -24,6 +25,7 @@ pub struct Purged {
     pub wizard_progress: u64,
     pub check_runs: u64,
     pub connect_messages: u64,
+    pub webhook_events: u64,
 }
 
 fn days(d: u32) -> Duration {
@@ -65,7 +67,16 @@ pub async fn purge<C: ConnectionTrait>(db: &C, retention: Retention, lifetimes: 
         .exec(db)
         .await?
         .rows_affected;
-    Ok(Purged { sessions, oauth_transactions, wizard_progress, check_runs, connect_messages })
+    // Old webhook events, their deliveries with them (cascade), unless one is still pending.
+    let webhook_events = webhook_event::Entity::delete_many()
+        .filter(webhook_event::Column::CreatedAt.lt(now - days(retention.webhook_event_days)))
+        .filter(Expr::cust(
+            "NOT EXISTS (SELECT 1 FROM webhook_deliveries AS d WHERE d.event_id = webhook_events.id AND d.status = 'pending')",
+        ))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(Purged { sessions, oauth_transactions, wizard_progress, check_runs, connect_messages, webhook_events })
 }
 
 /// Runs the job every `every` on this instance, logging what it deleted.

@@ -1,6 +1,6 @@
 //! Start-up in one place, in order: configuration (loaded by the caller) → keyring → database and
 //! migrations → the keyring checked against the database → one provider client per configured
-//! environment → router → background workers (scheduler, retention) → serve until a signal.
+//! environment → router → background workers (scheduler, webhook delivery, retention) → serve until a signal.
 //! `serve` and `demo` both come through here.
 
 use std::sync::Arc;
@@ -87,6 +87,11 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
             owner: format!("{}-{}", std::env::var("HOSTNAME").unwrap_or_else(|_| "portal".into()), std::process::id()),
         };
         crate::checks::scheduler::spawn(portal.clone(), settings);
+    }
+    if config.webhooks.worker_tick_seconds > 0 {
+        let settings = crate::webhooks::worker::WorkerSettings::from_config(&config.webhooks);
+        let worker = crate::webhooks::worker::Worker::new(portal.db.clone(), portal.keyring.clone(), settings)?;
+        crate::webhooks::worker::spawn(worker);
     }
     crate::retention::spawn(portal.clone(), std::time::Duration::from_secs(3600));
     let router = http::build_router(portal, options);

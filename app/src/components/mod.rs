@@ -44,6 +44,7 @@ pub fn AppFrame(children: Children) -> impl IntoView {
                                     <Show when=move || is_admin>
                                         <A href="/staff">"Staff"</A>
                                         <A href="/settings/api">"API clients"</A>
+                                        <A href="/settings/webhooks">"Webhooks"</A>
                                     </Show>
                                 </nav>
                                 <div class="whoami">

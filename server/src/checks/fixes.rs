@@ -87,7 +87,15 @@ pub async fn apply_fix(
             d.provider.check_base_uri(new_base_uri).map_err(unreachable)?;
             let mut model: system_user::ActiveModel = su.clone().into();
             model.base_uri = Set(new_base_uri.clone());
-            model.update(d.db).await?;
+            // The new base URI and the webhook that announces it commit together.
+            let txn = crate::db::begin(d.db).await?;
+            model.update(&txn).await?;
+            let data = json!({
+                "system_user": { "user_id": su.user_id, "email": su.email, "account_id": su.account_id, "account_name": su.account_name, "base_uri": new_base_uri },
+                "previous": { "user_id": su.user_id, "account_id": su.account_id, "base_uri": su.base_uri },
+            });
+            crate::webhooks::emit(&txn, tenant_id, d.env, crate::webhooks::WebhookEventType::SystemUserChanged, data).await?;
+            txn.commit().await?;
             json!({ "base_uri": new_base_uri })
         }
     };

@@ -1,12 +1,14 @@
 //! The run lifecycle: a run is a row; each check runs on its own (so the person sees each result
 //! as it completes) and stores its outcome. When a run's last check lands, the run is closed with
 //! its overall status and every check whose status changed since the previous run writes an
-//! audit event. What each check reads lives in `facts`, its verdict in `rules`.
+//! audit event; when the overall status differs from what the tenant's setup check said before,
+//! the `tenant.setup_check.changed` webhook is queued in the same transaction. What each check
+//! reads lives in `facts`, its verdict in `rules`.
 
 use app::checks::{CheckId, RunOverall, RunTrigger};
 use app::error::AppError;
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use serde_json::json;
 use uuid::Uuid;
@@ -84,44 +86,83 @@ async fn finish_if_complete(d: &Deps<'_>, run: &check_run::Model, actor: &Actor,
         return Ok(());
     }
     let overall = RunOverall::from(rules::overall(&results));
-    let first_close = run.finished_at.is_none();
-    let mut model: check_run::ActiveModel = run.clone().into();
-    model.finished_at = Set(Some(Utc::now()));
-    model.overall = Set(Some(overall.as_str().to_owned()));
-    model.update(d.db).await?;
-    if !first_close {
-        return Ok(());
-    }
-    // Compare with the previous finished run of the tenant: each changed check is audited.
-    let previous = check_run::Entity::find()
-        .filter(check_run::Column::TenantId.eq(run.tenant_id))
-        .filter(check_run::Column::Environment.eq(run.environment.clone()))
-        .filter(check_run::Column::Id.ne(run.id))
-        .filter(check_run::Column::FinishedAt.is_not_null())
-        .order_by_desc(check_run::Column::StartedAt)
-        .one(d.db)
-        .await?;
-    let before = match &previous {
-        Some(p) => outcomes_of(d.db, p.id).await?,
-        None => Vec::new(),
-    };
-    for now in &results {
-        let was = before.iter().find(|b| b.id == now.id).map(|b| b.status);
-        if was != Some(now.status) {
-            audit::record(
-                d.db,
-                Event {
-                    actor,
-                    tenant_id: Some(run.tenant_id),
-                    action: "setup.check_changed",
-                    before: was.map(|s| json!({ "check": now.id, "status": s })),
-                    after: Some(json!({ "check": now.id, "status": now.status, "run": run.id })),
-                    request_id,
-                },
-            )
+    let now = Utc::now();
+    // The close, its audit events and the webhook commit together. Exactly one caller closes a
+    // run first (a conditional UPDATE), so its changes are recorded once.
+    let txn = crate::db::begin(d.db).await?;
+    let first_close = check_run::Entity::update_many()
+        .col_expr(check_run::Column::FinishedAt, Expr::value(now))
+        .col_expr(check_run::Column::Overall, Expr::value(overall.as_str()))
+        .filter(check_run::Column::Id.eq(run.id))
+        .filter(check_run::Column::FinishedAt.is_null())
+        .exec(&txn)
+        .await?
+        .rows_affected
+        == 1;
+    // What the tenant's setup check said before this result: the previous run's overall on the
+    // first close, this run's own when one of its checks ran again (after a fix).
+    let was = if first_close {
+        let previous = check_run::Entity::find()
+            .filter(check_run::Column::TenantId.eq(run.tenant_id))
+            .filter(check_run::Column::Environment.eq(run.environment.clone()))
+            .filter(check_run::Column::Id.ne(run.id))
+            .filter(check_run::Column::FinishedAt.is_not_null())
+            .filter(check_run::Column::Overall.ne(RunOverall::Abandoned.as_str()))
+            .order_by_desc(check_run::Column::StartedAt)
+            .one(&txn)
             .await?;
+        previous.map(|p| p.overall()).transpose()?.flatten()
+    } else {
+        let current = check_run::Entity::find_by_id(run.id).one(&txn).await?.ok_or_else(|| AppError::not_found("Check run"))?;
+        let was = current.overall()?;
+        let mut model: check_run::ActiveModel = current.into();
+        model.finished_at = Set(Some(now));
+        model.overall = Set(Some(overall.as_str().to_owned()));
+        model.update(&txn).await?;
+        was
+    };
+    if first_close {
+        // Compare with the previous finished run of the tenant: each changed check is audited.
+        let previous = check_run::Entity::find()
+            .filter(check_run::Column::TenantId.eq(run.tenant_id))
+            .filter(check_run::Column::Environment.eq(run.environment.clone()))
+            .filter(check_run::Column::Id.ne(run.id))
+            .filter(check_run::Column::FinishedAt.is_not_null())
+            .order_by_desc(check_run::Column::StartedAt)
+            .one(&txn)
+            .await?;
+        let before = match &previous {
+            Some(p) => outcomes_of(&txn, p.id).await?,
+            None => Vec::new(),
+        };
+        for now in &results {
+            let was = before.iter().find(|b| b.id == now.id).map(|b| b.status);
+            if was != Some(now.status) {
+                audit::record(
+                    &txn,
+                    Event {
+                        actor,
+                        tenant_id: Some(run.tenant_id),
+                        action: "setup.check_changed",
+                        before: was.map(|s| json!({ "check": now.id, "status": s })),
+                        after: Some(json!({ "check": now.id, "status": now.status, "run": run.id })),
+                        request_id,
+                    },
+                )
+                .await?;
+            }
         }
     }
+    if was != Some(overall) {
+        let data = json!({
+            "run_id": run.id,
+            "overall": overall,
+            "previous_overall": was,
+            "checks": results.iter().map(|r| json!({ "check": r.id, "status": r.status })).collect::<Vec<_>>(),
+        });
+        crate::webhooks::emit(&txn, run.tenant_id, d.env, crate::webhooks::WebhookEventType::SetupCheckChanged, data).await?;
+    }
+    txn.commit().await?;
     Ok(())
 }
 

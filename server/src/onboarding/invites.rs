@@ -243,6 +243,8 @@ pub async fn redeem<C: TransactionTrait>(
     if state::status(&txn, row.tenant_id, env).await?.state.is_before_consent() {
         state::transition(&txn, &actor, request_id, row.tenant_id, env, ConsentState::InProgress, None).await?;
     }
+    let data = json!({ "invite_id": row.id, "redeemed_at": now });
+    crate::webhooks::emit(&txn, row.tenant_id, env, crate::webhooks::WebhookEventType::InviteRedeemed, data).await?;
     txn.commit().await?;
     Ok((row.tenant_id, session))
 }

@@ -1,6 +1,6 @@
 //! The consent state of a tenant per environment, and its transitions. Each transition writes its
-//! audit event in the same transaction (the caller's), so the state and its history never
-//! disagree.
+//! audit event, and the webhook event the ISV's backend hears about (see [`webhook_for`]), in the
+//! same transaction (the caller's), so the state, its history and the outbox never disagree.
 
 use app::error::AppError;
 use app::onboarding::model::{ConsentState, ConsentStatus};
@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::audit::{self, Actor, Event};
 use crate::db::entities::consent_state;
 use crate::error::ServiceResult;
+use crate::webhooks::{self, WebhookEventType};
 
 /// The current status (`not_started` when nothing happened yet). A stored state the portal does
 /// not know is an unexpected fault naming the row.
@@ -68,5 +69,53 @@ pub async fn transition<C: ConnectionTrait>(
         },
     )
     .await?;
+    // Consent renewed after a revocation comes back through `consented`: a system user verified
+    // before makes it a recovery, not a first verification.
+    let verified_before = to == ConsentState::Verified
+        && current.state == ConsentState::Consented
+        && super::records::system_user(db, tenant_id, env).await?.is_some_and(|su| su.verified_at.is_some());
+    if let Some(event) = webhook_for(current.state, to, verified_before) {
+        let data = json!({ "state": to, "previous_state": current.state, "reason": reason });
+        webhooks::emit(db, tenant_id, env, event, data).await?;
+    }
     Ok(ConsentStatus { state: to, reason: reason.map(str::to_owned), updated_at: Some(now) })
+}
+
+/// The webhook event a transition from `from` to `to` sends, if any: verified for the first time,
+/// verified again after a problem (recovered: from needs attention or revoked, or from consented
+/// when the system user was `verified_before`, which is how renewed consent comes back after a
+/// revocation), needs attention (also when only its reason changes), revoked. The steps before
+/// consent send nothing.
+pub fn webhook_for(from: ConsentState, to: ConsentState, verified_before: bool) -> Option<WebhookEventType> {
+    match to {
+        ConsentState::Verified if matches!(from, ConsentState::NeedsAttention | ConsentState::Revoked) => Some(WebhookEventType::ConsentRecovered),
+        ConsentState::Verified if from == ConsentState::Consented && verified_before => Some(WebhookEventType::ConsentRecovered),
+        ConsentState::Verified if from != ConsentState::Verified => Some(WebhookEventType::ConsentVerified),
+        ConsentState::NeedsAttention => Some(WebhookEventType::ConsentNeedsAttention),
+        ConsentState::Revoked if from != ConsentState::Revoked => Some(WebhookEventType::ConsentRevoked),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_consent_transition_maps_to_its_webhook_event() {
+        use ConsentState::*;
+        use WebhookEventType as W;
+        for from in [NotStarted, Invited, InProgress, Consented] {
+            assert_eq!(webhook_for(from, Verified, false), Some(W::ConsentVerified), "{from:?}");
+        }
+        assert_eq!(webhook_for(NeedsAttention, Verified, false), Some(W::ConsentRecovered));
+        assert_eq!(webhook_for(Revoked, Verified, false), Some(W::ConsentRecovered));
+        assert_eq!(webhook_for(Consented, Verified, true), Some(W::ConsentRecovered), "renewed consent after a revocation");
+        assert_eq!(webhook_for(Verified, NeedsAttention, false), Some(W::ConsentNeedsAttention));
+        assert_eq!(webhook_for(NeedsAttention, NeedsAttention, false), Some(W::ConsentNeedsAttention), "a new reason");
+        assert_eq!(webhook_for(Verified, Revoked, false), Some(W::ConsentRevoked));
+        for (from, to) in [(NotStarted, Invited), (Invited, InProgress), (InProgress, Consented), (Revoked, InProgress), (Verified, Consented)] {
+            assert_eq!(webhook_for(from, to, true), None, "{from:?} → {to:?}");
+        }
+    }
 }

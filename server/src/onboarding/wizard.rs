@@ -223,12 +223,22 @@ pub async fn choose_account(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, ac
             actor,
             tenant_id: Some(tenant_id),
             action: "consent.system_user_pinned",
-            before,
+            before: before.clone(),
             after: Some(json!({ "user_id": candidate.user_id, "email": candidate.email, "account_id": account.account_id, "account_name": account.account_name, "base_uri": account.base_uri })),
             request_id,
         },
     )
     .await?;
+    let moved = existing.as_ref().is_none_or(|s| {
+        (s.user_id.as_str(), s.account_id.as_str(), s.base_uri.as_str()) != (candidate.user_id.as_str(), account.account_id.as_str(), account.base_uri.as_str())
+    });
+    if moved {
+        let data = json!({
+            "system_user": { "user_id": candidate.user_id, "email": candidate.email, "account_id": account.account_id, "account_name": account.account_name, "base_uri": account.base_uri },
+            "previous": before,
+        });
+        crate::webhooks::emit(&txn, tenant_id, d.env, crate::webhooks::WebhookEventType::SystemUserChanged, data).await?;
+    }
     records::update_progress(&txn, session_hash, tenant_id, d.env, ProgressUpdate { candidate: Some(None), notice: Some(None), ..Default::default() }).await?;
     txn.commit().await?;
     Ok(())

@@ -10,6 +10,7 @@ mod checks;
 mod onboarding;
 mod staff;
 mod tenants;
+mod webhooks;
 
 use app::auth::Role;
 use app::error::AppResult;
@@ -19,7 +20,7 @@ use crate::error::ServiceResult;
 
 /// Roles that manage tenants (create, invite, verify, run checks).
 const MANAGERS: &[Role] = &[Role::ConfigStaff, Role::Admin];
-/// Roles that manage staff.
+/// Roles that manage staff and webhook endpoints.
 const ADMINS: &[Role] = &[Role::Admin];
 
 /// A service's result as the caller hears it: unexpected causes are logged under the request id.

@@ -69,6 +69,10 @@ async fn the_access_matrix_holds_for_every_server_function() {
         Who::Admin => S::OK,
         other => deny_am(other, S::FORBIDDEN),
     };
+    let only_admin_gets = |who: Who, ok: S| match who {
+        Who::Admin => ok,
+        other => deny_am(other, S::FORBIDDEN),
+    };
     for who in EVERYONE {
         let cookie = cookies.get(&who).map(String::as_str);
         let tag = format!("{who:?}").to_lowercase();
@@ -151,6 +155,20 @@ async fn the_access_matrix_holds_for_every_server_function() {
             ("/api/checks/run_one", vec![("tenant_id".into(), ta.clone()), ("run_id".into(), uuid::Uuid::new_v4().to_string()), ("check_id".into(), "system_user".into())], deny_am(who, S::CONFLICT)),
             ("/api/checks/apply_fix", vec![("tenant_id".into(), ta.clone()), ("run_id".into(), uuid::Uuid::new_v4().to_string()), ("check_id".into(), "account_settings".into())], deny_am(who, S::CONFLICT)),
             ("/api/checks/attest", vec![("tenant_id".into(), ta.clone()), ("justification".into(), "Seen the domain as active in DocuSign admin.".into())], deny_am(who, S::CONFLICT)),
+            // Webhook endpoints: administrators only (an unknown id is 404 after authorization).
+            ("/api/webhooks/list", vec![], only_admin(who)),
+            (
+                "/api/webhooks/create",
+                vec![
+                    ("input[environment]".into(), "demo".into()),
+                    ("input[url]".into(), format!("https://hooks.example.com/{tag}")),
+                    ("input[event_types][0]".into(), "tenant.consent.revoked".into()),
+                ],
+                only_admin(who),
+            ),
+            ("/api/webhooks/disable", vec![("id".into(), uuid::Uuid::new_v4().to_string())], only_admin_gets(who, S::NOT_FOUND)),
+            ("/api/webhooks/deliveries", vec![("endpoint_id".into(), uuid::Uuid::new_v4().to_string())], only_admin_gets(who, S::NOT_FOUND)),
+            ("/api/webhooks/redeliver", vec![("delivery_id".into(), uuid::Uuid::new_v4().to_string())], only_admin_gets(who, S::NOT_FOUND)),
             // Last: these end sessions (the caller's own, or manager B's).
             ("/api/staff/end_sessions", vec![("id".into(), mb.clone())], only_admin(who)),
             ("/api/wizard/leave", vec![], only_invitee(who, S::OK)),

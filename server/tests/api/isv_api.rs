@@ -357,6 +357,16 @@ on_both_databases! {
         let p = refused.json();
         assert!(p["remediation"]["text"].as_str().unwrap().contains("invite"), "{p}");
         assert_eq!(o.consent(tenant).await["status"]["state"], "revoked");
+        // Exactly one webhook event says so.
+        {
+            use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+            let events = server::db::entities::webhook_event::Entity::find()
+                .filter(server::db::entities::webhook_event::Column::TenantId.eq(tenant))
+                .filter(server::db::entities::webhook_event::Column::EventType.eq("tenant.consent.revoked"))
+                .all(&o.app.portal.db).await.unwrap();
+            assert_eq!(events.len(), 1, "one tenant.consent.revoked event");
+            assert!(!events[0].payload.contains(&token), "no token in the event");
+        }
         let t = api(&o.app, "GET", &format!("/api/v1/tenants/{tenant}"), Some(&k)).await.json();
         assert_eq!(t["consent"]["state"], "revoked");
         assert_eq!(t["consent"]["ready"], false);

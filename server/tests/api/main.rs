@@ -20,3 +20,4 @@ mod sandbox;
 mod scheduler;
 mod services;
 mod tenant_filters;
+mod webhooks;

@@ -99,6 +99,21 @@ async fn every_page_embeds_each_resource_payload_at_most_once() {
     let manager_b = (t.world.manager_b.to_string(), "email", "am-b@isv.test");
     let created = server::audit::for_tenant(&t.portal.db, a).await.unwrap().into_iter().find(|e| e.action == "tenant.created").unwrap();
     let tenant_a_created = (created.id.to_string(), "action", "tenant.created");
+    let hook = server::webhooks::endpoints::create(
+        &t.portal.db,
+        &t.portal.keyring,
+        false,
+        &server::audit::Actor::system("test"),
+        None,
+        app::webhooks::api::NewEndpointInput {
+            environment: app::environment::Environment::Demo,
+            url: "https://hooks.example.com/render-once".into(),
+            event_types: vec![app::webhooks::WebhookEventType::ConsentRevoked],
+        },
+    )
+    .await
+    .unwrap();
+    let endpoint = (hook.id.to_string(), "url", "https://hooks.example.com/render-once");
 
     // (page, session, the record only the page's own data carries, what the page must show)
     let pages = [
@@ -109,6 +124,7 @@ async fn every_page_embeds_each_resource_payload_at_most_once() {
         ("/staff".to_owned(), &admin, &manager_b, "Add a staff member"),
         (format!("/audit?tenant={a}"), &config, &tenant_a_created, "Audit log"),
         ("/overview".to_owned(), &config, &tenant_a_created, "Recent activity"),
+        (format!("/settings/webhooks?endpoint={}", hook.id), &admin, &endpoint, "Add an endpoint"),
     ];
 
     let mut failures = Vec::new();

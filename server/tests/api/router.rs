@@ -365,6 +365,7 @@ async fn every_page_has_a_title_of_its_own() {
         ("/staff".to_owned(), Some(&admin), "Staff · Consent Portal"),
         ("/audit".to_owned(), Some(&admin), "Audit log · Consent Portal"),
         ("/overview".to_owned(), Some(&admin), "Overview · Consent Portal"),
+        ("/settings/webhooks".to_owned(), Some(&admin), "Webhooks · Consent Portal"),
     ] {
         let page = t.get(&path, cookie.map(String::as_str)).await;
         let found = page.body.split("<title>").nth(1).and_then(|rest| rest.split("</title>").next()).unwrap_or_default().to_owned();

@@ -159,7 +159,9 @@ pub const ORIGIN: &str = "http://127.0.0.1:3000";
 pub fn test_config() -> Config {
     let figment = Config::figment(None)
         .merge(figment::providers::Serialized::default("public_url", ORIGIN))
-        .merge(figment::providers::Serialized::default("encryption_keys", server::crypto::Keyring::generate_spec(1)));
+        .merge(figment::providers::Serialized::default("encryption_keys", server::crypto::Keyring::generate_spec(1)))
+        // The webhook tests' receivers listen on 127.0.0.1 over plain http.
+        .merge(figment::providers::Serialized::default("webhooks.allow_loopback_http", true));
     Config::from_figment(figment).expect("test config")
 }
 
@@ -306,7 +308,9 @@ pub fn capture_logs() -> LogCapture {
     use tracing_subscriber::layer::SubscriberExt;
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        let capturing = tracing_subscriber::filter::filter_fn(|meta| {
+        // A dynamic filter: `filter_fn` would cache its first answer per callsite, so a log line
+        // first reached on a thread without a capture would never be captured again.
+        let capturing = tracing_subscriber::filter::dynamic_filter_fn(|meta, _| {
             !meta.target().starts_with("server::sandbox") && LOG_SINK.with(|s| s.borrow().is_some())
         });
         let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(|| ThreadSink).with_filter(capturing);

@@ -18,4 +18,7 @@ pub mod session;
 pub mod staff_user;
 pub mod system_user;
 pub mod tenant;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
+pub mod webhook_event;
 pub mod wizard_progress;

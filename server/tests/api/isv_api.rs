@@ -335,6 +335,21 @@ on_both_databases! {
 on_both_databases! {
     async fn a_refused_grant_answers_409_with_the_remediation_and_moves_the_tenant_to_revoked(backend) {
         let (o, tenant, k) = verified_with_key(backend).await;
+        // The ISV listens for lost consent.
+        server::webhooks::endpoints::create(
+            &o.app.portal.db,
+            &o.app.portal.keyring,
+            true,
+            &server::audit::Actor::system("test"),
+            None,
+            app::webhooks::api::NewEndpointInput {
+                environment: app::environment::Environment::Demo,
+                url: "https://hooks.isv.example/docusign".into(),
+                event_types: vec![app::webhooks::WebhookEventType::ConsentRevoked],
+            },
+        )
+        .await
+        .unwrap();
         let logs = capture_logs();
         let path = format!("/api/v1/tenants/{tenant}/access-token");
         let first = api(&o.app, "POST", &path, Some(&k)).await;

@@ -306,7 +306,10 @@ pub fn capture_logs() -> LogCapture {
     use tracing_subscriber::layer::SubscriberExt;
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        let capturing = tracing_subscriber::filter::filter_fn(|meta| {
+        // A dynamic filter, asked at every event: a plain `filter_fn` caches its first answer per
+        // callsite, so a callsite first reached by a thread without a capture (another test, or
+        // this one before its sink is set) stayed silent for good and the capture saw nothing.
+        let capturing = tracing_subscriber::filter::dynamic_filter_fn(|meta, _| {
             !meta.target().starts_with("server::sandbox") && LOG_SINK.with(|s| s.borrow().is_some())
         });
         let layer = tracing_subscriber::fmt::layer().with_ansi(false).with_writer(|| ThreadSink).with_filter(capturing);

@@ -48,7 +48,7 @@ pub fn InviteLandingPage() -> impl IntoView {
                             <ErrorNotice error=error />
                             <ActionForm action=redeem>
                                 <input type="hidden" name="token" value=token />
-                                <button type="submit" class="primary">"Start"</button>
+                                <button type="submit" class="primary">{controls::START}</button>
                             </ActionForm>
                         </section>
                     }.into_any(),
@@ -137,9 +137,14 @@ fn Wizard(
         })
         .collect_view();
     let notice = w.notice.clone().map(|n| {
+        // DocuSign's own words are text (Leptos escapes them), apart from the portal's message.
+        let evidence = (!n.evidence.is_empty()).then(|| {
+            view! { <ul class="evidence" data-testid="wizard-notice-evidence">{n.evidence.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul> }
+        });
         view! {
             <div class=format!("notice {}", match n.kind { NoticeKind::Error => "error", NoticeKind::Info => "ok" }) role="alert" data-testid="wizard-notice">
-                <strong>{n.title}</strong> " " {n.message}
+                <p><strong>{n.title}</strong> " " {n.message}</p>
+                {evidence}
             </div>
         }
     });
@@ -194,7 +199,7 @@ fn welcome(w: &WizardView) -> impl IntoView {
         <p>"Once connected, the integration will be able to:"</p>
         {scope_list(w)}
         <p>"You can withdraw consent at any time in DocuSign (Settings → Connected apps)."</p>
-        {w.environment_configured.then(|| start_form("sign_in", "Sign in with DocuSign", true))}
+        {w.environment_configured.then(|| start_form("sign_in", controls::SIGN_IN, true))}
     }
 }
 
@@ -218,12 +223,12 @@ fn choose_path(w: &WizardView) -> impl IntoView {
             <div class="choice">
                 <h2>"Organization admin consent"</h2>
                 <p>"Covers every user whose e-mail domain your organization has claimed. You must be a DocuSign organization administrator, and the domain must be verified (active)."</p>
-                {start_form("organization", "Grant organization consent", recommended_org)}
+                {start_form("organization", controls::GRANT_ORGANIZATION, recommended_org)}
             </div>
             <div class="choice">
                 <h2>"Individual consent"</h2>
                 <p>"You consent for yourself; you then become the system user the integration acts as. Always available."</p>
-                {start_form("individual", "Grant individual consent", !recommended_org)}
+                {start_form("individual", controls::GRANT_INDIVIDUAL, !recommended_org)}
             </div>
         </div>
         <p>"The integration will be able to:"</p>
@@ -315,12 +320,12 @@ fn verify_step(w: &WizardView, verify: ServerAction<WizardVerify>) -> impl IntoV
         {last.map(|v| view! { <VerificationResult v=v /> })}
         {needs_consent.then(|| view! {
             <p>"Grant consent again, then check again:"</p>
-            {start_form("organization", "Grant organization consent", false)}
-            {start_form("individual", "Grant individual consent", true)}
+            {start_form("organization", controls::GRANT_ORGANIZATION, false)}
+            {start_form("individual", controls::GRANT_INDIVIDUAL, true)}
         })}
         <ActionForm action=verify>
             <button type="submit" class="primary" disabled=move || pending.get()>
-                {move || if pending.get() { "Checking…" } else { "Verify now" }}
+                {move || if pending.get() { "Checking…" } else { controls::VERIFY_NOW }}
             </button>
         </ActionForm>
     }

@@ -20,6 +20,7 @@ pub fn InviteLandingPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(())) = redeem.value().get() {
             // A full load: the new session cookie must reach the server with the next request.
+            // It replaces this page in the history, so Back does not return to a spent link.
             go_to("/wizard");
         }
     });
@@ -29,13 +30,19 @@ pub fn InviteLandingPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match landing.await {
-                    Ok(l) if l.resume => view! {
-                        <section class="panel narrow">
-                            <h1>"Connect DocuSign for " {l.tenant_name.clone()}</h1>
-                            <p class="lead">"You already started with this link, and your session is still open in this browser."</p>
-                            <p><a class="button primary" href="/wizard">"Continue to the wizard"</a></p>
-                        </section>
-                    }.into_any(),
+                    Ok(l) if l.resume => {
+                        // Back after Start, or the link opened again, in the browser whose wizard
+                        // session is still open: straight to the wizard (the page is the fallback).
+                        #[cfg(feature = "ssr")]
+                        crate::ssr::see_other("/wizard");
+                        view! {
+                            <section class="panel narrow">
+                                <h1>"Connect DocuSign for " {l.tenant_name.clone()}</h1>
+                                <p class="lead">"You already started with this link, and your session is still open in this browser."</p>
+                                <p><a class="button primary" href="/wizard">"Continue to the wizard"</a></p>
+                            </section>
+                        }.into_any()
+                    }
                     Ok(l) => view! {
                         <section class="panel narrow">
                             <h1>"Connect DocuSign for " {l.tenant_name.clone()}</h1>
@@ -79,7 +86,7 @@ fn InviteProblem(error: AppError) -> impl IntoView {
 fn go_to(path: &str) {
     #[cfg(feature = "hydrate")]
     if let Some(w) = web_sys::window() {
-        let _ = w.location().assign(path);
+        let _ = w.location().replace(path);
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = path;

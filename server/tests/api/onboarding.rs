@@ -729,8 +729,8 @@ async fn back_after_start_resumes_the_wizard_in_the_same_browser_only() {
     let token = o.invite(o.app.world.tenant_a).await;
     let b = o.redeem(&token).await;
     let page = o.app.get(&format!("/onboard/{token}"), Some(&b.cookie)).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("Continue to the wizard"), "the same browser is sent on");
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.headers.get(header::LOCATION).unwrap(), "/wizard", "the same browser is sent to its wizard");
     let stranger = o.app.get(&format!("/onboard/{token}"), None).await;
     assert_eq!(stranger.status, StatusCode::CONFLICT);
     assert!(stranger.body.contains("already used"), "another browser still hears the link is spent");

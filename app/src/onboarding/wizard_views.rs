@@ -136,6 +136,7 @@ fn Wizard(
     verify: ServerAction<WizardVerify>,
 ) -> impl IntoView {
     let step = w.step;
+    let notice_shown = w.notice.as_ref().is_some_and(|n| n.kind == NoticeKind::Info);
     let steps = WizardStep::ALL
         .iter()
         .map(|(s, label)| {
@@ -158,7 +159,7 @@ fn Wizard(
     let body = match step {
         WizardStep::Welcome => welcome(&w).into_any(),
         WizardStep::ChoosePath => choose_path(&w).into_any(),
-        WizardStep::SystemUser => system_user_step(&w, name_user, choose).into_any(),
+        WizardStep::SystemUser => system_user_step(&w, name_user, choose, notice_shown).into_any(),
         WizardStep::Verify => verify_step(&w, verify).into_any(),
         WizardStep::Done => done(&w).into_any(),
     };
@@ -261,11 +262,13 @@ fn AccountsTable(accounts: Vec<AccountView>) -> impl IntoView {
     }
 }
 
-fn system_user_step(w: &WizardView, name_user: ServerAction<NameSystemUser>, choose: ServerAction<ChooseAccount>) -> impl IntoView {
+/// `notice_shown`: the page already shows good news above (the callback's "Consent granted."),
+/// so the receipt line, which says the same, is left out.
+fn system_user_step(w: &WizardView, name_user: ServerAction<NameSystemUser>, choose: ServerAction<ChooseAccount>, notice_shown: bool) -> impl IntoView {
     let org = w.receipt.as_ref().is_some_and(|r| r.mode == ConsentMode::Organization);
     let name_error = Signal::derive(move || name_user.value().get().and_then(Result::err));
     let choose_error = Signal::derive(move || choose.value().get().and_then(Result::err));
-    let receipt = w.receipt.clone().map(|r| view! { <p class="notice ok">{r.mode.label()} " granted by " {r.user_email} "."</p> });
+    let receipt = w.receipt.clone().filter(|_| !notice_shown).map(|r| view! { <p class="notice ok">{r.mode.label()} " granted by " {r.user_email} "."</p> });
     let naming = org.then(|| {
         view! {
             <h2>"Who is the system user?"</h2>

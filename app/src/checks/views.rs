@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::api::*;
-use super::{CheckId, CheckResultView, CheckStatus};
+use super::{CheckId, CheckResultView, CheckStatus, RUN_CHECK};
 use crate::components::{ErrorNotice, format_time};
 use crate::error::AppError;
 
@@ -92,7 +92,7 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                 <h2>"Setup check"</h2>
                 <Show when=move || can_run.get()>
                     <button type="button" class="primary" on:click=run disabled=move || running.get()>
-                        {move || if running.get() { "Checking…" } else { "Run setup check" }}
+                        {move || if running.get() { "Checking…" } else { RUN_CHECK }}
                     </button>
                 </Show>
             </div>
@@ -117,7 +117,7 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                             <p class="notice" role="status" data-testid="check-stale">
                                 "These results are from before the consent became “" {c.state.label()} "”"
                                 {c.updated_at.map(|at| format!(" on {}", format_time(at)))}
-                                ". Press “Run setup check” for the current state."
+                                ". Press “" {RUN_CHECK} "” for the current state."
                             </p>
                         })}
                         <ul class="checks" class:stale=stale.is_some() data-testid="check-results">

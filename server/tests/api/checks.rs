@@ -111,6 +111,42 @@ async fn claimed_domains_pass_on_the_organization_path_and_can_be_attested_when_
     assert_eq!(events.iter().filter(|e| e.action == "setup.attested").count(), 1);
 }
 
+/// Every control a remediation tells a person to press (quoted “…”) is a button the setup-check
+/// panel has: its run button, or the fix the same result offers.
+#[tokio::test]
+async fn every_control_a_remediation_names_is_a_button_of_the_setup_check_panel() {
+    use app::checks::{FixKind, RUN_CHECK};
+    use app::onboarding::model::quoted_controls;
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, HANK, HOOLI).await;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut check_all = |results: &std::collections::BTreeMap<String, Value>| {
+        for (id, r) in results {
+            let Some(text) = r["remediation"].as_str() else { continue };
+            assert!(!text.contains("press \"") && !text.contains("Press \""), "{id}: a control is quoted “…”: {text}");
+            let offered: Vec<&str> = results.values().filter_map(|r| r["fix"]["label"].as_str()).collect();
+            for name in quoted_controls(text) {
+                let is_fix = FixKind::ALL.iter().any(|k| k.label() == name);
+                assert!(name == RUN_CHECK || is_fix, "{id}: “{name}” is not a button of the panel: {text}");
+                if is_fix && r["fix"]["label"].as_str() == Some(name) {
+                    // The result's own fix: its button is right there.
+                } else if is_fix {
+                    assert!(offered.contains(&name), "{id}: “{name}” is not offered in this run: {text}");
+                }
+                seen.insert(name.to_owned());
+            }
+        }
+    };
+    // Settings and Connect both failing, then Connect alone (once the settings fix switched it on).
+    let (run, results) = run_checks(&o, tenant).await;
+    check_all(&results);
+    fix(&o, tenant, &run, "account_settings").await;
+    let (_, results) = run_checks(&o, tenant).await;
+    check_all(&results);
+    assert!(seen.contains(RUN_CHECK) && seen.contains(FixKind::ApplySettings.label()) && seen.contains(FixKind::CreateConnect.label()), "{seen:?}");
+}
+
 #[tokio::test]
 async fn a_run_detects_revoked_consent_and_moves_the_tenant_to_revoked() {
     let o = Onboarding::new(Backend::Sqlite).await;

@@ -2,7 +2,7 @@
 //! organization's active claimed domains, so the system user's e-mail domain must be one; pending
 //! claims come with the DNS TXT record to publish, and staff may attest what the portal cannot read.
 
-use app::checks::CheckId;
+use app::checks::{CheckId, RUN_CHECK};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -231,7 +231,7 @@ pub fn domains_check(
 
     let mut outcome = CheckOutcome::new(CheckId::ClaimedDomains, status, evidence);
     if !remediation.is_empty() {
-        remediation.push("Then press \"Re-check\".".to_owned());
+        remediation.push(format!("Then press “{RUN_CHECK}”."));
         outcome.remediation = Some(remediation.join(" "));
     }
     outcome
@@ -302,7 +302,7 @@ mod tests {
         assert!(outcome.evidence.contains(&"umbrella.example: pending; TXT record to publish at umbrella.example: \"docusign=9f8e7d\"".to_owned()));
         let remediation = outcome.remediation.unwrap();
         assert!(remediation.contains("DNS TXT record at umbrella.example with the value \"docusign=9f8e7d\""), "{remediation}");
-        assert!(remediation.contains("Re-check"), "{remediation}");
+        assert!(remediation.contains(RUN_CHECK), "{remediation}");
         assert_eq!(
             pending_txt_records(&domains),
             vec![TxtRecord { domain_id: "7a2e".into(), host_name: "umbrella.example".into(), value: Some("docusign=9f8e7d".into()) }]

@@ -148,6 +148,30 @@ async fn every_control_a_remediation_names_is_a_button_of_the_setup_check_panel(
 }
 
 #[tokio::test]
+async fn the_customer_admins_view_of_a_check_never_mentions_the_isv_staffs_attestation() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let b = o.verified_individually(tenant, GINA, GLOBEX).await;
+    let (_, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["claimed_domains"]["status"], "skipped");
+    let customer = o.app.call("/api/wizard/check_latest", Some(&b.cookie), &[]).await;
+    assert_eq!(customer.status, StatusCode::OK, "{}", customer.body);
+    assert!(!customer.body.to_lowercase().contains("attest"), "skipped: {}", customer.body);
+
+    let justification = "Globex showed us their DNS and DocuSign admin screen on a call.";
+    let ok = o.app.call("/api/checks/attest", Some(&o.staff), &[("tenant_id", &tenant.to_string()), ("justification", justification)]).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let (_, results) = run_checks(&o, tenant).await;
+    assert!(results["claimed_domains"]["evidence"].to_string().contains(justification), "staff see it");
+    let customer = o.app.call("/api/wizard/check_latest", Some(&b.cookie), &[]).await;
+    assert_eq!(customer.status, StatusCode::OK, "{}", customer.body);
+    let domains = customer.json()["results"].as_array().unwrap().iter().find(|r| r["id"] == "claimed_domains").cloned().unwrap();
+    assert_eq!(domains["status"], "pass");
+    let text = domains.to_string().to_lowercase();
+    assert!(!text.contains("attest") && !text.contains("globex showed us"), "the customer reads no staff procedure: {domains}");
+}
+
+#[tokio::test]
 async fn a_run_detects_revoked_consent_and_moves_the_tenant_to_revoked() {
     let o = Onboarding::new(Backend::Sqlite).await;
     let tenant = o.app.world.tenant_a;

@@ -141,7 +141,17 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                                                         <button type="submit">"Record attestation"</button>
                                                         {move || attest_action.value().get().map(|r| match r {
                                                             Ok(()) => view! { <p class="notice ok">"Recorded. Run the check again to see it."</p> }.into_any(),
-                                                            Err(e) => view! { <p class="field-error" role="alert">{e.field_messages("justification").join(" ")}{e.to_string()}</p> }.into_any(),
+                                                            // The field's own messages when there are some, else the
+                                                            // error: one sentence each, never run together.
+                                                            Err(e) => {
+                                                                let field = e.field_messages("justification");
+                                                                let lines = if field.is_empty() { vec![e.to_string()] } else { field };
+                                                                view! {
+                                                                    <div class="field-error" role="alert">
+                                                                        {lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}
+                                                                    </div>
+                                                                }.into_any()
+                                                            }
                                                         })}
                                                     </ActionForm>
                                                 </Show>

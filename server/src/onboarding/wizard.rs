@@ -142,7 +142,12 @@ pub async fn name_system_user(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, 
     let domains = match d.directory.reserved_domains(&admin_token, &org_id).await {
         Ok(domains) => domains,
         Err(e) if e.is_transient() => return Err(unreachable()),
-        Err(e) => return Err(AppError::conflict(format!("We could not read your organization's claimed domains ({e}).")).into()),
+        Err(e) => {
+            return Err(AppError::conflict(format!(
+                "We could not read your organization's claimed domains. Check that you are an administrator of the organization in DocuSign Admin, then try again. DocuSign said: {e}."
+            ))
+            .into());
+        }
     };
     let active: Vec<String> = domains.iter().filter(|r| r.is_active()).map(|r| r.host_name.to_ascii_lowercase()).collect();
     let user_id = if looks_like_guid(&input.user) {
@@ -158,7 +163,12 @@ pub async fn name_system_user(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, 
         let profile = match d.directory.user_by_email(&admin_token, &org_id, &input.user).await {
             Ok(profile) => profile,
             Err(e) if e.is_transient() => return Err(unreachable()),
-            Err(e) => return Err(AppError::conflict(format!("We could not look the user up ({e}).")).into()),
+            Err(e) => {
+                return Err(AppError::conflict(format!(
+                    "We could not look the user up. Enter their DocuSign user ID instead, or check that you are an administrator of the organization. DocuSign said: {e}."
+                ))
+                .into());
+            }
         };
         profile
             .map(|p| p.id)
@@ -171,12 +181,19 @@ pub async fn name_system_user(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, 
         }
         Err(ProviderError::UserNotFound) => return Err(field("DocuSign does not know this user in this environment.".into())),
         Err(e) if e.is_transient() => return Err(unreachable()),
-        Err(e) => return Err(AppError::conflict(format!("DocuSign refused to act as this user ({e}).")).into()),
+        Err(e) => {
+            return Err(AppError::conflict(format!(
+                "DocuSign refused to act as this user. Name another system user, or use individual consent signed in as this user. DocuSign said: {e}."
+            ))
+            .into());
+        }
     };
     let info = match d.provider.userinfo(&token).await {
         Ok(i) => i,
         Err(e) if e.is_transient() => return Err(unreachable()),
-        Err(e) => return Err(AppError::conflict(format!("DocuSign refused to describe this user ({e}).")).into()),
+        Err(e) => {
+            return Err(AppError::conflict(format!("DocuSign refused to describe this user. Try again, or name another system user. DocuSign said: {e}.")).into());
+        }
     };
     if !domain_of(&info.email).is_some_and(|dom| active.contains(&dom)) {
         return Err(field(format!("{} is not in an active claimed domain of your organization.", info.email)));

@@ -425,3 +425,24 @@ crate::on_both_databases! {
         assert_eq!(changed.state, ConsentState::Invited);
     }
 }
+
+/// DocuSign's code for missing rights is not in the reference, so nothing matches it: the
+/// general refusal still says who can make the change, with DocuSign's words beside it.
+#[tokio::test]
+async fn a_fix_refused_with_an_undocumented_code_names_who_can_make_the_change_and_changes_nothing() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    // Mia is only a member of Initech EU: the account refuses her changes.
+    let b = o.verified_individually(tenant, MIA, INITECH_EU).await;
+    let path = format!("/control/accounts/{INITECH_EU}/settings");
+    o.control(reqwest::Method::PUT, &path, json!({ "settings": { "inSessionEnabled": "false" } })).await;
+    let (run, results) = run_checks(&o, tenant).await;
+    assert!(results["account_settings"]["fix"].is_object(), "{}", results["account_settings"]);
+    let before = o.consent(tenant).await["status"].clone();
+    let r = o.app.call("/api/wizard/check_apply_fix", Some(&b.cookie), &[("run_id", &run), ("check_id", "account_settings")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("Nothing was changed") && r.body.contains("an administrator of the account must make it"), "{}", r.body);
+    assert_eq!(o.consent(tenant).await["status"], before);
+    let events = server::audit::for_tenant(&o.app.portal.db, tenant).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.action == "setup.fix_applied").count(), 0);
+}

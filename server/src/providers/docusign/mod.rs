@@ -26,8 +26,8 @@
 //! | what is matched | where | source |
 //! |---|---|---|
 //! | OAuth redirect `error`: `access_denied`, `invalid_request`, `unauthorized_client`, `unsupported_response_type`, `invalid_scope`, `server_error`, `temporarily_unavailable` | `onboarding::callback::error_redirect` | §1 "Redirect back to the app"; RFC 6749 §4.1.2.1. `error_description` and `error_uri` are shown, never parsed; any other code: "did not grant consent" with the step's retry |
-//! | token `error`: `consent_required` | [`error::token_error`] | §2.6 |
-//! | token `invalid_grant` descriptions: `user_not_found`, `invalid_subject`, `issuer_not_found`, `no_valid_keys_or_signatures`, `expired_grant`, `expired_client_token` | [`error::token_error`] | §2.6 (the only descriptions matched: §2.6 documents them as codes); others: `InvalidGrant` |
+//! | token `error`: `consent_required` | `error::token_error` | §2.6 |
+//! | token `invalid_grant` descriptions: `user_not_found`, `invalid_subject`, `issuer_not_found`, `no_valid_keys_or_signatures`, `expired_grant`, `expired_client_token` | `error::token_error` | §2.6 (the only descriptions matched: §2.6 documents them as codes); others: `InvalidGrant` |
 //! | eSignature `errorCode`: `USER_LACKS_MEMBERSHIP` | [`error`] (`classify`) | §4 |
 //! | over-limit `errorCode`s (hourly, burst, envelope polling and update limits), and status 429 | [`error`] (`LIMIT_CODES`) | §4, §8 |
 //! | status 401 on userinfo, eSignature and the Admin API: `InvalidToken`; 5xx: `Unavailable` | [`error`] (`classify`) | §4 ("auth failures come back as 401") |

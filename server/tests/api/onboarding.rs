@@ -651,19 +651,21 @@ async fn every_error_redirect_form_is_classified_by_its_error_code_and_changes_n
     let state_before = o.consent(tenant).await["status"].clone();
 
     const HOSTILE: &str = "<script>alert(1)</script><b>Refused</b> & \"quoted\"";
-    // (error, error_description, error_uri, title, words in the message, words in the evidence)
-    let cases: [(&str, Option<&str>, Option<&str>, &str, &[&str], &[&str]); 9] = [
-        ("access_denied", None, None, "DocuSign did not grant consent.", &["Cancel or Deny", "Domains in DocuSign Admin"], &["DocuSign's error code: access_denied"]),
-        ("access_denied", Some("The user canceled the request."), None, "DocuSign did not grant consent.", &["Nothing was changed"], &["DocuSign's description: The user canceled the request."]),
-        ("access_denied", Some("Not allowed."), Some("https://developers.docusign.com/platform/auth"), "DocuSign did not grant consent.", &["Nothing was changed"], &["DocuSign's reference: https://developers.docusign.com/platform/auth"]),
-        ("invalid_scope", Some("scope not enabled"), None, "DocuSign refused the request our portal sent.", &["tell the person who invited you"], &["DocuSign's error code: invalid_scope"]),
-        ("server_error", None, None, "DocuSign could not complete this right now.", &["Wait a few minutes", "“Grant organization consent”"], &["DocuSign's error code: server_error"]),
-        ("temporarily_unavailable", Some("Try later"), None, "DocuSign could not complete this right now.", &["Wait a few minutes"], &["DocuSign's description: Try later"]),
-        ("unauthorized_client", None, None, "DocuSign refused the request our portal sent.", &["not at your account"], &["DocuSign's error code: unauthorized_client"]),
-        ("brand_new_code", Some("Something new"), None, "DocuSign did not grant consent.", &["does not know", "“Grant individual consent”"], &["DocuSign's error code: brand_new_code"]),
-        ("access_denied", Some(HOSTILE), None, "DocuSign did not grant consent.", &["Nothing was changed"], &[HOSTILE]),
+    /// One error redirect, what the wizard's title says, and words its message and evidence hold.
+    struct Form(&'static str, Option<&'static str>, Option<&'static str>, &'static str, &'static [&'static str], &'static [&'static str]);
+    // Form(error, error_description, error_uri, title, words in the message, words in the evidence)
+    let cases = [
+        Form("access_denied", None, None, "DocuSign did not grant consent.", &["Cancel or Deny", "Domains in DocuSign Admin"], &["DocuSign's error code: access_denied"]),
+        Form("access_denied", Some("The user canceled the request."), None, "DocuSign did not grant consent.", &["Nothing was changed"], &["DocuSign's description: The user canceled the request."]),
+        Form("access_denied", Some("Not allowed."), Some("https://developers.docusign.com/platform/auth"), "DocuSign did not grant consent.", &["Nothing was changed"], &["DocuSign's reference: https://developers.docusign.com/platform/auth"]),
+        Form("invalid_scope", Some("scope not enabled"), None, "DocuSign refused the request our portal sent.", &["tell the person who invited you"], &["DocuSign's error code: invalid_scope"]),
+        Form("server_error", None, None, "DocuSign could not complete this right now.", &["Wait a few minutes", "“Grant organization consent”"], &["DocuSign's error code: server_error"]),
+        Form("temporarily_unavailable", Some("Try later"), None, "DocuSign could not complete this right now.", &["Wait a few minutes"], &["DocuSign's description: Try later"]),
+        Form("unauthorized_client", None, None, "DocuSign refused the request our portal sent.", &["not at your account"], &["DocuSign's error code: unauthorized_client"]),
+        Form("brand_new_code", Some("Something new"), None, "DocuSign did not grant consent.", &["does not know", "“Grant individual consent”"], &["DocuSign's error code: brand_new_code"]),
+        Form("access_denied", Some(HOSTILE), None, "DocuSign did not grant consent.", &["Nothing was changed"], &[HOSTILE]),
     ];
-    for (error, description, error_uri, title, in_message, in_evidence) in cases {
+    for Form(error, description, error_uri, title, in_message, in_evidence) in cases {
         let authorize = url::Url::parse(&o.start(&b, "organization").await).unwrap();
         let q: HashMap<String, String> = authorize.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
         let mut back = url::Url::parse(&q["redirect_uri"]).unwrap();

@@ -133,3 +133,13 @@ pub fn set_status(status: u16) {
         options.set_status(status);
     }
 }
+
+/// Answers the page being rendered with `303 See Other` to `path`. Only for pages rendered with
+/// `SsrMode::Async`, whose status and headers are sent after the page rendered; the rendered
+/// body stays as the fallback for a client that does not follow redirects.
+pub fn see_other(path: &'static str) {
+    if let Some(options) = use_context::<ResponseOptions>() {
+        options.set_status(http::StatusCode::SEE_OTHER);
+        options.insert_header(http::header::LOCATION, http::HeaderValue::from_static(path));
+    }
+}

@@ -202,7 +202,23 @@ impl FixKind {
             FixKind::AcceptBaseUri => "accept_base_uri",
         }
     }
+
+    /// The fix's button label; texts that tell a person to press it use this too.
+    pub fn label(self) -> &'static str {
+        match self {
+            FixKind::ApplySettings => "Apply recommended settings",
+            FixKind::CreateConnect => "Create the Connect configuration",
+            FixKind::RepairConnect => "Repair the Connect configuration",
+            FixKind::AcceptBaseUri => "Accept the new base URI",
+        }
+    }
+
+    /// Every fix, for the texts-name-real-controls test.
+    pub const ALL: [FixKind; 4] = [FixKind::ApplySettings, FixKind::CreateConnect, FixKind::RepairConnect, FixKind::AcceptBaseUri];
 }
+
+/// The setup-check panel's run button; remediation texts that say to check again name it.
+pub const RUN_CHECK: &str = "Run setup check";
 
 /// A fix the portal can apply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

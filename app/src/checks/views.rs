@@ -6,7 +6,7 @@ use leptos::task::spawn_local;
 use uuid::Uuid;
 
 use super::api::*;
-use super::{CheckId, CheckResultView, CheckStatus};
+use super::{CheckId, CheckResultView, CheckStatus, RUN_CHECK};
 use crate::components::{ErrorNotice, format_time};
 use crate::error::AppError;
 
@@ -92,7 +92,7 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                 <h2>"Setup check"</h2>
                 <Show when=move || can_run.get()>
                     <button type="button" class="primary" on:click=run disabled=move || running.get()>
-                        {move || if running.get() { "Checking…" } else { "Run setup check" }}
+                        {move || if running.get() { "Checking…" } else { RUN_CHECK }}
                     </button>
                 </Show>
             </div>
@@ -117,7 +117,7 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                             <p class="notice" role="status" data-testid="check-stale">
                                 "These results are from before the consent became “" {c.state.label()} "”"
                                 {c.updated_at.map(|at| format!(" on {}", format_time(at)))}
-                                ". Press “Run setup check” for the current state."
+                                ". Press “" {RUN_CHECK} "” for the current state."
                             </p>
                         })}
                         <ul class="checks" class:stale=stale.is_some() data-testid="check-results">
@@ -141,7 +141,17 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                                                         <button type="submit">"Record attestation"</button>
                                                         {move || attest_action.value().get().map(|r| match r {
                                                             Ok(()) => view! { <p class="notice ok">"Recorded. Run the check again to see it."</p> }.into_any(),
-                                                            Err(e) => view! { <p class="field-error" role="alert">{e.field_messages("justification").join(" ")}{e.to_string()}</p> }.into_any(),
+                                                            // The field's own messages when there are some, else the
+                                                            // error: one sentence each, never run together.
+                                                            Err(e) => {
+                                                                let field = e.field_messages("justification");
+                                                                let lines = if field.is_empty() { vec![e.to_string()] } else { field };
+                                                                view! {
+                                                                    <div class="field-error" role="alert">
+                                                                        {lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}
+                                                                    </div>
+                                                                }.into_any()
+                                                            }
                                                         })}
                                                     </ActionForm>
                                                 </Show>

@@ -303,6 +303,33 @@ pub struct Notice {
     pub kind: NoticeKind,
     pub title: String,
     pub message: String,
+    /// What DocuSign itself answered (its `error`, `error_description`, `error_uri`), shown as
+    /// text beside the message and never parsed: its wording is DocuSign's and may change.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+}
+
+/// The labels of the wizard's controls. A text that tells the admin to press a control names
+/// it through one of these, and the button renders the same constant, so renaming a button
+/// cannot leave a text naming a control that no longer exists.
+pub mod controls {
+    /// The welcome step's button (OAuth purpose `sign_in`).
+    pub const SIGN_IN: &str = "Sign in with DocuSign";
+    /// The consent step's organization button (also on the verify step when consent is missing).
+    pub const GRANT_ORGANIZATION: &str = "Grant organization consent";
+    /// The consent step's individual button (also on the verify step when consent is missing).
+    pub const GRANT_INDIVIDUAL: &str = "Grant individual consent";
+    /// The verify step's button.
+    pub const VERIFY_NOW: &str = "Verify now";
+    /// The landing page's button.
+    pub const START: &str = "Start";
+    /// Every label above: a text may quote only these.
+    pub const ALL: [&str; 5] = [SIGN_IN, GRANT_ORGANIZATION, GRANT_INDIVIDUAL, VERIFY_NOW, START];
+}
+
+/// The control names quoted in `text` (between “ and ”): the names a text tells a person to press.
+pub fn quoted_controls(text: &str) -> Vec<&str> {
+    text.split('“').skip(1).filter_map(|rest| rest.split_once('”').map(|(name, _)| name)).collect()
 }
 
 /// What a verification of the system user found.

@@ -20,6 +20,7 @@ pub fn InviteLandingPage() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(Ok(())) = redeem.value().get() {
             // A full load: the new session cookie must reach the server with the next request.
+            // It replaces this page in the history, so Back does not return to a spent link.
             go_to("/wizard");
         }
     });
@@ -29,13 +30,19 @@ pub fn InviteLandingPage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match landing.await {
-                    Ok(l) if l.resume => view! {
-                        <section class="panel narrow">
-                            <h1>"Connect DocuSign for " {l.tenant_name.clone()}</h1>
-                            <p class="lead">"You already started with this link, and your session is still open in this browser."</p>
-                            <p><a class="button primary" href="/wizard">"Continue to the wizard"</a></p>
-                        </section>
-                    }.into_any(),
+                    Ok(l) if l.resume => {
+                        // Back after Start, or the link opened again, in the browser whose wizard
+                        // session is still open: straight to the wizard (the page is the fallback).
+                        #[cfg(feature = "ssr")]
+                        crate::ssr::see_other("/wizard");
+                        view! {
+                            <section class="panel narrow">
+                                <h1>"Connect DocuSign for " {l.tenant_name.clone()}</h1>
+                                <p class="lead">"You already started with this link, and your session is still open in this browser."</p>
+                                <p><a class="button primary" href="/wizard">"Continue to the wizard"</a></p>
+                            </section>
+                        }.into_any()
+                    }
                     Ok(l) => view! {
                         <section class="panel narrow">
                             <h1>"Connect DocuSign for " {l.tenant_name.clone()}</h1>
@@ -48,7 +55,7 @@ pub fn InviteLandingPage() -> impl IntoView {
                             <ErrorNotice error=error />
                             <ActionForm action=redeem>
                                 <input type="hidden" name="token" value=token />
-                                <button type="submit" class="primary">"Start"</button>
+                                <button type="submit" class="primary">{controls::START}</button>
                             </ActionForm>
                         </section>
                     }.into_any(),
@@ -79,7 +86,7 @@ fn InviteProblem(error: AppError) -> impl IntoView {
 fn go_to(path: &str) {
     #[cfg(feature = "hydrate")]
     if let Some(w) = web_sys::window() {
-        let _ = w.location().assign(path);
+        let _ = w.location().replace(path);
     }
     #[cfg(not(feature = "hydrate"))]
     let _ = path;
@@ -129,6 +136,7 @@ fn Wizard(
     verify: ServerAction<WizardVerify>,
 ) -> impl IntoView {
     let step = w.step;
+    let notice_shown = w.notice.as_ref().is_some_and(|n| n.kind == NoticeKind::Info);
     let steps = WizardStep::ALL
         .iter()
         .map(|(s, label)| {
@@ -137,16 +145,21 @@ fn Wizard(
         })
         .collect_view();
     let notice = w.notice.clone().map(|n| {
+        // DocuSign's own words are text (Leptos escapes them), apart from the portal's message.
+        let evidence = (!n.evidence.is_empty()).then(|| {
+            view! { <ul class="evidence" data-testid="wizard-notice-evidence">{n.evidence.into_iter().map(|e| view! { <li>{e}</li> }).collect_view()}</ul> }
+        });
         view! {
             <div class=format!("notice {}", match n.kind { NoticeKind::Error => "error", NoticeKind::Info => "ok" }) role="alert" data-testid="wizard-notice">
-                <strong>{n.title}</strong> " " {n.message}
+                <p><strong>{n.title}</strong> " " {n.message}</p>
+                {evidence}
             </div>
         }
     });
     let body = match step {
         WizardStep::Welcome => welcome(&w).into_any(),
         WizardStep::ChoosePath => choose_path(&w).into_any(),
-        WizardStep::SystemUser => system_user_step(&w, name_user, choose).into_any(),
+        WizardStep::SystemUser => system_user_step(&w, name_user, choose, notice_shown).into_any(),
         WizardStep::Verify => verify_step(&w, verify).into_any(),
         WizardStep::Done => done(&w).into_any(),
     };
@@ -194,7 +207,7 @@ fn welcome(w: &WizardView) -> impl IntoView {
         <p>"Once connected, the integration will be able to:"</p>
         {scope_list(w)}
         <p>"You can withdraw consent at any time in DocuSign (Settings → Connected apps)."</p>
-        {w.environment_configured.then(|| start_form("sign_in", "Sign in with DocuSign", true))}
+        {w.environment_configured.then(|| start_form("sign_in", controls::SIGN_IN, true))}
     }
 }
 
@@ -218,12 +231,12 @@ fn choose_path(w: &WizardView) -> impl IntoView {
             <div class="choice">
                 <h2>"Organization admin consent"</h2>
                 <p>"Covers every user whose e-mail domain your organization has claimed. You must be a DocuSign organization administrator, and the domain must be verified (active)."</p>
-                {start_form("organization", "Grant organization consent", recommended_org)}
+                {start_form("organization", controls::GRANT_ORGANIZATION, recommended_org)}
             </div>
             <div class="choice">
                 <h2>"Individual consent"</h2>
                 <p>"You consent for yourself; you then become the system user the integration acts as. Always available."</p>
-                {start_form("individual", "Grant individual consent", !recommended_org)}
+                {start_form("individual", controls::GRANT_INDIVIDUAL, !recommended_org)}
             </div>
         </div>
         <p>"The integration will be able to:"</p>
@@ -249,11 +262,13 @@ fn AccountsTable(accounts: Vec<AccountView>) -> impl IntoView {
     }
 }
 
-fn system_user_step(w: &WizardView, name_user: ServerAction<NameSystemUser>, choose: ServerAction<ChooseAccount>) -> impl IntoView {
+/// `notice_shown`: the page already shows good news above (the callback's "Consent granted."),
+/// so the receipt line, which says the same, is left out.
+fn system_user_step(w: &WizardView, name_user: ServerAction<NameSystemUser>, choose: ServerAction<ChooseAccount>, notice_shown: bool) -> impl IntoView {
     let org = w.receipt.as_ref().is_some_and(|r| r.mode == ConsentMode::Organization);
     let name_error = Signal::derive(move || name_user.value().get().and_then(Result::err));
     let choose_error = Signal::derive(move || choose.value().get().and_then(Result::err));
-    let receipt = w.receipt.clone().map(|r| view! { <p class="notice ok">{r.mode.label()} " granted by " {r.user_email} "."</p> });
+    let receipt = w.receipt.clone().filter(|_| !notice_shown).map(|r| view! { <p class="notice ok">{r.mode.label()} " granted by " {r.user_email} "."</p> });
     let naming = org.then(|| {
         view! {
             <h2>"Who is the system user?"</h2>
@@ -315,12 +330,12 @@ fn verify_step(w: &WizardView, verify: ServerAction<WizardVerify>) -> impl IntoV
         {last.map(|v| view! { <VerificationResult v=v /> })}
         {needs_consent.then(|| view! {
             <p>"Grant consent again, then check again:"</p>
-            {start_form("organization", "Grant organization consent", false)}
-            {start_form("individual", "Grant individual consent", true)}
+            {start_form("organization", controls::GRANT_ORGANIZATION, false)}
+            {start_form("individual", controls::GRANT_INDIVIDUAL, true)}
         })}
         <ActionForm action=verify>
             <button type="submit" class="primary" disabled=move || pending.get()>
-                {move || if pending.get() { "Checking…" } else { "Verify now" }}
+                {move || if pending.get() { "Checking…" } else { controls::VERIFY_NOW }}
             </button>
         </ActionForm>
     }

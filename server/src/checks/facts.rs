@@ -70,7 +70,7 @@ async fn system_user_token(d: &Deps<'_>, su: &system_user::Model) -> Result<Secr
 /// A check DocuSign would not answer: an error with the provider's words, and whether waiting or
 /// an administrator fixes it.
 fn error_outcome(id: CheckId, e: &ProviderError) -> CheckOutcome {
-    let mut o = CheckOutcome::new(id, CheckStatus::Error, vec![format!("DocuSign: {e}.")]);
+    let mut o = CheckOutcome::new(id, CheckStatus::Error, vec![format!("DocuSign: {}.", e.to_string().trim_end_matches('.'))]);
     o.remediation = Some(if e.is_transient() {
         "DocuSign could not be reached or asked us to slow down. Nothing was changed; the check runs again later.".into()
     } else {

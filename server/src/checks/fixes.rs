@@ -66,7 +66,13 @@ pub async fn apply_fix(
                      An administrator of the account must apply it: the customer admin from their wizard, or make the system user an account administrator."
                 ))
             .into(),
-            _ => AppError::conflict(format!("DocuSign refused the change made as {acted_as}: {e}. Nothing was changed.")).into(),
+            // Undocumented refusals (DocuSign's codes for missing rights are not in the reference):
+            // no text is matched, and the answer still names who can make the change.
+            _ => AppError::conflict(format!(
+                "DocuSign refused the change made as {acted_as}. Nothing was changed. The usual cause is missing rights: an \
+                 administrator of the account must make it, from this page or in DocuSign eSignature Admin. DocuSign said: {e}."
+            ))
+            .into(),
         }
     };
     let after = match &fix {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use app::ssr::RequestCtx;
 use app::environment::Environment;
-use app::onboarding::model::NoticeKind;
+use app::onboarding::model::{Notice, NoticeKind};
 use axum::Extension;
 use axum::extract::{Path, Query, State};
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -48,7 +48,13 @@ pub async fn start(State(portal): State<Arc<Portal>>, Extension(ctx): Extension<
     let result = async {
         let env = crate::tenants::environment_of(&portal.db, invitee.tenant_id).await?;
         let Some(deps) = portal.deps(env) else {
-            records::notify(&portal.db, &invitee.session_hash, invitee.tenant_id, env, NoticeKind::Error, "This DocuSign environment is not configured.", "Please tell the person who invited you.").await?;
+            let notice = Notice {
+                kind: NoticeKind::Error,
+                title: "This DocuSign environment is not configured.".into(),
+                message: "Please tell the person who invited you.".into(),
+                evidence: Vec::new(),
+            };
+            records::notify(&portal.db, &invitee.session_hash, invitee.tenant_id, env, notice).await?;
             return Ok(None);
         };
         callback::start(deps, &invitee, purpose).await.map(Some)

@@ -4,7 +4,7 @@
 //! before the code is exchanged, so a replayed or concurrent callback never exchanges twice).
 
 use app::error::AppError;
-use app::onboarding::model::{ConsentMode, ConsentState, NoticeKind};
+use app::onboarding::model::{ConsentMode, ConsentState, Notice, NoticeKind, WizardStep, controls};
 use app::ssr::InviteePrincipal;
 use chrono::{Duration, Utc};
 use sea_orm::sea_query::Expr;
@@ -24,7 +24,7 @@ use crate::providers::{self, AuthorizationRequest, ProviderError};
 /// Stored by the entity, named here where the flow uses it.
 pub use crate::db::entities::oauth_transaction::Purpose;
 use crate::error::{ServiceResult, Unexpected};
-use crate::onboarding::{credentials, state};
+use crate::onboarding::{credentials, state, wizard};
 use crate::sessions::hash_token;
 
 /// How long a started sign-in may take before its callback is refused.
@@ -75,63 +75,93 @@ pub struct Outcome {
     pub ok: bool,
     pub title: &'static str,
     pub message: String,
+    /// What DocuSign itself answered, shown as text beside the message (see [`Notice`]).
+    pub evidence: Vec<String>,
+    /// Trying again may help: [`complete`] adds which control to press, from the step the
+    /// wizard shows next, so the text names only a control that screen has.
+    pub restart: bool,
 }
 
 fn refused(title: &'static str, message: impl Into<String>) -> Outcome {
-    Outcome { ok: false, title, message: message.into() }
+    Outcome { ok: false, title, message: message.into(), evidence: Vec::new(), restart: true }
 }
 
 /// The longest part of DocuSign's own description shown to the admin.
 const MAX_DESCRIPTION_CHARS: usize = 300;
 
+/// DocuSign's own field as evidence: verbatim but for control characters, bounded. It is only
+/// ever shown as text (the page escapes it), never parsed and never put into a URL.
+fn docusign_text(value: &str, max: usize) -> String {
+    let mut out: String = value.trim().chars().filter(|c| !c.is_control()).take(max).collect();
+    if value.trim().chars().count() > max {
+        out.push('…');
+    }
+    out
+}
+
 /// What an error redirect tells the admin, from its documented fields only: the OAuth `error`
-/// code (RFC 6749 §4.1.2.1), with DocuSign's `error_description` and `error_uri` shown as they
-/// came (the page escapes them) but never parsed: their wording is DocuSign's and may change.
+/// code (RFC 6749 §4.1.2.1; reference §1 "Redirect back to the app"), with DocuSign's
+/// `error_description` and `error_uri` shown as evidence but never parsed: their wording is
+/// DocuSign's and may change. Nothing here changes consent state.
 ///
 /// `access_denied` is sent both when the admin presses Cancel or Deny and when DocuSign refuses
 /// the request (an organization consent without an active claimed domain, for instance), and no
-/// documented field tells the two apart, so the answer says that DocuSign did not grant consent
-/// and names both possibilities and the next step for the path that was tried.
+/// documented field tells the two apart, so the answer says that DocuSign did not grant consent,
+/// never that the admin declined, and names the next step for the path that was tried.
 pub fn error_redirect(error: &str, description: Option<&str>, error_uri: Option<&str>, purpose: Option<Purpose>) -> Outcome {
-    let said = description
-        .map(str::trim)
-        .filter(|d| !d.is_empty())
-        .map(|d| {
-            let cut: String = d.chars().filter(|c| !c.is_control()).take(MAX_DESCRIPTION_CHARS).collect();
-            format!(" DocuSign said: “{cut}”.")
-        })
-        .unwrap_or_default();
-    let more = error_uri
-        .filter(|u| u.starts_with("https://") && u.len() <= 300 && !u.chars().any(|c| c.is_whitespace() || c.is_control()))
-        .map(|u| format!(" More from DocuSign: {u}"))
-        .unwrap_or_default();
-    let retry = match purpose {
-        Some(Purpose::Organization) => {
-            "Nothing was changed. Organization consent needs a DocuSign organization administrator whose organization has an active claimed domain; \
-             if that is not yet the case, choose “Grant individual consent” instead, or try “Grant organization consent” again once the domain is active."
-        }
-        Some(Purpose::Individual) => "Nothing was changed. When you are ready, press “Grant individual consent” to try again.",
-        _ => "Nothing was changed. Press “Sign in with DocuSign” to try again.",
+    let code: String = error.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
+    let mut evidence = vec![format!("DocuSign's error code: {}", if code.is_empty() { "(none)" } else { &code })];
+    if let Some(d) = description.map(|d| docusign_text(d, MAX_DESCRIPTION_CHARS)).filter(|d| !d.is_empty()) {
+        evidence.push(format!("DocuSign's description: {d}"));
+    }
+    // Shown as text, not as a link: the redirect's query is not authenticated.
+    if let Some(u) = error_uri.filter(|u| u.starts_with("https://") && u.len() <= 300 && !u.chars().any(|c| c.is_whitespace() || c.is_control())) {
+        evidence.push(format!("DocuSign's reference: {u}"));
+    }
+    let not_granted = match purpose {
+        Some(Purpose::SignIn) | None => "DocuSign did not complete the sign-in.",
+        Some(Purpose::Individual | Purpose::Organization) => "DocuSign did not grant consent.",
     };
-    match error {
-        "access_denied" => refused(
-            "DocuSign did not grant consent.",
-            format!("This happens when Cancel or Deny is pressed at DocuSign, and also when DocuSign refuses the request.{said}{more} {retry}"),
-        ),
-        "server_error" | "temporarily_unavailable" => refused(
-            "DocuSign could not complete this right now.",
-            format!("It answered `{error}`.{said}{more} Wait a few minutes. {retry}"),
-        ),
-        "invalid_request" | "unauthorized_client" | "unsupported_response_type" | "invalid_scope" => refused(
-            "DocuSign refused the request our portal sent.",
-            format!(
-                "It answered `{error}`, which points at the ISV's integration settings, not at your account.{said}{more} Nothing was changed; please tell the person who invited you."
-            ),
-        ),
-        other => {
-            let code: String = other.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '_').take(64).collect();
-            refused("DocuSign did not complete the sign-in.", format!("It answered `{code}`.{said}{more} {retry}"))
+    let (title, message, restart) = match error {
+        "access_denied" => {
+            let why = "DocuSign answers this both when Cancel or Deny is pressed there and when it refuses the request \
+                       itself; its answer does not say which. Nothing was changed.";
+            let message = match purpose {
+                Some(Purpose::Organization) => format!(
+                    "{why} Organization consent needs a DocuSign organization administrator and an active claimed domain: \
+                     check Domains in DocuSign Admin (a domain still pending needs its TXT record published). \
+                     Individual consent needs neither: choose “{}” instead.",
+                    controls::GRANT_INDIVIDUAL
+                ),
+                _ => why.to_owned(),
+            };
+            (not_granted, message, true)
         }
+        "server_error" | "temporarily_unavailable" => {
+            ("DocuSign could not complete this right now.", "Nothing was changed. Wait a few minutes, then try again.".to_owned(), true)
+        }
+        "invalid_request" | "unauthorized_client" | "unsupported_response_type" | "invalid_scope" => (
+            "DocuSign refused the request our portal sent.",
+            "This points at the ISV's integration settings, not at your account, so trying again will not help. Nothing \
+             was changed; please tell the person who invited you, with the details below."
+                .to_owned(),
+            false,
+        ),
+        _ => (not_granted, "DocuSign answered with an error the portal does not know. Nothing was changed.".to_owned(), true),
+    };
+    Outcome { ok: false, title, message, evidence, restart }
+}
+
+/// How to try again on the screen the admin returns to: only a control that screen has.
+pub fn restart_hint(step: WizardStep) -> String {
+    match step {
+        WizardStep::Welcome => format!("To try again, press “{}” on this page.", controls::SIGN_IN),
+        WizardStep::ChoosePath => {
+            format!("To try again, press “{}” or “{}” on this page.", controls::GRANT_ORGANIZATION, controls::GRANT_INDIVIDUAL)
+        }
+        WizardStep::SystemUser => "Your earlier sign-in and consent still stand: continue below with the system user and account.".to_owned(),
+        WizardStep::Verify => format!("Your earlier consent still stands: press “{}” below to check it.", controls::VERIFY_NOW),
+        WizardStep::Done => "Your earlier consent still stands and is verified: nothing else is needed.".to_owned(),
     }
 }
 
@@ -139,14 +169,24 @@ pub fn error_redirect(error: &str, description: Option<&str>, error_uri: Option<
 /// redirect URI it arrived on). Every refusal changes nothing but the wizard's notice, and makes
 /// no token request.
 pub async fn complete(d: Deps<'_>, invitee: &InviteePrincipal, query: CallbackQuery, request_id: &str) -> ServiceResult<Outcome> {
-    let outcome = complete_inner(d, invitee, query, request_id).await?;
-    let kind = if outcome.ok { NoticeKind::Info } else { NoticeKind::Error };
-    records::notify(d.db, &invitee.session_hash, invitee.tenant_id, d.env, kind, outcome.title, &outcome.message).await?;
+    let mut outcome = complete_inner(d, invitee, query, request_id).await?;
+    if !outcome.ok && outcome.restart {
+        let step = wizard::current_step(d.db, invitee.tenant_id, d.env, &invitee.session_hash).await?;
+        outcome.message = format!("{} {}", outcome.message, restart_hint(step));
+    }
+    let notice = Notice {
+        kind: if outcome.ok { NoticeKind::Info } else { NoticeKind::Error },
+        title: outcome.title.to_owned(),
+        message: outcome.message.clone(),
+        evidence: outcome.evidence.clone(),
+    };
+    records::notify(d.db, &invitee.session_hash, invitee.tenant_id, d.env, notice).await?;
     Ok(outcome)
 }
 
 async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: CallbackQuery, request_id: &str) -> ServiceResult<Outcome> {
-    const AGAIN: &str = "Nothing was changed. Start again with “Sign in with DocuSign” or the consent button you used, on this page.";
+    // The control to press is added by `complete`, from the step the wizard shows next.
+    const AGAIN: &str = "Nothing was changed.";
     let Some(state_value) = query.state.as_deref().filter(|s| !s.is_empty() && s.len() <= 256) else {
         return Ok(refused("The answer from DocuSign was incomplete.", AGAIN));
     };
@@ -166,7 +206,7 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
         .await?
         .rows_affected;
     if consumed != 1 {
-        return Ok(refused("This sign-in was already completed.", "The same answer cannot be used twice. Start again with “Sign in with DocuSign” or the consent button you used, on this page."));
+        return Ok(refused("This sign-in was already completed.", format!("The same answer cannot be used twice. {AGAIN}")));
     }
     if tx.environment != d.env.as_str() {
         tracing::warn!(request_id, "callback arrived on another environment's redirect URI; refused");
@@ -203,7 +243,7 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
     match purpose {
         Purpose::SignIn => {
             records::update_progress(d.db, &invitee.session_hash, invitee.tenant_id, d.env, ProgressUpdate { signed_in_user: Some(user), ..Default::default() }).await?;
-            Ok(Outcome { ok: true, title: "Signed in.", message: format!("Welcome, {}.", info.name) })
+            Ok(Outcome { ok: true, title: "Signed in.", message: format!("Welcome, {}.", info.name), evidence: Vec::new(), restart: false })
         }
         Purpose::Individual | Purpose::Organization => {
             let mode = if purpose == Purpose::Individual { ConsentMode::Individual } else { ConsentMode::Organization };
@@ -259,7 +299,13 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
                 credentials::store(&txn, d.keyring, tx.tenant_id, d.env, credentials::CONSENT, &tokens, &info.sub).await?;
             }
             txn.commit().await?;
-            Ok(Outcome { ok: true, title: "Consent granted.", message: format!("{} granted by {}.", mode.label(), info.email) })
+            Ok(Outcome {
+                ok: true,
+                title: "Consent granted.",
+                message: format!("{} granted by {}.", mode.label(), info.email),
+                evidence: Vec::new(),
+                restart: false,
+            })
         }
     }
 }
@@ -269,12 +315,12 @@ fn provider_refusal(e: &ProviderError) -> Outcome {
     match e {
         ProviderError::CodeExpiredOrUsed => refused(
             "DocuSign says the sign-in code expired.",
-            "Codes are valid for about two minutes. Nothing was changed. Start again with “Sign in with DocuSign” or the consent button you used, on this page.",
+            "Codes are valid for about two minutes. Nothing was changed.",
         ),
-        e if e.is_transient() => refused("DocuSign could not be reached.", "Nothing was changed. Please try again in a few minutes."),
+        e if e.is_transient() => refused("DocuSign could not be reached.", "Nothing was changed. Wait a few minutes, then try again."),
         _ => {
             tracing::warn!(error = %e, "callback: DocuSign refused the exchange");
-            refused("DocuSign refused the sign-in.", "Nothing was changed. Start again with “Sign in with DocuSign” or the consent button you used, on this page.")
+            refused("DocuSign refused the sign-in.", "Nothing was changed.")
         }
     }
 }
@@ -286,34 +332,76 @@ pub fn no_session() -> AppError {
 
 #[cfg(test)]
 mod tests {
+    use app::onboarding::model::quoted_controls;
+
     use super::*;
 
     #[test]
-    fn a_denial_is_never_called_the_admins_own_decline_and_shows_docusigns_words() {
-        for description in [Some("The user canceled."), Some("admin_consent_not_allowed"), Some("Some other wording entirely"), None] {
+    fn access_denied_is_never_called_the_admins_own_decline_and_keeps_docusigns_words_as_evidence() {
+        for description in [Some("The user canceled."), Some("Some other wording entirely"), Some("  "), None] {
             let o = error_redirect("access_denied", description, None, Some(Purpose::Organization));
             assert_eq!(o.title, "DocuSign did not grant consent.");
-            assert!(!o.message.contains("You declined"));
-            assert!(o.message.contains("Grant individual consent"), "the next step names a real control: {}", o.message);
-            if let Some(d) = description {
-                assert!(o.message.contains(d), "DocuSign's own words are shown: {}", o.message);
+            assert!(!o.message.to_lowercase().contains("you declined"), "{}", o.message);
+            assert!(o.message.contains("Nothing was changed"), "{}", o.message);
+            assert!(o.message.contains("Domains in DocuSign Admin") && o.message.contains(controls::GRANT_INDIVIDUAL), "{}", o.message);
+            assert!(o.restart);
+            match description.map(str::trim).filter(|d| !d.is_empty()) {
+                Some(d) => {
+                    assert!(o.evidence.contains(&format!("DocuSign's description: {d}")), "{:?}", o.evidence);
+                    assert!(!o.message.contains(d), "DocuSign's words are evidence, not the portal's message");
+                }
+                None => assert_eq!(o.evidence, vec!["DocuSign's error code: access_denied"]),
             }
         }
     }
 
     #[test]
-    fn every_documented_error_code_has_its_own_next_step_and_unknown_ones_a_general_one() {
-        let titles: Vec<&str> = ["server_error", "temporarily_unavailable", "invalid_scope", "unauthorized_client", "something_new"]
-            .iter()
-            .map(|e| error_redirect(e, None, None, Some(Purpose::Individual)).title)
-            .collect();
-        assert_eq!(titles[0], "DocuSign could not complete this right now.");
-        assert_eq!(titles[1], titles[0]);
-        assert_eq!(titles[2], "DocuSign refused the request our portal sent.");
-        assert_eq!(titles[3], titles[2]);
-        assert_eq!(titles[4], "DocuSign did not complete the sign-in.");
-        let odd = error_redirect("<script>x</script>", Some(&"y".repeat(5000)), Some("javascript:alert(1)"), None);
-        assert!(!odd.message.contains('<') && !odd.message.contains("javascript:"), "{}", odd.message);
-        assert!(odd.message.len() < 1000);
+    fn each_documented_error_code_has_its_own_next_step_and_an_unknown_one_a_general_one() {
+        let o = |e: &str| error_redirect(e, None, None, Some(Purpose::Individual));
+        assert_eq!(o("server_error").title, "DocuSign could not complete this right now.");
+        assert_eq!(o("temporarily_unavailable").title, o("server_error").title);
+        assert!(o("server_error").restart && o("server_error").message.contains("Wait a few minutes"));
+        for integration in ["invalid_request", "unauthorized_client", "unsupported_response_type", "invalid_scope"] {
+            assert_eq!(o(integration).title, "DocuSign refused the request our portal sent.", "{integration}");
+            assert!(!o(integration).restart, "retrying cannot help: {integration}");
+            assert!(o(integration).message.contains("tell the person who invited you"), "{integration}");
+        }
+        assert_eq!(o("something_new").title, "DocuSign did not grant consent.");
+        assert!(o("something_new").restart);
+        assert_eq!(error_redirect("something_new", None, None, Some(Purpose::SignIn)).title, "DocuSign did not complete the sign-in.");
+    }
+
+    #[test]
+    fn docusigns_fields_are_bounded_and_stripped_of_control_characters_and_an_unsafe_error_uri_is_dropped() {
+        let odd = error_redirect("<script>x</script>", Some(&format!("a\u{7}b{}", "y".repeat(5000))), Some("javascript:alert(1)"), None);
+        assert_eq!(odd.evidence[0], "DocuSign's error code: scriptxscript");
+        assert!(odd.evidence[1].starts_with("DocuSign's description: ab") && odd.evidence[1].chars().count() < 400, "{:?}", odd.evidence);
+        assert_eq!(odd.evidence.len(), 2, "a non-https error_uri is not shown");
+        let with_uri = error_redirect("access_denied", None, Some("https://developers.docusign.com/errors#denied"), None);
+        assert!(with_uri.evidence.contains(&"DocuSign's reference: https://developers.docusign.com/errors#denied".to_owned()));
+    }
+
+    #[test]
+    fn every_control_a_callback_text_names_exists_on_the_screen_it_is_shown_on() {
+        let on_screen = |step: WizardStep| -> Vec<&str> {
+            match step {
+                WizardStep::Welcome => vec![controls::SIGN_IN],
+                WizardStep::ChoosePath => vec![controls::GRANT_ORGANIZATION, controls::GRANT_INDIVIDUAL],
+                WizardStep::SystemUser | WizardStep::Done => vec![],
+                // The grant buttons show there only when consent is missing; "Verify now" always.
+                WizardStep::Verify => vec![controls::VERIFY_NOW],
+            }
+        };
+        for (step, _) in WizardStep::ALL {
+            let hint = restart_hint(step);
+            for name in quoted_controls(&hint) {
+                assert!(on_screen(step).contains(&name), "{step:?}: “{name}” is not on that screen ({hint})");
+            }
+        }
+        // An organization refusal returns to the consent choice, which has the individual button.
+        let org = error_redirect("access_denied", None, None, Some(Purpose::Organization));
+        for name in quoted_controls(&org.message) {
+            assert!(on_screen(WizardStep::ChoosePath).contains(&name), "“{name}”");
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! Reading and writing the onboarding records: consent receipts, the pinned system user and the
 //! wizard's progress per invite session.
 
-use app::onboarding::model::{AccountView, ConsentMode, ConsentReceipt, DocuSignUserView, Notice, NoticeKind, SystemUserView, VerificationView};
+use app::onboarding::model::{AccountView, ConsentMode, ConsentReceipt, DocuSignUserView, Notice, SystemUserView, VerificationView};
 use app::environment::Environment;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
@@ -141,18 +141,8 @@ pub async fn update_progress<C: ConnectionTrait>(
 }
 
 /// Sets the notice the wizard shows next.
-pub async fn notify<C: ConnectionTrait>(db: &C, session_hash: &str, tenant_id: Uuid, env: Environment, kind: NoticeKind, title: &str, message: &str) -> ServiceResult<()> {
-    update_progress(
-        db,
-        session_hash,
-        tenant_id,
-        env,
-        ProgressUpdate {
-            notice: Some(Some(Notice { kind, title: title.into(), message: message.into() })),
-            ..Default::default()
-        },
-    )
-    .await
+pub async fn notify<C: ConnectionTrait>(db: &C, session_hash: &str, tenant_id: Uuid, env: Environment, notice: Notice) -> ServiceResult<()> {
+    update_progress(db, session_hash, tenant_id, env, ProgressUpdate { notice: Some(Some(notice)), ..Default::default() }).await
 }
 
 /// What staff see of a tenant's consent: state, receipt, system user, last verification, the

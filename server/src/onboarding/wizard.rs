@@ -58,16 +58,7 @@ pub async fn view<C: ConnectionTrait>(
     let notice: Option<Notice> = progress.as_ref().and_then(|p| p.notice.clone()).and_then(|j| serde_json::from_value(j).ok());
     let grant = records::latest_grant(db, tenant_id, env).await?;
     let su = records::system_user(db, tenant_id, env).await?;
-    let has_consent = grant.is_some() && !status.state.is_before_consent();
-    let step = if !has_consent {
-        if signed_in.is_some() { WizardStep::ChoosePath } else { WizardStep::Welcome }
-    } else if su.is_none() || candidate.is_some() {
-        WizardStep::SystemUser
-    } else if status.state == ConsentState::Verified {
-        WizardStep::Done
-    } else {
-        WizardStep::Verify
-    };
+    let step = step_of(grant.is_some(), status.state, signed_in.is_some(), su.is_some(), candidate.is_some());
     Ok(WizardView {
         tenant_name: t.display_name,
         environment: env,
@@ -83,6 +74,31 @@ pub async fn view<C: ConnectionTrait>(
         scopes: scope_names.iter().map(|s| (s.clone(), explain_scope(s).to_owned())).collect(),
         status,
     })
+}
+
+/// Which step the wizard shows, from what the portal holds for the tenant and this session.
+fn step_of(granted: bool, state: ConsentState, signed_in: bool, pinned: bool, candidate: bool) -> WizardStep {
+    if !granted || state.is_before_consent() {
+        if signed_in { WizardStep::ChoosePath } else { WizardStep::Welcome }
+    } else if !pinned || candidate {
+        WizardStep::SystemUser
+    } else if state == ConsentState::Verified {
+        WizardStep::Done
+    } else {
+        WizardStep::Verify
+    }
+}
+
+/// The step an invite session's wizard shows now (what [`view`] would say), for texts that name
+/// the controls on that screen.
+pub async fn current_step<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: Environment, session_hash: &str) -> ServiceResult<WizardStep> {
+    let status = state::status(db, tenant_id, env).await?;
+    let progress = records::progress(db, session_hash).await?;
+    let grant = records::latest_grant(db, tenant_id, env).await?;
+    let su = records::system_user(db, tenant_id, env).await?;
+    let signed_in = progress.as_ref().is_some_and(|p| p.signed_in_user.is_some());
+    let candidate = progress.as_ref().is_some_and(|p| p.candidate.is_some());
+    Ok(step_of(grant.is_some(), status.state, signed_in, su.is_some(), candidate))
 }
 
 fn looks_like_guid(value: &str) -> bool {
@@ -126,7 +142,12 @@ pub async fn name_system_user(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, 
     let domains = match d.directory.reserved_domains(&admin_token, &org_id).await {
         Ok(domains) => domains,
         Err(e) if e.is_transient() => return Err(unreachable()),
-        Err(e) => return Err(AppError::conflict(format!("We could not read your organization's claimed domains ({e}).")).into()),
+        Err(e) => {
+            return Err(AppError::conflict(format!(
+                "We could not read your organization's claimed domains. Check that you are an administrator of the organization in DocuSign Admin, then try again. DocuSign said: {e}."
+            ))
+            .into());
+        }
     };
     let active: Vec<String> = domains.iter().filter(|r| r.is_active()).map(|r| r.host_name.to_ascii_lowercase()).collect();
     let user_id = if looks_like_guid(&input.user) {
@@ -142,7 +163,12 @@ pub async fn name_system_user(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, 
         let profile = match d.directory.user_by_email(&admin_token, &org_id, &input.user).await {
             Ok(profile) => profile,
             Err(e) if e.is_transient() => return Err(unreachable()),
-            Err(e) => return Err(AppError::conflict(format!("We could not look the user up ({e}).")).into()),
+            Err(e) => {
+                return Err(AppError::conflict(format!(
+                    "We could not look the user up. Enter their DocuSign user ID instead, or check that you are an administrator of the organization. DocuSign said: {e}."
+                ))
+                .into());
+            }
         };
         profile
             .map(|p| p.id)
@@ -155,12 +181,19 @@ pub async fn name_system_user(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, 
         }
         Err(ProviderError::UserNotFound) => return Err(field("DocuSign does not know this user in this environment.".into())),
         Err(e) if e.is_transient() => return Err(unreachable()),
-        Err(e) => return Err(AppError::conflict(format!("DocuSign refused to act as this user ({e}).")).into()),
+        Err(e) => {
+            return Err(AppError::conflict(format!(
+                "DocuSign refused to act as this user. Name another system user, or use individual consent signed in as this user. DocuSign said: {e}."
+            ))
+            .into());
+        }
     };
     let info = match d.provider.userinfo(&token).await {
         Ok(i) => i,
         Err(e) if e.is_transient() => return Err(unreachable()),
-        Err(e) => return Err(AppError::conflict(format!("DocuSign refused to describe this user ({e}).")).into()),
+        Err(e) => {
+            return Err(AppError::conflict(format!("DocuSign refused to describe this user. Try again, or name another system user. DocuSign said: {e}.")).into());
+        }
     };
     if !domain_of(&info.email).is_some_and(|dom| active.contains(&dom)) {
         return Err(field(format!("{} is not in an active claimed domain of your organization.", info.email)));

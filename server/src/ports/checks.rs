@@ -51,7 +51,7 @@ impl ChecksPort for Portal {
             requested_by: run.requested_by,
             started_at: run.started_at,
             finished_at: run.finished_at,
-            results: outcomes.iter().map(check_view).collect(),
+            results: outcomes.iter().map(|o| check_view(o, scope)).collect(),
         }))
     }
 
@@ -66,7 +66,7 @@ impl ChecksPort for Portal {
         let (tenant_id, env, actor) = self.check_scope(ctx, scope, false).await?;
         let deps = self.require_deps(env)?;
         let outcome = done(ctx, run::run_one(deps, tenant_id, run_id, check_id, &actor, Some(&ctx.request_id)).await)?;
-        Ok(check_view(&outcome))
+        Ok(check_view(&outcome, scope))
     }
 
     async fn apply_fix(&self, ctx: &RequestCtx, scope: CheckScope, run_id: Uuid, check_id: CheckId) -> AppResult<CheckResultView> {
@@ -77,7 +77,7 @@ impl ChecksPort for Portal {
             _ => FixRequester::Staff,
         };
         let outcome = done(ctx, fixes::apply_fix(deps, tenant_id, run_id, check_id, requester, &actor, Some(&ctx.request_id)).await)?;
-        Ok(check_view(&outcome))
+        Ok(check_view(&outcome, scope))
     }
 
     async fn history(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<Vec<RunSummary>> {

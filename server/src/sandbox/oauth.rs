@@ -254,10 +254,12 @@ async fn sign_in(State(app): State<AppState>, body: Bytes) -> Response {
             if orgs.is_empty() {
                 world.pending.remove(&request_id);
                 let back = PendingLike { redirect_uri: &p.redirect_uri, state: p.state.as_deref() };
+                // Free text on purpose, with no code-like token in it: DocuSign's wording is not
+                // documented, so the portal must work from `error` alone.
                 return redirect_error(
                     &back,
                     "access_denied",
-                    "admin_consent_not_allowed: the user is not an administrator of an organization with an active claimed domain.",
+                    "This user cannot give consent for an organization: an administrator of an organization with an active claimed domain is needed.",
                 );
             }
             let names: Vec<String> = world

@@ -111,6 +111,66 @@ async fn claimed_domains_pass_on_the_organization_path_and_can_be_attested_when_
     assert_eq!(events.iter().filter(|e| e.action == "setup.attested").count(), 1);
 }
 
+/// Every control a remediation tells a person to press (quoted “…”) is a button the setup-check
+/// panel has: its run button, or the fix the same result offers.
+#[tokio::test]
+async fn every_control_a_remediation_names_is_a_button_of_the_setup_check_panel() {
+    use app::checks::{FixKind, RUN_CHECK};
+    use app::onboarding::model::quoted_controls;
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, HANK, HOOLI).await;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut check_all = |results: &std::collections::BTreeMap<String, Value>| {
+        for (id, r) in results {
+            let Some(text) = r["remediation"].as_str() else { continue };
+            assert!(!text.contains("press \"") && !text.contains("Press \""), "{id}: a control is quoted “…”: {text}");
+            let offered: Vec<&str> = results.values().filter_map(|r| r["fix"]["label"].as_str()).collect();
+            for name in quoted_controls(text) {
+                let is_fix = FixKind::ALL.iter().any(|k| k.label() == name);
+                assert!(name == RUN_CHECK || is_fix, "{id}: “{name}” is not a button of the panel: {text}");
+                if is_fix && r["fix"]["label"].as_str() == Some(name) {
+                    // The result's own fix: its button is right there.
+                } else if is_fix {
+                    assert!(offered.contains(&name), "{id}: “{name}” is not offered in this run: {text}");
+                }
+                seen.insert(name.to_owned());
+            }
+        }
+    };
+    // Settings and Connect both failing, then Connect alone (once the settings fix switched it on).
+    let (run, results) = run_checks(&o, tenant).await;
+    check_all(&results);
+    fix(&o, tenant, &run, "account_settings").await;
+    let (_, results) = run_checks(&o, tenant).await;
+    check_all(&results);
+    assert!(seen.contains(RUN_CHECK) && seen.contains(FixKind::ApplySettings.label()) && seen.contains(FixKind::CreateConnect.label()), "{seen:?}");
+}
+
+#[tokio::test]
+async fn the_customer_admins_view_of_a_check_never_mentions_the_isv_staffs_attestation() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let b = o.verified_individually(tenant, GINA, GLOBEX).await;
+    let (_, results) = run_checks(&o, tenant).await;
+    assert_eq!(results["claimed_domains"]["status"], "skipped");
+    let customer = o.app.call("/api/wizard/check_latest", Some(&b.cookie), &[]).await;
+    assert_eq!(customer.status, StatusCode::OK, "{}", customer.body);
+    assert!(!customer.body.to_lowercase().contains("attest"), "skipped: {}", customer.body);
+
+    let justification = "Globex showed us their DNS and DocuSign admin screen on a call.";
+    let ok = o.app.call("/api/checks/attest", Some(&o.staff), &[("tenant_id", &tenant.to_string()), ("justification", justification)]).await;
+    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    let (_, results) = run_checks(&o, tenant).await;
+    assert!(results["claimed_domains"]["evidence"].to_string().contains(justification), "staff see it");
+    let customer = o.app.call("/api/wizard/check_latest", Some(&b.cookie), &[]).await;
+    assert_eq!(customer.status, StatusCode::OK, "{}", customer.body);
+    let domains = customer.json()["results"].as_array().unwrap().iter().find(|r| r["id"] == "claimed_domains").cloned().unwrap();
+    assert_eq!(domains["status"], "pass");
+    let text = domains.to_string().to_lowercase();
+    assert!(!text.contains("attest") && !text.contains("globex showed us"), "the customer reads no staff procedure: {domains}");
+}
+
 #[tokio::test]
 async fn a_run_detects_revoked_consent_and_moves_the_tenant_to_revoked() {
     let o = Onboarding::new(Backend::Sqlite).await;
@@ -364,4 +424,25 @@ crate::on_both_databases! {
         let changed = server::checks::run::consent_changed_since(&db, w.tenant_a, env, &run).await.unwrap().expect("the state changed after the run");
         assert_eq!(changed.state, ConsentState::Invited);
     }
+}
+
+/// DocuSign's code for missing rights is not in the reference, so nothing matches it: the
+/// general refusal still says who can make the change, with DocuSign's words beside it.
+#[tokio::test]
+async fn a_fix_refused_with_an_undocumented_code_names_who_can_make_the_change_and_changes_nothing() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    // Mia is only a member of Initech EU: the account refuses her changes.
+    let b = o.verified_individually(tenant, MIA, INITECH_EU).await;
+    let path = format!("/control/accounts/{INITECH_EU}/settings");
+    o.control(reqwest::Method::PUT, &path, json!({ "settings": { "inSessionEnabled": "false" } })).await;
+    let (run, results) = run_checks(&o, tenant).await;
+    assert!(results["account_settings"]["fix"].is_object(), "{}", results["account_settings"]);
+    let before = o.consent(tenant).await["status"].clone();
+    let r = o.app.call("/api/wizard/check_apply_fix", Some(&b.cookie), &[("run_id", &run), ("check_id", "account_settings")]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("Nothing was changed") && r.body.contains("an administrator of the account must make it"), "{}", r.body);
+    assert_eq!(o.consent(tenant).await["status"], before);
+    let events = server::audit::for_tenant(&o.app.portal.db, tenant).await.unwrap();
+    assert_eq!(events.iter().filter(|e| e.action == "setup.fix_applied").count(), 0);
 }

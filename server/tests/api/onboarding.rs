@@ -613,28 +613,116 @@ async fn a_callback_with_a_missing_wrong_or_expired_state_or_a_wrong_issuer_exch
 async fn a_refused_organization_consent_is_explained_without_matching_docusigns_wording() {
     let o = Onboarding::new(Backend::Sqlite).await;
     let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
-    o.round_trip(&b, "sign_in", ADA).await;
+    // Uma administers an organization whose only claimed domain is still pending: the sandbox
+    // refuses her organization consent, in words of its own.
+    o.round_trip(&b, "sign_in", crate::fixture::UMA).await;
     let url = o.start(&b, "organization").await;
-    let back = url::Url::parse(&o.at_docusign(&url, ADA, true).await).unwrap();
-    // Whatever DocuSign's description says (here: words no code matches), the outcome is the same.
-    let mut reworded = back.clone();
-    let pairs: Vec<(String, String)> = back
-        .query_pairs()
-        .filter(|(k, _)| k == "state")
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .chain([
-            ("error".to_owned(), "access_denied".to_owned()),
-            ("error_description".to_owned(), "The request was not approved <b>here</b>.".to_owned()),
-        ])
-        .collect();
-    reworded.query_pairs_mut().clear().extend_pairs(pairs);
-    o.back_to_portal(&b, reworded.as_str()).await;
+    let back = o.at_docusign(&url, crate::fixture::UMA, true).await;
+    let said = query_of(&back);
+    assert_eq!(said["error"], "access_denied");
+    assert_eq!(o.back_to_portal(&b, &back).await, "/wizard", "DocuSign's words never reach a URL");
     let w = o.wizard(&b).await;
     assert_eq!(w["notice"]["title"], "DocuSign did not grant consent.");
     let message = w["notice"]["message"].as_str().unwrap();
-    assert!(message.contains("The request was not approved <b>here</b>."), "DocuSign's words, as text: {message}");
-    assert!(message.contains("active claimed domain") && message.contains("Grant individual consent"), "{message}");
+    assert!(!message.contains("declined"), "{message}");
+    assert!(message.contains("Domains in DocuSign Admin") && message.contains("“Grant individual consent”"), "{message}");
+    assert!(
+        w["notice"]["evidence"].as_array().unwrap().contains(&json!(format!("DocuSign's description: {}", said["error_description"]))),
+        "DocuSign's own words as evidence: {}",
+        w["notice"]
+    );
+    assert_eq!(w["step"], "choose_path", "the same screen offers individual consent");
     assert_eq!(o.token_exchanges().await, 1, "only the sign-in's code was exchanged");
+}
+
+/// Every form of error redirect, answered to a real transaction of the organization path: what
+/// the wizard says, what it shows as DocuSign's words, and that nothing changed.
+#[tokio::test]
+async fn every_error_redirect_form_is_classified_by_its_error_code_and_changes_nothing() {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let b = o.redeem(&o.invite(tenant).await).await;
+    o.round_trip(&b, "sign_in", ADA).await;
+    let db = &o.app.portal.db;
+    let grants = || server::db::entities::consent_grant::Entity::find().count(db);
+    let events = || server::db::entities::audit_event::Entity::find().count(db);
+    let (grants_before, events_before) = (grants().await.unwrap(), events().await.unwrap());
+    let state_before = o.consent(tenant).await["status"].clone();
+
+    const HOSTILE: &str = "<script>alert(1)</script><b>Refused</b> & \"quoted\"";
+    /// One error redirect, what the wizard's title says, and words its message and evidence hold.
+    struct Form(&'static str, Option<&'static str>, Option<&'static str>, &'static str, &'static [&'static str], &'static [&'static str]);
+    // Form(error, error_description, error_uri, title, words in the message, words in the evidence)
+    let cases = [
+        Form("access_denied", None, None, "DocuSign did not grant consent.", &["Cancel or Deny", "Domains in DocuSign Admin"], &["DocuSign's error code: access_denied"]),
+        Form("access_denied", Some("The user canceled the request."), None, "DocuSign did not grant consent.", &["Nothing was changed"], &["DocuSign's description: The user canceled the request."]),
+        Form("access_denied", Some("Not allowed."), Some("https://developers.docusign.com/platform/auth"), "DocuSign did not grant consent.", &["Nothing was changed"], &["DocuSign's reference: https://developers.docusign.com/platform/auth"]),
+        Form("invalid_scope", Some("scope not enabled"), None, "DocuSign refused the request our portal sent.", &["tell the person who invited you"], &["DocuSign's error code: invalid_scope"]),
+        Form("server_error", None, None, "DocuSign could not complete this right now.", &["Wait a few minutes", "“Grant organization consent”"], &["DocuSign's error code: server_error"]),
+        Form("temporarily_unavailable", Some("Try later"), None, "DocuSign could not complete this right now.", &["Wait a few minutes"], &["DocuSign's description: Try later"]),
+        Form("unauthorized_client", None, None, "DocuSign refused the request our portal sent.", &["not at your account"], &["DocuSign's error code: unauthorized_client"]),
+        Form("brand_new_code", Some("Something new"), None, "DocuSign did not grant consent.", &["does not know", "“Grant individual consent”"], &["DocuSign's error code: brand_new_code"]),
+        Form("access_denied", Some(HOSTILE), None, "DocuSign did not grant consent.", &["Nothing was changed"], &[HOSTILE]),
+    ];
+    for Form(error, description, error_uri, title, in_message, in_evidence) in cases {
+        let authorize = url::Url::parse(&o.start(&b, "organization").await).unwrap();
+        let q: HashMap<String, String> = authorize.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+        let mut back = url::Url::parse(&q["redirect_uri"]).unwrap();
+        back.query_pairs_mut().append_pair("state", &q["state"]).append_pair("error", error);
+        if let Some(d) = description {
+            back.query_pairs_mut().append_pair("error_description", d);
+        }
+        if let Some(u) = error_uri {
+            back.query_pairs_mut().append_pair("error_uri", u);
+        }
+        let case = format!("{error} / {description:?} / {error_uri:?}");
+        assert_eq!(o.back_to_portal(&b, back.as_str()).await, "/wizard", "{case}: a clean address, nothing of DocuSign's in it");
+        let notice = o.wizard(&b).await["notice"].clone();
+        assert_eq!(notice["kind"], "error", "{case}");
+        assert_eq!(notice["title"], title, "{case}");
+        let message = notice["message"].as_str().unwrap();
+        assert!(!message.to_lowercase().contains("declined"), "{case}: {message}");
+        for words in in_message {
+            assert!(message.contains(words), "{case}: {words:?} in {message}");
+        }
+        let evidence = serde_json::to_string(&notice["evidence"]).unwrap();
+        for words in in_evidence {
+            assert!(notice["evidence"].as_array().unwrap().iter().any(|e| e.as_str().unwrap().contains(words)), "{case}: {words:?} in {evidence}");
+        }
+        // Nothing changed: no code exchanged, no grant, no audit event, the same consent state.
+        assert_eq!(o.token_exchanges().await, 1, "{case}: only the sign-in's code was exchanged");
+        assert_eq!(grants().await.unwrap(), grants_before, "{case}");
+        assert_eq!(events().await.unwrap(), events_before, "{case}");
+        assert_eq!(o.consent(tenant).await["status"], state_before, "{case}");
+    }
+    // The page renders DocuSign's hostile words as text.
+    let page = o.app.get("/wizard", Some(&b.cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(!page.body.contains("<script>alert(1)</script>") && !page.body.contains("<b>Refused</b>"), "escaped");
+    assert!(page.body.contains("&lt;b&gt;Refused&lt;/b&gt;") || page.body.contains("&lt;b>Refused&lt;/b>"), "shown as text");
+}
+
+/// A callback that cannot be accepted (a replay, here) names only controls the admin's screen
+/// has: after a completed sign-in that is the consent step's buttons, not “Sign in with DocuSign”.
+#[tokio::test]
+async fn a_replayed_sign_in_names_a_control_on_the_screen_it_returns_to() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let url = o.start(&b, "sign_in").await;
+    let back = o.at_docusign(&url, GINA, true).await;
+    assert_eq!(o.back_to_portal(&b, &back).await, "/wizard");
+    assert_eq!(o.back_to_portal(&b, &back).await, "/wizard");
+    let w = o.wizard(&b).await;
+    assert_eq!(w["notice"]["title"], "This sign-in was already completed.");
+    assert_eq!(w["step"], "choose_path");
+    let message = w["notice"]["message"].as_str().unwrap();
+    let named = app::onboarding::model::quoted_controls(message);
+    assert_eq!(named, ["Grant organization consent", "Grant individual consent"], "{message}");
+    let page = o.app.get("/wizard", Some(&b.cookie)).await;
+    for name in named {
+        assert!(page.body.contains(&format!(">{name}</button>")), "the page has a button “{name}”");
+    }
 }
 
 #[tokio::test]
@@ -643,8 +731,8 @@ async fn back_after_start_resumes_the_wizard_in_the_same_browser_only() {
     let token = o.invite(o.app.world.tenant_a).await;
     let b = o.redeem(&token).await;
     let page = o.app.get(&format!("/onboard/{token}"), Some(&b.cookie)).await;
-    assert_eq!(page.status, StatusCode::OK, "{}", page.body);
-    assert!(page.body.contains("Continue to the wizard"), "the same browser is sent on");
+    assert_eq!(page.status, StatusCode::SEE_OTHER, "{}", page.body);
+    assert_eq!(page.headers.get(header::LOCATION).unwrap(), "/wizard", "the same browser is sent to its wizard");
     let stranger = o.app.get(&format!("/onboard/{token}"), None).await;
     assert_eq!(stranger.status, StatusCode::CONFLICT);
     assert!(stranger.body.contains("already used"), "another browser still hears the link is spent");

@@ -667,7 +667,7 @@ async fn admin_consent_is_refused_while_the_domain_is_pending_and_works_once_act
     let (_, challenge) = pkce();
     let p = env.consent_flow(UMA, "openid", &challenge, &[("admin_consent_scope", "signature impersonation")]).await;
     assert_eq!(p["error"], "access_denied");
-    assert!(p["error_description"].starts_with("admin_consent_not_allowed"));
+    assert!(!p["error_description"].is_empty(), "a description, whose wording nothing may depend on");
     assert_eq!(p["state"], "st-123");
 
     let d = env.control_put(&format!("/organizations/{UMBRELLA_ORG}/reserved_domains/umbrella.example"), json!({"status": "active"})).await;

@@ -308,8 +308,9 @@ pub fn capture_logs() -> LogCapture {
     use tracing_subscriber::layer::SubscriberExt;
     static INSTALLED: std::sync::Once = std::sync::Once::new();
     INSTALLED.call_once(|| {
-        // A dynamic filter: `filter_fn` would cache its first answer per callsite, so a log line
-        // first reached on a thread without a capture would never be captured again.
+        // A dynamic filter, asked at every event: a plain `filter_fn` caches its first answer per
+        // callsite, so a callsite first reached by a thread without a capture (another test, or
+        // this one before its sink is set) stayed silent for good and the capture saw nothing.
         let capturing = tracing_subscriber::filter::dynamic_filter_fn(|meta, _| {
             !meta.target().starts_with("server::sandbox") && LOG_SINK.with(|s| s.borrow().is_some())
         });

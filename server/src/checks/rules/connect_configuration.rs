@@ -2,7 +2,7 @@
 //! events the integration needs to the tenant's listener, how to create or repair it, and which
 //! stale configurations of the portal to remove (the customer's other integrations are left alone).
 
-use app::checks::CheckId;
+use app::checks::{CheckId, FixKind, RUN_CHECK};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -136,11 +136,10 @@ pub fn connect_check(
                 CheckStatus::Error,
                 vec![format!("The portal's listener URL is not usable: {problem}")],
             );
-            outcome.remediation = Some(
+            outcome.remediation = Some(format!(
                 "This is a problem in the portal's configuration, not in the DocuSign account: ISV staff must set \
-                 connect.listener_url_template to the portal's https address. Then press \"Re-check\"."
-                    .to_owned(),
-            );
+                 connect.listener_url_template to the portal's https address. Then press “{RUN_CHECK}”."
+            ));
             return outcome;
         }
     };
@@ -174,8 +173,9 @@ pub fn connect_check(
     if !enabled {
         status = CheckStatus::Fail;
         remediation.push(format!(
-            "Connect is off for this account: turn it on in {CONNECT_PLACE} (or with \"Apply recommended settings\" in \
-             the account settings check, when it is editable for you; otherwise ask DocuSign support)."
+            "Connect is off for this account: turn it on in {CONNECT_PLACE} (or with “{}” in \
+             the account settings check, when it is editable for you; otherwise ask DocuSign support).",
+            FixKind::ApplySettings.label()
         ));
     }
 
@@ -190,7 +190,7 @@ pub fn connect_check(
                 profile.events.join(", ")
             );
             if enabled {
-                remediation.push(format!("Press \"Create or repair the Connect configuration\", or do it yourself: {steps}"));
+                remediation.push(format!("Press “{}”, or do it yourself: {steps}", FixKind::CreateConnect.label()));
                 fix = Some(FixOffer::CreateConnect { configuration: profile.desired_configuration(tenant_id, None) });
             } else {
                 remediation.push(format!("Then {steps}"));
@@ -205,9 +205,7 @@ pub fn connect_check(
                 let manual = format!("edit configuration {} in {CONNECT_PLACE} so that {wrong}", describe_config(config));
                 match connect_id(config) {
                     Some(id) if enabled => {
-                        remediation.push(format!(
-                            "Press \"Create or repair the Connect configuration\", or {manual}."
-                        ));
+                        remediation.push(format!("Press “{}”, or {manual}.", FixKind::RepairConnect.label()));
                         fix = Some(FixOffer::RepairConnect {
                             configuration: profile.desired_configuration(tenant_id, Some(&id)),
                             connect_id: id,
@@ -257,7 +255,7 @@ pub fn connect_check(
 
     let mut outcome = CheckOutcome::new(CheckId::ConnectConfiguration, status, evidence);
     if !remediation.is_empty() {
-        remediation.push("Then press \"Re-check\".".to_owned());
+        remediation.push(format!("Then press “{RUN_CHECK}”."));
         outcome.remediation = Some(remediation.join(" "));
     }
     outcome.fix = fix;

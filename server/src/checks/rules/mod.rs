@@ -92,6 +92,10 @@ pub struct CheckOutcome {
     pub status: CheckStatus,
     /// What was observed, one fact per line, in plain words.
     pub evidence: Vec<String>,
+    /// Facts only ISV staff are shown (their own attestations): the customer admin reads the
+    /// same check in the wizard, where a staff-only procedure is noise they cannot act on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub staff_evidence: Vec<String>,
     /// What a person should do and where to click in DocuSign; `None` when nothing is to do.
     pub remediation: Option<String>,
     /// The change the portal can make itself, when there is one.
@@ -101,7 +105,7 @@ pub struct CheckOutcome {
 impl CheckOutcome {
     /// An outcome without remediation or fix (set those fields when there are some).
     pub fn new(id: CheckId, status: CheckStatus, evidence: Vec<String>) -> Self {
-        Self { id, title: id.title().to_owned(), status, evidence, remediation: None, fix: None }
+        Self { id, title: id.title().to_owned(), status, evidence, staff_evidence: Vec::new(), remediation: None, fix: None }
     }
 }
 

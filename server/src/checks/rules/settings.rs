@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use app::checks::CheckId;
+use app::checks::{CheckId, FixKind, RUN_CHECK};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -76,7 +76,8 @@ pub fn settings_check(profile: &SetupProfile, actual: &Map<String, Value>) -> (C
     if !changes.is_empty() {
         let names = changes.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
         remediation.push(format!(
-            "Press \"Apply recommended settings\" to set {names}, or change them yourself in {SETTINGS_PLACE}."
+            "Press “{}” to set {names}, or change them yourself in {SETTINGS_PLACE}.",
+            FixKind::ApplySettings.label(),
         ));
     }
     if !locked.is_empty() {
@@ -90,7 +91,7 @@ pub fn settings_check(profile: &SetupProfile, actual: &Map<String, Value>) -> (C
     if wrong.iter().any(|d| d.name == CONNECT_SWITCH) {
         remediation.push(format!("{CONNECT_SWITCH} is Connect's on/off switch, found in {CONNECT_PLACE}."));
     }
-    remediation.push("Then press \"Re-check\".".to_owned());
+    remediation.push(format!("Then press “{RUN_CHECK}”."));
 
     let mut outcome = CheckOutcome::new(CheckId::AccountSettings, CheckStatus::Fail, evidence);
     outcome.remediation = Some(remediation.join(" "));

@@ -162,6 +162,17 @@ pub(crate) enum Surface {
     Admin,
 }
 
+/// The over-limit `errorCode`s DocuSign documents (reference §4 and §8): a 400 with one of these
+/// is a rate limit like a 429. Compared without regard to case (§4 spells some in mixed case).
+const LIMIT_CODES: [&str; 6] = [
+    "HOURLY_APIINVOCATION_LIMIT_EXCEEDED",
+    "BURST_APIINVOCATION_LIMIT_EXCEEDED",
+    "Hourly_Envelope_Polling_Limit_Exceeded",
+    "Burst_Envelope_Polling_Limit_Exceeded",
+    "Hourly_APIInvocation_Envelope_Limit_Exceeded",
+    "Burst_APIInvocation_Envelope_Limit_Exceeded",
+];
+
 fn rate_limited(headers: &HeaderMap) -> ProviderError {
     let limits = RateLimitInfo::from_headers(headers);
     ProviderError::RateLimited { retry_after_secs: header_u64(headers, "retry-after"), reset_epoch: limits.reset_epoch }
@@ -183,7 +194,7 @@ pub(crate) fn classify(surface: Surface, status: StatusCode, headers: &HeaderMap
     let code = field(&["errorCode", "error"]);
     let message = field(&["message", "error_description"]);
     if let Some(c) = &code
-        && c.to_ascii_uppercase().ends_with("LIMIT_EXCEEDED")
+        && LIMIT_CODES.iter().any(|l| l.eq_ignore_ascii_case(c))
     {
         return rate_limited(headers);
     }
@@ -213,7 +224,9 @@ pub(crate) fn classify(surface: Surface, status: StatusCode, headers: &HeaderMap
     }
 }
 
-/// Maps an OAuth token-endpoint error (reference 2.6) to its variant.
+/// Maps an OAuth token-endpoint error (reference 2.6) to its variant: the `error` code, and for
+/// `invalid_grant` the `error_description` values §2.6 lists. Anything else keeps DocuSign's words
+/// in [`ProviderError::InvalidGrant`] / [`ProviderError::OAuth`] for the general classification.
 pub(crate) fn token_error(error: &str, description: Option<String>) -> ProviderError {
     if error == "consent_required" {
         return ProviderError::ConsentRequired;
@@ -227,7 +240,60 @@ pub(crate) fn token_error(error: &str, description: Option<String>) -> ProviderE
         Some("no_valid_keys_or_signatures") => ProviderError::KeyMismatch,
         Some("expired_grant") => ProviderError::ExpiredGrant,
         Some("expired_client_token") => ProviderError::CodeExpiredOrUsed,
-        Some("consent_required") => ProviderError::ConsentRequired,
+        // `consent_required` is documented as the `error` itself (handled above), never as an
+        // `invalid_grant` description: such an answer is a general invalid grant.
         _ => ProviderError::InvalidGrant { description },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn esign(status: u16, body: &str) -> ProviderError {
+        classify(Surface::ESignature, StatusCode::from_u16(status).unwrap(), &HeaderMap::new(), body.as_bytes(), "GET host/path")
+    }
+
+    #[test]
+    fn every_documented_token_error_has_its_variant_and_anything_else_stays_general() {
+        assert_eq!(token_error("consent_required", None), ProviderError::ConsentRequired);
+        for (description, expected) in [
+            ("user_not_found", ProviderError::UserNotFound),
+            ("invalid_subject", ProviderError::UserNotFound),
+            ("issuer_not_found", ProviderError::IssuerNotFound),
+            ("Issuer_not_found", ProviderError::IssuerNotFound),
+            ("no_valid_keys_or_signatures", ProviderError::KeyMismatch),
+            ("expired_grant", ProviderError::ExpiredGrant),
+            ("expired_client_token", ProviderError::CodeExpiredOrUsed),
+        ] {
+            assert_eq!(token_error("invalid_grant", Some(description.into())), expected, "{description}");
+        }
+        // Not documented as an invalid_grant description: a general invalid grant, words kept.
+        assert_eq!(
+            token_error("invalid_grant", Some("consent_required".into())),
+            ProviderError::InvalidGrant { description: Some("consent_required".into()) }
+        );
+        assert_eq!(token_error("invalid_grant", None), ProviderError::InvalidGrant { description: None });
+        assert_eq!(
+            token_error("invalid_client", Some("x".into())),
+            ProviderError::OAuth { error: "invalid_client".into(), description: Some("x".into()) }
+        );
+    }
+
+    #[test]
+    fn only_documented_error_codes_are_classified_and_undocumented_ones_keep_docusigns_words() {
+        assert_eq!(esign(400, r#"{"errorCode":"USER_LACKS_MEMBERSHIP","message":"m"}"#), ProviderError::UserLacksMembership);
+        for code in LIMIT_CODES {
+            let e = esign(400, &format!(r#"{{"errorCode":"{code}","message":"m"}}"#));
+            assert!(matches!(e, ProviderError::RateLimited { .. }), "{code}: {e:?}");
+        }
+        assert!(matches!(esign(429, ""), ProviderError::RateLimited { .. }));
+        assert_eq!(esign(401, r#"{"errorCode":"ANYTHING"}"#), ProviderError::InvalidToken);
+        assert!(matches!(esign(503, ""), ProviderError::Unavailable { .. }));
+        // Undocumented codes, including look-alikes of documented ones: general, words kept.
+        for code in ["USER_LACKS_PERMISSIONS", "SOMETHING_LIMIT_EXCEEDED", "ACCOUNT_LACKS_PERMISSIONS"] {
+            let e = esign(400, &format!(r#"{{"errorCode":"{code}","message":"DocuSign's words"}}"#));
+            assert_eq!(e, ProviderError::Api { status: 400, code: code.into(), message: "DocuSign's words".into() }, "{code}");
+        }
     }
 }

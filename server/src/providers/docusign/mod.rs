@@ -18,6 +18,32 @@
 //! Every failure is a [`ProviderError`], classified from the HTTP status and DocuSign's error
 //! bodies ([`error`]); every API success is an [`Api`] carrying the rate-limit headers.
 //!
+//! Where the portal matches DocuSign's text. Each match is a documented value (section of
+//! `shared/reference/docusign-api.md`); nothing matches a description, a message or any text only
+//! the sandbox sends. Whatever is not listed falls through to a general classification that keeps
+//! DocuSign's words as evidence and still names the next action.
+//!
+//! | what is matched | where | source |
+//! |---|---|---|
+//! | OAuth redirect `error`: `access_denied`, `invalid_request`, `unauthorized_client`, `unsupported_response_type`, `invalid_scope`, `server_error`, `temporarily_unavailable` | `onboarding::callback::error_redirect` | §1 "Redirect back to the app"; RFC 6749 §4.1.2.1. `error_description` and `error_uri` are shown, never parsed; any other code: "did not grant consent" with the step's retry |
+//! | token `error`: `consent_required` | `error::token_error` | §2.6 |
+//! | token `invalid_grant` descriptions: `user_not_found`, `invalid_subject`, `issuer_not_found`, `no_valid_keys_or_signatures`, `expired_grant`, `expired_client_token` | `error::token_error` | §2.6 (the only descriptions matched: §2.6 documents them as codes); others: `InvalidGrant` |
+//! | eSignature `errorCode`: `USER_LACKS_MEMBERSHIP` | [`error`] (`classify`) | §4 |
+//! | over-limit `errorCode`s (hourly, burst, envelope polling and update limits), and status 429 | [`error`] (`LIMIT_CODES`) | §4, §8 |
+//! | status 401 on userinfo, eSignature and the Admin API: `InvalidToken`; 5xx: `Unavailable` | [`error`] (`classify`) | §4 ("auth failures come back as 401") |
+//! | headers `X-RateLimit-Limit/-Remaining/-Reset`, `X-BurstLimit-Limit/-Remaining` | [`transport::RateLimitInfo`] | §8 |
+//! | header `Retry-After` | [`error`] (`rate_limited`) | §8 (M: honoured on 429) |
+//! | userinfo `is_default` (boolean), `organization` present only for organization accounts | [`oauth`] | §3 |
+//! | reserved domain `status`: `active`, `pending` (others shown as they come) | [`admin::ReservedDomain::is_active`], `checks::rules::claimed_domains` | §7 |
+//! | settings `…Metadata.rights`: `editable`, `read_only` (any other: not editable) | `checks::rules::settings` | §5 |
+//! | Connect fields `configurationType` `custom`, `allowEnvelopePublish`, `deliveryMode` `SIM`, `includeHMAC`, `eventData` | `checks::rules::connect_configuration` | §6 |
+//! | Connect header `X-DocuSign-Signature-N` | `connect_listener` | §6 |
+//!
+//! Left to the general classification on purpose: every other `errorCode` (for instance the
+//! codes DocuSign answers for missing rights, which the reference does not list) becomes
+//! [`ProviderError::Api`], and the caller's text says who can act (an account or organization
+//! administrator) with DocuSign's words beside it.
+//!
 //! Security decisions (rows of `shared/reference/security.md`):
 //! - O1/O2: PKCE S256 only (verifier of 32 CSPRNG bytes), `state` of 32 CSPRNG bytes; the
 //!   authorization URL carries only the challenge and the state.

@@ -291,14 +291,20 @@ async fn jwt_grants(o: &Onboarding) -> u64 {
 }
 
 on_both_databases! {
-    async fn fifty_concurrent_token_requests_make_one_grant_and_later_ones_use_the_cache(backend) {
+    async fn fifty_concurrent_token_requests_on_two_instances_make_one_grant_and_later_ones_use_the_cache(backend) {
         let (o, tenant, k) = verified_with_key(backend).await;
         let before = jwt_grants(&o).await;
-        let app = Arc::new(o.app.router.clone());
+        // Two portal instances on one database: each has its own memory cache, and only the
+        // lease in the database keeps them to one grant.
+        let second = {
+            let portal = Arc::new(server::state::Portal::new(o.app.portal.db.clone(), o.app.portal.config.clone()).unwrap());
+            server::http::build_router(portal, server::http::leptos_options(std::path::Path::new("target/site"), "127.0.0.1:0".parse().unwrap()))
+        };
+        let instances = [Arc::new(o.app.router.clone()), Arc::new(second)];
         let path = format!("/api/v1/tenants/{tenant}/access-token");
         let mut tasks = Vec::new();
-        for _ in 0..50 {
-            let (app, path, k) = (app.clone(), path.clone(), k.clone());
+        for i in 0..50 {
+            let (app, path, k) = (instances[i % 2].clone(), path.clone(), k.clone());
             tasks.push(tokio::spawn(async move {
                 use tower::ServiceExt;
                 use http_body_util::BodyExt;
@@ -318,7 +324,7 @@ on_both_databases! {
             assert!(body["expires_in"].as_i64().unwrap() > 300);
             tokens.insert(body["access_token"].as_str().unwrap().to_owned());
         }
-        assert_eq!(jwt_grants(&o).await - before, 1, "one JWT grant for fifty requests");
+        assert_eq!(jwt_grants(&o).await - before, 1, "one JWT grant for fifty requests across two instances");
         assert_eq!(tokens.len(), 1, "everyone got the same token");
         let again = api(&o.app, "POST", &path, Some(&k)).await;
         assert_eq!(again.status, StatusCode::OK);

@@ -10,6 +10,7 @@ use crate::audit::AuditEventView;
 use crate::environment::Environment;
 use crate::error::AppError;
 use crate::onboarding::model::ConsentState;
+use super::timeline::{TimelinePage, TimelineQuery};
 
 /// What staff type to create or edit a tenant. Validated in the browser before submit and again
 /// on the server, which is the authority.
@@ -328,6 +329,8 @@ mod port {
         async fn overview(&self, ctx: &RequestCtx) -> Result<Overview, AppError>;
         /// One tenant with its audit events; `NotFound` also when the caller may not see it.
         async fn get(&self, ctx: &RequestCtx, id: Uuid) -> Result<TenantDetail, AppError>;
+        /// One page of a tenant's timeline; `NotFound` also when the caller may not see it.
+        async fn timeline(&self, ctx: &RequestCtx, id: Uuid, query: TimelineQuery) -> Result<TimelinePage, AppError>;
         /// Creates a tenant; a slug clash is a field error.
         async fn create(&self, ctx: &RequestCtx, input: TenantInput) -> Result<Uuid, AppError>;
         /// Replaces a tenant's editable fields.
@@ -373,6 +376,15 @@ pub async fn get_tenant(id: Uuid) -> Result<TenantDetail, AppError> {
     let ctx = request_ctx()?;
     let port = port::<dyn TenantsPort>()?;
     respond(&ctx, port.get(&ctx, id).await)
+}
+
+/// One page of a tenant's timeline (newest first, optionally one kind).
+#[server(endpoint = "tenants/timeline")]
+pub async fn tenant_timeline(id: Uuid, query: TimelineQuery) -> Result<TimelinePage, AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn TenantsPort>()?;
+    respond(&ctx, port.timeline(&ctx, id, query).await)
 }
 
 /// Creates a tenant and returns its id.

@@ -285,3 +285,55 @@ async fn a_damaged_cursor_is_refused_not_guessed() {
         assert_eq!(err.field_messages("older").len(), 1, "{bad}: {err:?}");
     }
 }
+
+#[tokio::test]
+async fn the_tenant_page_renders_the_timeline_with_hostile_text_escaped() {
+    let t = TestApp::new().await;
+    let db = &t.portal.db;
+    let a = t.world.tenant_a;
+    let cookie = t.sign_in("config@isv.test").await;
+    let hostile = r#"<script>alert(1)</script><img src=x onerror=alert(2)>"#;
+    let at = Utc::now() - Duration::minutes(5);
+    audit_at(db, a, at, hostile, "tenant.updated", Some(serde_json::json!({ "display_name": "Tenant acme" })), Some(serde_json::json!({ "display_name": hostile }))).await;
+    connect_at(db, a, at, at - Duration::minutes(1), hostile).await;
+
+    let page = t.get(&format!("/tenants/{a}"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("data-testid=\"audit-events\""), "the timeline keeps the audit list's test id");
+    assert!(page.body.contains("Full audit log"));
+    assert!(!page.body.contains("<script>alert(1)") && !page.body.contains("<img src=x"), "stored text injects markup");
+    assert!(page.body.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "shown as text");
+}
+
+#[tokio::test]
+async fn the_kind_chips_and_older_link_work_as_plain_links_without_javascript() {
+    let t = TestApp::new().await;
+    let db = &t.portal.db;
+    let a = t.world.tenant_a;
+    let cookie = t.sign_in("config@isv.test").await;
+    let base = Utc::now() - Duration::days(2);
+    for i in 0..105 {
+        audit_at(db, a, base + Duration::minutes(i), "config@isv.test", "setup.check_changed", None, Some(serde_json::json!({ "check": "account_settings", "status": "pass", "n": i }))).await;
+    }
+    webhook_at(db, a, base).await;
+
+    let page = t.get(&format!("/tenants/{a}?timeline=checks"), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains(&format!("href=\"/tenants/{a}?timeline=webhooks\"")), "a chip per kind");
+    let chosen = page.body.find("aria-current=\"true\" data-testid=\"timeline-checks\"").or_else(|| page.body.find("data-testid=\"timeline-checks\" aria-current=\"true\""));
+    assert!(chosen.is_some() || page.body.contains(&format!("href=\"/tenants/{a}?timeline=checks\" aria-current=\"true\"")), "the chosen chip is marked");
+    assert!(!page.body.contains("Webhook event"), "only the chosen kind");
+    assert_eq!(page.body.matches("class=\"kind-checks\"").count(), 100, "one page of 100");
+    let at = [format!("href=\"/tenants/{a}?timeline=checks&amp;older="), format!("href=\"/tenants/{a}?timeline=checks&older=")]
+        .iter()
+        .find_map(|marker| page.body.find(marker.as_str()))
+        .expect("an older-entries link that keeps the kind");
+    let href_start = at + "href=\"".len();
+    let href_end = href_start + page.body[href_start..].find('"').unwrap();
+    let older = page.body[href_start..href_end].replace("&amp;", "&");
+
+    let next = t.get(&older, Some(&cookie)).await;
+    assert_eq!(next.status, StatusCode::OK);
+    assert_eq!(next.body.matches("class=\"kind-checks\"").count(), 5, "the rest");
+    assert!(next.body.contains("Newest entries"));
+}

@@ -48,7 +48,7 @@ pub async fn page<C: ConnectionTrait>(
     crate::scope::visible(db, viewer, tenant_id).await?;
     let cursor = match query.older.as_deref() {
         None => None,
-        Some(text) => Some(TimelineCursor::decode(text).ok_or_else(|| damaged_cursor())?),
+        Some(text) => Some(TimelineCursor::decode(text).ok_or_else(damaged_cursor)?),
     };
     let cursor = cursor.as_ref();
     let wants = |kind: TimelineKind| query.kind.is_none_or(|k| k == kind);
@@ -420,7 +420,7 @@ mod tests {
     #[test]
     fn the_order_is_newest_first_then_by_source_then_id_numerically() {
         let mut entries =
-            vec![entry(1, TimelineSource::Audit, "9"), entry(2, TimelineSource::Audit, "10"), entry(2, TimelineSource::Webhook, &Uuid::nil().to_string()), entry(2, TimelineSource::Audit, "9")];
+            [entry(1, TimelineSource::Audit, "9"), entry(2, TimelineSource::Audit, "10"), entry(2, TimelineSource::Webhook, &Uuid::nil().to_string()), entry(2, TimelineSource::Audit, "9")];
         entries.sort_by(newest_first);
         let order: Vec<_> = entries.iter().map(|e| (e.at.timestamp(), e.source, e.id.as_str())).collect();
         assert_eq!(order[0].1, TimelineSource::Webhook);

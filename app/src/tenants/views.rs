@@ -528,14 +528,15 @@ pub fn TenantPage() -> impl IntoView {
                 <crate::checks::views::SetupCheckPanel scope=crate::checks::api::CheckScope::Staff(id) can_run=can_run />
             })}
             // The timeline replaces the plain list of audit events (its list keeps their test id).
-            // Shown only once the tenant loads, so an unknown or hidden tenant shows one notice.
-            <Suspense fallback=|| ()>
+            // Shown only once the tenant loads, so an unknown or hidden tenant shows one notice. A
+            // Transition keeps the entries on screen while a chip or "Older entries" loads the next.
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let Ok(t) = tenant.await else { return ().into_any() };
                     let page = timeline.await;
                     super::timeline::timeline_panel(t.id, super::timeline::query_from_url(&query.read()), page).into_any()
                 })}
-            </Suspense>
+            </Transition>
         </RequireStaff>
     }
 }

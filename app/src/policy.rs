@@ -29,6 +29,8 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/tenants/list", Access::Staff),
     ("/api/tenants/page", Access::Staff),
     ("/api/tenants/get", Access::Staff),
+    // Scoped like tenants/get: an account manager reads only their assigned tenants' timelines.
+    ("/api/tenants/timeline", Access::Staff),
     ("/api/tenants/overview", Access::Staff),
     ("/api/tenants/create", Access::Roles(MANAGERS)),
     ("/api/tenants/update", Access::Roles(MANAGERS)),

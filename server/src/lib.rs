@@ -31,4 +31,5 @@ pub mod state;
 pub mod staff;
 pub mod telemetry;
 pub mod tenants;
+pub mod timeline;
 pub mod webhooks;

@@ -417,15 +417,14 @@ pub async fn page_of<C: ConnectionTrait>(
     Ok((items, next))
 }
 
-/// One tenant with its audit events, if `viewer` may see it. A tenant an account manager is not
-/// assigned to is reported as not found, so its existence does not leak.
+/// One tenant, if `viewer` may see it (its history is the timeline: `crate::timeline`). A tenant
+/// an account manager is not assigned to is reported as not found, so its existence does not leak.
 pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uuid) -> ServiceResult<TenantDetail> {
     let t = crate::scope::visible(db, viewer, id).await?;
     let manager_email = match t.account_manager_id {
         Some(m) => staff_user::Entity::find_by_id(m).one(db).await?.map(|s| s.email),
         None => None,
     };
-    let events = audit::recent_for_tenant(db, id, &[], Some(audit::PAGE_EVENTS)).await?;
     Ok(TenantDetail {
         id: t.id,
         environment: t.environment()?,
@@ -439,7 +438,6 @@ pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uuid) 
         created_at: t.created_at,
         updated_at: t.updated_at,
         can_manage: viewer.role.manages_tenants(),
-        events,
     })
 }
 

@@ -6,10 +6,10 @@ use serde::{Deserialize, Deserializer, Serialize};
 use uuid::Uuid;
 use validator::{Validate, ValidationError};
 
-use crate::audit::AuditEventView;
 use crate::environment::Environment;
 use crate::error::AppError;
 use crate::onboarding::model::ConsentState;
+use super::timeline::{TimelinePage, TimelineQuery};
 
 /// What staff type to create or edit a tenant. Validated in the browser before submit and again
 /// on the server, which is the authority.
@@ -294,8 +294,6 @@ pub struct TenantDetail {
     pub updated_at: DateTime<Utc>,
     /// Whether the caller may edit, archive and restore this tenant.
     pub can_manage: bool,
-    /// The tenant's audit events, newest first.
-    pub events: Vec<AuditEventView>,
 }
 
 impl TenantDetail {
@@ -326,8 +324,10 @@ mod port {
         async fn page(&self, ctx: &RequestCtx, query: TenantQuery) -> Result<TenantPage, AppError>;
         /// The overview of the tenants the caller may see.
         async fn overview(&self, ctx: &RequestCtx) -> Result<Overview, AppError>;
-        /// One tenant with its audit events; `NotFound` also when the caller may not see it.
+        /// One tenant; `NotFound` also when the caller may not see it.
         async fn get(&self, ctx: &RequestCtx, id: Uuid) -> Result<TenantDetail, AppError>;
+        /// One page of a tenant's timeline; `NotFound` also when the caller may not see it.
+        async fn timeline(&self, ctx: &RequestCtx, id: Uuid, query: TimelineQuery) -> Result<TimelinePage, AppError>;
         /// Creates a tenant; a slug clash is a field error.
         async fn create(&self, ctx: &RequestCtx, input: TenantInput) -> Result<Uuid, AppError>;
         /// Replaces a tenant's editable fields.
@@ -366,13 +366,22 @@ pub async fn tenant_overview() -> Result<Overview, AppError> {
     respond(&ctx, port.overview(&ctx).await)
 }
 
-/// One tenant and its audit events.
+/// One tenant.
 #[server(endpoint = "tenants/get")]
 pub async fn get_tenant(id: Uuid) -> Result<TenantDetail, AppError> {
     use crate::ssr::*;
     let ctx = request_ctx()?;
     let port = port::<dyn TenantsPort>()?;
     respond(&ctx, port.get(&ctx, id).await)
+}
+
+/// One page of a tenant's timeline (newest first, optionally one kind).
+#[server(endpoint = "tenants/timeline")]
+pub async fn tenant_timeline(id: Uuid, query: TimelineQuery) -> Result<TimelinePage, AppError> {
+    use crate::ssr::*;
+    let ctx = request_ctx()?;
+    let port = port::<dyn TenantsPort>()?;
+    respond(&ctx, port.timeline(&ctx, id, query).await)
 }
 
 /// Creates a tenant and returns its id.

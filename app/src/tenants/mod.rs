@@ -3,4 +3,5 @@
 
 pub mod api;
 pub mod overview;
+pub mod timeline;
 pub mod views;

@@ -1,5 +1,5 @@
 //! Tenant pages: the list (with a quick filter), the create and edit forms, and the tenant page
-//! with its audit events.
+//! with its timeline (`timeline.rs`).
 
 use leptos::ev::SubmitEvent;
 use leptos::form::FromFormData;
@@ -9,7 +9,6 @@ use uuid::Uuid;
 use validator::Validate;
 
 use super::api::*;
-use crate::audit::describe_action;
 use crate::auth::Role;
 use crate::environment::Environment;
 use crate::onboarding::model::ConsentState;
@@ -444,7 +443,8 @@ fn TenantForm(existing: Option<(Uuid, TenantInput)>, managers: Vec<StaffOption>)
     }
 }
 
-/// One tenant: its fields, actions for staff who manage it, and its audit events.
+/// One tenant: its fields, actions for staff who manage it, its consent and latest check, and its
+/// timeline.
 #[component]
 pub fn TenantPage() -> impl IntoView {
     let params = use_params_map();
@@ -464,6 +464,8 @@ pub fn TenantPage() -> impl IntoView {
         archive.value().get().and_then(Result::err).or_else(|| restore.value().get().and_then(Result::err))
     });
     let can_run = staff_role_allows(Role::manages_tenants);
+    let query = use_query_map();
+    let timeline = super::timeline::timeline_resource(id);
 
     view! {
         // Static on purpose: leptos_meta writes a title's text into the server-rendered <title>
@@ -525,30 +527,16 @@ pub fn TenantPage() -> impl IntoView {
             {move || id().map(|id| view! {
                 <crate::checks::views::SetupCheckPanel scope=crate::checks::api::CheckScope::Staff(id) can_run=can_run />
             })}
-            <Suspense fallback=|| ()>
+            // The timeline replaces the plain list of audit events (its list keeps their test id).
+            // Shown only once the tenant loads, so an unknown or hidden tenant shows one notice. A
+            // Transition keeps the entries on screen while a chip or "Older entries" loads the next.
+            <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     let Ok(t) = tenant.await else { return ().into_any() };
-                    let events = t.events.clone();
-                    view! {
-                        <section class="panel">
-                            <div class="panel-head">
-                                <h2>"Audit events"</h2>
-                                <a href=format!("/audit?tenant={}", t.id)>"Full audit log"</a>
-                            </div>
-                            <ol class="events" data-testid="audit-events">
-                                {events.into_iter().map(|e| view! {
-                                    <li>
-                                        <span class="what">{describe_action(&e.action)}</span>
-                                        <span class="who">" by " {e.actor_label}</span>
-                                        <time>{format_time(e.occurred_at)}</time>
-                                        {e.request_id.map(|r| view! { <span class="rid">"request " <code>{r}</code></span> })}
-                                    </li>
-                                }).collect_view()}
-                            </ol>
-                        </section>
-                    }.into_any()
+                    let page = timeline.await;
+                    super::timeline::timeline_panel(t.id, super::timeline::query_from_url(&query.read()), page).into_any()
                 })}
-            </Suspense>
+            </Transition>
         </RequireStaff>
     }
 }

@@ -3,6 +3,7 @@
 use app::error::AppResult;
 use app::ssr::RequestCtx;
 use app::tenants::api::{Overview, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary, TenantsPort};
+use app::tenants::timeline::{TIMELINE_PAGE_SIZE, TimelinePage, TimelineQuery};
 use uuid::Uuid;
 
 use super::{MANAGERS, done};
@@ -30,6 +31,11 @@ impl TenantsPort for Portal {
     async fn get(&self, ctx: &RequestCtx, id: Uuid) -> AppResult<TenantDetail> {
         let viewer = ctx.require_staff()?;
         done(ctx, tenants::get(&self.db, viewer, id).await)
+    }
+
+    async fn timeline(&self, ctx: &RequestCtx, id: Uuid, query: TimelineQuery) -> AppResult<TimelinePage> {
+        let viewer = ctx.require_staff()?;
+        done(ctx, crate::timeline::page(&self.db, viewer, id, &query, TIMELINE_PAGE_SIZE, chrono::Utc::now()).await)
     }
 
     async fn create(&self, ctx: &RequestCtx, input: TenantInput) -> AppResult<Uuid> {

@@ -103,6 +103,17 @@ async fn the_access_matrix_holds_for_every_server_function() {
                 vec![("id".into(), tb.clone())],
                 staff_read(who, if matches!(who, Who::AssignedManager | Who::OtherManager) { S::NOT_FOUND } else { S::OK }),
             ),
+            // Scoped like tenants/get: another manager's tenant is "not found".
+            (
+                "/api/tenants/timeline",
+                vec![("id".into(), ta.clone()), ("query[kind]".into(), "consent".into())],
+                staff_read(who, if who == Who::OtherManager { S::NOT_FOUND } else { S::OK }),
+            ),
+            (
+                "/api/tenants/timeline",
+                vec![("id".into(), tb.clone()), ("query[kind]".into(), "invites".into())],
+                staff_read(who, if matches!(who, Who::AssignedManager | Who::OtherManager) { S::NOT_FOUND } else { S::OK }),
+            ),
             ("/api/audit/log", vec![("query[actor]".into(), "isv".into())], staff_read(who, S::OK)),
             ("/api/tenants/overview", vec![], staff_read(who, S::OK)),
             ("/api/tenants/create", tenant_form(&slug), deny_am(who, S::OK)),

@@ -20,4 +20,5 @@ mod sandbox;
 mod scheduler;
 mod services;
 mod tenant_filters;
+mod timeline;
 mod webhooks;

@@ -119,6 +119,9 @@ async fn every_page_embeds_each_resource_payload_at_most_once() {
     let pages = [
         ("/tenants".to_owned(), &config, &tenant_a, "Tenant globex"),
         (format!("/tenants/{a}"), &config, &tenant_a, "consent-panel"),
+        // The timeline's payload: the tenant's first audit event, once.
+        (format!("/tenants/{a}"), &config, &tenant_a_created, "Tenant created"),
+        (format!("/tenants/{a}?timeline=other"), &config, &tenant_a_created, "Tenant created"),
         (format!("/tenants/{a}/edit"), &config, &tenant_a, "Save changes"),
         ("/tenants/new".to_owned(), &config, &manager_b, "Create tenant"),
         ("/staff".to_owned(), &admin, &manager_b, "Add a staff member"),

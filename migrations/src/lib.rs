@@ -14,6 +14,7 @@ mod m20261124_000006_create_check_schedules;
 mod m20261202_000007_hardening;
 mod m20261206_000008_api_clients;
 mod m20261206_000009_webhooks;
+mod m20261206_000010_timeline_indexes;
 
 /// The foreign key from `table.tenant_id` to `tenants.id`, deleting with the tenant.
 pub(crate) fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000007_hardening::Migration),
             Box::new(m20261206_000008_api_clients::Migration),
             Box::new(m20261206_000009_webhooks::Migration),
+            Box::new(m20261206_000010_timeline_indexes::Migration),
         ]
     }
 }

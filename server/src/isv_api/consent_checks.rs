@@ -130,7 +130,7 @@ pub async fn check(portal: &Portal, caller: &ApiCaller, t: &tenant::Model, req: 
         Err(e) => return Err(provider_problem(&e)),
     };
     // Who asked about whom, and the answer (never a token).
-    let _ = audit::record(
+    audit::record(
         &portal.db,
         Event {
             actor: &caller.actor(),

@@ -62,46 +62,6 @@ pub const PROBLEMS: &[(&str, &str)] = &[
     ("internal", "500: an unexpected fault, logged under the request id in the detail."),
 ];
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_problem_type_the_api_answers_is_explained_on_the_reference_page() {
-        use app::error::AppError;
-        let errors = [
-            AppError::Unauthorized,
-            AppError::Forbidden,
-            AppError::not_found("x"),
-            AppError::field("f", "m"),
-            AppError::conflict("x"),
-            AppError::bad_request("x"),
-            AppError::RateLimited { retry_after_secs: 1 },
-            AppError::Busy { retry_after_secs: 1 },
-            AppError::Internal { request_id: "r".into() },
-        ];
-        for e in errors {
-            let kind = Problem::from_app(e).kind;
-            let slug = kind.trim_start_matches("/api/v1/docs#problem-");
-            assert!(PROBLEMS.iter().any(|(s, _)| *s == slug), "{slug} is not explained");
-        }
-        // And every slug the API spells out itself.
-        for dir in ["src/isv_api"] {
-            for entry in std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap() {
-                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
-                for (i, _) in text.match_indices("StatusCode::") {
-                    let rest = &text[i..];
-                    if let Some(slug) = rest.split('"').nth(1).filter(|s| s.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !s.is_empty()) {
-                        if rest.split(',').next().is_some_and(|s| s.len() < 40) {
-                            assert!(PROBLEMS.iter().any(|(p, _)| *p == slug), "{slug} is not explained");
-                        }
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// `GET /api/v1/docs`: the reference, from the same description as the JSON document.
 pub async fn reference_page() -> Html<String> {
     let doc = ApiDoc::openapi();
@@ -157,4 +117,44 @@ pub async fn reference_page() -> Html<String> {
     }
     html.push_str("</dl></main></body></html>");
     Html(html)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_problem_type_the_api_answers_is_explained_on_the_reference_page() {
+        use app::error::AppError;
+        let errors = [
+            AppError::Unauthorized,
+            AppError::Forbidden,
+            AppError::not_found("x"),
+            AppError::field("f", "m"),
+            AppError::conflict("x"),
+            AppError::bad_request("x"),
+            AppError::RateLimited { retry_after_secs: 1 },
+            AppError::Busy { retry_after_secs: 1 },
+            AppError::Internal { request_id: "r".into() },
+        ];
+        for e in errors {
+            let kind = Problem::from_app(e).kind;
+            let slug = kind.trim_start_matches("/api/v1/docs#problem-");
+            assert!(PROBLEMS.iter().any(|(s, _)| *s == slug), "{slug} is not explained");
+        }
+        // And every slug the API spells out itself.
+        for dir in ["src/isv_api"] {
+            for entry in std::fs::read_dir(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap() {
+                let text = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+                for (i, _) in text.match_indices("StatusCode::") {
+                    let rest = &text[i..];
+                    if let Some(slug) = rest.split('"').nth(1).filter(|s| s.chars().all(|c| c.is_ascii_lowercase() || c == '-') && !s.is_empty())
+                        && rest.split(',').next().is_some_and(|s| s.len() < 40)
+                    {
+                        assert!(PROBLEMS.iter().any(|(p, _)| *p == slug), "{slug} is not explained");
+                    }
+                }
+            }
+        }
+    }
 }

@@ -27,7 +27,8 @@ pub struct Problem {
     pub detail: String,
     /// For a tenant that is not ready: the remediation and the staff action that fixes it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<super::model::ApiRemediation>,
+    #[schema(value_type = Option<super::model::ApiRemediation>)]
+    pub remediation: Option<Box<super::model::ApiRemediation>>,
     #[serde(skip)]
     retry_after_secs: Option<u64>,
 }
@@ -53,7 +54,7 @@ impl Problem {
 
     /// Attaches the tenant's remediation.
     pub fn with_remediation(mut self, remediation: super::model::ApiRemediation) -> Problem {
-        self.remediation = Some(remediation);
+        self.remediation = Some(Box::new(remediation));
         self
     }
 

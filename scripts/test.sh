@@ -24,6 +24,10 @@ echo "[test] unit, service (SQLite + PostgreSQL), router and sandbox tests" >&2
 cargo test --locked
 
 echo "[test] building the site for the browser journeys" >&2
+# `cargo test` links the same binary path with the test build's unified dependency features; when
+# cargo-leptos then finds its own build fresh it leaves that binary in place, and its pages do not
+# hydrate with this site's wasm. Touching the binary's root makes cargo-leptos relink it (seconds).
+touch server/src/main.rs
 cargo leptos build
 # The debug wasm is large: a quick brotli level proves the precompressed path in the journeys.
 "${CARGO_TARGET_DIR:-target}/debug/consent-portal" precompress --site-root target/site --quality 5

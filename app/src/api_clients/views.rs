@@ -83,14 +83,14 @@ pub fn ApiClientsPage() -> impl IntoView {
                                         <legend>"Environments"</legend>
                                         {Environment::ALL.into_iter().map(|e| {
                                             let name = match e { Environment::Demo => "input[env_demo]", Environment::Production => "input[env_production]" };
-                                            view! { <label class="check"><input type="checkbox" name=name value="on" />" "{e.label()}</label> }
+                                            view! { <label class="tick"><input type="checkbox" name=name value="on" />" "{e.label()}</label> }
                                         }).collect_view()}
                                         <FieldMessages id="client-environments" field="environments" error=error />
                                     </fieldset>
                                     <fieldset class="field" aria-describedby="client-scopes-error">
                                         <legend>"Scopes"</legend>
                                         {ApiScope::ALL.into_iter().map(|s| view! {
-                                            <label class="check">
+                                            <label class="tick">
                                                 <input type="checkbox" name=format!("input[{}]", s.field()) value="on" />
                                                 " "<code>{s.as_str()}</code>" · "{s.label()}
                                             </label>

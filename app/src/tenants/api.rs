@@ -377,7 +377,7 @@ pub async fn get_tenant(id: Uuid) -> Result<TenantDetail, AppError> {
 
 /// One page of a tenant's timeline (newest first, optionally one kind).
 #[server(endpoint = "tenants/timeline")]
-pub async fn tenant_timeline(id: Uuid, query: TimelineQuery) -> Result<TimelinePage, AppError> {
+pub async fn tenant_timeline(id: Uuid, #[server(default)] query: TimelineQuery) -> Result<TimelinePage, AppError> {
     use crate::ssr::*;
     let ctx = request_ctx()?;
     let port = port::<dyn TenantsPort>()?;

@@ -337,3 +337,14 @@ async fn the_kind_chips_and_older_link_work_as_plain_links_without_javascript() 
     assert_eq!(next.body.matches("class=\"kind-checks\"").count(), 5, "the rest");
     assert!(next.body.contains("Newest entries"));
 }
+
+/// The browser encodes a query whose fields are all empty as nothing at all (serde_qs skips
+/// `None`s), so the server function must read a missing query as "all kinds, newest first".
+#[tokio::test]
+async fn a_call_without_a_query_as_the_browser_sends_it_reads_the_newest_of_every_kind() {
+    let t = crate::support::TestApp::new().await;
+    let staff = t.sign_in("config@isv.test").await;
+    let r = t.call("/api/tenants/timeline", Some(&staff), &[("id", &t.world.tenant_a.to_string())]).await;
+    assert_eq!(r.status, http::StatusCode::OK, "{}", r.body);
+    assert!(r.body.contains("tenant.created") || r.body.contains("Tenant created"), "{}", r.body);
+}

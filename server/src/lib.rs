@@ -31,5 +31,6 @@ pub mod state;
 pub mod staff;
 pub mod telemetry;
 pub mod tenants;
+pub mod token_cache;
 pub mod timeline;
 pub mod webhooks;

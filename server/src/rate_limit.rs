@@ -9,14 +9,21 @@
 //!   so an attacker spraying one account from many addresses cannot lock its owner out;
 //! - invite redemption: per address and per link.
 //!
+//! The integration API's per-key request rate is a plain rate (every request counts): see
+//! [`ApiLimiter`].
+//!
 //! Counts are held in memory per portal instance (fixed windows, pruned as they expire); with
 //! several instances each enforces its own budget.
 
 use std::collections::HashMap;
+use std::num::NonZeroU32;
 use std::hash::Hash;
 use std::net::IpAddr;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 /// At this many tracked keys, expired windows are pruned before a new key is added, and if half
 /// of them are still live the oldest half goes; the map never holds more than this.
@@ -154,6 +161,30 @@ impl RedeemLimiter {
     pub fn fail(&self, address: IpAddr, link: String, now: Instant) {
         self.per_address.fail(address, now);
         self.per_link.fail(link, now);
+    }
+}
+
+/// The integration API's rate: requests per minute per API key (or per address for requests without a well-formed key).
+pub struct ApiLimiter {
+    limiter: DefaultKeyedRateLimiter<String>,
+}
+
+/// At this many tracked keys, forgotten ones are dropped before the next is added.
+const MAX_TRACKED: usize = 10_000;
+
+impl ApiLimiter {
+    /// `per_minute` requests per minute per key, with a burst of the same size.
+    pub fn new(per_minute: u32) -> ApiLimiter {
+        let n = NonZeroU32::new(per_minute.max(1)).expect("at least one");
+        ApiLimiter { limiter: RateLimiter::keyed(Quota::per_minute(n)) }
+    }
+
+    /// `Err(seconds to wait)` when `key` is over its rate.
+    pub fn check(&self, key: &str) -> Result<(), u64> {
+        if self.limiter.len() >= MAX_TRACKED {
+            self.limiter.retain_recent();
+        }
+        self.limiter.check_key(&key.to_owned()).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1))
     }
 }
 

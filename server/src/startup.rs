@@ -48,7 +48,7 @@ impl Portal {
             let client = DocuSignClient::new(settings).map_err(|e| StartError::Provider { env: env.as_str(), message: e.to_string() })?;
             providers.push((env, client));
         }
-        let api_limiter = crate::isv_api::gate::ApiLimiter::new(config.api_rate_limit_per_minute);
+        let api_limiter = crate::rate_limit::ApiLimiter::new(config.api_rate_limit_per_minute);
         Ok(Portal {
             db,
             config,

@@ -30,9 +30,9 @@ pub struct Portal {
     /// What each DocuSign account still allows us (from its rate-limit headers).
     pub budgets: Arc<AccountBudgets>,
     /// Requests per minute per API key of the integration API.
-    pub api_limiter: crate::isv_api::gate::ApiLimiter,
+    pub api_limiter: crate::rate_limit::ApiLimiter,
     /// DocuSign access tokens handed out by the integration API, in this instance's memory.
-    pub api_tokens: crate::isv_api::tokens::TokenCache,
+    pub api_tokens: crate::token_cache::TokenCache,
 }
 
 impl Portal {

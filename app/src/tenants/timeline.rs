@@ -9,7 +9,6 @@
 
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -224,22 +223,6 @@ impl TimelineCursor {
 /// unknown kind shows every kind.
 pub fn query_from_url(q: &leptos_router::params::ParamsMap) -> TimelineQuery {
     TimelineQuery { kind: q.get("timeline").and_then(|k| TimelineKind::parse(&k)), older: q.get("older").filter(|o| !o.is_empty()) }
-}
-
-/// The timeline of the tenant `id` names, for the query in the URL. The page creates it once,
-/// outside any Suspend (a resource made inside one is made again on every re-render, and the page
-/// would fetch and embed its data more than once).
-pub fn timeline_resource(id: impl Fn() -> Option<Uuid> + Send + Sync + 'static) -> Resource<Result<TimelinePage, AppError>> {
-    let query = use_query_map();
-    Resource::new(
-        move || (id(), query_from_url(&query.read())),
-        |(id, q)| async move {
-            match id {
-                Some(id) => super::api::tenant_timeline(id, q).await,
-                None => Err(AppError::not_found("Tenant")),
-            }
-        },
-    )
 }
 
 /// The tenant page's timeline panel: the kind chips, one page of entries and the pager, all

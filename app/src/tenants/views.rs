@@ -465,7 +465,7 @@ pub fn TenantPage() -> impl IntoView {
     });
     let can_run = staff_role_allows(Role::manages_tenants);
     let query = use_query_map();
-    let timeline = super::timeline::timeline_resource(id);
+    let timeline = timeline_resource(id);
 
     view! {
         // Static on purpose: leptos_meta writes a title's text into the server-rendered <title>
@@ -552,4 +552,20 @@ fn confirm(message: &str) -> bool {
         let _ = message;
         true
     }
+}
+
+/// The timeline of the tenant `id` names, for the query in the URL. The page creates it once,
+/// outside any Suspend (a resource made inside one is made again on every re-render, and the page
+/// would fetch and embed its data more than once).
+fn timeline_resource(id: impl Fn() -> Option<Uuid> + Send + Sync + 'static) -> Resource<Result<super::timeline::TimelinePage, AppError>> {
+    let query = use_query_map();
+    Resource::new(
+        move || (id(), super::timeline::query_from_url(&query.read())),
+        |(id, q)| async move {
+            match id {
+                Some(id) => super::api::tenant_timeline(id, q).await,
+                None => Err(AppError::not_found("Tenant")),
+            }
+        },
+    )
 }

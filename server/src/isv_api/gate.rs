@@ -6,45 +6,18 @@
 //! Refusals, all problem documents that change nothing: no or unknown, revoked or expired key →
 //! 401; a key without the scope → 403; over the per-key rate → 429 with `Retry-After`.
 
-use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use app::policy::{ApiAccess, api_access};
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use governor::clock::{Clock, DefaultClock};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use http::{StatusCode, header};
 
 use super::problem::Problem;
 use crate::api_clients::{self, KeyRefusal};
 use crate::http::middleware::RequestId;
 use crate::state::Portal;
-
-/// Requests per minute per API key (or per address for requests without a well-formed key).
-pub struct ApiLimiter {
-    limiter: DefaultKeyedRateLimiter<String>,
-}
-
-/// At this many tracked keys, forgotten ones are dropped before the next is added.
-const MAX_TRACKED: usize = 10_000;
-
-impl ApiLimiter {
-    /// `per_minute` requests per minute per key, with a burst of the same size.
-    pub fn new(per_minute: u32) -> ApiLimiter {
-        let n = NonZeroU32::new(per_minute.max(1)).expect("at least one");
-        ApiLimiter { limiter: RateLimiter::keyed(Quota::per_minute(n)) }
-    }
-
-    /// `Err(seconds to wait)` when `key` is over its rate.
-    pub fn check(&self, key: &str) -> Result<(), u64> {
-        if self.limiter.len() >= MAX_TRACKED {
-            self.limiter.retain_recent();
-        }
-        self.limiter.check_key(&key.to_owned()).map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()).as_secs().max(1))
-    }
-}
 
 /// The bearer token of a request, if its `Authorization` header has one.
 fn bearer(req: &Request) -> Option<&str> {

@@ -23,14 +23,14 @@ use axum::{Json, Router};
 use http::{HeaderValue, header};
 
 use crate::api_clients::ApiCaller;
-use crate::http::AppState;
 use crate::http::middleware::RequestId;
 use crate::state::Portal;
 use model::*;
 use problem::Problem;
 
-/// The API's routes (mounted at `/api/v1`), behind the gate.
-pub fn router(portal: Arc<Portal>) -> Router<AppState> {
+/// The API's routes (mounted at `/api/v1`), behind the gate; they carry their own state, so
+/// they nest into any router.
+pub fn router<S: Clone + Send + Sync + 'static>(portal: Arc<Portal>) -> Router<S> {
     Router::new()
         .route("/openapi.json", get(openapi::document))
         .route("/docs", get(openapi::reference_page))
@@ -38,8 +38,9 @@ pub fn router(portal: Arc<Portal>) -> Router<AppState> {
         .route("/tenants/{tenant}", get(get_tenant))
         .route("/tenants/{tenant}/access-token", post(access_token))
         .route("/tenants/{tenant}/consent-checks", post(consent_check))
-        .route_layer(axum::middleware::from_fn_with_state(portal, gate::api_gate))
+        .route_layer(axum::middleware::from_fn_with_state(portal.clone(), gate::api_gate))
         .fallback(|| async { Problem::not_found("This API has no such endpoint; see /api/v1/docs.") })
+        .with_state(portal)
 }
 
 /// JSON that no cache may keep (tokens and tenant records change).

@@ -15,11 +15,10 @@ use std::time::Duration as StdDuration;
 use app::environment::Environment;
 use app::onboarding::model::ConsentState;
 use chrono::{DateTime, Duration, Utc};
-use dashmap::DashMap;
 use http::StatusCode;
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -32,13 +31,10 @@ use crate::db::entities::{credential, tenant};
 use crate::error::{ServiceError, ServiceResult, Unexpected};
 use crate::onboarding::{credentials, records, state, verify};
 use crate::state::{Deps, Portal};
+use crate::token_cache::{Cached, MARGIN};
 
 /// The credential purpose of cached API tokens (beside `consent`).
 pub const PURPOSE: &str = "api";
-
-/// A token is handed out only while it has at least this long to live, so a caller never gets
-/// one that expires mid-request.
-pub const MARGIN: Duration = Duration::minutes(5);
 
 /// How long one instance holds the grant lease (a crashed holder's lease simply runs out).
 const LEASE: Duration = Duration::seconds(20);
@@ -46,35 +42,6 @@ const LEASE: Duration = Duration::seconds(20);
 /// How long a waiting request polls for another caller's grant before answering 503.
 const WAIT_POLLS: u32 = 200;
 const POLL: StdDuration = StdDuration::from_millis(50);
-
-/// This instance's tokens, by tenant and environment.
-#[derive(Default)]
-pub struct TokenCache {
-    entries: DashMap<(Uuid, Environment), Cached>,
-}
-
-#[derive(Clone)]
-struct Cached {
-    token: SecretString,
-    expires_at: DateTime<Utc>,
-    user_id: String,
-}
-
-impl TokenCache {
-    fn fresh(&self, tenant: Uuid, env: Environment, user_id: &str, now: DateTime<Utc>) -> Option<Cached> {
-        let hit = self.entries.get(&(tenant, env))?;
-        (hit.user_id == user_id && hit.expires_at - MARGIN > now).then(|| hit.clone())
-    }
-
-    fn put(&self, tenant: Uuid, env: Environment, cached: Cached) {
-        self.entries.insert((tenant, env), cached);
-    }
-
-    /// Forgets a tenant's token (its consent is gone).
-    pub fn forget(&self, tenant: Uuid, env: Environment) {
-        self.entries.remove(&(tenant, env));
-    }
-}
 
 fn binding_purpose() -> String {
     format!("credential.{PURPOSE}.access")

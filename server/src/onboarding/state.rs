@@ -73,7 +73,10 @@ pub async fn transition<C: ConnectionTrait>(
     // before makes it a recovery, not a first verification.
     let verified_before = to == ConsentState::Verified
         && current.state == ConsentState::Consented
-        && super::records::system_user(db, tenant_id, env).await?.is_some_and(|su| su.verified_at.is_some());
+        && crate::db::entities::system_user::Entity::find_by_id((tenant_id, env.as_str().to_owned()))
+            .one(db)
+            .await?
+            .is_some_and(|su| su.verified_at.is_some());
     if let Some(event) = webhook_for(current.state, to, verified_before) {
         let data = json!({ "state": to, "previous_state": current.state, "reason": reason });
         webhooks::emit(db, tenant_id, env, event, data).await?;

@@ -304,6 +304,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("anonymous", "/staff", 303, kind="redirect", location=login_for("/staff")),
         Target("anonymous", "/audit", 303, kind="redirect", location=login_for("/audit")),
         Target("anonymous", "/settings/webhooks", 303, kind="redirect", location=login_for("/settings/webhooks")),
+        Target("anonymous", "/settings/api", 303, kind="redirect", location=login_for("/settings/api")),
         # Administrator: every staff page.
         Target("admin", "/", 302, kind="redirect", location="/tenants"),
         Target("admin", "/login", 200),
@@ -315,6 +316,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("admin", "/audit", 200),
         Target("admin", "/overview", 200),
         Target("admin", "/settings/webhooks", 200),
+        Target("admin", "/settings/api", 200),
         Target("admin", UNKNOWN_PAGE, 404),
         # Configuration staff: manages tenants, not staff.
         Target("config", "/tenants", 200),
@@ -323,6 +325,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("config", f"/tenants/{t}/edit", 200, label="/tenants/{id}/edit"),
         Target("config", "/staff", 403),
         Target("config", "/settings/webhooks", 403),
+        Target("config", "/settings/api", 403),
         # Account manager: sees assigned tenants only, manages nothing.
         Target("manager", "/tenants", 200),
         Target("manager", f"/tenants/{t}", 200, label="/tenants/{assigned id}"),
@@ -330,6 +333,7 @@ def targets_for(fx: Fixtures) -> list[Target]:
         Target("manager", "/tenants/new", 403),
         Target("manager", "/staff", 403),
         Target("manager", "/settings/webhooks", 403),
+        Target("manager", "/settings/api", 403),
         Target("manager", "/audit", 200),
         Target("manager", "/overview", 200),
         # Customer admin in an invite session.

@@ -26,6 +26,7 @@ use secrecy::SecretString;
 use crate::audit::Actor;
 use crate::config::{Config, IsvEnvironment};
 use crate::sandbox::{Account, Membership, Sandbox, SandboxConfig, SeedConsent, User, default_fixture};
+use crate::bench_pages::{Figures, load};
 use crate::state::Portal;
 
 /// Options of the API bench.
@@ -185,9 +186,9 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
 
     // Warm: over HTTP, then the service alone.
     let duration = Duration::from_secs(args.seconds);
-    let alone = load(&http, &format!("{base}/healthz"), None, reqwest::Method::GET, args.connections, Duration::from_secs(args.seconds.min(5))).await?;
+    let alone = load(&http, reqwest::Method::GET, &format!("{base}/healthz"), None, args.connections, Duration::from_secs(args.seconds.min(5))).await?;
     println!("/healthz alone, {:>2} conns:            {alone}", args.connections);
-    let warm = load(&http, &url, Some(&auth), reqwest::Method::POST, args.connections, duration).await?;
+    let warm = load(&http, reqwest::Method::POST, &url, Some(("authorization", auth.as_str())), args.connections, duration).await?;
     println!("access token (HTTP), {:>2} conns:       {warm}", args.connections);
     let server_side = in_process(portal.clone(), caller, tenant, args.connections, duration).await?;
     println!("access token (service call), {:>2} tasks: {server_side}", args.connections);
@@ -195,62 +196,6 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(failed == 0 && warm.errors == 0 && server_side.errors == 0 && alone.errors == 0, "requests failed");
     anyhow::ensure!(grants == 1, "{grants} JWT grants for 50 cold requests (must be one)");
     Ok(())
-}
-
-/// Latencies of one load.
-struct Figures {
-    count: usize,
-    errors: usize,
-    p50_ms: f64,
-    p99_ms: f64,
-    rate: f64,
-}
-
-impl std::fmt::Display for Figures {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} requests, {:.0} req/s, p50 {:.3} ms, p99 {:.3} ms, {} errors", self.count, self.rate, self.p50_ms, self.p99_ms, self.errors)
-    }
-}
-
-fn figures(mut all: Vec<Duration>, errors: usize, elapsed: Duration) -> Figures {
-    all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-    Figures { count: all.len(), errors, p50_ms: pct(0.50), p99_ms: pct(0.99), rate: all.len() as f64 / elapsed.as_secs_f64() }
-}
-
-/// `connections` loops sending `method url` for `duration`.
-async fn load(http: &reqwest::Client, url: &str, auth: Option<&str>, method: reqwest::Method, connections: usize, duration: Duration) -> anyhow::Result<Figures> {
-    let until = Instant::now() + duration;
-    let started = Instant::now();
-    let mut tasks = tokio::task::JoinSet::new();
-    for _ in 0..connections {
-        let (http, url, auth, method) = (http.clone(), url.to_owned(), auth.map(str::to_owned), method.clone());
-        tasks.spawn(async move {
-            let (mut times, mut errors) = (Vec::new(), 0usize);
-            while Instant::now() < until {
-                let t = Instant::now();
-                let mut req = http.request(method.clone(), &url);
-                if let Some(a) = &auth {
-                    req = req.header("authorization", a);
-                }
-                match req.send().await {
-                    Ok(res) if res.status().is_success() => match res.bytes().await {
-                        Ok(_) => times.push(t.elapsed()),
-                        Err(_) => errors += 1,
-                    },
-                    _ => errors += 1,
-                }
-            }
-            (times, errors)
-        });
-    }
-    let (mut all, mut errors) = (Vec::new(), 0);
-    while let Some(r) = tasks.join_next().await {
-        let (times, e) = r?;
-        all.extend(times);
-        errors += e;
-    }
-    Ok(figures(all, errors, started.elapsed()))
 }
 
 /// `tasks` loops calling the token service directly (what the server spends per request).
@@ -280,5 +225,5 @@ async fn in_process(portal: Arc<Portal>, caller: crate::api_clients::ApiCaller, 
         all.extend(times);
         errors += e;
     }
-    Ok(figures(all, errors, started.elapsed()))
+    Ok(Figures::of(all, errors, started.elapsed()))
 }

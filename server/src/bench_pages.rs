@@ -129,11 +129,15 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
     }
 
     println!();
-    let alone = load(&http, &base, "/healthz", None, args.connections, Duration::from_secs(args.seconds.min(5))).await?;
+    let get = reqwest::Method::GET;
+    let health = format!("{base}/healthz");
+    let page_url = format!("{base}{detail}");
+    let cookie_header = ("cookie", cookie.as_str());
+    let alone = load(&http, get.clone(), &health, None, args.connections, Duration::from_secs(args.seconds.min(5))).await?;
     println!("/healthz alone:            {alone}");
     let (page, health) = tokio::join!(
-        load(&http, &base, &detail, Some(&cookie), args.connections, Duration::from_secs(args.seconds)),
-        load(&http, &base, "/healthz", None, 2, Duration::from_secs(args.seconds)),
+        load(&http, get.clone(), &page_url, Some(cookie_header), args.connections, Duration::from_secs(args.seconds)),
+        load(&http, get.clone(), &health, None, 2, Duration::from_secs(args.seconds)),
     );
     let (page, health) = (page?, health?);
     println!("tenant page, {:>2} conns:    {page}", args.connections);
@@ -162,36 +166,53 @@ fn embedded_data(html: &str) -> usize {
     total
 }
 
-/// Latencies of one load.
+/// Latencies of one load (this bench's and `bench-api`'s).
 pub(crate) struct Figures {
-    count: usize,
-    errors: usize,
-    p50_ms: f64,
-    p99_ms: f64,
-    rate: f64,
+    pub(crate) count: usize,
+    pub(crate) errors: usize,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
+    pub(crate) rate: f64,
 }
 
 impl std::fmt::Display for Figures {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{} requests, {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {} errors", self.count, self.rate, self.p50_ms, self.p99_ms, self.errors)
+        write!(f, "{} requests, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors", self.count, self.rate, self.p50_ms, self.p99_ms, self.errors)
     }
 }
 
-/// `connections` loops GETting `path` for `duration`.
-pub(crate) async fn load(http: &reqwest::Client, base: &str, path: &str, cookie: Option<&str>, connections: usize, duration: Duration) -> anyhow::Result<Figures> {
+impl Figures {
+    /// The figures of `times` (each a success) and `errors` over `elapsed`.
+    pub(crate) fn of(mut times: Vec<Duration>, errors: usize, elapsed: Duration) -> Figures {
+        times.sort_unstable();
+        let pct = |p: f64| times.get(((times.len() as f64 * p) as usize).min(times.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
+        Figures { count: times.len(), errors, p50_ms: pct(0.50), p99_ms: pct(0.99), rate: times.len() as f64 / elapsed.as_secs_f64() }
+    }
+}
+
+/// `connections` loops sending `method url` (with `header`, if any) for `duration`; only a 2xx
+/// with its whole body counts as a success.
+pub(crate) async fn load(
+    http: &reqwest::Client,
+    method: reqwest::Method,
+    url: &str,
+    header: Option<(&str, &str)>,
+    connections: usize,
+    duration: Duration,
+) -> anyhow::Result<Figures> {
     let until = Instant::now() + duration;
     let started = Instant::now();
     let mut tasks = tokio::task::JoinSet::new();
     for _ in 0..connections {
-        let (http, url, cookie) = (http.clone(), format!("{base}{path}"), cookie.map(str::to_owned));
+        let (http, url, method) = (http.clone(), url.to_owned(), method.clone());
+        let header = header.map(|(k, v)| (k.to_owned(), v.to_owned()));
         tasks.spawn(async move {
-            let mut times = Vec::new();
-            let mut errors = 0usize;
+            let (mut times, mut errors) = (Vec::new(), 0usize);
             while Instant::now() < until {
                 let t = Instant::now();
-                let mut req = http.get(&url);
-                if let Some(c) = &cookie {
-                    req = req.header("cookie", c);
+                let mut req = http.request(method.clone(), &url);
+                if let Some((k, v)) = &header {
+                    req = req.header(k.as_str(), v.as_str());
                 }
                 match req.send().await {
                     Ok(res) if res.status().is_success() => match res.bytes().await {
@@ -204,16 +225,13 @@ pub(crate) async fn load(http: &reqwest::Client, base: &str, path: &str, cookie:
             (times, errors)
         });
     }
-    let mut all = Vec::new();
-    let mut errors = 0;
+    let (mut all, mut errors) = (Vec::new(), 0);
     while let Some(r) = tasks.join_next().await {
         let (times, e) = r?;
         all.extend(times);
         errors += e;
     }
-    all.sort_unstable();
-    let pct = |p: f64| all.get(((all.len() as f64 * p) as usize).min(all.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
-    Ok(Figures { count: all.len(), errors, p50_ms: pct(0.50), p99_ms: pct(0.99), rate: all.len() as f64 / started.elapsed().as_secs_f64() })
+    Ok(Figures::of(all, errors, started.elapsed()))
 }
 
 /// Inserts `n` tenants with `events` audit events each, in multi-row statements; returns one

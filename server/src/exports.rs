@@ -180,6 +180,14 @@ fn audit_row(e: &AuditEntry) -> Vec<String> {
     ]
 }
 
+/// The tenant-list filter an export was asked with, as its audit event records it.
+fn list_filter(query: &TenantQuery) -> serde_json::Value {
+    json!({
+        "q": query.q, "include_archived": query.include_archived, "state": query.state,
+        "reason": query.reason, "environment": query.environment, "stuck": query.stuck, "manager": query.manager,
+    })
+}
+
 /// Records that `viewer` exported `what` with `filter`, `rows` rows.
 async fn audit_export(db: &DatabaseConnection, viewer: &StaffPrincipal, request_id: Option<&str>, action: &str, filter: serde_json::Value, rows: u64) -> ServiceResult<()> {
     let actor = Actor { id: Some(viewer.id), label: viewer.email.clone() };
@@ -198,10 +206,7 @@ pub async fn tenants_csv(
 ) -> ServiceResult<impl Stream<Item = Result<Bytes, std::io::Error>>> {
     query.after = None;
     let rows = crate::tenants::count(&db, &viewer, &query, &sla).await?;
-    let filter = json!({
-        "q": query.q, "include_archived": query.include_archived, "state": query.state,
-        "reason": query.reason, "environment": query.environment, "stuck": query.stuck, "manager": query.manager,
-    });
+    let filter = list_filter(&query);
     audit_export(&db, &viewer, request_id.as_deref(), "tenants.exported", filter, rows).await?;
     Ok(paged_csv(&TENANT_COLUMNS, query, request_id, move |query: TenantQuery| {
         let (db, viewer) = (db.clone(), viewer.clone());
@@ -227,10 +232,7 @@ pub async fn receipts_csv(
     use crate::db::entities::consent_grant;
     query.after = None;
     let tenants = crate::tenants::count(&db, &viewer, &query, &sla).await?;
-    let filter = json!({
-        "q": query.q, "include_archived": query.include_archived, "state": query.state,
-        "reason": query.reason, "environment": query.environment, "stuck": query.stuck, "manager": query.manager,
-    });
+    let filter = list_filter(&query);
     // How many receipts those tenants hold is what the audit row reports.
     let ids = crate::tenants::matching_ids(&viewer, &query, &sla)?;
     let rows = consent_grant::Entity::find().filter(consent_grant::Column::TenantId.in_subquery(ids)).count(&db).await?;

@@ -18,9 +18,8 @@ use crate::config::Config;
 use crate::state::Portal;
 use crate::sessions;
 
-/// The id of the current request (also sent as `x-request-id`).
-#[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+/// The request id, defined beside the logging it names lines in.
+pub use crate::telemetry::RequestId;
 
 /// Gives every request a fresh id. An id sent by the client is ignored: it would let anyone
 /// write arbitrary text into our logs.

@@ -16,7 +16,7 @@ use http::{StatusCode, header};
 
 use super::problem::Problem;
 use crate::api_clients::{self, KeyRefusal};
-use crate::http::middleware::RequestId;
+use crate::telemetry::RequestId;
 use crate::state::Portal;
 
 /// The bearer token of a request, if its `Authorization` header has one.

@@ -23,7 +23,7 @@ use axum::{Json, Router};
 use http::{HeaderValue, header};
 
 use crate::api_clients::ApiCaller;
-use crate::http::middleware::RequestId;
+use crate::telemetry::RequestId;
 use crate::state::Portal;
 use model::*;
 use problem::Problem;
@@ -41,6 +41,14 @@ pub fn router<S: Clone + Send + Sync + 'static>(portal: Arc<Portal>) -> Router<S
         .route_layer(axum::middleware::from_fn_with_state(portal.clone(), gate::api_gate))
         .fallback(|| async { Problem::not_found("This API has no such endpoint; see /api/v1/docs.") })
         .with_state(portal)
+}
+
+/// A handler's outcome as the answer: the value as [`fresh_json`], or the problem.
+fn answer<T: serde::Serialize>(result: Result<T, Problem>) -> Response {
+    match result {
+        Ok(value) => fresh_json(&value),
+        Err(problem) => problem.into_response(),
+    }
 }
 
 /// JSON that no cache may keep (tokens and tenant records change).
@@ -78,10 +86,7 @@ pub async fn list_tenants(
         Ok(r) => r,
         Err(p) => return p.into_response(),
     };
-    match tenants::list(&portal.db, &portal.config.public_url, &req).await {
-        Ok(page) => fresh_json(&page),
-        Err(e) => Problem::from_service(e, &rid.0).into_response(),
-    }
+    answer(tenants::list(&portal.db, &portal.config.public_url, &req).await.map_err(|e| Problem::from_service(e, &rid.0)))
 }
 
 /// One tenant, by id or slug.
@@ -100,18 +105,13 @@ pub async fn list_tenants(
     )
 )]
 pub async fn get_tenant(State(portal): State<Arc<Portal>>, Extension(caller): Extension<ApiCaller>, Extension(rid): Extension<RequestId>, Path(key): Path<String>) -> Response {
-    let result = async {
-        let t = match tenants::find(&portal.db, &caller, &key).await? {
-            Ok(t) => t,
-            Err(p) => return Ok(Err(p)),
-        };
-        Ok(Ok(tenants::one(&portal.db, &portal.config.public_url, t).await?))
-    };
-    match result.await {
-        Ok(Ok(t)) => fresh_json(&t),
-        Ok(Err(p)) => p.into_response(),
-        Err(e) => Problem::from_service(e, &rid.0).into_response(),
-    }
+    answer(
+        async {
+            let t = tenants::find(&portal.db, &caller, &key, &rid.0).await?;
+            tenants::one(&portal.db, &portal.config.public_url, t).await.map_err(|e| Problem::from_service(e, &rid.0))
+        }
+        .await,
+    )
 }
 
 /// A DocuSign access token for the tenant's system user (JWT grant), with the account and base
@@ -133,15 +133,13 @@ pub async fn get_tenant(State(portal): State<Arc<Portal>>, Extension(caller): Ex
     )
 )]
 pub async fn access_token(State(portal): State<Arc<Portal>>, Extension(caller): Extension<ApiCaller>, Extension(rid): Extension<RequestId>, Path(key): Path<String>) -> Response {
-    let t = match tenants::find(&portal.db, &caller, &key).await {
-        Ok(Ok(t)) => t,
-        Ok(Err(p)) => return p.into_response(),
-        Err(e) => return Problem::from_service(e, &rid.0).into_response(),
-    };
-    match tokens::vend(&portal, &caller, &t, &rid.0).await {
-        Ok(token) => fresh_json(&token),
-        Err(p) => p.into_response(),
-    }
+    answer(
+        async {
+            let t = tenants::find(&portal.db, &caller, &key, &rid.0).await?;
+            tokens::vend(&portal, &caller, &t, &rid.0).await
+        }
+        .await,
+    )
 }
 
 /// Whether an individual user of the tenant has consented, with a consent link when not.
@@ -172,16 +170,14 @@ pub async fn consent_check(
     body: Result<Json<consent_checks::ConsentCheckRequest>, JsonRejection>,
 ) -> Response {
     // The tenant first: a key that may not see it hears that, whatever it sent.
-    let t = match tenants::find(&portal.db, &caller, &key).await {
-        Ok(Ok(t)) => t,
-        Ok(Err(p)) => return p.into_response(),
-        Err(e) => return Problem::from_service(e, &rid.0).into_response(),
-    };
-    let Ok(Json(body)) = body else {
-        return Problem::bad_request("Send a JSON body such as {\"user\": \"ada@example.com\"} with `Content-Type: application/json`.").into_response();
-    };
-    match consent_checks::check(&portal, &caller, &t, body, &rid.0).await {
-        Ok(r) => fresh_json(&r),
-        Err(p) => p.into_response(),
-    }
+    answer(
+        async {
+            let t = tenants::find(&portal.db, &caller, &key, &rid.0).await?;
+            let Ok(Json(body)) = body else {
+                return Err(Problem::bad_request("Send a JSON body such as {\"user\": \"ada@example.com\"} with `Content-Type: application/json`."));
+            };
+            consent_checks::check(&portal, &caller, &t, body, &rid.0).await
+        }
+        .await,
+    )
 }

@@ -131,22 +131,19 @@ pub async fn list<C: ConnectionTrait>(db: &C, portal_url: &url::Url, req: &ListR
     Ok(ApiTenantPage { items: assemble(db, portal_url, rows).await?, next_cursor })
 }
 
-/// A tenant by id or slug, if it exists, is not archived and is in one of `environments`.
-/// A tenant in another environment is a 403 (the ISV owns every tenant; the key does not).
-pub async fn find<C: ConnectionTrait>(db: &C, caller: &ApiCaller, key: &str) -> ServiceResult<Result<tenant::Model, Problem>> {
+/// A tenant by id or slug, if it exists, is not archived and is in one of the key's
+/// environments: otherwise the problem to answer. A tenant in another environment is a 403 (the
+/// ISV owns every tenant; the key does not).
+pub async fn find<C: ConnectionTrait>(db: &C, caller: &ApiCaller, key: &str, request_id: &str) -> Result<tenant::Model, Problem> {
+    let fail = |e: crate::error::ServiceError| Problem::from_service(e, request_id);
     let by = match Uuid::parse_str(key) {
         Ok(id) => tenant::Column::Id.eq(id),
         Err(_) => tenant::Column::Slug.eq(key),
     };
-    let found = tenant::Entity::find().filter(by).filter(tenant::Column::ArchivedAt.is_null()).one(db).await?;
-    Ok(match found {
-        None => Err(Problem::not_found(format!("No tenant has the id or slug `{}`.", clip(key)))),
-        Some(t) => match t.environment() {
-            Ok(env) if caller.may_use(env) => Ok(t),
-            Ok(env) => Err(wrong_environment(env)),
-            Err(e) => return Err(e),
-        },
-    })
+    let found = tenant::Entity::find().filter(by).filter(tenant::Column::ArchivedAt.is_null()).one(db).await.map_err(|e| fail(e.into()))?;
+    let t = found.ok_or_else(|| Problem::not_found(format!("No tenant has the id or slug `{}`.", clip(key))))?;
+    let env = t.environment().map_err(fail)?;
+    if caller.may_use(env) { Ok(t) } else { Err(wrong_environment(env)) }
 }
 
 /// One tenant as the API shows it.

@@ -150,17 +150,8 @@ async fn from_database_or_grant(portal: &Portal, deps: Deps<'_>, caller: &ApiCal
                 continue;
             }
         };
-        let claimed = credential::Entity::update_many()
-            .col_expr(credential::Column::RefreshLeaseUntil, Expr::value(now + LEASE))
-            .filter(credential::Column::TenantId.eq(t.id))
-            .filter(credential::Column::Environment.eq(env.as_str()))
-            .filter(credential::Column::Purpose.eq(PURPOSE))
-            .filter(credential::Column::AccessExpiresAt.eq(seen_expiry))
-            .filter(sea_orm::Condition::any().add(credential::Column::RefreshLeaseUntil.is_null()).add(credential::Column::RefreshLeaseUntil.lt(now)))
-            .exec(db)
-            .await?
-            .rows_affected;
-        if claimed != 1 {
+        let claimed = credentials::claim_lease(db, t.id, env, PURPOSE, seen_expiry, now, now + LEASE).await?;
+        if !claimed {
             tokio::time::sleep(POLL).await;
             continue;
         }

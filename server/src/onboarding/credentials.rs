@@ -119,6 +119,31 @@ async fn record_failure<C: ConnectionTrait>(db: &C, row: &credential::Model, ref
     Ok(())
 }
 
+/// Takes the renewal lease of the credential (`tenant_id`, `env`, `purpose`) until `until`, only
+/// if nobody holds a live one and its access token still expires at `seen_expiry` (nobody renewed
+/// it meanwhile): one conditional UPDATE, so exactly one caller across every instance wins.
+pub(crate) async fn claim_lease<C: ConnectionTrait>(
+    db: &C,
+    tenant_id: Uuid,
+    env: Environment,
+    purpose: &str,
+    seen_expiry: chrono::DateTime<Utc>,
+    now: chrono::DateTime<Utc>,
+    until: chrono::DateTime<Utc>,
+) -> ServiceResult<bool> {
+    let claimed = credential::Entity::update_many()
+        .col_expr(credential::Column::RefreshLeaseUntil, Expr::value(until))
+        .filter(credential::Column::TenantId.eq(tenant_id))
+        .filter(credential::Column::Environment.eq(env.as_str()))
+        .filter(credential::Column::Purpose.eq(purpose))
+        .filter(credential::Column::AccessExpiresAt.eq(seen_expiry))
+        .filter(sea_orm::Condition::any().add(credential::Column::RefreshLeaseUntil.is_null()).add(credential::Column::RefreshLeaseUntil.lt(now)))
+        .exec(db)
+        .await?
+        .rows_affected;
+    Ok(claimed == 1)
+}
+
 /// Stores (replaces) tokens for a tenant, environment and purpose.
 pub async fn store<C: ConnectionTrait>(
     db: &C,
@@ -192,22 +217,7 @@ pub async fn access_token_at<C: ConnectionTrait>(
         let Some(refresh_sealed) = row.refresh_token.clone() else {
             return Err(AppError::conflict("The stored access has expired; the customer must sign in again.").into());
         };
-        // Claim the lease only if nobody holds a live one and nobody refreshed meanwhile.
-        let claimed = credential::Entity::update_many()
-            .col_expr(credential::Column::RefreshLeaseUntil, Expr::value(now + LEASE))
-            .filter(credential::Column::TenantId.eq(tenant_id))
-            .filter(credential::Column::Environment.eq(env.as_str()))
-            .filter(credential::Column::Purpose.eq(purpose))
-            .filter(credential::Column::AccessExpiresAt.eq(row.access_expires_at))
-            .filter(
-                sea_orm::Condition::any()
-                    .add(credential::Column::RefreshLeaseUntil.is_null())
-                    .add(credential::Column::RefreshLeaseUntil.lt(now)),
-            )
-            .exec(db)
-            .await?
-            .rows_affected;
-        if claimed != 1 {
+        if !claim_lease(db, tenant_id, env, purpose, row.access_expires_at, now, now + LEASE).await? {
             tokio::time::sleep(StdDuration::from_millis(50)).await;
             continue;
         }

@@ -57,6 +57,8 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/wizard/name_system_user", Access::Invitee),
     ("/api/wizard/choose_account", Access::Invitee),
     ("/api/wizard/verify", Access::Invitee),
+    ("/api/wizard/check_organization", Access::Invitee),
+    ("/api/wizard/intended_system_user", Access::Invitee),
     ("/api/wizard/leave", Access::Invitee),
     ("/api/checks/latest", Access::Staff),
     ("/api/checks/start", Access::Roles(MANAGERS)),

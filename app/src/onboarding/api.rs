@@ -32,6 +32,11 @@ mod port {
         async fn name_system_user(&self, ctx: &RequestCtx, input: SystemUserInput) -> Result<(), AppError>;
         /// Pins the system user's account (and its base URI) for the tenant.
         async fn choose_account(&self, ctx: &RequestCtx, account_id: String) -> Result<(), AppError>;
+        /// Reads the organization's claimed domains again with the admin's read consent ("Check
+        /// again" on the organization screen).
+        async fn check_organization(&self, ctx: &RequestCtx) -> Result<(), AppError>;
+        /// Judges organization coverage for another intended system user (no DocuSign call).
+        async fn intended_system_user(&self, ctx: &RequestCtx, input: IntendedSystemUserInput) -> Result<(), AppError>;
         /// Verifies the system user with the JWT grant, userinfo and one call on the account.
         async fn wizard_verify(&self, ctx: &RequestCtx) -> Result<VerificationView, AppError>;
         /// Ends every invite session of a tenant (staff); returns how many ended.
@@ -111,6 +116,20 @@ pub async fn name_system_user(input: SystemUserInput) -> Result<(), AppError> {
 pub async fn choose_account(account_id: String) -> Result<(), AppError> {
     let (ctx, port) = onboarding()?;
     crate::ssr::respond(&ctx, port.choose_account(&ctx, account_id).await)
+}
+
+/// Reads the organization's claimed domains again ("Check again").
+#[server(endpoint = "wizard/check_organization")]
+pub async fn check_organization() -> Result<(), AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.check_organization(&ctx).await)
+}
+
+/// Names the intended system user whose coverage the organization screen judges.
+#[server(endpoint = "wizard/intended_system_user")]
+pub async fn intended_system_user(input: IntendedSystemUserInput) -> Result<(), AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.intended_system_user(&ctx, input).await)
 }
 
 /// Verifies the system user.

@@ -265,6 +265,119 @@ pub struct PathAdvice {
     pub reasons: Vec<String>,
 }
 
+/// What the wizard found about organization consent's prerequisites, read from DocuSign with
+/// the signed-in admin's own read consent before any consent is attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationVerdict {
+    /// An active claimed domain covers the intended system user: organization consent works.
+    Covered,
+    /// Active domains exist, but the intended system user's e-mail domain is not one of them.
+    NotCovered,
+    /// Domains are claimed but none is active yet (a TXT record still to publish).
+    PendingOnly,
+    /// The organization has claimed no domain at all.
+    NoClaimedDomain,
+    /// The signed-in user administers no DocuSign organization.
+    NotAnAdmin,
+    /// The admin did not let the portal read the organization (DocuSign did not grant it).
+    NotRead,
+    /// DocuSign could not be asked, or refused the read (its words are in the evidence).
+    Unreadable,
+}
+
+impl OrganizationVerdict {
+    /// The wire name (`data-verdict` on the page, test assertions).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OrganizationVerdict::Covered => "covered",
+            OrganizationVerdict::NotCovered => "not_covered",
+            OrganizationVerdict::PendingOnly => "pending_only",
+            OrganizationVerdict::NoClaimedDomain => "no_claimed_domain",
+            OrganizationVerdict::NotAnAdmin => "not_an_admin",
+            OrganizationVerdict::NotRead => "not_read",
+            OrganizationVerdict::Unreadable => "unreadable",
+        }
+    }
+}
+
+/// A DNS TXT record a pending claimed domain needs before DocuSign activates it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TxtRecordView {
+    /// Where to publish it: the claimed domain itself.
+    pub host: String,
+    /// The value to publish (DocuSign's `txt_token`); `None` when DocuSign did not return it.
+    pub value: Option<String>,
+}
+
+/// A claimed domain that is neither active nor pending (`deactivated`, `rejected`, …).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OtherDomainView {
+    pub host: String,
+    pub status: String,
+}
+
+/// The organization prerequisites screen: what DocuSign reported, whether organization consent
+/// would cover the intended system user, and what to do next.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OrganizationCheckView {
+    pub verdict: OrganizationVerdict,
+    /// The organizations the admin administers (names), as DocuSign listed them.
+    pub organizations: Vec<String>,
+    /// Active claimed domains: organization consent covers users whose e-mail is in one.
+    pub active_domains: Vec<String>,
+    /// Pending domains with the TXT record each needs.
+    pub pending: Vec<TxtRecordView>,
+    /// Other claimed domains and their status.
+    pub other_domains: Vec<OtherDomainView>,
+    /// Whose coverage is judged: the intended system user's e-mail (the admin's own until they
+    /// name another).
+    pub intended_email: String,
+    /// One sentence: the verdict in words.
+    pub headline: String,
+    /// What to do next, in plain sentences.
+    pub next_steps: Vec<String>,
+    /// What DocuSign itself answered when the read failed (shown as text, never parsed).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    /// When DocuSign was read.
+    pub checked_at: DateTime<Utc>,
+    /// Whether “Check again” can read DocuSign without another sign-in (the read consent's
+    /// token is still valid); otherwise the screen offers the read consent again.
+    pub can_check_again: bool,
+}
+
+impl OrganizationCheckView {
+    /// Whether the screen offers the field that judges another intended system user: only once
+    /// the organization's domains were read.
+    pub fn offers_system_user_field(&self) -> bool {
+        matches!(
+            self.verdict,
+            OrganizationVerdict::Covered | OrganizationVerdict::NotCovered | OrganizationVerdict::PendingOnly | OrganizationVerdict::NoClaimedDomain
+        )
+    }
+
+    /// The controls the consent step shows with this screen; its texts quote only these.
+    pub fn controls(&self) -> Vec<&'static str> {
+        let mut c = vec![
+            controls::GRANT_ORGANIZATION,
+            controls::GRANT_INDIVIDUAL,
+            if self.can_check_again { controls::CHECK_AGAIN } else { controls::READ_ORGANIZATION },
+        ];
+        if self.offers_system_user_field() {
+            c.push(controls::CHECK_SYSTEM_USER);
+        }
+        c
+    }
+}
+
+/// The organization screen's "whose coverage" field: the intended system user's e-mail.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Validate)]
+pub struct IntendedSystemUserInput {
+    #[validate(email(message = "Enter the system user's e-mail address (name@yourcompany.com)."), length(max = 254, message = "An e-mail address has at most 254 characters."))]
+    pub email: String,
+}
+
 /// The steps of the wizard.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -321,10 +434,18 @@ pub mod controls {
     pub const GRANT_INDIVIDUAL: &str = "Grant individual consent";
     /// The verify step's button.
     pub const VERIFY_NOW: &str = "Verify now";
+    /// The organization screen's button that reads the claimed domains again.
+    pub const CHECK_AGAIN: &str = "Check again";
+    /// The organization screen's button that asks for the read consent again (OAuth purpose
+    /// `organization_read`), when the portal holds no valid read token.
+    pub const READ_ORGANIZATION: &str = "Let the portal read your organization";
+    /// The organization screen's button that judges coverage for another system user.
+    pub const CHECK_SYSTEM_USER: &str = "Check this system user";
     /// The landing page's button.
     pub const START: &str = "Start";
     /// Every label above: a text may quote only these.
-    pub const ALL: [&str; 5] = [SIGN_IN, GRANT_ORGANIZATION, GRANT_INDIVIDUAL, VERIFY_NOW, START];
+    pub const ALL: [&str; 8] =
+        [SIGN_IN, GRANT_ORGANIZATION, GRANT_INDIVIDUAL, VERIFY_NOW, START, CHECK_AGAIN, READ_ORGANIZATION, CHECK_SYSTEM_USER];
 }
 
 /// The control names quoted in `text` (between “ and ”): the names a text tells a person to press.
@@ -402,6 +523,10 @@ pub struct WizardView {
     pub step: WizardStep,
     pub status: ConsentStatus,
     pub signed_in: Option<DocuSignUserView>,
+    /// Organization consent's prerequisites, when the signed-in admin's accounts belong to an
+    /// organization.
+    #[serde(default)]
+    pub organization: Option<OrganizationCheckView>,
     pub advice: Option<PathAdvice>,
     pub receipt: Option<ConsentReceipt>,
     pub candidate: Option<DocuSignUserView>,

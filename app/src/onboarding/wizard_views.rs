@@ -99,8 +99,18 @@ pub fn WizardPage() -> impl IntoView {
     let choose = ServerAction::<ChooseAccount>::new();
     let verify = ServerAction::<WizardVerify>::new();
     let leave = ServerAction::<LeaveWizard>::new();
+    let organization = OrganizationActions { check_again: ServerAction::new(), intended: ServerAction::new() };
     let status = Resource::new(
-        move || (name_user.version().get(), choose.version().get(), verify.version().get(), leave.version().get()),
+        move || {
+            (
+                name_user.version().get(),
+                choose.version().get(),
+                verify.version().get(),
+                leave.version().get(),
+                organization.check_again.version().get(),
+                organization.intended.version().get(),
+            )
+        },
         |_| wizard_status(),
     );
 
@@ -117,7 +127,7 @@ pub fn WizardPage() -> impl IntoView {
                     }.into_any(),
                     Err(e) => view! { <section class="panel narrow"><ErrorNotice error=Signal::derive(move || Some(e.clone())) /></section> }.into_any(),
                     Ok(w) => view! {
-                        <Wizard w=w name_user=name_user choose=choose verify=verify />
+                        <Wizard w=w name_user=name_user choose=choose verify=verify organization=organization />
                         <ActionForm action=leave attr:class="leave-wizard">
                             <button type="submit" class="link-button">"End this session on this computer"</button>
                         </ActionForm>
@@ -134,6 +144,7 @@ fn Wizard(
     name_user: ServerAction<NameSystemUser>,
     choose: ServerAction<ChooseAccount>,
     verify: ServerAction<WizardVerify>,
+    organization: OrganizationActions,
 ) -> impl IntoView {
     let step = w.step;
     let notice_shown = w.notice.as_ref().is_some_and(|n| n.kind == NoticeKind::Info);
@@ -158,7 +169,7 @@ fn Wizard(
     });
     let body = match step {
         WizardStep::Welcome => welcome(&w).into_any(),
-        WizardStep::ChoosePath => choose_path(&w).into_any(),
+        WizardStep::ChoosePath => choose_path(&w, organization).into_any(),
         WizardStep::SystemUser => system_user_step(&w, name_user, choose, notice_shown).into_any(),
         WizardStep::Verify => verify_step(&w, verify).into_any(),
         WizardStep::Done => done(&w).into_any(),
@@ -211,9 +222,10 @@ fn welcome(w: &WizardView) -> impl IntoView {
     }
 }
 
-fn choose_path(w: &WizardView) -> impl IntoView {
+fn choose_path(w: &WizardView, actions: OrganizationActions) -> impl IntoView {
     let user = w.signed_in.clone();
     let advice = w.advice.clone();
+    let organization = w.organization.clone().map(|o| view! { <OrganizationCheck o=o actions=actions /> });
     let recommended_org = advice.as_ref().is_some_and(|a| a.recommended == ConsentMode::Organization);
     view! {
         <h1>"Choose how to grant consent"</h1>
@@ -221,6 +233,7 @@ fn choose_path(w: &WizardView) -> impl IntoView {
             <p>"Signed in to DocuSign as " <strong data-testid="signed-in-as">{u.name.clone()} " (" {u.email.clone()} ")"</strong> "."</p>
             <AccountsTable accounts=u.accounts.clone() />
         })}
+        {organization}
         {advice.map(|a| view! {
             <div class="advice" data-testid="path-advice">
                 <p><strong>"We recommend: " {a.recommended.label()}</strong></p>
@@ -241,6 +254,99 @@ fn choose_path(w: &WizardView) -> impl IntoView {
         </div>
         <p>"The integration will be able to:"</p>
         {scope_list(w)}
+    }
+}
+
+/// The organization screen's two actions: read the domains again, and judge another system user.
+#[derive(Clone, Copy)]
+struct OrganizationActions {
+    check_again: ServerAction<CheckOrganization>,
+    intended: ServerAction<IntendedSystemUser>,
+}
+
+/// Organization consent's prerequisites, read before any consent: active domains (covered
+/// users), pending domains with the TXT record to publish, or no claimed domain; the verdict
+/// for the intended system user and what to do next.
+#[component]
+fn OrganizationCheck(o: OrganizationCheckView, actions: OrganizationActions) -> impl IntoView {
+    let check_error = Signal::derive(move || actions.check_again.value().get().and_then(Result::err));
+    let intended_error = Signal::derive(move || actions.intended.value().get().and_then(Result::err));
+    let checking = actions.check_again.pending();
+    let verdict = o.verdict;
+    let field = o.offers_system_user_field();
+    let names = (!o.organizations.is_empty()).then(|| view! { <p>"Organization: " {o.organizations.join(", ")}</p> });
+    let active = (!o.active_domains.is_empty()).then(|| {
+        view! {
+            <h3>"Active claimed domains"</h3>
+            <p>"Organization consent covers users whose e-mail is in:"</p>
+            <ul data-testid="active-domains">{o.active_domains.iter().map(|d| view! { <li><code>{d.clone()}</code></li> }).collect_view()}</ul>
+        }
+    });
+    let pending = (!o.pending.is_empty()).then(|| {
+        view! {
+            <h3>"Pending domains: DNS TXT record to publish"</h3>
+            <div class="table-wrap"><table data-testid="txt-records">
+                <thead><tr><th scope="col">"Host (the domain)"</th><th scope="col">"Type"</th><th scope="col">"Value"</th></tr></thead>
+                <tbody>
+                    {o.pending.iter().map(|r| view! {
+                        <tr data-testid="txt-record">
+                            <td><code>{r.host.clone()}</code></td>
+                            <td>"TXT"</td>
+                            <td>{match r.value.clone() {
+                                Some(v) => view! { <code data-testid="txt-value">{v}</code> }.into_any(),
+                                None => view! { <span>"DocuSign did not return it: see the domain in DocuSign Admin → Domains."</span> }.into_any(),
+                            }}</td>
+                        </tr>
+                    }).collect_view()}
+                </tbody>
+            </table></div>
+        }
+    });
+    let others = (!o.other_domains.is_empty()).then(|| {
+        view! {
+            <h3>"Other claimed domains"</h3>
+            <ul>{o.other_domains.iter().map(|d| view! { <li><code>{d.host.clone()}</code> ": " {d.status.clone()}</li> }).collect_view()}</ul>
+        }
+    });
+    let evidence = (!o.evidence.is_empty())
+        .then(|| view! { <ul class="evidence">{o.evidence.iter().map(|e| view! { <li>{e.clone()}</li> }).collect_view()}</ul> });
+    let reread = if o.can_check_again {
+        view! {
+            <ActionForm action=actions.check_again attr:class="inline">
+                <button type="submit" disabled=move || checking.get()>{controls::CHECK_AGAIN}</button>
+            </ActionForm>
+        }
+        .into_any()
+    } else {
+        start_form("organization_read", controls::READ_ORGANIZATION, false).into_any()
+    };
+    let intended = field.then(|| {
+        view! {
+            <ActionForm action=actions.intended attr:class="form">
+                <div class="field">
+                    <label for="intended-system-user">"The system user's e-mail (whose coverage to check)"</label>
+                    <input id="intended-system-user" name="input[email]" type="email" required value=o.intended_email.clone() aria-describedby="intended-system-user-error" />
+                    <FieldMessages id="intended-system-user" field="email" error=intended_error />
+                </div>
+                <button type="submit">{controls::CHECK_SYSTEM_USER}</button>
+            </ActionForm>
+        }
+    });
+    view! {
+        <div class="organization-check" data-testid="organization-check" data-verdict=verdict.as_str()>
+            <h2>"Your organization and organization consent"</h2>
+            <p class=if verdict == OrganizationVerdict::Covered { "notice ok" } else { "notice" } data-testid="organization-headline"><strong>{o.headline.clone()}</strong></p>
+            {names}
+            {active}
+            {pending}
+            {others}
+            <ul data-testid="organization-next">{o.next_steps.iter().map(|s| view! { <li>{s.clone()}</li> }).collect_view()}</ul>
+            {evidence}
+            <p class="hint">"Read from DocuSign " {format_time(o.checked_at)} "."</p>
+            <ErrorNotice error=check_error />
+            {reread}
+            {intended}
+        </div>
     }
 }
 

@@ -26,13 +26,18 @@ async fn staff_invite_a_new_customer(b: &Browser, portal: &Portal, slug: &str) -
 }
 
 /// The customer admin opens the invite in their own browser, presses Start, and signs in with
-/// DocuSign as `email`; returns their page on the wizard's path step.
-async fn admin_starts_the_wizard_as(b: &Browser, link: &str, email: &str) -> Page {
+/// DocuSign as `email` (a member of an organization when `organization_member`: then they also
+/// allow the portal to read it); returns their page on the wizard's path step.
+async fn admin_starts_the_wizard_as(b: &Browser, link: &str, email: &str, organization_member: bool) -> Page {
     let admin = b.other_page().await;
     action::accept_dialogs(&admin).await;
     action::start_wizard(&admin, link).await;
     check::address_lacks(&admin, "onboard", "the invite token leaves the address bar");
-    action::sign_in_with_docusign(&admin, email).await;
+    if organization_member {
+        action::sign_in_with_docusign_as_organization_member(&admin, email, true).await;
+    } else {
+        action::sign_in_with_docusign(&admin, email).await;
+    }
     check::address_lacks(&admin, "code=", "no code stays in the address bar");
     admin
 }
@@ -43,7 +48,7 @@ async fn individual_consent_on_the_chosen_account_shows_as_verified_to_staff() {
     let b = Browser::launch().await;
     let link = staff_invite_a_new_customer(&b, &portal, "initech-e2e").await;
 
-    let admin = admin_starts_the_wizard_as(&b, &link, "mia@initech.example").await;
+    let admin = admin_starts_the_wizard_as(&b, &link, "mia@initech.example", false).await;
     check::signed_in_to_docusign_as(&admin, "mia@initech.example").await;
     check::advised_path_is(&admin, "Individual consent").await;
 
@@ -90,7 +95,8 @@ async fn organization_consent_accepts_only_a_system_user_of_a_claimed_domain_and
     let b = Browser::launch().await;
     let link = staff_invite_a_new_customer(&b, &portal, "acme-e2e").await;
 
-    let admin = admin_starts_the_wizard_as(&b, &link, "ada.admin@acme.example").await;
+    let admin = admin_starts_the_wizard_as(&b, &link, "ada.admin@acme.example", true).await;
+    check::organization_verdict_is(&admin, "covered").await;
     check::advised_path_is(&admin, "Organization admin consent").await;
     action::grant_organization_consent(&admin, "ada.admin@acme.example").await;
 
@@ -111,12 +117,40 @@ async fn organization_consent_accepts_only_a_system_user_of_a_claimed_domain_and
 }
 
 #[tokio::test]
+async fn an_org_admin_whose_domain_is_pending_sees_the_txt_record_before_any_consent_and_is_verified_with_individual_consent() {
+    let portal = Portal::demo().await;
+    let b = Browser::launch().await;
+    let link = staff_invite_a_new_customer(&b, &portal, "umbrella-e2e").await;
+
+    let admin = admin_starts_the_wizard_as(&b, &link, "uma@umbrella.example", true).await;
+    // Before any consent: the organization's only domain is pending, with its TXT record.
+    check::organization_verdict_is(&admin, "pending_only").await;
+    check::txt_record_shown(&admin, "umbrella.example", "docusign=9f8e7d6c5b4a39281706f5e4d3c2b1a0").await;
+    check::advised_path_is(&admin, "Individual consent").await;
+    screenshot(&admin, "onboarding-pending-domain").await;
+    action::reload(&b.page).await;
+    check::consent_state_is(&b.page, "In progress").await;
+
+    // From the same screen: individual consent, then the usual steps to verified.
+    action::grant_individual_consent(&admin, "uma@umbrella.example").await;
+    check::candidate_is(&admin, "uma@umbrella.example").await;
+    action::press(&admin, "Use this account").await;
+    action::press(&admin, "Verify now").await;
+    check::wizard_done(&admin).await;
+
+    action::reload(&b.page).await;
+    check::consent_verified_by(&b.page, "uma@umbrella.example").await;
+    check::no_page_errors(&b);
+    b.close().await;
+}
+
+#[tokio::test]
 async fn after_the_wizard_each_failing_setup_check_passes_once_the_admin_applies_its_offered_fix() {
     let portal = Portal::demo().await;
     let b = Browser::launch().await;
     let link = staff_invite_a_new_customer(&b, &portal, "hooli-e2e").await;
 
-    let admin = admin_starts_the_wizard_as(&b, &link, "hank@hooli.example").await;
+    let admin = admin_starts_the_wizard_as(&b, &link, "hank@hooli.example", false).await;
     action::grant_individual_consent(&admin, "hank@hooli.example").await;
     action::press(&admin, "Use this account").await;
     action::press(&admin, "Verify now").await;

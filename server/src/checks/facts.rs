@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use super::attest;
-use super::rules::claimed_domains::{ReservedDomainFacts, domains_check};
+use super::rules::claimed_domains::{ReservedDomainFacts, Unreadable, domains_check};
 use super::rules::connect_configuration::connect_check;
 use super::rules::connect_delivery::{DeliveryFacts, delivery_check};
 use super::rules::settings::settings_check;
@@ -23,6 +23,7 @@ use crate::db::entities::{connect_delivery, system_user};
 use crate::error::ServiceResult;
 use crate::onboarding::{records, verify};
 use crate::providers::docusign::ProviderError;
+use crate::providers::docusign::admin::DIRECTORY_READ_SCOPES as DIRECTORY_SCOPES;
 use crate::providers::docusign::policy::{on_account, with_retries};
 use crate::state::Deps;
 
@@ -111,33 +112,59 @@ async fn domains(d: Deps<'_>, tenant_id: Uuid, su: &system_user::Model) -> Servi
     let attestation = attest::attestation_of(&d, tenant_id, CheckId::ClaimedDomains).await?;
     let grant = records::latest_grant(d.db, tenant_id, d.env).await?;
     let org = su.organization_id.clone().or(grant.as_ref().and_then(|g| g.organization_id.clone()));
-    let organization_consent = grant.as_ref().is_some_and(|g| g.mode == ConsentMode::Organization.as_str());
-    let facts: Result<Vec<ReservedDomainFacts>, String> = match (&org, organization_consent) {
-        (None, _) => Err("The system user's account does not belong to a DocuSign organization.".into()),
-        (Some(_), false) => Err("Individual consent does not give access to the Admin API's claimed domains.".into()),
-        (Some(org_id), true) => {
-            let scopes = d.admin_consent_scopes();
-            let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+    let mode = match &grant {
+        Some(g) => g.mode()?,
+        None => ConsentMode::Individual,
+    };
+    let facts: Result<Vec<ReservedDomainFacts>, Unreadable> = match (&org, &grant) {
+        (None, _) => Err(Unreadable::organization_consent("The system user's account does not belong to a DocuSign organization.")),
+        (Some(_), None) => Err(Unreadable::individual_consent("No consent is recorded for this tenant.")),
+        (Some(org_id), Some(grant)) => {
             // The Admin API answers organization administrators: act as the admin who granted
-            // the organization consent (covered by it), not as the system user.
-            let admin = grant.as_ref().map(|g| g.user_sub.clone()).unwrap_or_else(|| su.user_id.clone());
-            match with_retries(|| d.provider.cached_app_token(&admin, &scopes)).await {
-                Err(e) if e.is_transient() => return Ok(error_outcome(CheckId::ClaimedDomains, &e)),
-                Err(e) => Err(format!("No Admin API access for the system user ({e}).")),
-                Ok(token) => match with_retries(|| d.directory.reserved_domains(&token.access_token, org_id)).await {
-                    Ok(domains) => Ok(domains
-                        .into_iter()
-                        .map(|r| ReservedDomainFacts { id: r.id, status: r.status, host_name: r.host_name, txt_token: r.txt_token })
-                        .collect()),
+            // the consent, never as the system user. Organization consent carries the read
+            // scopes for every covered user; individual consent only when the consenting admin
+            // granted them (see `onboarding::prerequisites`).
+            let individual = mode == ConsentMode::Individual;
+            let unreadable =
+                |reason: String| if individual { Unreadable::individual_consent(reason) } else { Unreadable::organization_consent(reason) };
+            let scopes: Vec<String> = if individual {
+                d.esign_scopes().iter().map(|s| (*s).to_owned()).chain(DIRECTORY_SCOPES.iter().map(|s| (*s).to_owned())).collect()
+            } else {
+                d.admin_consent_scopes()
+            };
+            let granted: Vec<&str> = grant.scopes.split([' ', ';', ':']).collect();
+            let missing: Vec<&str> = DIRECTORY_SCOPES.iter().copied().filter(|s| !granted.contains(s)).collect();
+            if !missing.is_empty() {
+                Err(unreadable(format!(
+                    "{} by {} was granted without the Admin API read scope{} {}.",
+                    mode.label(),
+                    grant.user_email,
+                    if missing.len() > 1 { "s" } else { "" },
+                    missing.join(" and ")
+                )))
+            } else {
+                let scopes: Vec<&str> = scopes.iter().map(String::as_str).collect();
+                match with_retries(|| d.provider.cached_app_token(&grant.user_sub, &scopes)).await {
                     Err(e) if e.is_transient() => return Ok(error_outcome(CheckId::ClaimedDomains, &e)),
-                    Err(e) => Err(format!("The Admin API refused to list claimed domains ({e}).")),
-                },
+                    Err(e) => Err(unreadable(format!("DocuSign refused the Admin API read as {} ({e}).", grant.user_email))),
+                    Ok(token) => match with_retries(|| d.directory.reserved_domains(&token.access_token, org_id)).await {
+                        Ok(domains) => Ok(domains
+                            .into_iter()
+                            .map(|r| ReservedDomainFacts { id: r.id, status: r.status, host_name: r.host_name, txt_token: r.txt_token })
+                            .collect()),
+                        Err(e) if e.is_transient() => return Ok(error_outcome(CheckId::ClaimedDomains, &e)),
+                        Err(e) => Err(unreadable(format!(
+                            "the Admin API refused to list the claimed domains as {}, who may not administer organization {org_id} ({e}).",
+                            grant.user_email
+                        ))),
+                    },
+                }
             }
         }
     };
     let admin = match &facts {
         Ok(f) => Ok(f.as_slice()),
-        Err(reason) => Err(reason.as_str()),
+        Err(unreadable) => Err(unreadable),
     };
-    Ok(domains_check(org.as_deref(), admin, &su.email, attestation.as_ref()))
+    Ok(domains_check(org.as_deref(), admin, &su.email, attestation.as_ref(), mode))
 }

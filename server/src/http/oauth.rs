@@ -1,7 +1,8 @@
 //! The wizard's plain OAuth routes: `POST /oauth/start` (invite session only) sends the browser
 //! to DocuSign; `GET /oauth/callback/{demo|production}` completes the round trip on that
-//! environment's own redirect URI and always answers with a redirect to the clean `/wizard`
-//! address, so no code or state stays in the history or a Referer.
+//! environment's own redirect URI and answers with a redirect to the clean `/wizard` address (or,
+//! after an organization member's sign-in, on to DocuSign for their read consent), so no code or
+//! state stays in the history or a Referer.
 
 use std::sync::Arc;
 
@@ -86,7 +87,8 @@ pub async fn callback(
         return Redirect::to("/wizard").into_response();
     };
     match callback::complete(deps, &invitee, query, &ctx.request_id).await {
-        Ok(_) => Redirect::to("/wizard").into_response(),
+        // A sign-in of an organization's member continues with the admin's read consent.
+        Ok(outcome) => Redirect::to(outcome.next.as_ref().map_or("/wizard", |u| u.as_str())).into_response(),
         Err(e) => crate::http::middleware::error_response(&e.into_app(&ctx.request_id), Some(&ctx.request_id)),
     }
 }

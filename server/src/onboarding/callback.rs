@@ -24,7 +24,7 @@ use crate::providers::{self, AuthorizationRequest, ProviderError};
 /// Stored by the entity, named here where the flow uses it.
 pub use crate::db::entities::oauth_transaction::Purpose;
 use crate::error::{ServiceResult, Unexpected};
-use crate::onboarding::{credentials, state, wizard};
+use crate::onboarding::{credentials, prerequisites, state, wizard};
 use crate::sessions::hash_token;
 
 /// How long a started sign-in may take before its callback is refused.
@@ -37,12 +37,35 @@ pub async fn start(d: Deps<'_>, invitee: &InviteePrincipal, purpose: Purpose) ->
     let state_value = providers::new_state();
     let pkce = providers::new_pkce();
     let now = Utc::now();
+    let request = match purpose {
+        Purpose::SignIn => AuthorizationRequest::SignIn,
+        Purpose::OrganizationRead => {
+            AuthorizationRequest::IndividualConsent { scopes: prerequisites::READ_SCOPES.iter().map(|s| (*s).to_owned()).collect() }
+        }
+        Purpose::Individual => {
+            let mut scopes = d.individual_scopes();
+            // An organization administrator who let the portal read the organization at sign-in
+            // grants the read scopes with their consent, so the setup check can read the
+            // claimed domains on this path too.
+            let progress = records::progress(d.db, &invitee.session_hash).await?;
+            if prerequisites::admin_read_granted(progress.as_ref()) {
+                for s in prerequisites::DIRECTORY_SCOPES {
+                    if !scopes.iter().any(|have| have == s) {
+                        scopes.push(s.to_owned());
+                    }
+                }
+            }
+            AuthorizationRequest::IndividualConsent { scopes }
+        }
+        Purpose::Organization => AuthorizationRequest::OrganizationConsent { scopes: d.admin_consent_scopes() },
+    };
     oauth_transaction::ActiveModel {
         state_hash: Set(hash_token(&state_value)),
         tenant_id: Set(invitee.tenant_id),
         environment: Set(d.env.as_str().to_owned()),
         session_hash: Set(invitee.session_hash.clone()),
         purpose: Set(purpose.as_str().to_owned()),
+        scopes: Set(Some(receipt_scopes(&request))),
         pkce_verifier: Set(d.keyring.seal(Binding { purpose: PKCE, tenant_id: invitee.tenant_id }, pkce.verifier.expose_secret())),
         created_at: Set(now),
         expires_at: Set(now + Duration::minutes(TRANSACTION_TTL_MINUTES)),
@@ -50,12 +73,16 @@ pub async fn start(d: Deps<'_>, invitee: &InviteePrincipal, purpose: Purpose) ->
     }
     .insert(d.db)
     .await?;
-    let request = match purpose {
-        Purpose::SignIn => AuthorizationRequest::SignIn,
-        Purpose::Individual => AuthorizationRequest::IndividualConsent { scopes: d.individual_scopes() },
-        Purpose::Organization => AuthorizationRequest::OrganizationConsent { scopes: d.admin_consent_scopes() },
-    };
     d.provider.authorization_url(&request, &state_value, &pkce.challenge).unexpected("building the authorization URL")
+}
+
+/// The scopes of a request as a consent receipt records them.
+fn receipt_scopes(request: &AuthorizationRequest) -> String {
+    match request {
+        AuthorizationRequest::SignIn => "openid".to_owned(),
+        AuthorizationRequest::IndividualConsent { scopes } => scopes.join(" "),
+        AuthorizationRequest::OrganizationConsent { scopes } => format!("openid; admin consent: {}", scopes.join(" ")),
+    }
 }
 
 /// The query DocuSign sends back to the callback.
@@ -80,10 +107,13 @@ pub struct Outcome {
     /// Trying again may help: [`complete`] adds which control to press, from the step the
     /// wizard shows next, so the text names only a control that screen has.
     pub restart: bool,
+    /// Where the browser goes next instead of the wizard: the admin's read consent, which
+    /// follows a sign-in whose accounts belong to an organization.
+    pub next: Option<url::Url>,
 }
 
 fn refused(title: &'static str, message: impl Into<String>) -> Outcome {
-    Outcome { ok: false, title, message: message.into(), evidence: Vec::new(), restart: true }
+    Outcome { ok: false, title, message: message.into(), evidence: Vec::new(), restart: true, next: None }
 }
 
 /// The longest part of DocuSign's own description shown to the admin.
@@ -120,6 +150,7 @@ pub fn error_redirect(error: &str, description: Option<&str>, error_uri: Option<
     }
     let not_granted = match purpose {
         Some(Purpose::SignIn) | None => "DocuSign did not complete the sign-in.",
+        Some(Purpose::OrganizationRead) => "DocuSign did not let the portal read your organization.",
         Some(Purpose::Individual | Purpose::Organization) => "DocuSign did not grant consent.",
     };
     let (title, message, restart) = match error {
@@ -133,9 +164,12 @@ pub fn error_redirect(error: &str, description: Option<&str>, error_uri: Option<
                      Individual consent needs neither: choose “{}” instead.",
                     controls::GRANT_INDIVIDUAL
                 ),
+                // The organization screen explains what the missing read means and offers
+                // both the read again and individual consent.
+                Some(Purpose::OrganizationRead) => format!("{why} You are signed in; the organization check below says what this means."),
                 _ => why.to_owned(),
             };
-            (not_granted, message, true)
+            (not_granted, message, purpose != Some(Purpose::OrganizationRead))
         }
         "server_error" | "temporarily_unavailable" => {
             ("DocuSign could not complete this right now.", "Nothing was changed. Wait a few minutes, then try again.".to_owned(), true)
@@ -149,7 +183,7 @@ pub fn error_redirect(error: &str, description: Option<&str>, error_uri: Option<
         ),
         _ => (not_granted, "DocuSign answered with an error the portal does not know. Nothing was changed.".to_owned(), true),
     };
-    Outcome { ok: false, title, message, evidence, restart }
+    Outcome { ok: false, title, message, evidence, restart, next: None }
 }
 
 /// How to try again on the screen the admin returns to: only a control that screen has.
@@ -222,7 +256,16 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
     }
     let purpose = tx.purpose()?;
     if let Some(error) = query.error.as_deref() {
-        return Ok(error_redirect(error, query.error_description.as_deref(), query.error_uri.as_deref(), Some(purpose)));
+        let outcome = error_redirect(error, query.error_description.as_deref(), query.error_uri.as_deref(), Some(purpose));
+        if purpose == Purpose::OrganizationRead {
+            // The organization screen shows why nothing was read, with DocuSign's words.
+            let read = match error {
+                "access_denied" => prerequisites::DirectoryRead::NotGranted { evidence: outcome.evidence.clone() },
+                _ => prerequisites::DirectoryRead::Failed { evidence: outcome.evidence.clone() },
+            };
+            prerequisites::record(d.db, d.keyring, &invitee.session_hash, invitee.tenant_id, d.env, read, None).await?;
+        }
+        return Ok(outcome);
     }
     let Some(code) = query.code.as_deref().filter(|c| !c.is_empty() && c.len() <= 4096) else {
         return Ok(refused("The answer from DocuSign was incomplete.", AGAIN));
@@ -242,15 +285,57 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
     let user = records::user_view(&info);
     match purpose {
         Purpose::SignIn => {
+            // A new sign-in may be another person: what was read of an organization goes.
+            prerequisites::forget(d.db, &invitee.session_hash).await?;
+            let has_organization = user.has_organization();
             records::update_progress(d.db, &invitee.session_hash, invitee.tenant_id, d.env, ProgressUpdate { signed_in_user: Some(user), ..Default::default() }).await?;
-            Ok(Outcome { ok: true, title: "Signed in.", message: format!("Welcome, {}.", info.name), evidence: Vec::new(), restart: false })
+            if !has_organization {
+                return Ok(Outcome { ok: true, title: "Signed in.", message: format!("Welcome, {}.", info.name), evidence: Vec::new(), restart: false, next: None });
+            }
+            // Part of signing in for an organization's member: their own read consent, so the
+            // wizard can check organization consent's prerequisites before any consent.
+            let next = start(d, invitee, Purpose::OrganizationRead).await?;
+            Ok(Outcome {
+                ok: true,
+                title: "Signed in.",
+                message: format!(
+                    "Welcome, {}. Your accounts belong to a DocuSign organization: DocuSign asked you to let the portal read it, so the wizard can check what organization consent needs.",
+                    info.name
+                ),
+                evidence: Vec::new(),
+                restart: false,
+                next: Some(next),
+            })
+        }
+        Purpose::OrganizationRead => {
+            let progress = records::progress(d.db, &invitee.session_hash).await?;
+            let signed_in = progress.as_ref().and_then(|p| p.signed_in_user.clone()).and_then(|j| serde_json::from_value::<app::onboarding::model::DocuSignUserView>(j).ok());
+            if let Some(before) = signed_in.filter(|u| !u.user_id.eq_ignore_ascii_case(&info.sub)) {
+                return Ok(refused(
+                    "You allowed the read as another DocuSign user.",
+                    format!("You signed in as {} but allowed the read as {}. Nothing was read.", before.email, info.email),
+                ));
+            }
+            let account_orgs: Vec<String> = user.accounts.iter().filter_map(|a| a.organization_id.clone()).collect();
+            let read = prerequisites::DirectoryRead::from_result(prerequisites::read(d.directory, &tokens.access_token, &account_orgs).await);
+            let failed = matches!(read, prerequisites::DirectoryRead::Failed { .. });
+            records::update_progress(d.db, &invitee.session_hash, invitee.tenant_id, d.env, ProgressUpdate { signed_in_user: Some(user), ..Default::default() }).await?;
+            let token = prerequisites::ReadToken { token: &tokens.access_token, expires_in: tokens.expires_in };
+            prerequisites::record(d.db, d.keyring, &invitee.session_hash, invitee.tenant_id, d.env, read, Some(token)).await?;
+            let message = if failed {
+                "The portal could not read your organization; the organization check below says what this means."
+            } else {
+                "The portal read your organization's claimed domains: see what organization consent needs below."
+            };
+            Ok(Outcome { ok: true, title: "Signed in.", message: format!("Welcome, {}. {message}", info.name), evidence: Vec::new(), restart: false, next: None })
         }
         Purpose::Individual | Purpose::Organization => {
             let mode = if purpose == Purpose::Individual { ConsentMode::Individual } else { ConsentMode::Organization };
-            let scopes = match mode {
+            // What this transaction asked for; older transactions did not record it.
+            let scopes = tx.scopes.clone().unwrap_or_else(|| match mode {
                 ConsentMode::Individual => d.individual_scopes().join(" "),
                 ConsentMode::Organization => format!("openid; admin consent: {}", d.admin_consent_scopes().join(" ")),
-            };
+            });
             let organization_id = info
                 .accounts
                 .iter()
@@ -305,6 +390,7 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
                 message: format!("{} granted by {}.", mode.label(), info.email),
                 evidence: Vec::new(),
                 restart: false,
+                next: None,
             })
         }
     }

@@ -115,6 +115,9 @@ pub async fn update_progress<C: ConnectionTrait>(
         chosen_path: Set(None),
         candidate: Set(None),
         notice: Set(None),
+        organization: Set(None),
+        directory_token: Set(None),
+        directory_token_expires_at: Set(None),
         updated_at: Set(Utc::now()),
     };
     wizard_progress::Entity::insert(blank)

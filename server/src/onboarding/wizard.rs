@@ -16,26 +16,32 @@ use crate::audit::{self, Actor, Event};
 use crate::db::entities::{system_user, tenant};
 use crate::providers::ProviderError;
 use crate::error::{ServiceError, ServiceResult};
-use crate::onboarding::state;
+use crate::onboarding::{prerequisites, state};
 
-/// Advice on the consent path from what the signed-in admin's userinfo shows.
-pub fn advise(user: &DocuSignUserView) -> PathAdvice {
-    if user.has_organization() {
-        PathAdvice {
-            recommended: ConsentMode::Organization,
-            reasons: vec![
-                "Your DocuSign account belongs to an organization, so one consent can cover all your users.".into(),
-                "It works if you are an organization administrator and your organization has claimed and verified (active) the e-mail domain of the system user. If either is missing, DocuSign will refuse and you can use individual consent.".into(),
-            ],
-        }
-    } else {
-        PathAdvice {
+/// Advice on the consent path: organization consent only when the organization screen found an
+/// active claimed domain covering the intended system user; otherwise individual consent, with
+/// the screen's reason.
+pub fn advise(user: &DocuSignUserView, organization: Option<&OrganizationCheckView>) -> PathAdvice {
+    match organization {
+        _ if !user.has_organization() => PathAdvice {
             recommended: ConsentMode::Individual,
             reasons: vec![
                 "Your DocuSign accounts do not belong to an organization, so organization consent is not possible.".into(),
                 "To use it later, an administrator must set up a DocuSign organization (Access Management) and claim your e-mail domain.".into(),
             ],
-        }
+        },
+        Some(o) if o.verdict == OrganizationVerdict::Covered => PathAdvice {
+            recommended: ConsentMode::Organization,
+            reasons: vec![o.headline.clone(), "One consent then covers every user in your organization's active claimed domains.".into()],
+        },
+        Some(o) => PathAdvice {
+            recommended: ConsentMode::Individual,
+            reasons: vec![o.headline.clone(), "Individual consent works today: you consent for yourself and become the system user.".into()],
+        },
+        None => PathAdvice {
+            recommended: ConsentMode::Individual,
+            reasons: vec!["The portal has not read your organization, so it cannot tell whether organization consent would work.".into()],
+        },
     }
 }
 
@@ -59,12 +65,19 @@ pub async fn view<C: ConnectionTrait>(
     let grant = records::latest_grant(db, tenant_id, env).await?;
     let su = records::system_user(db, tenant_id, env).await?;
     let step = step_of(grant.is_some(), status.state, signed_in.is_some(), su.is_some(), candidate.is_some());
+    let organization = prerequisites::view(progress.as_ref(), signed_in.as_ref());
+    let mut scope_names = scope_names;
+    if prerequisites::admin_read_granted(progress.as_ref()) {
+        // Individual consent asks for these too (see `callback::start`): say so before it does.
+        scope_names.extend(prerequisites::DIRECTORY_SCOPES.iter().map(|s| (*s).to_owned()).filter(|s| !scope_names.contains(s)).collect::<Vec<_>>());
+    }
     Ok(WizardView {
         tenant_name: t.display_name,
         environment: env,
         environment_configured: configured.is_some(),
         step,
-        advice: signed_in.as_ref().map(advise),
+        advice: signed_in.as_ref().map(|u| advise(u, organization.as_ref())),
+        organization,
         signed_in,
         receipt: grant.as_ref().map(records::receipt_view).transpose()?,
         candidate,
@@ -338,9 +351,26 @@ mod tests {
     }
 
     #[test]
-    fn organization_consent_is_recommended_only_when_an_organization_exists() {
-        assert_eq!(advise(&user(true)).recommended, ConsentMode::Organization);
-        let advice = advise(&user(false));
+    fn organization_consent_is_recommended_only_when_the_organization_screen_found_the_system_user_covered() {
+        let facts = |status: &str| prerequisites::OrganizationFacts {
+            read_at: Utc::now(),
+            read: prerequisites::DirectoryRead::Read {
+                organizations: vec![prerequisites::AdministeredOrganization {
+                    id: "o".into(),
+                    name: "Org".into(),
+                    domains: vec![crate::providers::ReservedDomain { id: "d".into(), status: status.into(), host_name: "x.test".into(), txt_token: None }],
+                }],
+            },
+            intended_email: None,
+        };
+        let covered = prerequisites::assess(Some(&facts("active")), "e@x.test", true);
+        assert_eq!(advise(&user(true), Some(&covered)).recommended, ConsentMode::Organization);
+        let pending = prerequisites::assess(Some(&facts("pending")), "e@x.test", true);
+        let advice = advise(&user(true), Some(&pending));
+        assert_eq!(advice.recommended, ConsentMode::Individual);
+        assert_eq!(advice.reasons[0], pending.headline, "the reason is the screen's");
+        assert_eq!(advise(&user(true), None).recommended, ConsentMode::Individual, "an organization alone is not enough");
+        let advice = advise(&user(false), Some(&covered));
         assert_eq!(advice.recommended, ConsentMode::Individual);
         assert!(advice.reasons.iter().any(|r| r.contains("claim")));
     }

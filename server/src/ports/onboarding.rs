@@ -3,13 +3,13 @@
 
 use app::error::{AppError, AppResult};
 use app::onboarding::api::OnboardingPort;
-use app::onboarding::model::{InviteLandingView, IssuedInvite, SystemUserInput, TenantConsentView, VerificationView, WizardView};
+use app::onboarding::model::{IntendedSystemUserInput, InviteLandingView, IssuedInvite, SystemUserInput, TenantConsentView, VerificationView, WizardView};
 use app::ssr::RequestCtx;
 use uuid::Uuid;
 
 use super::{MANAGERS, done};
 use crate::audit::Actor;
-use crate::onboarding::{invites, records, verify, wizard};
+use crate::onboarding::{invites, prerequisites, records, verify, wizard};
 use crate::sessions;
 use crate::state::Portal;
 use crate::tenants::environment_of;
@@ -81,6 +81,18 @@ impl OnboardingPort for Portal {
         let deps = self.require_deps(env)?;
         let actor = wizard::session_actor(&self.db, &invitee.session_hash).await;
         done(ctx, wizard::choose_account(deps, invitee.tenant_id, &invitee.session_hash, &account_id, &actor, Some(&ctx.request_id)).await)
+    }
+
+    async fn check_organization(&self, ctx: &RequestCtx) -> AppResult<()> {
+        let invitee = ctx.require_invitee()?;
+        let env = done(ctx, environment_of(&self.db, invitee.tenant_id).await)?;
+        let deps = self.require_deps(env)?;
+        done(ctx, prerequisites::check_again(deps, invitee.tenant_id, &invitee.session_hash).await)
+    }
+
+    async fn intended_system_user(&self, ctx: &RequestCtx, input: IntendedSystemUserInput) -> AppResult<()> {
+        let invitee = ctx.require_invitee()?;
+        done(ctx, prerequisites::set_intended(&self.db, &invitee.session_hash, input).await)
     }
 
     async fn wizard_verify(&self, ctx: &RequestCtx) -> AppResult<VerificationView> {

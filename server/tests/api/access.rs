@@ -155,6 +155,9 @@ async fn the_access_matrix_holds_for_every_server_function() {
             ("/api/wizard/verify", vec![], only_invitee(who, S::CONFLICT)),
             ("/api/wizard/choose_account", vec![("account_id".into(), "x".into())], only_invitee(who, S::CONFLICT)),
             ("/api/wizard/name_system_user", vec![("input[user]".into(), "a@b.test".into())], only_invitee(who, S::CONFLICT)),
+            ("/api/wizard/check_organization", vec![], only_invitee(who, S::CONFLICT)),
+            // Nothing was read of an organization in this session yet: a conflict.
+            ("/api/wizard/intended_system_user", vec![("input[email]".into(), "a@b.test".into())], only_invitee(who, S::CONFLICT)),
             ("/api/wizard/check_latest", vec![], only_invitee(who, S::OK)),
             ("/api/wizard/check_start", vec![], only_invitee(who, S::CONFLICT)),
             ("/api/wizard/check_run_one", vec![("run_id".into(), uuid::Uuid::new_v4().to_string()), ("check_id".into(), "system_user".into())], only_invitee(who, S::CONFLICT)),

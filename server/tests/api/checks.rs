@@ -446,3 +446,31 @@ async fn a_fix_refused_with_an_undocumented_code_names_who_can_make_the_change_a
     let events = server::audit::for_tenant(&o.app.portal.db, tenant).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.action == "setup.fix_applied").count(), 0);
 }
+
+#[tokio::test]
+async fn claimed_domains_are_read_on_the_individual_path_when_the_consenting_org_admin_granted_the_read_scopes_and_otherwise_skipped_with_what_would_make_them_checkable() {
+    const UMBRELLA: &str = "2269f96a-c00d-4cb0-95cd-231092667801";
+    const ACME_LABS: &str = "cb9cbf56-5847-4610-bdbe-e3ff36fe20dd";
+    let o = Onboarding::new(Backend::Sqlite).await;
+    // Uma administers Umbrella (its domain pending); signing in she let the portal read it, so
+    // her individual consent carries organization_read and domain_read.
+    let tenant = o.app.world.tenant_a;
+    o.verified_individually(tenant, crate::fixture::UMA, UMBRELLA).await;
+    let (_, results) = run_checks(&o, tenant).await;
+    let domains = &results["claimed_domains"];
+    assert_eq!(domains["status"], "pass", "individual consent does not depend on the domains: {domains}");
+    let evidence = domains["evidence"].to_string();
+    assert!(evidence.contains("umbrella.example: pending; TXT record to publish at umbrella.example"), "{domains}");
+    assert!(evidence.contains("would not cover the system user"), "{domains}");
+    assert!(domains["remediation"].as_str().unwrap().contains("docusign=9f8e7d6c5b4a39281706f5e4d3c2b1a0"), "{domains}");
+
+    // Nora is a member, not an administrator, of Acme: her consent has no read scopes.
+    let other = o.app.world.tenant_b;
+    o.verified_individually(other, crate::fixture::NORA, ACME_LABS).await;
+    let (_, results) = run_checks(&o, other).await;
+    let domains = &results["claimed_domains"];
+    assert_eq!(domains["status"], "skipped", "{domains}");
+    assert!(domains["evidence"].to_string().contains("without the Admin API read scopes organization_read and domain_read"), "{domains}");
+    let remediation = domains["remediation"].as_str().unwrap();
+    assert!(remediation.contains("administrator of the DocuSign organization") && remediation.contains("let the portal read the organization"), "{remediation}");
+}

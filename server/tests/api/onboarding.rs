@@ -159,11 +159,17 @@ impl Onboarding {
         r.headers.get(header::LOCATION).unwrap().to_str().unwrap().to_owned()
     }
 
-    /// One full round trip.
+    /// One full round trip. A sign-in whose accounts belong to an organization continues at
+    /// DocuSign with the admin's read consent, which the admin allows.
     pub async fn round_trip(&self, b: &Browser, purpose: &str, email: &str) {
         let url = self.start(b, purpose).await;
         let back = self.at_docusign(&url, email, true).await;
-        assert_eq!(self.back_to_portal(b, &back).await, "/wizard");
+        let mut next = self.back_to_portal(b, &back).await;
+        if purpose == "sign_in" && next != "/wizard" {
+            let back = self.at_docusign(&next, email, true).await;
+            next = self.back_to_portal(b, &back).await;
+        }
+        assert_eq!(next, "/wizard");
     }
 
     pub async fn wizard(&self, b: &Browser) -> Value {
@@ -246,7 +252,9 @@ async fn the_organization_path_lets_the_admin_name_a_system_user_in_a_claimed_do
     let tenant = o.app.world.tenant_b;
     let b = o.redeem(&o.invite(tenant).await).await;
     o.round_trip(&b, "sign_in", ADA).await;
-    assert_eq!(o.wizard(&b).await["advice"]["recommended"], "organization");
+    let w = o.wizard(&b).await;
+    assert_eq!(w["advice"]["recommended"], "organization", "acme.example is active and covers Ada: {}", w["organization"]);
+    assert_eq!(w["organization"]["verdict"], "covered");
     o.round_trip(&b, "organization", ADA).await;
     let w = o.wizard(&b).await;
     assert_eq!(w["step"], "system_user");
@@ -632,7 +640,7 @@ async fn a_refused_organization_consent_is_explained_without_matching_docusigns_
         w["notice"]
     );
     assert_eq!(w["step"], "choose_path", "the same screen offers individual consent");
-    assert_eq!(o.token_exchanges().await, 1, "only the sign-in's code was exchanged");
+    assert_eq!(o.token_exchanges().await, 2, "only the sign-in's and the read consent's codes were exchanged");
 }
 
 /// Every form of error redirect, answered to a real transaction of the organization path: what
@@ -691,7 +699,7 @@ async fn every_error_redirect_form_is_classified_by_its_error_code_and_changes_n
             assert!(notice["evidence"].as_array().unwrap().iter().any(|e| e.as_str().unwrap().contains(words)), "{case}: {words:?} in {evidence}");
         }
         // Nothing changed: no code exchanged, no grant, no audit event, the same consent state.
-        assert_eq!(o.token_exchanges().await, 1, "{case}: only the sign-in's code was exchanged");
+        assert_eq!(o.token_exchanges().await, 2, "{case}: only the sign-in's and the read consent's codes were exchanged");
         assert_eq!(grants().await.unwrap(), grants_before, "{case}");
         assert_eq!(events().await.unwrap(), events_before, "{case}");
         assert_eq!(o.consent(tenant).await["status"], state_before, "{case}");
@@ -738,4 +746,156 @@ async fn back_after_start_resumes_the_wizard_in_the_same_browser_only() {
     assert!(stranger.body.contains("already used"), "another browser still hears the link is spent");
     let redeem_again = o.app.call("/api/onboarding/redeem_invite", Some(&b.cookie), &[("token", &token)]).await;
     assert_eq!(redeem_again.status, StatusCode::CONFLICT, "resuming consumes nothing and redeems nothing");
+}
+
+/// The organization screen as the wizard shows it after signing in as `email` (an organization
+/// member: the sign-in continues with their read consent).
+async fn organization_screen(o: &Onboarding, b: &Browser, email: &str) -> Value {
+    o.round_trip(b, "sign_in", email).await;
+    let w = o.wizard(b).await;
+    assert_eq!(w["step"], "choose_path");
+    w
+}
+
+async fn grants(o: &Onboarding) -> u64 {
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    server::db::entities::consent_grant::Entity::find().count(&o.app.portal.db).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_org_admin_whose_only_domain_is_pending_sees_the_txt_record_before_any_consent_and_check_again_reads_it_anew() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let w = organization_screen(&o, &b, crate::fixture::UMA).await;
+    let org = &w["organization"];
+    assert_eq!(org["verdict"], "pending_only", "{org}");
+    assert_eq!(org["pending"], json!([{ "host": "umbrella.example", "value": "docusign=9f8e7d6c5b4a39281706f5e4d3c2b1a0" }]));
+    assert_eq!(org["organizations"], json!(["Umbrella Holdings"]));
+    assert_eq!(org["can_check_again"], true);
+    assert!(org["next_steps"].to_string().contains("“Check again”"), "{org}");
+    assert_eq!(w["advice"]["recommended"], "individual", "a pending domain covers nobody");
+    assert_eq!(w["advice"]["reasons"][0], org["headline"]);
+    assert_eq!(grants(&o).await, 0, "no consent was attempted");
+    let counts = o.counts().await;
+    assert_eq!(counts.get("GET /management/v2/organizations/{organizationId}/reserved_domains"), Some(&1), "{counts:?}");
+    // The page shows the record, escaped, with the screen's controls.
+    let page = o.app.get("/wizard", Some(&b.cookie)).await;
+    assert!(page.body.contains("docusign=9f8e7d6c5b4a39281706f5e4d3c2b1a0") && page.body.contains(">Check again</button>"), "{}", page.body.len());
+
+    // The admin publishes the record and DocuSign activates the domain: "Check again" sees it.
+    o.control(reqwest::Method::PUT, &format!("/control/organizations/{}/reserved_domains/umbrella.example", crate::fixture::UMBRELLA_ORG), json!({ "status": "active" })).await;
+    let r = o.app.call("/api/wizard/check_organization", Some(&b.cookie), &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let w = o.wizard(&b).await;
+    assert_eq!(w["organization"]["verdict"], "covered", "{}", w["organization"]);
+    assert_eq!(w["advice"]["recommended"], "organization");
+    assert_eq!(o.token_exchanges().await, 2, "check again needs no new sign-in");
+}
+
+#[tokio::test]
+async fn an_org_admin_without_a_claimed_domain_is_told_to_claim_one_and_offered_individual_consent() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let w = organization_screen(&o, &b, "sol@soylent.example").await;
+    let org = &w["organization"];
+    assert_eq!(org["verdict"], "no_claimed_domain", "{org}");
+    assert_eq!(org["active_domains"], json!([]));
+    assert_eq!(org["pending"], json!([]));
+    assert!(org["next_steps"].to_string().contains("Claim your e-mail domain (soylent.example)"), "{org}");
+    assert!(org["next_steps"].to_string().contains("“Grant individual consent”"), "{org}");
+    assert_eq!(w["advice"]["recommended"], "individual");
+    assert_eq!(grants(&o).await, 0);
+}
+
+#[tokio::test]
+async fn an_active_domain_that_does_not_cover_the_intended_system_user_is_not_recommended_and_one_that_does_is() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let w = organization_screen(&o, &b, ADA).await;
+    assert_eq!(w["organization"]["verdict"], "covered", "Ada's own domain is active: {}", w["organization"]);
+    assert_eq!(w["organization"]["active_domains"], json!(["acme.example"]));
+    assert_eq!(w["organization"]["other_domains"], json!([{ "host": "acme-old.example", "status": "deactivated" }]));
+
+    let name = |email: &'static str| {
+        let o = &o;
+        let b = &b;
+        async move { o.app.call("/api/wizard/intended_system_user", Some(&b.cookie), &[("input[email]", email)]).await }
+    };
+    let r = name("integration@stark.example").await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    let w = o.wizard(&b).await;
+    let org = &w["organization"];
+    assert_eq!(org["verdict"], "not_covered", "{org}");
+    assert!(org["headline"].as_str().unwrap().contains("stark.example is not a claimed domain"), "{org}");
+    assert_eq!(w["advice"]["recommended"], "individual");
+    let r = name("docusign@acme-old.example").await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(o.wizard(&b).await["organization"]["headline"].as_str().unwrap().contains("acme-old.example is deactivated"));
+
+    // Bad input gets a specific message and changes nothing.
+    let bad = name("not an e-mail").await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.body);
+    assert!(bad.json()["fields"]["email"][0].as_str().unwrap().contains("e-mail address"), "{}", bad.body);
+    assert_eq!(o.wizard(&b).await["organization"]["intended_email"], "docusign@acme-old.example");
+
+    let r = name(BOB).await;
+    assert_eq!(r.status, StatusCode::OK);
+    let w = o.wizard(&b).await;
+    assert_eq!(w["organization"]["verdict"], "covered");
+    assert_eq!(w["advice"]["recommended"], "organization");
+    assert_eq!(grants(&o).await, 0, "judging coverage grants nothing");
+}
+
+#[tokio::test]
+async fn a_member_who_administers_no_organization_and_an_admin_who_refuses_the_read_are_each_told_why_and_offered_individual_consent() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    let w = organization_screen(&o, &b, crate::fixture::NORA).await;
+    assert_eq!(w["organization"]["verdict"], "not_an_admin", "{}", w["organization"]);
+    assert_eq!(w["advice"]["recommended"], "individual");
+
+    let b = o.redeem(&o.invite(o.app.world.tenant_b).await).await;
+    let url = o.start(&b, "sign_in").await;
+    let back = o.at_docusign(&url, ADA, true).await;
+    let read = o.back_to_portal(&b, &back).await;
+    assert!(read.starts_with(&o.sandbox.account_server_url()), "signing in continues with the read consent: {read}");
+    assert!(query_of(&read)["scope"].contains("organization_read"), "{read}");
+    let back = o.at_docusign(&read, ADA, false).await;
+    assert_eq!(o.back_to_portal(&b, &back).await, "/wizard");
+    let w = o.wizard(&b).await;
+    assert_eq!(w["step"], "choose_path", "signed in all the same");
+    assert_eq!(w["notice"]["title"], "DocuSign did not let the portal read your organization.");
+    let org = &w["organization"];
+    assert_eq!(org["verdict"], "not_read", "{org}");
+    assert_eq!(org["can_check_again"], false);
+    assert!(org["next_steps"].to_string().contains("“Let the portal read your organization”"), "{org}");
+    assert_eq!(w["advice"]["recommended"], "individual");
+    // "Check again" without a read token names the control that asks DocuSign again.
+    let r = o.app.call("/api/wizard/check_organization", Some(&b.cookie), &[]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
+    assert!(r.body.contains("Let the portal read your organization"), "{}", r.body);
+    // Asking again works.
+    let url = o.start(&b, "organization_read").await;
+    let back = o.at_docusign(&url, ADA, true).await;
+    assert_eq!(o.back_to_portal(&b, &back).await, "/wizard");
+    assert_eq!(o.wizard(&b).await["organization"]["verdict"], "covered");
+}
+
+#[tokio::test]
+async fn individual_consent_by_an_org_admin_who_allowed_the_read_carries_the_read_scopes_and_a_user_without_an_organization_is_asked_for_none() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let b = o.redeem(&o.invite(o.app.world.tenant_a).await).await;
+    organization_screen(&o, &b, crate::fixture::UMA).await;
+    let url = o.start(&b, "individual").await;
+    assert_eq!(query_of(&url)["scope"], "signature impersonation extended organization_read domain_read");
+    let back = o.at_docusign(&url, crate::fixture::UMA, true).await;
+    assert_eq!(o.back_to_portal(&b, &back).await, "/wizard");
+    let c = o.consent(o.app.world.tenant_a).await;
+    assert_eq!(c["receipt"]["scopes"], "signature impersonation extended organization_read domain_read", "the receipt records what was asked");
+
+    let b = o.redeem(&o.invite(o.app.world.tenant_b).await).await;
+    o.round_trip(&b, "sign_in", GINA).await;
+    assert!(o.wizard(&b).await["organization"].is_null(), "no organization, no organization screen");
+    let url = o.start(&b, "individual").await;
+    assert_eq!(query_of(&url)["scope"], "signature impersonation extended");
 }

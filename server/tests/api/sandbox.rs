@@ -1190,6 +1190,7 @@ fn the_default_fixture_names_every_scenario_of_the_issue() {
         "connect-no-hmac",
         "connect-wrong-url",
         "not-a-member",
+        "org-no-domain",
     ] {
         assert!(names.contains(&n), "{n}");
     }

@@ -151,6 +151,26 @@ pub async fn sign_in_with_docusign(page: &Page, email: &str) {
     sign_in_at_docusign(page, email).await;
 }
 
+/// In the wizard: presses "Sign in with DocuSign" as `email`, a member of a DocuSign
+/// organization. After the sign-in DocuSign asks once more, for the read consent with which the
+/// wizard reads the organization's claimed domains before any consent; `allow_read` answers it.
+/// The sandbox keeps no sign-in session, so its sign-in page shows both times.
+pub async fn sign_in_with_docusign_as_organization_member(page: &Page, email: &str, allow_read: bool) {
+    press(page, "Sign in with DocuSign").await;
+    check::on_docusign_sign_in(page).await;
+    fill(page, "Or e-mail address", email).await;
+    press(page, "Sign in").await;
+    // Each journey's sandbox is fresh: the sign-in's own scope is not consented yet.
+    press(page, "Allow").await;
+    check::arrives_at(page, "**organization_read**").await;
+    check::on_docusign_sign_in(page).await;
+    fill(page, "Or e-mail address", email).await;
+    press(page, "Sign in").await;
+    press(page, if allow_read { "Allow" } else { "Deny" }).await;
+    check::arrives_at(page, "**/wizard").await;
+    check::hydrated(page).await;
+}
+
 /// In the wizard: chooses individual consent and gives it on the sandbox as `email`.
 pub async fn grant_individual_consent(page: &Page, email: &str) {
     press(page, "Grant individual consent").await;

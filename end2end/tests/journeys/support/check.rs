@@ -160,6 +160,22 @@ pub async fn advised_path_is(page: &Page, path: &str) {
     holds(expect(find::path_advice(page)).to_contain_text(path).await, &format!("the wizard advises {path:?}"), page);
 }
 
+/// The organization screen's verdict is `verdict` (a wire name: `pending_only`, `covered`, …).
+pub async fn organization_verdict_is(page: &Page, verdict: &str) {
+    holds(
+        expect(find::organization_check(page)).to_have_attribute("data-verdict", verdict).await,
+        &format!("the organization screen says {verdict}"),
+        page,
+    );
+}
+
+/// The organization screen shows the DNS TXT record to publish at `host` with `value`.
+pub async fn txt_record_shown(page: &Page, host: &str, value: &str) {
+    let records = find::txt_records(page);
+    holds(expect(records.clone()).to_contain_text(host).await, &format!("a TXT record at {host}"), page);
+    holds(expect(records).to_contain_text(value).await, &format!("the TXT value {value}"), page);
+}
+
 /// The integration will act as `email`.
 pub async fn candidate_is(page: &Page, email: &str) {
     holds(expect(find::candidate(page)).to_contain_text(email).await, &format!("the candidate is {email}"), page);

@@ -143,6 +143,18 @@ pub fn path_advice(page: &Page) -> Locator {
 }
 
 /// The user the integration will act as, on the account step.
+/// The wizard's organization screen (organization consent's prerequisites), with its verdict
+/// in `data-verdict`.
+pub fn organization_check(page: &Page) -> Locator {
+    page.get_by_test_id("organization-check")
+}
+
+/// The organization screen's DNS TXT record rows (one per pending claimed domain).
+pub fn txt_records(page: &Page) -> Locator {
+    page.get_by_test_id("txt-records")
+}
+
+/// The system user the wizard will act as, once looked up.
 pub fn candidate(page: &Page) -> Locator {
     page.get_by_test_id("candidate")
 }

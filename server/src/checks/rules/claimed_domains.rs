@@ -3,6 +3,7 @@
 //! claims come with the DNS TXT record to publish, and staff may attest what the portal cannot read.
 
 use app::checks::{CheckId, RUN_CHECK};
+use app::onboarding::model::ConsentMode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -46,6 +47,41 @@ pub struct TxtRecord {
     pub host_name: String,
     /// The record's value; `None` when DocuSign did not return the token.
     pub value: Option<String>,
+}
+
+/// Why the claimed domains cannot be read, and exactly what would make them readable (the
+/// skipped check's remediation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unreadable {
+    /// What stands in the way, in words.
+    pub reason: String,
+    /// What would make the check able to read them.
+    pub checkable_when: String,
+}
+
+impl Unreadable {
+    /// With organization admin consent: its own Admin API scopes were not usable.
+    pub fn organization_consent(reason: impl Into<String>) -> Unreadable {
+        Unreadable {
+            reason: reason.into(),
+            checkable_when: format!(
+                "Grant the portal the Admin API scopes (organization_read domain_read) with organization admin consent, or \
+                 check the domains yourself in {DOMAINS_PLACE}."
+            ),
+        }
+    }
+
+    /// With individual consent: the consenting user is not an organization administrator who
+    /// granted the read scopes.
+    pub fn individual_consent(reason: impl Into<String>) -> Unreadable {
+        Unreadable {
+            reason: reason.into(),
+            checkable_when: "This check can read the domains when an administrator of the DocuSign organization grants the \
+                 consent in the invite wizard: signing in, they let the portal read the organization, and their individual \
+                 consent then includes organization_read and domain_read (or they grant organization admin consent)."
+                .to_owned(),
+        }
+    }
 }
 
 /// The TXT records to publish, one per `pending` domain.
@@ -93,7 +129,11 @@ fn txt_instruction(record: &TxtRecord) -> String {
 /// covers only users of active claimed domains).
 ///
 /// - `org_id`: the account's organization, `None` when it has none.
-/// - `admin_access`: the reserved domains, or why they could not be read (no Admin API scope, …).
+/// - `admin_access`: the reserved domains, or why they could not be read and what would make
+///   them readable.
+/// - `mode`: how consent was granted. With individual consent nothing depends on the domains,
+///   so the check passes and reports whether organization consent would cover the system user
+///   (and the TXT records still to publish).
 ///
 /// Skipped (with the reason) when there is no organization or no access, unless staff attested:
 /// then Pass with the attestation as evidence. Otherwise Fail when no domain is active, Warn when
@@ -102,9 +142,10 @@ fn txt_instruction(record: &TxtRecord) -> String {
 /// no domain (the portal's data is wrong).
 pub fn domains_check(
     org_id: Option<&str>,
-    admin_access: Result<&[ReservedDomainFacts], &str>,
+    admin_access: Result<&[ReservedDomainFacts], &Unreadable>,
     system_user_email: &str,
     attestation: Option<&Attestation>,
+    mode: ConsentMode,
 ) -> CheckOutcome {
     let attestation = attestation.filter(|a| !a.justification.trim().is_empty() && !a.by.trim().is_empty());
 
@@ -118,12 +159,9 @@ pub fn domains_check(
                  {DOMAINS_PLACE}."
             ),
         )),
-        (Some(_), Err(reason)) => Some((
-            format!("The portal cannot read the organization's claimed domains: {}", reason.trim()),
-            format!(
-                "Grant the portal the Admin API scopes (organization_read domain_read) with organization admin \
-                 consent, or check the domains yourself in {DOMAINS_PLACE}."
-            ),
+        (Some(_), Err(unreadable)) => Some((
+            format!("The portal cannot read the organization's claimed domains: {}", unreadable.reason.trim()),
+            unreadable.checkable_when.clone(),
         )),
         (Some(_), Ok(_)) => None,
     };
@@ -174,6 +212,24 @@ pub fn domains_check(
     let active: Vec<String> =
         domains.iter().filter(|d| d.status.trim().eq_ignore_ascii_case("active")).map(|d| normalize_domain(&d.host_name)).collect();
     let user_domain = email_domain(system_user_email);
+
+    if mode == ConsentMode::Individual {
+        evidence.push("Individual consent does not depend on claimed domains.".to_owned());
+        evidence.push(match &user_domain {
+            Some(user) if active.contains(user) => format!("Organization consent would also cover the system user: {user} is active."),
+            Some(user) => format!("Organization consent would not cover the system user: {user} is not an active claimed domain."),
+            None => format!("The system user's e-mail {system_user_email:?} has no domain."),
+        });
+        let mut outcome = CheckOutcome::new(CheckId::ClaimedDomains, CheckStatus::Pass, evidence);
+        outcome.staff_evidence = staff_evidence;
+        if !records.is_empty() {
+            let mut remediation = vec!["Nothing is needed for individual consent; to make organization consent possible:".to_owned()];
+            remediation.extend(records.iter().map(|r| format!("For {}: {}.", r.host_name, txt_instruction(r))));
+            remediation.push(format!("Then press “{RUN_CHECK}”."));
+            outcome.remediation = Some(remediation.join(" "));
+        }
+        return outcome;
+    }
 
     let mut remediation = Vec::new();
     let status = if active.is_empty() {
@@ -260,11 +316,12 @@ mod tests {
     }
 
     const ORG: Option<&str> = Some("9dd9d6cd-7ad1-461a-a432-a4653c6d6700");
+    const ORG_MODE: ConsentMode = ConsentMode::Organization;
 
     #[test]
     fn domains_pass_when_the_system_users_domain_is_claimed_and_active() {
         let domains = [domain("1", "active", "Acme.example", None)];
-        let outcome = domains_check(ORG, Ok(&domains), "ada.admin@acme.example", None);
+        let outcome = domains_check(ORG, Ok(&domains), "ada.admin@acme.example", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Pass, "{:?}", outcome.evidence);
         assert!(outcome.evidence.contains(&"acme.example: active".to_owned()));
         assert_eq!(outcome.remediation, None);
@@ -273,10 +330,10 @@ mod tests {
     #[test]
     fn domains_fail_when_no_domain_is_active() {
         let domains = [domain("1", "rejected", "acme.example", None), domain("2", "deactivated", "acme.test", None)];
-        let outcome = domains_check(ORG, Ok(&domains), "ada@acme.example", None);
+        let outcome = domains_check(ORG, Ok(&domains), "ada@acme.example", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Fail);
         assert!(outcome.remediation.unwrap().contains("Claim Domain"));
-        let outcome = domains_check(ORG, Ok(&[]), "ada@acme.example", None);
+        let outcome = domains_check(ORG, Ok(&[]), "ada@acme.example", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Fail);
         assert!(outcome.evidence.contains(&"The organization has no claimed domains.".to_owned()));
     }
@@ -284,7 +341,7 @@ mod tests {
     #[test]
     fn domains_warn_when_the_system_users_domain_is_not_claimed() {
         let domains = [domain("1", "active", "acme.example", None)];
-        let outcome = domains_check(ORG, Ok(&domains), "sam@stark.example", None);
+        let outcome = domains_check(ORG, Ok(&domains), "sam@stark.example", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Warn);
         assert!(outcome.evidence.contains(&"The system user's domain stark.example is not claimed.".to_owned()));
         assert!(outcome.remediation.unwrap().contains("claim stark.example"));
@@ -293,7 +350,7 @@ mod tests {
     #[test]
     fn domains_warn_when_only_a_parent_of_the_users_domain_is_active() {
         let domains = [domain("1", "active", "acme.example", None)];
-        let outcome = domains_check(ORG, Ok(&domains), "ada@eu.acme.example", None);
+        let outcome = domains_check(ORG, Ok(&domains), "ada@eu.acme.example", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Warn);
         assert!(outcome.evidence.iter().any(|e| e.contains("parent domain acme.example is active")));
     }
@@ -301,7 +358,7 @@ mod tests {
     #[test]
     fn a_pending_domain_shows_the_txt_record_to_publish_and_asks_for_a_re_check() {
         let domains = [domain("7a2e", "pending", "umbrella.example", Some("docusign=9f8e7d"))];
-        let outcome = domains_check(ORG, Ok(&domains), "uma@umbrella.example", None);
+        let outcome = domains_check(ORG, Ok(&domains), "uma@umbrella.example", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Fail, "no active domain yet");
         assert!(outcome.evidence.contains(&"umbrella.example: pending; TXT record to publish at umbrella.example: \"docusign=9f8e7d\"".to_owned()));
         let remediation = outcome.remediation.unwrap();
@@ -316,7 +373,7 @@ mod tests {
     #[test]
     fn a_pending_user_domain_beside_an_active_one_warns_with_its_txt_record() {
         let domains = [domain("1", "active", "acme.example", None), domain("2", "pending", "acme.test", Some("docusign=abc"))];
-        let outcome = domains_check(ORG, Ok(&domains), "ada@acme.test", None);
+        let outcome = domains_check(ORG, Ok(&domains), "ada@acme.test", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Warn);
         assert!(outcome.evidence.contains(&"The system user's domain acme.test is pending, not active.".to_owned()));
         assert!(outcome.remediation.unwrap().contains("at acme.test with the value \"docusign=abc\""));
@@ -325,7 +382,7 @@ mod tests {
     #[test]
     fn other_pending_domains_are_shown_even_when_the_check_passes() {
         let domains = [domain("1", "active", "acme.example", None), domain("2", "pending", "acme.test", None)];
-        let outcome = domains_check(ORG, Ok(&domains), "ada@acme.example", None);
+        let outcome = domains_check(ORG, Ok(&domains), "ada@acme.example", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Pass);
         assert!(outcome.evidence.contains(&"acme.test: pending; DocuSign returned no TXT token".to_owned()));
         assert!(outcome.remediation.unwrap().starts_with("Nothing is needed for the system user"));
@@ -333,7 +390,7 @@ mod tests {
 
     #[test]
     fn domains_are_skipped_with_the_reason_without_an_organization_and_the_customer_text_names_no_staff_procedure() {
-        let outcome = domains_check(None, Ok(&[]), "ada@acme.example", None);
+        let outcome = domains_check(None, Ok(&[]), "ada@acme.example", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Skipped);
         assert!(outcome.evidence[0].contains("no DocuSign organization"));
         let remediation = outcome.remediation.unwrap();
@@ -342,7 +399,7 @@ mod tests {
 
     #[test]
     fn domains_are_skipped_with_the_reason_without_admin_api_access() {
-        let outcome = domains_check(ORG, Err("the token lacks the domain_read scope"), "ada@acme.example", None);
+        let outcome = domains_check(ORG, Err(&Unreadable::organization_consent("the token lacks the domain_read scope")), "ada@acme.example", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Skipped);
         assert_eq!(outcome.evidence, vec!["The portal cannot read the organization's claimed domains: the token lacks the domain_read scope"]);
     }
@@ -350,27 +407,27 @@ mod tests {
     #[test]
     fn an_attestation_turns_a_skipped_domain_check_into_a_pass_with_the_attestation_as_staff_only_evidence() {
         let a = attestation("Checked on a screen share: acme.example is active.");
-        let outcome = domains_check(ORG, Err("no Admin API consent"), "ada@acme.example", Some(&a));
+        let outcome = domains_check(ORG, Err(&Unreadable::organization_consent("no Admin API consent")), "ada@acme.example", Some(&a), ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Pass);
         assert!(outcome.staff_evidence.contains(
             &"Manually attested by staff@isv.example on 2025-03-04 05:06 UTC: Checked on a screen share: acme.example is active.".to_owned()
         ));
         assert!(outcome.evidence.iter().any(|e| e.contains("runs again")));
         assert!(!outcome.evidence.iter().any(|e| e.to_lowercase().contains("attest")), "the customer's evidence: {:?}", outcome.evidence);
-        let outcome = domains_check(None, Ok(&[]), "ada@acme.example", Some(&a));
+        let outcome = domains_check(None, Ok(&[]), "ada@acme.example", Some(&a), ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Pass);
     }
 
     #[test]
     fn an_attestation_without_justification_is_ignored() {
-        let outcome = domains_check(None, Ok(&[]), "ada@acme.example", Some(&attestation("  ")));
+        let outcome = domains_check(None, Ok(&[]), "ada@acme.example", Some(&attestation("  ")), ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Skipped);
     }
 
     #[test]
     fn an_attestation_does_not_override_what_docusign_reports() {
         let a = attestation("trust me");
-        let outcome = domains_check(ORG, Ok(&[]), "ada@acme.example", Some(&a));
+        let outcome = domains_check(ORG, Ok(&[]), "ada@acme.example", Some(&a), ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Fail);
         assert!(outcome.staff_evidence.iter().any(|e| e.contains("attestation by staff@isv.example is not used")));
     }
@@ -378,7 +435,31 @@ mod tests {
     #[test]
     fn a_system_user_email_without_a_domain_is_an_error() {
         let domains = [domain("1", "active", "acme.example", None)];
-        let outcome = domains_check(ORG, Ok(&domains), "not-an-email", None);
+        let outcome = domains_check(ORG, Ok(&domains), "not-an-email", None, ORG_MODE);
         assert_eq!(outcome.status, CheckStatus::Error);
+    }
+
+    #[test]
+    fn with_individual_consent_the_domains_pass_and_say_whether_organization_consent_would_cover_the_system_user() {
+        let domains = [domain("1", "pending", "umbrella.example", Some("docusign=9f8e"))];
+        let outcome = domains_check(ORG, Ok(&domains), "uma@umbrella.example", None, ConsentMode::Individual);
+        assert_eq!(outcome.status, CheckStatus::Pass, "nothing on the individual path depends on the domains");
+        assert!(outcome.evidence.iter().any(|e| e.contains("would not cover the system user")), "{:?}", outcome.evidence);
+        let remediation = outcome.remediation.unwrap();
+        assert!(remediation.starts_with("Nothing is needed for individual consent") && remediation.contains("\"docusign=9f8e\""), "{remediation}");
+        let active = [domain("1", "active", "acme.example", None)];
+        let outcome = domains_check(ORG, Ok(&active), "ada@acme.example", None, ConsentMode::Individual);
+        assert!(outcome.evidence.iter().any(|e| e.contains("would also cover the system user")));
+        assert_eq!(outcome.remediation, None);
+    }
+
+    #[test]
+    fn an_unreadable_organization_is_skipped_with_exactly_what_would_make_it_checkable() {
+        let why = Unreadable::individual_consent("individual consent was granted without organization_read and domain_read");
+        let outcome = domains_check(ORG, Err(&why), "mia@initech.example", None, ConsentMode::Individual);
+        assert_eq!(outcome.status, CheckStatus::Skipped);
+        assert!(outcome.evidence[0].ends_with("without organization_read and domain_read"));
+        let remediation = outcome.remediation.unwrap();
+        assert!(remediation.contains("administrator of the DocuSign organization") && remediation.contains("organization_read and domain_read"), "{remediation}");
     }
 }

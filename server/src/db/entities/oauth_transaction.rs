@@ -13,9 +13,14 @@ pub struct Model {
     pub environment: String,
     /// Hash of the browser session that started it; a callback from another session is refused.
     pub session_hash: String,
-    /// A [`Purpose`] by its wire name (`sign_in`, `individual` or `organization`); read it with
+    /// A [`Purpose`] by its wire name (`sign_in`, `organization_read`, `individual` or
+    /// `organization`); read it with
     /// [`Model::purpose`].
     pub purpose: String,
+    /// The scopes asked for, space separated (`None` on transactions started before the column
+    /// existed): the consent receipt records exactly these.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub scopes: Option<String>,
     /// The PKCE verifier, encrypted.
     #[sea_orm(column_type = "Text")]
     pub pkce_verifier: String,
@@ -44,7 +49,12 @@ impl Model {
 pub enum Purpose {
     /// Identify the admin (`openid`) to show their accounts and advise on the path.
     SignIn,
-    /// Individual consent (`signature impersonation` [+ `extended`]).
+    /// The signed-in admin's own read consent to the Admin API (`signature organization_read
+    /// domain_read`), asked right after sign-in when their accounts belong to an organization,
+    /// so the wizard can read its claimed domains before any consent is attempted.
+    OrganizationRead,
+    /// Individual consent (`signature impersonation` [+ `extended`], plus the Admin API read
+    /// scopes when the admin administers the organization and granted them at sign-in).
     Individual,
     /// Organization admin consent (`openid` + `admin_consent_scope`).
     Organization,
@@ -55,6 +65,7 @@ impl Purpose {
     pub fn parse(value: &str) -> Option<Purpose> {
         match value {
             "sign_in" => Some(Purpose::SignIn),
+            "organization_read" => Some(Purpose::OrganizationRead),
             "individual" => Some(Purpose::Individual),
             "organization" => Some(Purpose::Organization),
             _ => None,
@@ -64,6 +75,7 @@ impl Purpose {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Purpose::SignIn => "sign_in",
+            Purpose::OrganizationRead => "organization_read",
             Purpose::Individual => "individual",
             Purpose::Organization => "organization",
         }
@@ -83,6 +95,7 @@ mod tests {
             environment: "demo".into(),
             session_hash: String::new(),
             purpose: "sign_in".into(),
+            scopes: None,
             pkce_verifier: String::new(),
             created_at: now,
             expires_at: now,

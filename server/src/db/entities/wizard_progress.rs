@@ -17,6 +17,15 @@ pub struct Model {
     pub candidate: Option<Json>,
     /// The last outcome to show (an error from DocuSign, a refused callback).
     pub notice: Option<Json>,
+    /// What the wizard read of the signed-in admin's organization before consent
+    /// (`onboarding::prerequisites::OrganizationFacts`).
+    pub organization: Option<Json>,
+    /// The access token of the admin's read consent (`organization_read domain_read`), sealed
+    /// with the keyring (purpose `directory_token`), for "Check again"; never shown.
+    #[sea_orm(column_type = "Text", nullable)]
+    pub directory_token: Option<String>,
+    /// When that token stops working (DocuSign's `expires_in`).
+    pub directory_token_expires_at: Option<DateTimeUtc>,
     pub updated_at: DateTimeUtc,
 }
 

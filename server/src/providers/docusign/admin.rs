@@ -13,6 +13,11 @@ use super::DocuSignClient;
 use super::error::{ProviderError, Surface};
 use super::transport::{Api, RateLimitInfo, describe, execute, parse};
 
+/// The Admin API scopes that read an organization and its reserved domains (`GET
+/// /v2/organizations` needs `organization_read`, `GET …/reserved_domains` needs `domain_read`;
+/// reference §7).
+pub const DIRECTORY_READ_SCOPES: [&str; 2] = ["organization_read", "domain_read"];
+
 /// An `OrganizationResponse` (the fields the portal uses; others are ignored).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Organization {

@@ -34,7 +34,8 @@
 //! | headers `X-RateLimit-Limit/-Remaining/-Reset`, `X-BurstLimit-Limit/-Remaining` | [`transport::RateLimitInfo`] | §8 |
 //! | header `Retry-After` | [`error`] (`rate_limited`) | §8 (M: honoured on 429) |
 //! | userinfo `is_default` (boolean), `organization` present only for organization accounts | [`oauth`] | §3 |
-//! | reserved domain `status`: `active`, `pending` (others shown as they come) | [`admin::ReservedDomain::is_active`], `checks::rules::claimed_domains` | §7 |
+//! | reserved domain `status`: `active`, `pending` (others shown as they come) | [`admin::ReservedDomain::is_active`], `checks::rules::claimed_domains`, `onboarding::prerequisites::assess` | §7 |
+//! | organizations answer with `mode=org_admin` (DocuSign's default): an empty list means the token's user administers no organization | `onboarding::prerequisites` | §7 |
 //! | settings `…Metadata.rights`: `editable`, `read_only` (any other: not editable) | `checks::rules::settings` | §5 |
 //! | Connect fields `configurationType` `custom`, `allowEnvelopePublish`, `deliveryMode` `SIM`, `includeHMAC`, `eventData` | `checks::rules::connect_configuration` | §6 |
 //! | Connect header `X-DocuSign-Signature-N` | `connect_listener` | §6 |

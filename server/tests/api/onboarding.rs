@@ -776,6 +776,13 @@ async fn an_org_admin_whose_only_domain_is_pending_sees_the_txt_record_before_an
     assert_eq!(w["advice"]["recommended"], "individual", "a pending domain covers nobody");
     assert_eq!(w["advice"]["reasons"][0], org["headline"]);
     assert_eq!(grants(&o).await, 0, "no consent was attempted");
+    {
+        use sea_orm::EntityTrait;
+        let rows = server::db::entities::wizard_progress::Entity::find().all(&o.app.portal.db).await.unwrap();
+        let sealed = rows.iter().find_map(|r| r.directory_token.clone()).expect("the read token is kept for Check again");
+        assert!(sealed.starts_with("v1."), "kept sealed, never in the clear");
+        assert!(!w.to_string().contains(&sealed) && !w.to_string().contains("directory_token"), "the wizard never shows it");
+    }
     let counts = o.counts().await;
     assert_eq!(counts.get("GET /management/v2/organizations/{organizationId}/reserved_domains"), Some(&1), "{counts:?}");
     // The page shows the record, escaped, with the screen's controls.

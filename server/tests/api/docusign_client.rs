@@ -677,6 +677,28 @@ async fn after_org_admin_consent_a_jwt_token_with_admin_scopes_reads_organizatio
     assert!(matches!(&err, ProviderError::Api { status: 403, .. }), "{err:?}");
 }
 
+#[tokio::test]
+async fn a_users_own_code_grant_token_with_the_admin_read_scopes_reads_the_organizations_they_administer_and_their_domains() {
+    let env = start().await;
+    let read = server::providers::docusign::admin::DIRECTORY_READ_SCOPES;
+    let scopes: Vec<&str> = std::iter::once("signature").chain(read).collect();
+    // Uma's own read consent (no organization consent anywhere): the pending domain and its token.
+    let uma = env.tokens_for(crate::fixture::UMA, &scopes).await.access_token;
+    let orgs = env.ds.organizations(&uma).await.unwrap().value;
+    assert_eq!(orgs.iter().map(|o| o.id.as_str()).collect::<Vec<_>>(), [crate::fixture::UMBRELLA_ORG]);
+    let domains = env.ds.reserved_domains(&uma, crate::fixture::UMBRELLA_ORG).await.unwrap().value;
+    assert_eq!(domains.len(), 1);
+    assert_eq!((domains[0].status.as_str(), domains[0].host_name.as_str()), ("pending", "umbrella.example"));
+    assert_eq!(domains[0].txt_token.as_deref(), Some("docusign=9f8e7d6c5b4a39281706f5e4d3c2b1a0"));
+    // A member who administers no organization: the list of organizations is empty.
+    let nora = env.tokens_for(crate::fixture::NORA, &scopes).await.access_token;
+    assert!(env.ds.organizations(&nora).await.unwrap().value.is_empty());
+    // The same read without `domain_read` is refused on the domains.
+    let partial = env.tokens_for(ADA, &["signature", "organization_read"]).await.access_token;
+    let err = env.ds.reserved_domains(&partial, ACME_ORG).await.unwrap_err();
+    assert!(matches!(&err, ProviderError::Api { status: 403, code, .. } if code == "insufficient_scope"), "{err:?}");
+}
+
 // ------------------------------------------------------------------ settings and secrets
 
 #[test]

@@ -458,6 +458,15 @@ mod tests {
     }
 
     #[test]
+    fn a_refused_read_of_the_organization_is_not_called_a_refused_consent_and_points_at_the_organization_screen() {
+        let o = error_redirect("access_denied", Some("The user denied the request."), None, Some(Purpose::OrganizationRead));
+        assert_eq!(o.title, "DocuSign did not let the portal read your organization.");
+        assert!(o.message.contains("You are signed in") && !o.message.contains("did not grant consent"), "{}", o.message);
+        assert!(!o.restart, "the organization screen names its own controls");
+        assert!(quoted_controls(&o.message).is_empty(), "{}", o.message);
+    }
+
+    #[test]
     fn docusigns_fields_are_bounded_and_stripped_of_control_characters_and_an_unsafe_error_uri_is_dropped() {
         let odd = error_redirect("<script>x</script>", Some(&format!("a\u{7}b{}", "y".repeat(5000))), Some("javascript:alert(1)"), None);
         assert_eq!(odd.evidence[0], "DocuSign's error code: scriptxscript");

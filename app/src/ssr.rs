@@ -92,6 +92,12 @@ pub fn request_ctx() -> AppResult<RequestCtx> {
     parts.extensions.get::<RequestCtx>().cloned().ok_or_else(|| missing("request context"))
 }
 
+/// The request context of the SSR render, without complaint when there is none (the server
+/// renders the app once at start-up, outside any request, to list its routes).
+pub fn render_ctx() -> Option<RequestCtx> {
+    use_context::<http::request::Parts>().and_then(|parts| parts.extensions.get::<RequestCtx>().cloned())
+}
+
 /// A backend port provided by the server (for example `port::<dyn TenantsPort>()`).
 pub fn port<T: ?Sized + Send + Sync + 'static>() -> AppResult<Arc<T>> {
     use_context::<Arc<T>>().ok_or_else(|| missing(std::any::type_name::<T>()))

@@ -11,9 +11,18 @@ use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, for
 use crate::environment::Environment;
 use crate::error::AppError;
 
-/// API clients and the form to create one.
+/// The API clients page (administrators).
 #[component]
 pub fn ApiClientsPage() -> impl IntoView {
+    view! {
+        <leptos_meta::Title text="API clients · Consent Portal" />
+        <RequireStaff><ApiClientsAdmin  /></RequireStaff>
+    }
+}
+
+/// API clients and the form to create one.
+#[island]
+fn ApiClientsAdmin() -> impl IntoView {
     let create = ServerAction::<CreateApiClient>::new();
     let revoke = ServerAction::<RevokeApiClient>::new();
     let clients = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_clients());
@@ -37,8 +46,6 @@ pub fn ApiClientsPage() -> impl IntoView {
     // Everything is inside the list's Suspend: a role that may not manage API clients sees only
     // "Not allowed", never a form it would fill in for nothing.
     view! {
-        <leptos_meta::Title text="API clients · Consent Portal" />
-        <RequireStaff>
             <Suspense fallback=|| view! { <section class="panel"><h1>"API clients"</h1><p class="loading">"Loading API clients…"</p></section> }>
                 {move || Suspend::new(async move {
                     match clients.await {
@@ -117,7 +124,6 @@ pub fn ApiClientsPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </RequireStaff>
     }
 }
 

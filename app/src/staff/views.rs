@@ -10,9 +10,18 @@ use crate::auth::Role;
 use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, format_time};
 use crate::error::AppError;
 
-/// Staff accounts and the form to add one.
+/// The staff page (administrators).
 #[component]
 pub fn StaffPage() -> impl IntoView {
+    view! {
+        <leptos_meta::Title text="Staff · Consent Portal" />
+        <RequireStaff><StaffAdmin  /></RequireStaff>
+    }
+}
+
+/// Staff accounts and the form to add one.
+#[island]
+fn StaffAdmin() -> impl IntoView {
     let create = ServerAction::<CreateStaff>::new();
     let toggle = ServerAction::<SetStaffActive>::new();
     let end_sessions = ServerAction::<EndStaffSessions>::new();
@@ -39,8 +48,6 @@ pub fn StaffPage() -> impl IntoView {
     // Everything is inside the list's Suspend: a role that may not manage staff sees only
     // "Not allowed", never a form it would fill in for nothing.
     view! {
-        <leptos_meta::Title text="Staff · Consent Portal" />
-        <RequireStaff>
             <Suspense fallback=|| view! { <section class="panel"><h1>"Staff"</h1><p class="loading">"Loading staff…"</p></section> }>
                 {move || Suspend::new(async move {
                     match staff.await {
@@ -111,6 +118,5 @@ pub fn StaffPage() -> impl IntoView {
                     }
                 })}
             </Suspense>
-        </RequireStaff>
     }
 }

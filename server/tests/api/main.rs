@@ -9,6 +9,7 @@ mod support;
 mod access;
 mod audit_log;
 mod checks;
+mod crash;
 mod docusign_client;
 mod exports;
 mod hardening;

@@ -291,7 +291,7 @@ pub(crate) async fn seed(db: &sea_orm::DatabaseConnection, n: usize, events: usi
 }
 
 /// `(?, ?, …)` or `($p+1, $p+2, …)` for one row of `n` values.
-fn placeholders(backend: sea_orm::DbBackend, offset: usize, n: usize) -> String {
+pub(crate) fn placeholders(backend: sea_orm::DbBackend, offset: usize, n: usize) -> String {
     let list: Vec<String> = (1..=n)
         .map(|i| if backend == sea_orm::DbBackend::Postgres { format!("${}", offset + i) } else { "?".to_owned() })
         .collect();

@@ -8,12 +8,14 @@ mod support;
 
 mod access;
 mod audit_log;
+mod check_filters;
 mod checks;
 mod docusign_client;
 mod exports;
 mod hardening;
 mod isv_api;
 mod onboarding;
+mod overrides;
 mod render_once;
 mod router;
 mod sandbox;

@@ -19,6 +19,7 @@ pub mod error;
 pub mod exports;
 pub mod http;
 pub mod isv_api;
+pub mod list_counts;
 pub mod onboarding;
 pub mod overrides;
 pub mod ports;

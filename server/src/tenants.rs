@@ -176,9 +176,36 @@ fn like_pattern(needle: &str) -> String {
 /// One page of the tenants `viewer` may see, by name then id (keyset: `after` is the previous
 /// page's last key), matching `query`, with each tenant's consent state in its environment.
 pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<TenantPage> {
+    let (items, next) = page_of(db, viewer, query, TENANT_PAGE_SIZE, sla).await?;
+    Ok(list_counts(db, viewer, query, sla).await?.into_page(items, next))
+}
+
+/// The list's aggregates for a query (its cursor ignored): how many tenants match in all, and
+/// each filter option's count under the other filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCounts {
+    pub total: u64,
+    pub state_counts: Vec<StateCount>,
+    pub stuck_count: u64,
+    pub check_counts: Vec<(CheckFilter, u64)>,
+    pub failing_counts: Vec<(CheckId, u64)>,
+    pub manager_counts: Vec<(Option<Uuid>, Option<String>, u64)>,
+    pub overridden_count: u64,
+}
+
+impl ListCounts {
+    /// A page of the list: these counts around its rows.
+    pub fn into_page(self, items: Vec<TenantSummary>, next: Option<String>) -> TenantPage {
+        let ListCounts { total, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count } = self;
+        TenantPage { items, total, next, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count }
+    }
+}
+
+/// See [`ListCounts`]. Every count reads all the tenants `viewer` may see; the port keeps them a
+/// few seconds (`crate::list_counts`).
+pub async fn list_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<ListCounts> {
     use sea_orm::PaginatorTrait;
     let total = matching(viewer, query, sla)?.count(db).await?;
-    let (items, next) = page_of(db, viewer, query, TENANT_PAGE_SIZE, sla).await?;
     // The state options count under every other filter; "stuck" is one of those options.
     let unfiltered = TenantQuery { after: None, ..query.clone() };
     let others = TenantQuery { state: None, reason: None, stuck: false, ..unfiltered.clone() };
@@ -188,7 +215,7 @@ pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &T
     let failing_counts = failing_counts(db, viewer, &TenantQuery { failing: None, ..unfiltered.clone() }, sla).await?;
     let manager_counts = manager_counts(db, viewer, &TenantQuery { manager: None, ..unfiltered.clone() }, sla).await?;
     let overridden_count = matching(viewer, &TenantQuery { overridden: true, ..unfiltered }, sla)?.count(db).await?;
-    Ok(TenantPage { items, total, next, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count })
+    Ok(ListCounts { total, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count })
 }
 
 /// The latest setup-check run of the outer `tenants` row in its own environment, as a subquery

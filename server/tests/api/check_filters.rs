@@ -145,3 +145,25 @@ async fn the_list_page_renders_the_filter_chips_with_counts_and_the_override_bad
     let overview = t.get("/overview", Some(&staff)).await;
     assert!(overview.body.contains("/tenants?env=demo&amp;overridden=1") || overview.body.contains("/tenants?env=demo&overridden=1"), "the overview links its override count to the filtered list");
 }
+
+#[tokio::test]
+async fn with_kept_counts_a_new_tenant_is_listed_at_once_while_the_counts_trail_it_until_they_are_recomputed() {
+    let mut config = test_config();
+    config.list_counts_seconds = 60;
+    let t = TestApp::with(crate::support::Backend::Sqlite, config).await;
+    let staff = t.sign_in("config@isv.test").await;
+    let page = || async {
+        let r = t.call("/api/tenants/page", Some(&staff), &[("query[include_archived]", "false")]).await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+        r.json()
+    };
+    let first = page().await;
+    assert_eq!(first["total"], 2);
+    server::tenants::create(&t.portal.db, &server::audit::Actor::system("test"), None, tenant_input("initech", None)).await.unwrap();
+    let second = page().await;
+    assert_eq!(second["items"].as_array().unwrap().len(), 3, "the rows are read on every request");
+    assert_eq!(second["total"], 2, "the counts are the kept ones");
+    // Another filter is another entry: computed now.
+    let r = t.call("/api/tenants/page", Some(&staff), &[("query[include_archived]", "true")]).await;
+    assert_eq!(r.json()["total"], 3);
+}

@@ -6,6 +6,12 @@
 //! At most one override is in force per tenant, environment and subject: a partial unique index
 //! on the rows not yet ended (the same SQL on SQLite and PostgreSQL). The list's "overridden"
 //! filter and badge read a tenant's rows in force through `(tenant_id, environment, ended_at)`.
+//!
+//! With it, the index the list's setup-check filters need: each reads a tenant's latest run in
+//! its environment (newest start, the id breaking ties), which `(tenant_id, environment,
+//! started_at, id)` answers with one backward index step on both databases (EXPLAIN: without it,
+//! SQLite sorted each tenant's runs in a temporary B-tree and PostgreSQL bitmap-scanned and
+//! sorted them, per tenant).
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -54,10 +60,22 @@ impl MigrationTrait for Migration {
                  WHERE ended_at IS NULL",
             )
             .await?;
-        Ok(())
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_check_runs_latest")
+                    .table(CheckRuns::Table)
+                    .col(CheckRuns::TenantId)
+                    .col(CheckRuns::Environment)
+                    .col(CheckRuns::StartedAt)
+                    .col(CheckRuns::Id)
+                    .to_owned(),
+            )
+            .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager.drop_index(Index::drop().name("idx_check_runs_latest").table(CheckRuns::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(ManualOverrides::Table).to_owned()).await
     }
 }
@@ -76,4 +94,13 @@ enum ManualOverrides {
     ExpiresAt,
     EndedAt,
     EndReason,
+}
+
+#[derive(DeriveIden)]
+enum CheckRuns {
+    Table,
+    Id,
+    TenantId,
+    Environment,
+    StartedAt,
 }

@@ -69,7 +69,7 @@ pub async fn run(args: ConsoleBenchArgs) -> anyhow::Result<()> {
         args.events_per_tenant + 1,
         managers,
         seeded.elapsed().as_secs_f64(),
-        if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" }
+        if args.database_url.as_deref().is_some_and(|u| u.starts_with("postgres")) { "PostgreSQL" } else { "SQLite" }
     );
     let password = "bench-password-long-enough";
     crate::staff::create(
@@ -231,7 +231,7 @@ async fn seed_console(db: &sea_orm::DatabaseConnection) -> anyhow::Result<usize>
             let i = chunk_no * 500 + k;
             // One in ten has not started (no state row).
             let Some(state) = states.get(i % 10).copied() else { continue };
-            let reason = (state == "needs_attention").then(|| if i % 20 < 10 { "consent_required" } else { "account_not_found" });
+            let reason = (state == "needs_attention").then_some(if i % 20 < 10 { "consent_required" } else { "account_not_found" });
             // Spread over the last 30 days: some are past the onboarding SLA.
             let since = now - chrono::Duration::hours((i % 720) as i64);
             state_rows.push(placeholders(backend, state_values.len(), 5));

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 use uuid::Uuid;
 
-use super::{OverrideInput, OverrideView};
+use super::{OverrideInput, OverrideView, TenantOverrides};
 use crate::error::AppError;
 
 #[cfg(feature = "ssr")]
@@ -16,9 +16,9 @@ mod port {
     /// What the server must provide for overrides. Every method authorizes the caller itself.
     #[async_trait::async_trait]
     pub trait OverridesPort: Send + Sync + 'static {
-        /// The overrides in force on a tenant (none expired); `NotFound` when the caller may not
-        /// see the tenant.
-        async fn active(&self, ctx: &RequestCtx, tenant_id: Uuid) -> Result<Vec<OverrideView>, AppError>;
+        /// The overrides in force on a tenant (none expired) and whether the caller may decide;
+        /// `NotFound` when the caller may not see the tenant.
+        async fn active(&self, ctx: &RequestCtx, tenant_id: Uuid) -> Result<TenantOverrides, AppError>;
         /// Overrides a check or the consent of a tenant, replacing one in force on the same subject.
         async fn create(&self, ctx: &RequestCtx, tenant_id: Uuid, input: OverrideInput) -> Result<OverrideView, AppError>;
         /// Ends the override in force on a subject before its expiry.
@@ -35,7 +35,7 @@ fn overrides() -> Result<(crate::ssr::RequestCtx, std::sync::Arc<dyn OverridesPo
 
 /// Staff: the overrides in force on a tenant.
 #[server(endpoint = "overrides/active")]
-pub async fn active_overrides(tenant_id: Uuid) -> Result<Vec<OverrideView>, AppError> {
+pub async fn active_overrides(tenant_id: Uuid) -> Result<TenantOverrides, AppError> {
     let (ctx, port) = overrides()?;
     crate::ssr::respond(&ctx, port.active(&ctx, tenant_id).await)
 }

@@ -149,6 +149,14 @@ pub struct OverrideView {
     pub expires_at: DateTime<Utc>,
 }
 
+/// The overrides panel of a tenant: what is in force, and whether the caller may decide (set and
+/// withdraw), so the server renders the right controls without waiting for the browser.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TenantOverrides {
+    pub overrides: Vec<OverrideView>,
+    pub can_manage: bool,
+}
+
 /// An override in force as a list row shows it: what, and until when.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OverrideBadge {

@@ -24,10 +24,10 @@ fn field_errors(error: Option<AppError>, field: &'static str, fields: &[&str]) -
     })
 }
 
-/// The panel for one tenant. `can_manage` shows the form and the withdraw buttons (the server
-/// refuses anyone else regardless).
+/// The panel for one tenant. The form and the withdraw buttons show when the server says the
+/// caller may decide (it refuses anyone else regardless).
 #[component]
-pub fn OverridePanel(tenant_id: Uuid, #[prop(into)] can_manage: Signal<bool>) -> impl IntoView {
+pub fn OverridePanel(tenant_id: Uuid) -> impl IntoView {
     let create = ServerAction::<CreateOverride>::new();
     let withdraw = ServerAction::<WithdrawOverride>::new();
     let overrides = Resource::new(move || (create.version().get(), withdraw.version().get()), move |_| active_overrides(tenant_id));
@@ -40,8 +40,8 @@ pub fn OverridePanel(tenant_id: Uuid, #[prop(into)] can_manage: Signal<bool>) ->
     view! {
         <Suspense fallback=|| ()>
             {move || Suspend::new(async move {
-                let list = match overrides.await {
-                    Ok(list) => list,
+                let (list, can_manage) = match overrides.await {
+                    Ok(panel) => (panel.overrides, panel.can_manage),
                     Err(AppError::NotFound { .. }) => return ().into_any(),
                     Err(e) => return view! { <section class="panel overrides"><LoadError error=e /></section> }.into_any(),
                 };
@@ -66,20 +66,20 @@ pub fn OverridePanel(tenant_id: Uuid, #[prop(into)] can_manage: Signal<bool>) ->
                                             </p>
                                             <p class="justification">{o.justification.clone()}</p>
                                             <p class="muted">"by " {o.created_by.clone()} " on " {format_time(o.created_at)}</p>
-                                            <Show when=move || can_manage.get()>
+                                            {can_manage.then(|| view! {
                                                 <ActionForm action=withdraw>
                                                     <input type="hidden" name="tenant_id" value=tenant_id.to_string() />
                                                     <input type="hidden" name="subject" value=o.subject.as_str() />
                                                     <button type="submit">"Withdraw override"</button>
                                                 </ActionForm>
-                                            </Show>
+                                            })}
                                         </li>
                                     }).collect_view()}
                                 </ul>
                             }.into_any()
                         }}
                         {move || withdraw_error.get().map(|e| view! { <p class="field-error" role="alert">{e.to_string()}</p> })}
-                        <Show when=move || can_manage.get()>
+                        {can_manage.then(|| view! {
                             <ActionForm action=create attr:class="form override-form">
                                 <input type="hidden" name="tenant_id" value=tenant_id.to_string() />
                                 <label for="override-subject">"What to override"</label>
@@ -98,7 +98,7 @@ pub fn OverridePanel(tenant_id: Uuid, #[prop(into)] can_manage: Signal<bool>) ->
                                 {move || field_errors(create_error.get(), "form", &FIELDS)}
                                 {move || matches!(create.value().get(), Some(Ok(_))).then(|| view! { <p class="notice ok">"Override recorded."</p> })}
                             </ActionForm>
-                        </Show>
+                        })}
                     </section>
                 }.into_any()
             })}

@@ -539,7 +539,7 @@ pub fn TenantPage() -> impl IntoView {
             {move || id().map(|id| view! {
                 <crate::checks::views::SetupCheckPanel scope=crate::checks::api::CheckScope::Staff(id) can_run=can_run />
             })}
-            {move || id().map(|id| view! { <crate::overrides::views::OverridePanel tenant_id=id can_manage=can_run /> })}
+            {move || id().map(|id| view! { <crate::overrides::views::OverridePanel tenant_id=id /> })}
             // The timeline replaces the plain list of audit events (its list keeps their test id).
             // Shown only once the tenant loads, so an unknown or hidden tenant shows one notice. A
             // Transition keeps the entries on screen while a chip or "Older entries" loads the next.

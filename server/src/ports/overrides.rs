@@ -3,7 +3,7 @@
 
 use app::error::AppResult;
 use app::overrides::api::OverridesPort;
-use app::overrides::{OverrideInput, OverrideView};
+use app::overrides::{OverrideInput, OverrideView, TenantOverrides};
 use app::ssr::RequestCtx;
 use uuid::Uuid;
 
@@ -14,9 +14,10 @@ use crate::state::Portal;
 
 #[async_trait::async_trait]
 impl OverridesPort for Portal {
-    async fn active(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<Vec<OverrideView>> {
+    async fn active(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<TenantOverrides> {
         let staff = ctx.require_staff()?;
-        done(ctx, overrides::in_force(&self.db, staff, tenant_id).await)
+        let overrides = done(ctx, overrides::in_force(&self.db, staff, tenant_id).await)?;
+        Ok(TenantOverrides { overrides, can_manage: MANAGERS.contains(&staff.role) })
     }
 
     async fn create(&self, ctx: &RequestCtx, tenant_id: Uuid, input: OverrideInput) -> AppResult<OverrideView> {

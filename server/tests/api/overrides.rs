@@ -283,7 +283,7 @@ async fn the_next_run_clears_what_passes_keeps_what_fails_and_ends_what_expired(
     // The list shows the one left in force.
     let active = o.app.call("/api/overrides/active", Some(&o.staff), &[("tenant_id", &t)]).await;
     assert_eq!(active.status, StatusCode::OK);
-    let subjects: Vec<String> = active.json().as_array().unwrap().iter().map(|v| v["subject"].as_str().unwrap().to_owned()).collect();
+    let subjects: Vec<String> = active.json()["overrides"].as_array().unwrap().iter().map(|v| v["subject"].as_str().unwrap().to_owned()).collect();
     assert_eq!(subjects, ["connect_delivery"]);
 }
 
@@ -325,9 +325,18 @@ async fn account_managers_read_overrides_but_only_config_staff_and_admins_set_th
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
     let read = t.call("/api/overrides/active", Some(&manager), &[("tenant_id", &w.tenant_a.to_string())]).await;
     assert_eq!(read.status, StatusCode::OK);
-    assert_eq!(read.json().as_array().unwrap().len(), 1);
+    assert_eq!(read.json()["overrides"].as_array().unwrap().len(), 1);
+    assert_eq!(read.json()["can_manage"], false);
     let withdraw = t.call("/api/overrides/withdraw", Some(&manager), &[("tenant_id", &w.tenant_a.to_string()), ("subject", "connect_delivery")]).await;
     assert_eq!(withdraw.status, StatusCode::FORBIDDEN);
+    // The tenant page shows it in its Overrides panel; only those who decide get the form.
+    let as_config = t.get(&format!("/tenants/{}", w.tenant_a), Some(&t.sign_in("config@isv.test").await)).await;
+    assert!(as_config.body.contains("data-testid=\"overrides\""), "the panel renders on the server");
+    assert!(as_config.body.contains("Agreed with the customer on a call."), "with its justification");
+    assert!(as_config.body.contains("What to override") && as_config.body.contains("Withdraw override"));
+    let as_manager = t.get(&format!("/tenants/{}", w.tenant_a), Some(&manager)).await;
+    assert!(as_manager.body.contains("Agreed with the customer on a call."));
+    assert!(!as_manager.body.contains("What to override") && !as_manager.body.contains("Withdraw override"), "account managers only read");
     // The tenant page's timeline names it distinctly.
     let staff = viewer(w.config_staff, Role::ConfigStaff);
     let page = server::timeline::page(&t.portal.db, &staff, w.tenant_a, &Default::default(), 100, chrono::Utc::now()).await.unwrap();

@@ -16,6 +16,7 @@ pub mod components;
 pub mod environment;
 pub mod error;
 pub mod onboarding;
+pub mod overrides;
 pub mod policy;
 pub mod security;
 pub mod staff;

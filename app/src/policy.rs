@@ -66,6 +66,11 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/checks/apply_fix", Access::Roles(MANAGERS)),
     ("/api/checks/attest", Access::Roles(MANAGERS)),
     ("/api/checks/history", Access::Staff),
+    // Overrides: every staff member who sees the tenant reads them (scoped like tenants/get);
+    // only those who run checks decide them (account managers audit, they do not decide).
+    ("/api/overrides/active", Access::Staff),
+    ("/api/overrides/create", Access::Roles(MANAGERS)),
+    ("/api/overrides/withdraw", Access::Roles(MANAGERS)),
     ("/api/wizard/check_latest", Access::Invitee),
     ("/api/wizard/check_start", Access::Invitee),
     ("/api/wizard/check_run_one", Access::Invitee),

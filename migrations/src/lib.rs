@@ -15,6 +15,7 @@ mod m20261202_000007_hardening;
 mod m20261206_000008_api_clients;
 mod m20261206_000009_webhooks;
 mod m20261206_000010_timeline_indexes;
+mod m20261207_000011_overrides;
 mod m20261207_000012_org_prerequisites;
 
 /// The foreign key from `table.tenant_id` to `tenants.id`, deleting with the tenant.
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000008_api_clients::Migration),
             Box::new(m20261206_000009_webhooks::Migration),
             Box::new(m20261206_000010_timeline_indexes::Migration),
+            Box::new(m20261207_000011_overrides::Migration),
             Box::new(m20261207_000012_org_prerequisites::Migration),
         ]
     }

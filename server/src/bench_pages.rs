@@ -271,6 +271,11 @@ pub(crate) async fn seed(db: &sea_orm::DatabaseConnection, n: usize, events: usi
         let mut values = Vec::new();
         let mut rows = Vec::new();
         for id in &ids {
+            // SQLite takes at most 32,766 bound values in one statement: flush before the next
+            // tenant's events would pass that.
+            if values.len() + 5 * (events + 1) > 30_000 {
+                insert_events(db, std::mem::take(&mut rows), std::mem::take(&mut values)).await?;
+            }
             for e in 0..=events {
                 let p = values.len();
                 rows.push(placeholders(backend, p, 5));
@@ -284,14 +289,23 @@ pub(crate) async fn seed(db: &sea_orm::DatabaseConnection, n: usize, events: usi
                 ]);
             }
         }
-        let sql = format!("INSERT INTO audit_events (occurred_at, actor_label, tenant_id, action, after) VALUES {}", rows.join(", "));
-        db.execute_raw(Statement::from_sql_and_values(backend, sql, values)).await.context("seeding audit events")?;
+        insert_events(db, rows, values).await?;
     }
     Ok(sample)
 }
 
+/// One multi-row insert of audit events (`rows` placeholders for `values`).
+async fn insert_events(db: &sea_orm::DatabaseConnection, rows: Vec<String>, values: Vec<sea_orm::Value>) -> anyhow::Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let sql = format!("INSERT INTO audit_events (occurred_at, actor_label, tenant_id, action, after) VALUES {}", rows.join(", "));
+    db.execute_raw(Statement::from_sql_and_values(db.get_database_backend(), sql, values)).await.context("seeding audit events")?;
+    Ok(())
+}
+
 /// `(?, ?, …)` or `($p+1, $p+2, …)` for one row of `n` values.
-fn placeholders(backend: sea_orm::DbBackend, offset: usize, n: usize) -> String {
+pub(crate) fn placeholders(backend: sea_orm::DbBackend, offset: usize, n: usize) -> String {
     let list: Vec<String> = (1..=n)
         .map(|i| if backend == sea_orm::DbBackend::Postgres { format!("${}", offset + i) } else { "?".to_owned() })
         .collect();

@@ -50,6 +50,9 @@ pub enum Command {
     BenchPages(crate::bench_pages::PageBenchArgs),
     /// Seed N tenants and time the integration API's access-token endpoint (cold grants, warm p99).
     BenchApi(crate::bench_api::ApiBenchArgs),
+    /// Seed N tenants with states, runs and overrides and time the staff console (list, filters,
+    /// search, overview, CSV export) against /healthz.
+    BenchConsole(crate::bench_console::ConsoleBenchArgs),
     /// Write brotli and gzip copies of the built site's wasm, JS and CSS (after `cargo leptos build`).
     Precompress {
         /// The built site (the folder holding `pkg/`).
@@ -179,6 +182,7 @@ pub async fn run() -> anyhow::Result<()> {
         Command::Bench(args) => crate::bench::run(args).await,
         Command::BenchPages(args) => crate::bench_pages::run(args).await,
         Command::BenchApi(args) => crate::bench_api::run(args).await,
+        Command::BenchConsole(args) => crate::bench_console::run(args).await,
         Command::Sandbox(args) => {
             telemetry::init(crate::config::LogFormat::Text);
             sandbox::run(args).await

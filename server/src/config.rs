@@ -58,6 +58,10 @@ pub struct Config {
     pub api_rate_limit_per_minute: u32,
     /// Outgoing webhooks to the ISV's backend (`[webhooks]` or `PORTAL_WEBHOOKS__…`).
     pub webhooks: WebhookSettings,
+    /// Seconds the tenant list's counts and the overview may trail the data
+    /// (`PORTAL_LIST_COUNTS_SECONDS`, default 5; 0 computes them on every request): see
+    /// `list_counts`.
+    pub list_counts_seconds: u32,
     /// The ISV's DocuSign settings per environment (`[docusign.demo]`, `[docusign.production]`,
     /// or `PORTAL_DOCUSIGN__DEMO__INTEGRATION_KEY=…`). An environment left out cannot onboard.
     #[serde(default)]
@@ -249,6 +253,7 @@ struct Defaults {
     onboarding_sla: OnboardingSla,
     api_rate_limit_per_minute: u32,
     webhooks: WebhookSettings,
+    list_counts_seconds: u32,
 }
 
 /// A configuration problem, worded for the person starting the portal.
@@ -292,6 +297,7 @@ impl Config {
             onboarding_sla: OnboardingSla::default(),
             api_rate_limit_per_minute: 600,
             webhooks: WebhookSettings::default(),
+            list_counts_seconds: 5,
         };
         let mut figment = Figment::from(Serialized::defaults(defaults));
         if let Some(file) = file {

@@ -185,6 +185,7 @@ fn list_filter(query: &TenantQuery) -> serde_json::Value {
     json!({
         "q": query.q, "include_archived": query.include_archived, "state": query.state,
         "reason": query.reason, "environment": query.environment, "stuck": query.stuck, "manager": query.manager,
+        "check": query.check, "failing": query.failing, "overridden": query.overridden,
     })
 }
 

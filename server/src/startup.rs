@@ -49,6 +49,7 @@ impl Portal {
             providers.push((env, client));
         }
         let api_limiter = crate::rate_limit::ApiLimiter::new(config.api_rate_limit_per_minute);
+        let counts_age = std::time::Duration::from_secs(config.list_counts_seconds.into());
         Ok(Portal {
             db,
             config,
@@ -59,6 +60,8 @@ impl Portal {
             budgets: Default::default(),
             api_limiter,
             api_tokens: Default::default(),
+            list_counts: crate::list_counts::Aggregates::new(counts_age),
+            overviews: crate::list_counts::Aggregates::new(counts_age),
         })
     }
 }

@@ -33,6 +33,10 @@ pub struct Portal {
     pub api_limiter: crate::rate_limit::ApiLimiter,
     /// DocuSign access tokens handed out by the integration API, in this instance's memory.
     pub api_tokens: crate::token_cache::TokenCache,
+    /// The tenant list's total and filter counts, by viewer scope and filter (`list_counts`).
+    pub list_counts: crate::list_counts::Aggregates<crate::tenants::ListCounts>,
+    /// The overview, by viewer scope (`list_counts`).
+    pub overviews: crate::list_counts::Aggregates<app::tenants::api::Overview>,
 }
 
 impl Portal {

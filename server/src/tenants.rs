@@ -4,7 +4,8 @@
 use app::auth::{Role, StaffPrincipal};
 use app::error::AppError;
 use app::onboarding::model::ConsentState;
-use app::tenants::api::{EnvironmentOverview, Overview, StateCount, TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
+use app::checks::{CheckId, CheckStatus};
+use app::tenants::api::{CheckFilter, EnvironmentOverview, Overview, StateCount, TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionSession, TransactionTrait,
@@ -15,7 +16,7 @@ use validator::Validate;
 
 use crate::audit::{self, Actor, Event};
 use crate::config::OnboardingSla;
-use crate::db::entities::{consent_state, staff_user, system_user, tenant};
+use crate::db::entities::{check_result, check_run, consent_state, staff_user, system_user, tenant};
 use crate::error::{ServiceError, ServiceResult};
 
 const SLUG_TAKEN: &str = "This slug is already used by another tenant. Choose another.";
@@ -48,7 +49,7 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
     use sea_orm::QuerySelect;
 
-    use crate::db::entities::{audit_event, check_run, consent_grant, system_user};
+    use crate::db::entities::{audit_event, consent_grant};
 
     if rows.is_empty() {
         return Ok(Vec::new());
@@ -100,7 +101,7 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
         .select_only()
         .column(audit_event::Column::TenantId)
         .column_as(audit_event::Column::OccurredAt.max(), "last")
-        .filter(audit_event::Column::TenantId.is_in(ids))
+        .filter(audit_event::Column::TenantId.is_in(ids.clone()))
         .group_by(audit_event::Column::TenantId)
         .into_tuple::<(Option<Uuid>, Option<chrono::DateTime<Utc>>)>()
         .all(db)
@@ -108,8 +109,9 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
         .into_iter()
         .filter_map(|(tenant, last)| Some((tenant?, last?)))
         .collect();
-    let managers = manager_emails(db).await?;
     let now = Utc::now();
+    let mut overrides = crate::overrides::badges_of(db, ids.clone(), now).await?;
+    let managers = manager_emails(db).await?;
 
     rows.into_iter()
         .map(|t| {
@@ -123,6 +125,7 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
             };
             Ok(TenantSummary {
                 stuck,
+                overrides: overrides.remove(&key).unwrap_or_default(),
                 id: t.id,
                 account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
                 environment: t.environment()?,
@@ -173,14 +176,199 @@ fn like_pattern(needle: &str) -> String {
 /// One page of the tenants `viewer` may see, by name then id (keyset: `after` is the previous
 /// page's last key), matching `query`, with each tenant's consent state in its environment.
 pub async fn page<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<TenantPage> {
+    let (items, next) = page_of(db, viewer, query, TENANT_PAGE_SIZE, sla).await?;
+    Ok(list_counts(db, viewer, query, sla).await?.into_page(items, next))
+}
+
+/// The list's aggregates for a query (its cursor ignored): how many tenants match in all, and
+/// each filter option's count under the other filters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListCounts {
+    pub total: u64,
+    pub state_counts: Vec<StateCount>,
+    pub stuck_count: u64,
+    pub check_counts: Vec<(CheckFilter, u64)>,
+    pub failing_counts: Vec<(CheckId, u64)>,
+    pub manager_counts: Vec<(Option<Uuid>, Option<String>, u64)>,
+    pub overridden_count: u64,
+}
+
+impl ListCounts {
+    /// A page of the list: these counts around its rows.
+    pub fn into_page(self, items: Vec<TenantSummary>, next: Option<String>) -> TenantPage {
+        let ListCounts { total, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count } = self;
+        TenantPage { items, total, next, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count }
+    }
+}
+
+/// See [`ListCounts`]. Every count reads all the tenants `viewer` may see; the port keeps them a
+/// few seconds (`crate::list_counts`).
+pub async fn list_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<ListCounts> {
     use sea_orm::PaginatorTrait;
     let total = matching(viewer, query, sla)?.count(db).await?;
-    let (items, next) = page_of(db, viewer, query, TENANT_PAGE_SIZE, sla).await?;
     // The state options count under every other filter; "stuck" is one of those options.
-    let others = TenantQuery { state: None, reason: None, after: None, stuck: false, ..query.clone() };
+    let unfiltered = TenantQuery { after: None, ..query.clone() };
+    let others = TenantQuery { state: None, reason: None, stuck: false, ..unfiltered.clone() };
     let state_counts = state_counts(db, viewer, &others, sla).await?;
     let stuck_count = matching(viewer, &TenantQuery { stuck: true, ..others }, sla)?.count(db).await?;
-    Ok(TenantPage { items, total, next, state_counts, stuck_count })
+    let check_counts = check_counts(db, viewer, &TenantQuery { check: None, ..unfiltered.clone() }, sla).await?;
+    let failing_counts = failing_counts(db, viewer, &TenantQuery { failing: None, ..unfiltered.clone() }, sla).await?;
+    let manager_counts = manager_counts(db, viewer, &TenantQuery { manager: None, ..unfiltered.clone() }, sla).await?;
+    let overridden_count = matching(viewer, &TenantQuery { overridden: true, ..unfiltered }, sla)?.count(db).await?;
+    Ok(ListCounts { total, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count })
+}
+
+/// The latest setup-check run of the outer `tenants` row in its own environment, as a subquery
+/// selecting `column` (newest start first, the id breaking ties; on `(tenant_id, started_at)`).
+fn latest_run(column: check_run::Column) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+    Query::select()
+        .column((check_run::Entity, column))
+        .from(check_run::Entity)
+        .and_where(Expr::col((check_run::Entity, check_run::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .and_where(Expr::col((check_run::Entity, check_run::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
+        .order_by((check_run::Entity, check_run::Column::StartedAt), Order::Desc)
+        .order_by((check_run::Entity, check_run::Column::Id), Order::Desc)
+        .limit(1)
+        .to_owned()
+}
+
+/// [`latest_run`] as a value (a scalar subquery).
+fn latest_run_value(column: check_run::Column) -> sea_orm::sea_query::Expr {
+    sea_orm::sea_query::Expr::SubQuery(None, Box::new(latest_run(column).into()))
+}
+
+/// Whether the outer tenant's latest run reads as `filter`.
+fn check_reads(filter: CheckFilter) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    match filter.overall() {
+        Some(overall) => latest_run_value(check_run::Column::Overall).eq(overall.as_str()),
+        None if filter == CheckFilter::Running => {
+            Expr::exists(latest_run(check_run::Column::Id)).and(latest_run_value(check_run::Column::Overall).is_null())
+        }
+        None => Expr::exists(latest_run(check_run::Column::Id)).not(),
+    }
+}
+
+/// Whether `check` failed in the outer tenant's latest run (a primary-key lookup of its result).
+fn check_fails(check: CheckId) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    let c = |col: check_result::Column| Expr::col((check_result::Entity, col));
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(check_result::Entity)
+            .and_where(c(check_result::Column::RunId).eq(latest_run_value(check_run::Column::Id)))
+            .and_where(c(check_result::Column::CheckId).eq(check.as_str()))
+            .and_where(c(check_result::Column::Status).eq(CheckStatus::Fail.as_str()))
+            .to_owned(),
+    )
+}
+
+/// Tenants per setup-check option among those `viewer` may see that match `query`: one grouped
+/// query over the matching tenants with their latest run's overall result (no overall is either
+/// running or never run: the rows with a run id are the running ones).
+pub async fn check_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<Vec<(CheckFilter, u64)>> {
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, Func, Query};
+    use sea_orm::{QuerySelect, QueryTrait};
+
+    let t = Alias::new("t");
+    let latest = matching(viewer, query, sla)?
+        .select_only()
+        .column(tenant::Column::Id)
+        .expr_as(latest_run_value(check_run::Column::Overall), "overall")
+        .expr_as(latest_run_value(check_run::Column::Id), "run_id")
+        .into_query();
+    let grouped = Query::select()
+        .expr_as(Expr::col((t.clone(), Alias::new("overall"))), Alias::new("overall"))
+        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
+        .expr_as(Func::count(Expr::col((t.clone(), Alias::new("run_id")))), Alias::new("with_run"))
+        .from_subquery(latest, t.clone())
+        .add_group_by([Expr::col((t, Alias::new("overall")))])
+        .to_owned();
+    let mut counts: Vec<(CheckFilter, u64)> = Vec::new();
+    let mut add = |filter: CheckFilter, n: i64| {
+        if n > 0 {
+            counts.push((filter, n as u64));
+        }
+    };
+    for row in db.query_all(&grouped).await? {
+        let overall: Option<String> = row.try_get("", "overall")?;
+        let n: i64 = row.try_get("", "n")?;
+        let with_run: i64 = row.try_get("", "with_run")?;
+        match overall {
+            None => {
+                add(CheckFilter::Running, with_run);
+                add(CheckFilter::NeverRun, n - with_run);
+            }
+            Some(stored) => {
+                let filter = CheckFilter::parse(&stored)
+                    .filter(|f| f.overall().is_some())
+                    .ok_or_else(|| ServiceError::unexpected(format!("check_runs: unknown overall result `{stored}` while counting")))?;
+                add(filter, n);
+            }
+        }
+    }
+    counts.sort_by_key(|(f, _)| CheckFilter::ALL.iter().position(|x| x == f));
+    Ok(counts)
+}
+
+/// Tenants per check failing in their latest run, among those `viewer` may see that match
+/// `query`: the matching tenants' latest runs joined to their failed results, grouped by check.
+pub async fn failing_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<Vec<(CheckId, u64)>> {
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query};
+    use sea_orm::{QuerySelect, QueryTrait};
+
+    let t = Alias::new("t");
+    let latest = matching(viewer, query, sla)?.select_only().expr_as(latest_run_value(check_run::Column::Id), "run_id").into_query();
+    let check = Expr::col((check_result::Entity, check_result::Column::CheckId));
+    let grouped = Query::select()
+        .expr_as(check.clone(), Alias::new("check_id"))
+        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
+        .from_subquery(latest, t.clone())
+        .inner_join(
+            check_result::Entity,
+            Expr::col((check_result::Entity, check_result::Column::RunId))
+                .equals((t, Alias::new("run_id")))
+                .and(Expr::col((check_result::Entity, check_result::Column::Status)).eq(CheckStatus::Fail.as_str())),
+        )
+        .add_group_by([check])
+        .to_owned();
+    let mut counts = Vec::new();
+    for row in db.query_all(&grouped).await? {
+        let stored: String = row.try_get("", "check_id")?;
+        let n: i64 = row.try_get("", "n")?;
+        let id = CheckId::parse(&stored).ok_or_else(|| ServiceError::unexpected(format!("check_results: unknown check `{stored}` while counting")))?;
+        counts.push((id, n as u64));
+    }
+    counts.sort_by_key(|(id, _)| CheckId::ALL.iter().position(|x| x == id));
+    Ok(counts)
+}
+
+/// Tenants per account manager among those `viewer` may see that match `query` (an account
+/// manager sees only their own), with each manager's e-mail; `None` for unassigned tenants.
+pub async fn manager_counts<C: ConnectionTrait>(
+    db: &C,
+    viewer: &StaffPrincipal,
+    query: &TenantQuery,
+    sla: &OnboardingSla,
+) -> ServiceResult<Vec<(Option<Uuid>, Option<String>, u64)>> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Expr, Func};
+    let rows = matching(viewer, query, sla)?
+        .select_only()
+        .column(tenant::Column::AccountManagerId)
+        .expr_as(Func::count(Expr::col((tenant::Entity, tenant::Column::Id))), "n")
+        .group_by(tenant::Column::AccountManagerId)
+        .into_tuple::<(Option<Uuid>, i64)>()
+        .all(db)
+        .await?;
+    let emails = manager_emails(db).await?;
+    let mut counts: Vec<(Option<Uuid>, Option<String>, u64)> =
+        rows.into_iter().map(|(id, n)| (id, id.and_then(|m| emails.get(&m).cloned()), n as u64)).collect();
+    // By e-mail, unassigned last.
+    counts.sort_by(|a, b| (a.1.is_none(), &a.1).cmp(&(b.1.is_none(), &b.1)));
+    Ok(counts)
 }
 
 /// Tenants per consent state (and reason) among those `viewer` may see that match `query`: one
@@ -245,8 +433,9 @@ pub async fn overview<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, sla: 
     for environment in app::environment::Environment::ALL {
         let query = TenantQuery { environment: Some(environment), ..Default::default() };
         let counts = state_counts(db, viewer, &query, sla).await?;
-        let stuck = matching(viewer, &TenantQuery { stuck: true, ..query }, sla)?.count(db).await?;
-        environments.push(EnvironmentOverview { environment, counts, stuck });
+        let stuck = matching(viewer, &TenantQuery { stuck: true, ..query.clone() }, sla)?.count(db).await?;
+        let overridden = matching(viewer, &TenantQuery { overridden: true, ..query }, sla)?.count(db).await?;
+        environments.push(EnvironmentOverview { environment, counts, stuck, overridden });
     }
     let recent = audit::log(db, viewer, &app::audit::log::AuditQuery::default(), OVERVIEW_RECENT).await?.items;
     Ok(Overview { environments, recent })
@@ -266,7 +455,8 @@ pub fn matching_ids(viewer: &StaffPrincipal, query: &TenantQuery, sla: &Onboardi
 
 /// The tenants `viewer` may see that match `query`'s filters (not its cursor): an account
 /// manager only their assigned tenants, archived ones only when asked, the search anywhere in
-/// name, slug or contact e-mail.
+/// name, slug, contact e-mail or system-user e-mail; the consent, setup-check, failing-check,
+/// manager and override filters each as one correlated condition on the tenant row.
 fn matching(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::Select<tenant::Entity>> {
     use sea_orm::Condition;
     use sea_orm::sea_query::{Expr, ExprTrait, Func};
@@ -320,6 +510,15 @@ fn matching(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -
     }
     if query.stuck {
         select = select.filter(stuck(sla, Utc::now()));
+    }
+    if let Some(filter) = query.check {
+        select = select.filter(check_reads(filter));
+    }
+    if let Some(check) = query.failing {
+        select = select.filter(check_fails(check));
+    }
+    if query.overridden {
+        select = select.filter(Expr::exists(crate::overrides::in_force_row(Utc::now())));
     }
     Ok(select)
 }

@@ -221,6 +221,14 @@ fn check_title(value: Option<&Value>) -> String {
     }
 }
 
+/// What an override's audit row is about (`consent` or a check), by its title.
+fn subject_title(value: Option<&Value>) -> String {
+    match text(value, "subject") {
+        Some(s) => app::overrides::OverrideSubject::parse(s).map(|s| s.title().to_owned()).unwrap_or_else(|| s.to_owned()),
+        None => "a check".to_owned(),
+    }
+}
+
 fn status_label(value: Option<&Value>) -> Option<String> {
     let raw = value?.get("status")?;
     Some(serde_json::from_value::<CheckStatus>(raw.clone()).map(|s| s.label().to_owned()).unwrap_or_else(|_| raw.to_string()))
@@ -242,6 +250,16 @@ fn audit_summary(action: &str, before: Option<&Value>, after: Option<&Value>) ->
             }
         }
         "setup.attested" => format!("Check “{}” attested by staff", check_title(after)),
+        "setup.overridden" | "consent.overridden" => format!(
+            "{} overridden ({}) until {}: {}",
+            subject_title(after),
+            text(after, "status").unwrap_or("—").replace('_', " "),
+            text(after, "expires_at").and_then(|t| t.get(..10)).unwrap_or("—"),
+            text(after, "justification").unwrap_or_default()
+        ),
+        "setup.override_cleared" | "consent.override_cleared" => format!("Override of {} cleared: it passes now", subject_title(before)),
+        "setup.override_expired" | "consent.override_expired" => format!("Override of {} expired", subject_title(before)),
+        "setup.override_withdrawn" | "consent.override_withdrawn" => format!("Override of {} withdrawn", subject_title(before)),
         other => describe_action(other),
     }
 }

@@ -33,6 +33,11 @@ pub fn describe_action(action: &str) -> String {
         "consent.granted" => "Consent granted".into(),
         "consent.system_user_pinned" => "System user pinned".into(),
         "consent.verified" => "Verification".into(),
+        "consent.overridden" => "Consent overridden".into(),
+        "setup.overridden" => "Setup check overridden".into(),
+        "consent.override_cleared" | "setup.override_cleared" => "Override cleared by a passing run".into(),
+        "consent.override_expired" | "setup.override_expired" => "Override expired".into(),
+        "consent.override_withdrawn" | "setup.override_withdrawn" => "Override withdrawn".into(),
         other => other.replace(['.', '_'], " "),
     }
 }

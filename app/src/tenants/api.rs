@@ -109,6 +109,9 @@ pub struct TenantSummary {
     /// Longer in its state than the onboarding SLA allows.
     #[serde(default)]
     pub stuck: bool,
+    /// The overrides in force on the tenant (its consent, or setup checks), in subject order.
+    #[serde(default)]
+    pub overrides: Vec<crate::overrides::OverrideBadge>,
 }
 
 /// What staff do next for a tenant in `state` (with `reason` when it needs attention): the
@@ -169,10 +172,96 @@ pub struct TenantQuery {
     /// Only tenants assigned to this account manager.
     #[serde(default)]
     pub manager: Option<Uuid>,
+    /// Only tenants whose latest setup-check run reads so (`?check=fail`, `running`, `never_run`).
+    #[serde(default)]
+    pub check: Option<CheckFilter>,
+    /// Only tenants whose latest setup-check run has this check failing (`?failing=connect_delivery`).
+    #[serde(default)]
+    pub failing: Option<crate::checks::CheckId>,
+    /// Only tenants with an override in force (`?overridden=1`).
+    #[serde(default)]
+    pub overridden: bool,
+}
+
+/// The setup-check filter of the list: a tenant's latest run's overall result, or that its
+/// latest run is still running, or that it never ran.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CheckFilter {
+    Pass,
+    Warn,
+    Fail,
+    Error,
+    Skipped,
+    Abandoned,
+    Running,
+    NeverRun,
+}
+
+impl CheckFilter {
+    /// Every option, in the order the list offers them.
+    pub const ALL: [CheckFilter; 8] = [
+        CheckFilter::Fail,
+        CheckFilter::Error,
+        CheckFilter::Warn,
+        CheckFilter::Skipped,
+        CheckFilter::Pass,
+        CheckFilter::Abandoned,
+        CheckFilter::Running,
+        CheckFilter::NeverRun,
+    ];
+
+    /// The URL value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckFilter::Pass => "pass",
+            CheckFilter::Warn => "warn",
+            CheckFilter::Fail => "fail",
+            CheckFilter::Error => "error",
+            CheckFilter::Skipped => "skipped",
+            CheckFilter::Abandoned => "abandoned",
+            CheckFilter::Running => "running",
+            CheckFilter::NeverRun => "never_run",
+        }
+    }
+
+    /// Parses the URL value; `None` for anything else.
+    pub fn parse(value: &str) -> Option<CheckFilter> {
+        CheckFilter::ALL.into_iter().find(|c| c.as_str() == value)
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckFilter::Pass => "Pass",
+            CheckFilter::Warn => "Warning",
+            CheckFilter::Fail => "Fail",
+            CheckFilter::Error => "Could not check",
+            CheckFilter::Skipped => "Skipped",
+            CheckFilter::Abandoned => "Abandoned",
+            CheckFilter::Running => "Running",
+            CheckFilter::NeverRun => "Never run",
+        }
+    }
+
+    /// The finished run's overall result this option stands for (`None` for running / never run).
+    pub fn overall(self) -> Option<crate::checks::RunOverall> {
+        use crate::checks::RunOverall as O;
+        match self {
+            CheckFilter::Pass => Some(O::Pass),
+            CheckFilter::Warn => Some(O::Warn),
+            CheckFilter::Fail => Some(O::Fail),
+            CheckFilter::Error => Some(O::Error),
+            CheckFilter::Skipped => Some(O::Skipped),
+            CheckFilter::Abandoned => Some(O::Abandoned),
+            CheckFilter::Running | CheckFilter::NeverRun => None,
+        }
+    }
 }
 
 impl TenantQuery {
-    /// The query's URL parameters (`q`, `archived`, `state`, `reason`, `env`; the cursor only when
+    /// The query's URL parameters (`q`, `archived`, `state`, `reason`, `env`, `stuck`, `manager`,
+    /// `check`, `failing`, `overridden`; the cursor only when
     /// `after` is given), each encoded: the list page and its export link build their addresses
     /// from this one place.
     pub fn url_params(&self, after: Option<&str>) -> String {
@@ -198,6 +287,15 @@ impl TenantQuery {
         }
         if let Some(m) = self.manager {
             parts.push(format!("manager={m}"));
+        }
+        if let Some(c) = self.check {
+            parts.push(format!("check={}", c.as_str()));
+        }
+        if let Some(f) = self.failing {
+            parts.push(format!("failing={}", f.as_str()));
+        }
+        if self.overridden {
+            parts.push("overridden=1".to_owned());
         }
         if let Some(a) = after {
             parts.push(format!("after={}", enc(a)));
@@ -231,6 +329,20 @@ pub struct TenantPage {
     /// How many of the tenants the other filters match are stuck in onboarding.
     #[serde(default)]
     pub stuck_count: u64,
+    /// Tenants per setup-check option under every filter but the setup-check filter.
+    #[serde(default)]
+    pub check_counts: Vec<(CheckFilter, u64)>,
+    /// Tenants per failing check under every filter but the failing-check filter (checks that
+    /// fail nowhere are left out).
+    #[serde(default)]
+    pub failing_counts: Vec<(crate::checks::CheckId, u64)>,
+    /// Tenants per account manager under every filter but the manager filter: `(id, e-mail,
+    /// count)`, `None` for tenants assigned to nobody.
+    #[serde(default)]
+    pub manager_counts: Vec<(Option<Uuid>, Option<String>, u64)>,
+    /// How many of the tenants the other filters match have an override in force.
+    #[serde(default)]
+    pub overridden_count: u64,
 }
 
 fn empty_as_none_string<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
@@ -245,6 +357,9 @@ pub struct EnvironmentOverview {
     pub environment: Environment,
     pub counts: Vec<StateCount>,
     pub stuck: u64,
+    /// Tenants with an override in force (on their consent or a setup check).
+    #[serde(default)]
+    pub overridden: u64,
 }
 
 impl EnvironmentOverview {
@@ -502,6 +617,7 @@ mod overview_tests {
                 count(ConsentState::Revoked, 3),
             ],
             stuck: 0,
+            overridden: 0,
         };
         let reached: Vec<u64> = env.funnel().into_iter().map(|(_, n)| n).collect();
         assert_eq!(reached, [22, 12, 7, 5, 4]);

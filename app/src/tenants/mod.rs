@@ -3,5 +3,6 @@
 
 pub mod api;
 pub mod overview;
+pub mod list_filters;
 pub mod timeline;
 pub mod views;

@@ -1,5 +1,6 @@
 //! The staff overview: per environment the onboarding funnel with step conversion, who needs
-//! attention and why, who is stuck past the SLA, and the latest activity. Every number links to
+//! attention and why, who is stuck past the SLA, how many carry a manual override, and the
+//! latest activity. Every number links to
 //! the tenant list filtered to exactly those tenants; the funnel chart is an inline SVG drawn on
 //! the server, with the same numbers in the table beside it.
 
@@ -117,6 +118,11 @@ fn EnvironmentCard(env: EnvironmentOverview) -> impl IntoView {
                 <a href=list(q(Some(ConsentState::Revoked), None, false))>{env.in_state(ConsentState::Revoked)} " revoked"</a>
                 " · "
                 <a href=list(q(None, None, true)) data-testid=format!("stuck-{}", environment.as_str())>{env.stuck} " stuck past the onboarding SLA"</a>
+                " · "
+                <a href=list(TenantQuery { environment: Some(environment), overridden: true, ..Default::default() })
+                    class="overridden" data-testid=format!("overridden-{}", environment.as_str())
+                    title="Consent or a setup check accepted manually by staff, until the override expires">
+                    {env.overridden} " overridden"</a>
             </p>
         </article>
     }

@@ -10,6 +10,7 @@ use validator::Validate;
 
 use super::api::*;
 use crate::auth::Role;
+use crate::checks::CheckId;
 use crate::environment::Environment;
 use crate::onboarding::model::ConsentState;
 use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, TextArea, format_time, go_to, reload_page, staff_role_allows};
@@ -40,6 +41,9 @@ fn TenantList() -> impl IntoView {
             environment: q.get("env").and_then(|e| Environment::parse(&e)),
             stuck: q.get("stuck").as_deref() == Some("1"),
             manager: q.get("manager").and_then(|m| Uuid::parse_str(&m).ok()),
+            check: q.get("check").and_then(|c| CheckFilter::parse(&c)),
+            failing: q.get("failing").and_then(|c| CheckId::parse(&c)),
+            overridden: q.get("overridden").as_deref() == Some("1"),
         }
     };
     let tenants = Resource::new(tenant_query, list_tenant_page);
@@ -60,6 +64,9 @@ fn TenantList() -> impl IntoView {
                 {move || tenant_query().state.map(|s| view! { <input type="hidden" name="state" value=s.as_str() /> })}
                 {move || tenant_query().reason.map(|r| view! { <input type="hidden" name="reason" value=r /> })}
                 {move || tenant_query().environment.map(|e| view! { <input type="hidden" name="env" value=e.as_str() /> })}
+                // The newer filters ride along as static inputs whose value and `disabled` change
+                // (disabled ones are not sent): new dynamic children here break hydration.
+                <super::list_filters::SearchCarries query=Signal::derive(tenant_query) />
                 <button type="submit">"Search"</button>
                 // A download, not a page: the router must let the browser fetch it.
                 <a class="button" href=move || export_link(&tenant_query()) download="" rel="external"
@@ -83,6 +90,7 @@ fn TenantList() -> impl IntoView {
                         }.into_any(),
                         Ok(page) if page.items.is_empty() => view! {
                             {state_filters(&tenant_query(), &page.state_counts, page.stuck_count)}
+                            {super::list_filters::check_filters(&tenant_query(), &page)}
                             <p class="empty" data-testid="tenant-count">"No tenant matches. "<a href="/tenants">"Show all tenants"</a></p>
                         }.into_any(),
                         Ok(page) => {
@@ -92,8 +100,10 @@ fn TenantList() -> impl IntoView {
                             let shown = page.items.len();
                             let archived = tenant_query().include_archived;
                             let filters = state_filters(&tenant_query(), &page.state_counts, page.stuck_count);
+                            let more_filters = super::list_filters::check_filters(&tenant_query(), &page);
                             view! {
                                 {filters}
+                                {more_filters}
                                 <PageFilter shown=shown total=total />
                                 <div class="table-wrap">
                                 <table id="tenant-rows">
@@ -128,7 +138,8 @@ fn TenantList() -> impl IntoView {
                                                     Some(o) => view! { <span class=format!("badge check-{}", o.as_str())>{o.as_str()}</span> }.into_any(),
                                                     None if t.check_started_at.is_some() => view! { <span class="badge">"running"</span> }.into_any(),
                                                     None => view! { "—" }.into_any(),
-                                                }}</td>
+                                                }}
+                                                {super::list_filters::override_badges(&t.overrides)}</td>
                                                 <td>{t.account_manager_email.clone().unwrap_or_else(|| "—".into())}</td>
                                                 <td>{format_time(t.last_activity_at.unwrap_or(t.updated_at))}</td>
                                             </tr>
@@ -206,7 +217,7 @@ fn filter_rows(needle: &str) -> Option<usize> {
 }
 
 /// The list's address for `query` (and a page cursor).
-fn list_link(query: &TenantQuery, after: Option<&str>) -> String {
+pub(super) fn list_link(query: &TenantQuery, after: Option<&str>) -> String {
     let params = query.url_params(after);
     if params.is_empty() { "/tenants".to_owned() } else { format!("/tenants?{params}") }
 }
@@ -518,6 +529,7 @@ pub fn TenantPage() -> impl IntoView {
             {move || id().map(|id| view! {
                 <crate::checks::views::SetupCheckPanel scope=crate::checks::api::CheckScope::Staff(id) can_run=can_run />
             })}
+            {move || id().map(|id| view! { <crate::overrides::views::OverridePanel tenant_id=id /> })}
             // The timeline replaces the plain list of audit events (its list keeps their test id).
             // Shown only once the tenant loads, so an unknown or hidden tenant shows one notice. A
             // Transition keeps the entries on screen while a chip or "Older entries" loads the next.

@@ -9,7 +9,8 @@ use app::audit::log::AuditQuery;
 use app::error::AppError;
 use app::onboarding::model::ConsentState;
 use app::ssr::RequestCtx;
-use app::tenants::api::TenantQuery;
+use app::checks::CheckId;
+use app::tenants::api::{CheckFilter, TenantQuery};
 use axum::Extension;
 use axum::body::Body;
 use axum::extract::{Query, State};
@@ -37,6 +38,12 @@ pub struct ExportQuery {
     stuck: Option<String>,
     #[serde(default)]
     manager: Option<String>,
+    #[serde(default)]
+    check: Option<String>,
+    #[serde(default)]
+    failing: Option<String>,
+    #[serde(default)]
+    overridden: Option<String>,
 }
 
 /// A value echoed in a refusal, cut short (it came from a URL).
@@ -65,6 +72,15 @@ impl ExportQuery {
             reason: present(self.reason),
             environment,
             stuck: self.stuck.as_deref() == Some("1"),
+            check: match present(self.check) {
+                None => None,
+                Some(c) => Some(CheckFilter::parse(&c).ok_or_else(|| AppError::bad_request(format!("`{}` is not a setup-check status.", short(&c))))?),
+            },
+            failing: match present(self.failing) {
+                None => None,
+                Some(c) => Some(CheckId::parse(&c).ok_or_else(|| AppError::bad_request(format!("`{}` is not a setup check.", short(&c))))?),
+            },
+            overridden: self.overridden.as_deref() == Some("1"),
             manager: match present(self.manager) {
                 None => None,
                 Some(m) => Some(uuid::Uuid::parse_str(&m).map_err(|_| AppError::bad_request(format!("`{}` is not a staff id.", short(&m))))?),

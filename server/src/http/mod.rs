@@ -67,6 +67,7 @@ pub fn build_router(portal: Arc<Portal>, leptos_options: LeptosOptions) -> Route
             provide_context::<Arc<dyn app::audit::api::AuditPort>>(portal.clone());
             provide_context::<Arc<dyn app::api_clients::api::ApiClientsPort>>(portal.clone());
             provide_context::<Arc<dyn app::webhooks::api::WebhooksPort>>(portal.clone());
+            provide_context::<Arc<dyn app::overrides::api::OverridesPort>>(portal.clone());
             leptos::nonce::provide_nonce();
         }
     };

@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod checks;
 mod onboarding;
+mod overrides;
 mod staff;
 mod tenants;
 mod webhooks;

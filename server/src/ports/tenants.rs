@@ -2,7 +2,7 @@
 
 use app::error::AppResult;
 use app::ssr::RequestCtx;
-use app::tenants::api::{Overview, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary, TenantsPort};
+use app::tenants::api::{Overview, TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary, TenantsPort};
 use app::tenants::timeline::{TIMELINE_PAGE_SIZE, TimelinePage, TimelineQuery};
 use uuid::Uuid;
 
@@ -20,12 +20,20 @@ impl TenantsPort for Portal {
 
     async fn page(&self, ctx: &RequestCtx, query: TenantQuery) -> AppResult<TenantPage> {
         let viewer = ctx.require_staff()?;
-        done(ctx, tenants::page(&self.db, viewer, &query, &self.config.onboarding_sla).await)
+        let sla = self.config.onboarding_sla;
+        let (items, next) = done(ctx, tenants::page_of(&self.db, viewer, &query, TENANT_PAGE_SIZE, &sla).await)?;
+        // The rows are always current; the counts may be a few seconds old (`list_counts`).
+        let key = format!("{}?{}", crate::list_counts::scope_key(viewer), query.url_params(None));
+        let (db, viewer, counted) = (self.db.clone(), viewer.clone(), query);
+        let counts = self.list_counts.get(key, move || async move { tenants::list_counts(&db, &viewer, &counted, &sla).await }).await;
+        Ok(done(ctx, counts)?.into_page(items, next))
     }
 
     async fn overview(&self, ctx: &RequestCtx) -> AppResult<Overview> {
         let viewer = ctx.require_staff()?;
-        done(ctx, tenants::overview(&self.db, viewer, &self.config.onboarding_sla).await)
+        let sla = self.config.onboarding_sla;
+        let (db, key, viewer) = (self.db.clone(), crate::list_counts::scope_key(viewer), viewer.clone());
+        done(ctx, self.overviews.get(key, move || async move { tenants::overview(&db, &viewer, &sla).await }).await)
     }
 
     async fn get(&self, ctx: &RequestCtx, id: Uuid) -> AppResult<TenantDetail> {

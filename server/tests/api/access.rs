@@ -169,6 +169,21 @@ async fn the_access_matrix_holds_for_every_server_function() {
             ("/api/checks/run_one", vec![("tenant_id".into(), ta.clone()), ("run_id".into(), uuid::Uuid::new_v4().to_string()), ("check_id".into(), "system_user".into())], deny_am(who, S::CONFLICT)),
             ("/api/checks/apply_fix", vec![("tenant_id".into(), ta.clone()), ("run_id".into(), uuid::Uuid::new_v4().to_string()), ("check_id".into(), "account_settings".into())], deny_am(who, S::CONFLICT)),
             ("/api/checks/attest", vec![("tenant_id".into(), ta.clone()), ("justification".into(), "Seen the domain as active in DocuSign admin.".into())], deny_am(who, S::CONFLICT)),
+            // Overrides: every staff member who sees the tenant reads them; config staff and
+            // admins decide (here tenant A has no check run, so there is nothing to override: 422
+            // after authorization; nothing is in force to withdraw: 404).
+            ("/api/overrides/active", vec![("tenant_id".into(), ta.clone())], staff_read(who, if who == Who::OtherManager { S::NOT_FOUND } else { S::OK })),
+            (
+                "/api/overrides/create",
+                vec![
+                    ("tenant_id".into(), ta.clone()),
+                    ("input[subject]".into(), "account_settings".into()),
+                    ("input[justification]".into(), "Agreed with the customer on a call.".into()),
+                    ("input[expires_in_days]".into(), "30".into()),
+                ],
+                deny_am(who, S::UNPROCESSABLE_ENTITY),
+            ),
+            ("/api/overrides/withdraw", vec![("tenant_id".into(), ta.clone()), ("subject".into(), "consent".into())], deny_am(who, S::NOT_FOUND)),
             // Webhook endpoints: administrators only (an unknown id is 404 after authorization).
             ("/api/webhooks/list", vec![], only_admin(who)),
             (

@@ -8,6 +8,7 @@ mod support;
 
 mod access;
 mod audit_log;
+mod check_filters;
 mod checks;
 mod crash;
 mod docusign_client;
@@ -15,6 +16,7 @@ mod exports;
 mod hardening;
 mod isv_api;
 mod onboarding;
+mod overrides;
 mod render_once;
 mod router;
 mod sandbox;

@@ -161,7 +161,10 @@ pub fn test_config() -> Config {
         .merge(figment::providers::Serialized::default("public_url", ORIGIN))
         .merge(figment::providers::Serialized::default("encryption_keys", server::crypto::Keyring::generate_spec(1)))
         // The webhook tests' receivers listen on 127.0.0.1 over plain http.
-        .merge(figment::providers::Serialized::default("webhooks.allow_loopback_http", true));
+        .merge(figment::providers::Serialized::default("webhooks.allow_loopback_http", true))
+        // Tests read counts right after changing data: computed on every request (the kept
+        // counts have their own test in check_filters).
+        .merge(figment::providers::Serialized::default("list_counts_seconds", 0));
     Config::from_figment(figment).expect("test config")
 }
 

@@ -210,6 +210,9 @@ async fn clear_faults(State(app): State<AppState>) -> Response {
     ok(json!({ "faults": [] }))
 }
 
+/// How long an exhausted hourly allowance stays used up at least (seconds); see [`exhaust`].
+const EXHAUST_HOLDS_AT_LEAST: i64 = 600;
+
 #[derive(Deserialize)]
 struct Exhaust {
     account_id: String,
@@ -219,7 +222,16 @@ struct Exhaust {
 
 /// `POST /control/rate_limit/exhaust {"account_id": …, "burst": false}`: uses up the account's
 /// hourly (or burst) allowance, so the next call gets the documented over-limit answer.
+///
+/// The hourly window ends at the top of each hour, as DocuSign's does: used up at 10:59:59 it
+/// would be renewed for a call at 11:00:00. So when less than [`EXHAUST_HOLDS_AT_LEAST`] of the
+/// hour is left, the sandbox's clock first moves on to the next hour (by at most that much), and
+/// the allowance stays used up for the rest of a test, whatever the wall clock says.
 async fn exhaust(State(app): State<AppState>, Json(e): Json<Exhaust>) -> Response {
+    let left = 3600 - app.clock.now().rem_euclid(3600);
+    if !e.burst && left < EXHAUST_HOLDS_AT_LEAST {
+        app.clock.advance(left);
+    }
     let now = app.clock.now();
     let limits = app.fixture.limits.clone();
     let mut world = app.world();

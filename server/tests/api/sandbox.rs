@@ -1083,6 +1083,21 @@ async fn the_hourly_limit_answers_with_the_configured_status_until_the_top_of_th
     assert_eq!(env.get(&env.account_url("na2", GLOBEX, ""), Some(&token)).await.status(), StatusCode::OK);
 }
 
+#[tokio::test]
+async fn an_hourly_allowance_used_up_just_before_the_top_of_the_hour_stays_used_up() {
+    let env = start().await;
+    let token = env.tokens_for(GINA, "signature").await["access_token"].as_str().unwrap().to_owned();
+    // Ten seconds before the top of the hour, as a test running at hh:59:50 would be.
+    let now = env.now().await;
+    env.advance(3600 - now.rem_euclid(3600) - 10).await;
+    env.control("/rate_limit/exhaust", json!({"account_id": GLOBEX})).await;
+    // Twenty seconds on, the wall clock's hour has turned; the allowance must still be spent.
+    env.advance(20).await;
+    let r = env.get(&env.account_url("na2", GLOBEX, ""), Some(&token)).await;
+    assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(body(r).await.1["errorCode"], "HOURLY_APIINVOCATION_LIMIT_EXCEEDED");
+}
+
 // ------------------------------------------------------------------ control API
 
 #[tokio::test]

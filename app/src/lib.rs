@@ -1,11 +1,5 @@
 //! Consent Portal UI: the application shell, routes and pages, the DTOs shared by browser and
 //! server, and the server functions (thin: decode, authorize, call a backend port).
-//!
-//! The app runs in Leptos *islands* mode: pages render on the server only, and the browser
-//! hydrates just the interactive parts, the `#[island]` components (forms, buttons, the setup
-//! check's live progress). Every navigation is a server render, so the wasm carries no page,
-//! no router and no page data: only the islands and the server functions they call. Island props
-//! are serialized into the page, so they never carry a secret the page would not show anyway.
 #![recursion_limit = "256"]
 
 pub mod api_clients;
@@ -45,7 +39,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="referrer" content="no-referrer" />
                 // No favicon request (and no 404 for it).
                 <link rel="icon" href="data:," />
-                <HydrationScripts options islands=true />
+                <HydrationScripts options />
                 <MetaTags />
             </head>
             <body>
@@ -61,6 +55,14 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     #[cfg(feature = "ssr")]
     security::set_csp_for_page();
+    // Marks the document once the wasm has taken over, so people's tools and browser tests can
+    // tell a server-rendered page from an interactive one.
+    #[cfg(feature = "hydrate")]
+    Effect::new(|_| {
+        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
 
     view! {
         <Stylesheet id="leptos" href="/pkg/consent-portal.css" />

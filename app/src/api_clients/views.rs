@@ -11,18 +11,9 @@ use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, for
 use crate::environment::Environment;
 use crate::error::AppError;
 
-/// The API clients page (administrators).
+/// API clients and the form to create one.
 #[component]
 pub fn ApiClientsPage() -> impl IntoView {
-    view! {
-        <leptos_meta::Title text="API clients · Consent Portal" />
-        <RequireStaff><ApiClientsAdmin  /></RequireStaff>
-    }
-}
-
-/// API clients and the form to create one.
-#[island]
-fn ApiClientsAdmin() -> impl IntoView {
     let create = ServerAction::<CreateApiClient>::new();
     let revoke = ServerAction::<RevokeApiClient>::new();
     let clients = Resource::new(move || (create.version().get(), revoke.version().get()), |_| list_api_clients());
@@ -46,6 +37,8 @@ fn ApiClientsAdmin() -> impl IntoView {
     // Everything is inside the list's Suspend: a role that may not manage API clients sees only
     // "Not allowed", never a form it would fill in for nothing.
     view! {
+        <leptos_meta::Title text="API clients · Consent Portal" />
+        <RequireStaff>
             <Suspense fallback=|| view! { <section class="panel"><h1>"API clients"</h1><p class="loading">"Loading API clients…"</p></section> }>
                 {move || Suspend::new(async move {
                     match clients.await {
@@ -124,6 +117,7 @@ fn ApiClientsAdmin() -> impl IntoView {
                     }
                 })}
             </Suspense>
+        </RequireStaff>
     }
 }
 

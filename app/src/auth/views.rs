@@ -1,38 +1,31 @@
 //! The sign-in page.
 
 use leptos::prelude::*;
-use leptos_router::hooks::use_query_map;
+use leptos_router::hooks::{use_navigate, use_query_map};
 
 use super::api::{SignIn, safe_next};
-use crate::components::{ErrorNotice, FieldMessages, go_to};
+use crate::components::{ErrorNotice, FieldMessages};
 
 /// Staff sign-in: e-mail and password, with a clear message on failure.
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let query = use_query_map();
-    let next = safe_next(query.read_untracked().get("next").as_deref());
+    let next = move || safe_next(query.read().get("next").as_deref());
+    let action = ServerAction::<SignIn>::new();
+    let error = Signal::derive(move || action.value().get().and_then(Result::err));
+
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(signed_in)) = action.value().get() {
+            navigate(&signed_in.next, Default::default());
+        }
+    });
+
     view! {
         <leptos_meta::Title text="Sign in · Consent Portal" />
         <section class="panel narrow">
             <h1>"Sign in"</h1>
             <p class="lead">"Staff sign-in for the Consent Portal."</p>
-            <SignInForm next=next />
-        </section>
-    }
-}
-
-/// The sign-in form; on success opens `next` (a same-origin path, see `safe_next`).
-#[island]
-fn SignInForm(next: String) -> impl IntoView {
-    let action = ServerAction::<SignIn>::new();
-    let error = Signal::derive(move || action.value().get().and_then(Result::err));
-    Effect::new(move |_| {
-        if let Some(Ok(signed_in)) = action.value().get() {
-            go_to(&signed_in.next);
-        }
-    });
-
-    view! {
             <ErrorNotice error=error />
             <ActionForm action=action attr:class="form" attr:novalidate=true>
                 <input type="hidden" name="next" value=next />
@@ -49,5 +42,6 @@ fn SignInForm(next: String) -> impl IntoView {
                     {move || if action.pending().get() { "Signing in…" } else { "Sign in" }}
                 </button>
             </ActionForm>
+        </section>
     }
 }

@@ -8,7 +8,7 @@ use super::{CheckId, CheckResultView, CheckRunView, RunSummary, StartedRun};
 use crate::error::AppError;
 
 /// Whose tenant a call is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CheckScope {
     /// Staff, naming the tenant (account managers: read-only, assigned tenants only).
     Staff(Uuid),

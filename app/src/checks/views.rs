@@ -10,10 +10,9 @@ use super::{CheckId, CheckResultView, CheckStatus, RUN_CHECK};
 use crate::components::{ErrorNotice, format_time};
 use crate::error::AppError;
 
-/// The panel (an island: it loads the latest results in the browser and shows a run's progress
-/// live). `can_run` hides the buttons from read-only staff.
-#[island]
-pub fn SetupCheckPanel(scope: CheckScope, can_run: bool) -> impl IntoView {
+/// The panel. `can_run` hides the buttons from read-only staff.
+#[component]
+pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -> impl IntoView {
     // Loaded in the browser only: the panel is secondary to the page, so rendering the page on
     // the server never waits for it.
     let latest = LocalResource::new(move || latest_for(scope));
@@ -91,7 +90,7 @@ pub fn SetupCheckPanel(scope: CheckScope, can_run: bool) -> impl IntoView {
         <section class="panel" data-testid="setup-check" hidden=missing>
             <div class="panel-head">
                 <h2>"Setup check"</h2>
-                <Show when=move || can_run>
+                <Show when=move || can_run.get()>
                     <button type="button" class="primary" on:click=run disabled=move || running.get()>
                         {move || if running.get() { "Checking…" } else { RUN_CHECK }}
                     </button>
@@ -133,7 +132,7 @@ pub fn SetupCheckPanel(scope: CheckScope, can_run: bool) -> impl IntoView {
                                         {(matches!(scope, CheckScope::Staff(_)) && r.id == CheckId::ClaimedDomains && r.status == CheckStatus::Skipped).then(|| {
                                             let tenant = match scope { CheckScope::Staff(t) => t, CheckScope::Invitee => Uuid::nil() };
                                             view! {
-                                                <Show when=move || can_run>
+                                                <Show when=move || can_run.get()>
                                                     <ActionForm action=attest_action attr:class="form attest">
                                                         <input type="hidden" name="tenant_id" value=tenant.to_string() />
                                                         <label for="attest-justification">"Attest manually (checked again on every run)"</label>
@@ -164,7 +163,7 @@ pub fn SetupCheckPanel(scope: CheckScope, can_run: bool) -> impl IntoView {
                                             view! {
                                                 <div class="fix">
                                                     <ul>{f.details.into_iter().map(|d| view! { <li><code>{d}</code></li> }).collect_view()}</ul>
-                                                    <Show when=move || can_run>
+                                                    <Show when=move || can_run.get()>
                                                         <button type="button" disabled=move || running.get() on:click={
                                                             let label = label.clone();
                                                             move |_| fix(id, label.clone())

@@ -2,115 +2,121 @@
 //! form fields with inline errors, and the not-found page.
 
 use leptos::prelude::*;
+use leptos_router::NavigateOptions;
+use leptos_router::components::A;
+use leptos_router::hooks::{use_location, use_navigate};
 
-use crate::auth::api::SignOut;
+use crate::auth::api::{SignOut, current_staff};
 use crate::auth::{Role, StaffPrincipal};
 use crate::error::AppError;
 
-/// The signed-in staff member of the request being rendered (`None` outside the server: pages
-/// render only there, see the crate docs). Read from the request context the session middleware
-/// attaches, so the frame and the pages know the role without a query of their own.
-pub fn signed_in_staff() -> Option<StaffPrincipal> {
-    #[cfg(feature = "ssr")]
-    {
-        crate::ssr::render_ctx().and_then(|ctx| ctx.staff)
-    }
-    #[cfg(not(feature = "ssr"))]
-    {
-        None
-    }
-}
+/// The signed-in staff member, refetched on every navigation so an expired session is noticed.
+#[derive(Clone, Copy)]
+pub struct CurrentStaff(pub Resource<Result<Option<StaffPrincipal>, AppError>>);
 
-/// Whether the signed-in staff member's role passes `allowed`, for showing controls. The server
-/// functions decide what a role may do; this only leaves out controls that would be refused.
-pub fn staff_role_allows(allowed: fn(Role) -> bool) -> bool {
-    signed_in_staff().is_some_and(|s| allowed(s.role))
+/// The current-staff resource provided by [`AppFrame`].
+pub fn use_current_staff() -> Resource<Result<Option<StaffPrincipal>, AppError>> {
+    expect_context::<CurrentStaff>().0
 }
 
 /// The page frame: skip link, header with navigation and sign-out, and the main region.
 #[component]
 pub fn AppFrame(children: Children) -> impl IntoView {
-    let header = signed_in_staff().map(|staff| {
-        let is_admin = staff.role == Role::Admin;
-        view! {
-            <nav aria-label="Main">
-                <a href="/overview">"Overview"</a>
-                <a href="/tenants">"Tenants"</a>
-                <a href="/audit">"Audit log"</a>
-                {is_admin.then(|| view! {
-                    <a href="/staff">"Staff"</a>
-                    <a href="/settings/api">"API clients"</a>
-                    <a href="/settings/webhooks">"Webhooks"</a>
-                })}
-            </nav>
-            <div class="whoami">
-                <span data-testid="whoami">{staff.email}</span>
-                <span class="role">{staff.role.label()}</span>
-                <SignOutButton />
-            </div>
-        }
-    });
+    let location = use_location();
+    let me = Resource::new(move || location.pathname.get(), |_| current_staff());
+    provide_context(CurrentStaff(me));
+    let sign_out = ServerAction::<SignOut>::new();
+
     view! {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <a class="brand" href="/tenants">"Consent Portal"</a>
-            {header}
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match me.await {
+                        Ok(Some(staff)) => {
+                            let is_admin = staff.role == Role::Admin;
+                            view! {
+                                <nav aria-label="Main">
+                                    <A href="/overview">"Overview"</A>
+                                    <A href="/tenants">"Tenants"</A>
+                                    <A href="/audit">"Audit log"</A>
+                                    <Show when=move || is_admin>
+                                        <A href="/staff">"Staff"</A>
+                                        <A href="/settings/api">"API clients"</A>
+                                        <A href="/settings/webhooks">"Webhooks"</A>
+                                    </Show>
+                                </nav>
+                                <div class="whoami">
+                                    <span data-testid="whoami">{staff.email.clone()}</span>
+                                    <span class="role">{staff.role.label()}</span>
+                                    <ActionForm action=sign_out>
+                                        <button type="submit" class="link-button">"Sign out"</button>
+                                    </ActionForm>
+                                </div>
+                            }
+                                .into_any()
+                        }
+                        _ => ().into_any(),
+                    }
+                })}
+            </Transition>
         </header>
         <main id="main" tabindex="-1">{children()}</main>
     }
 }
 
-/// Signs out, then opens the sign-in page.
-#[island]
-fn SignOutButton() -> impl IntoView {
-    let sign_out = ServerAction::<SignOut>::new();
-    Effect::new(move |_| {
-        if let Some(Ok(())) = sign_out.value().get() {
-            go_to("/login");
-        }
-    });
-    view! {
-        <ActionForm action=sign_out>
-            <button type="submit" class="link-button">"Sign out"</button>
-        </ActionForm>
-    }
-}
-
-/// Renders a staff page for a signed-in staff member. The access gate already answers an
-/// anonymous request for a staff page with a 303 to sign-in; this is the page's own guard, so a
-/// page never renders its controls for nobody. Every navigation is a server render (islands
-/// mode), so a session that ended is noticed on the next page load.
+/// Renders a staff page; in the browser, sends anyone whose session has ended to the sign-in
+/// page, keeping the address they wanted.
+///
+/// The page (`children`) is built exactly once, when the route renders, and never inside a
+/// `<Suspense>`: a Suspense re-runs its child closure (on the server once to register the
+/// resources read under it, once more to check for reads nested behind them, and once to render;
+/// in the browser whenever a resource it awaited changes), so a page built in there created,
+/// fetched and embedded its resources three times. The guard decides nothing on the server: the
+/// access gate already answers anonymous requests for staff pages with a 303 to sign-in. In the
+/// browser it waits for the settled answer of [`use_current_staff`] (refetched on every
+/// navigation) and redirects when nobody is signed in; it reads that resource in an effect, not
+/// in a second Suspense boundary beside the frame's.
 #[component]
 pub fn RequireStaff(children: Children) -> impl IntoView {
-    match signed_in_staff() {
-        Some(_) => children().into_any(),
-        None => view! {
-            <section class="panel narrow">
-                <h1>"Please sign in"</h1>
-                <p>"Your session has ended. " <a href="/login">"Sign in"</a> " to continue."</p>
-            </section>
+    let me = use_current_staff();
+    let location = use_location();
+    let navigate = use_navigate();
+    let redirected = StoredValue::new(false);
+    Effect::new(move |_| {
+        // Re-check whenever the answer changes; the previous check is cancelled with this run.
+        me.track();
+        let navigate = navigate.clone();
+        leptos::task::spawn_local_scoped_with_cancellation(async move {
+            // A settled answer: while it reloads after a navigation the resource still holds the
+            // previous page's answer (for example the sign-in page's "nobody").
+            if matches!(me.await, Ok(Some(_))) || redirected.get_value() {
+                return;
+            }
+            redirected.set_value(true);
+            let wanted = format!("{}{}", location.pathname.get_untracked(), location.search.get_untracked());
+            navigate(&format!("/login?next={}", urlencode(&wanted)), NavigateOptions { replace: true, ..Default::default() });
+        });
+    });
+    children()
+}
+
+/// Whether the signed-in staff member's role passes `allowed`, for showing controls: `false` on
+/// the server and while hydrating (so both render the same), then the role's answer once the page
+/// is interactive. Read in an effect, so the frame's Suspense stays the only boundary that reads
+/// the current-staff resource. The server functions decide what a role may do; this only hides
+/// controls that would be refused.
+pub fn staff_role_allows(allowed: fn(Role) -> bool) -> Signal<bool> {
+    let me = use_current_staff();
+    let allows = RwSignal::new(false);
+    Effect::new(move |_| {
+        let now = me.get().and_then(Result::ok).flatten().is_some_and(|s| allowed(s.role));
+        if allows.get_untracked() != now {
+            allows.set(now);
         }
-        .into_any(),
-    }
-}
-
-/// Opens `path` in this tab, as a full page load: pages render on the server, so this is how an
-/// island shows the state an action left behind.
-pub fn go_to(path: &str) {
-    #[cfg(feature = "hydrate")]
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().assign(path);
-    }
-    #[cfg(not(feature = "hydrate"))]
-    let _ = path;
-}
-
-/// Loads the current page again (after an island's action changed what the page shows).
-pub fn reload_page() {
-    #[cfg(feature = "hydrate")]
-    if let Some(w) = web_sys::window() {
-        let _ = w.location().reload();
-    }
+    });
+    allows.into()
 }
 
 /// A `<textarea>` prefilled with user-supplied text.

@@ -23,9 +23,8 @@ pub fn reason_text(code: &str) -> &'static str {
     }
 }
 
-/// The consent panel for staff: an island, because its actions (invites, verify, end sessions)
-/// change what it shows; its data is loaded with the page and refetched after each action.
-#[island]
+/// The consent panel for staff.
+#[component]
 pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
     let create = ServerAction::<CreateInvite>::new();
     let revoke = ServerAction::<RevokeInvite>::new();

@@ -15,6 +15,15 @@ pub fn InviteLandingPage() -> impl IntoView {
     let params = use_params_map();
     let token = move || params.read().get("token").unwrap_or_default();
     let landing = Resource::new(token, invite_landing);
+    let redeem = ServerAction::<RedeemInvite>::new();
+    let error = Signal::derive(move || redeem.value().get().and_then(Result::err));
+    Effect::new(move |_| {
+        if let Some(Ok(())) = redeem.value().get() {
+            // A full load: the new session cookie must reach the server with the next request.
+            // It replaces this page in the history, so Back does not return to a spent link.
+            go_to("/wizard");
+        }
+    });
 
     view! {
         <leptos_meta::Title text="Your DocuSign setup · Consent Portal" />
@@ -43,34 +52,17 @@ pub fn InviteLandingPage() -> impl IntoView {
                                 "with DocuSign, grant consent, and choose the user and account the integration will use."
                             </p>
                             <p>"This link is valid until " {format_time(l.expires_at)} " and works once."</p>
-                            <StartForm token=token() />
+                            <ErrorNotice error=error />
+                            <ActionForm action=redeem>
+                                <input type="hidden" name="token" value=token />
+                                <button type="submit" class="primary">{controls::START}</button>
+                            </ActionForm>
                         </section>
                     }.into_any(),
                     Err(e) => view! { <InviteProblem error=e /> }.into_any(),
                 }
             })}
         </Suspense>
-    }
-}
-
-/// The Start button: redeems the invite (this is what spends the link) and opens the wizard.
-#[island]
-fn StartForm(token: String) -> impl IntoView {
-    let redeem = ServerAction::<RedeemInvite>::new();
-    let error = Signal::derive(move || redeem.value().get().and_then(Result::err));
-    Effect::new(move |_| {
-        if let Some(Ok(())) = redeem.value().get() {
-            // A full load: the new session cookie must reach the server with the next request.
-            // It replaces this page in the history, so Back does not return to a spent link.
-            go_to("/wizard");
-        }
-    });
-    view! {
-        <ErrorNotice error=error />
-        <ActionForm action=redeem>
-            <input type="hidden" name="token" value=token />
-            <button type="submit" class="primary">{controls::START}</button>
-        </ActionForm>
     }
 }
 
@@ -103,17 +95,6 @@ fn go_to(path: &str) {
 /// The wizard: one page whose content follows the tenant's progress.
 #[component]
 pub fn WizardPage() -> impl IntoView {
-    view! {
-        <leptos_meta::Title text="DocuSign setup wizard · Consent Portal" />
-        <WizardFlow />
-    }
-}
-
-/// The wizard's steps: an island, because each step's action (naming the system user, choosing
-/// the account, verifying, leaving) moves it on in place; its status is loaded with the page and
-/// refetched after every action.
-#[island]
-fn WizardFlow() -> impl IntoView {
     let name_user = ServerAction::<NameSystemUser>::new();
     let choose = ServerAction::<ChooseAccount>::new();
     let verify = ServerAction::<WizardVerify>::new();
@@ -134,6 +115,7 @@ fn WizardFlow() -> impl IntoView {
     );
 
     view! {
+        <leptos_meta::Title text="DocuSign setup wizard · Consent Portal" />
         <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 match status.await {

@@ -1,6 +1,6 @@
 //! The tenant page's override panel: the overrides in force (what, which status was accepted,
 //! why, by whom, until when) and, for staff who run checks, the form to set one and a button to
-//! withdraw each. Rendered on the server with its data; the browser hydrates it as an island.
+//! withdraw each. Server-rendered with plain forms, so it works with JavaScript off.
 
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -24,10 +24,9 @@ fn field_errors(error: Option<AppError>, field: &'static str, fields: &[&str]) -
     })
 }
 
-/// The panel for one tenant (an island: setting and withdrawing refetch what it shows). The form
-/// and the withdraw buttons show when the server says the caller may decide (it refuses anyone
-/// else regardless).
-#[island]
+/// The panel for one tenant. The form and the withdraw buttons show when the server says the
+/// caller may decide (it refuses anyone else regardless).
+#[component]
 pub fn OverridePanel(tenant_id: Uuid) -> impl IntoView {
     let create = ServerAction::<CreateOverride>::new();
     let withdraw = ServerAction::<WithdrawOverride>::new();

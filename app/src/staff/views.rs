@@ -10,18 +10,9 @@ use crate::auth::Role;
 use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, format_time};
 use crate::error::AppError;
 
-/// The staff page (administrators).
+/// Staff accounts and the form to add one.
 #[component]
 pub fn StaffPage() -> impl IntoView {
-    view! {
-        <leptos_meta::Title text="Staff · Consent Portal" />
-        <RequireStaff><StaffAdmin  /></RequireStaff>
-    }
-}
-
-/// Staff accounts and the form to add one.
-#[island]
-fn StaffAdmin() -> impl IntoView {
     let create = ServerAction::<CreateStaff>::new();
     let toggle = ServerAction::<SetStaffActive>::new();
     let end_sessions = ServerAction::<EndStaffSessions>::new();
@@ -48,6 +39,8 @@ fn StaffAdmin() -> impl IntoView {
     // Everything is inside the list's Suspend: a role that may not manage staff sees only
     // "Not allowed", never a form it would fill in for nothing.
     view! {
+        <leptos_meta::Title text="Staff · Consent Portal" />
+        <RequireStaff>
             <Suspense fallback=|| view! { <section class="panel"><h1>"Staff"</h1><p class="loading">"Loading staff…"</p></section> }>
                 {move || Suspend::new(async move {
                     match staff.await {
@@ -118,5 +111,6 @@ fn StaffAdmin() -> impl IntoView {
                     }
                 })}
             </Suspense>
+        </RequireStaff>
     }
 }

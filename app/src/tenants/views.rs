@@ -4,7 +4,7 @@
 use leptos::ev::SubmitEvent;
 use leptos::form::FromFormData;
 use leptos::prelude::*;
-use leptos_router::hooks::{use_params_map, use_query_map};
+use leptos_router::hooks::{use_navigate, use_params_map, use_query_map};
 use uuid::Uuid;
 use validator::Validate;
 
@@ -13,7 +13,7 @@ use crate::auth::Role;
 use crate::checks::CheckId;
 use crate::environment::Environment;
 use crate::onboarding::model::ConsentState;
-use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, TextArea, format_time, go_to, reload_page, staff_role_allows};
+use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, TextArea, format_time, staff_role_allows};
 use crate::error::AppError;
 use crate::staff::api::{StaffOption, account_managers};
 
@@ -47,6 +47,8 @@ fn TenantList() -> impl IntoView {
         }
     };
     let tenants = Resource::new(tenant_query, list_tenant_page);
+    let filter = RwSignal::new(String::new());
+    let filter_input = NodeRef::<leptos::html::Input>::new();
     let can_create = staff_role_allows(Role::manages_tenants);
     let link = move |after: Option<&str>, archived: bool| list_link(&TenantQuery { include_archived: archived, ..tenant_query() }, after);
 
@@ -54,7 +56,9 @@ fn TenantList() -> impl IntoView {
         <section class="panel">
             <div class="panel-head">
                 <h1>"Tenants"</h1>
-                {can_create.then(|| view! { <a class="button primary" href="/tenants/new">"New tenant"</a> })}
+                <Show when=move || can_create.get()>
+                    <a class="button primary" href="/tenants/new">"New tenant"</a>
+                </Show>
             </div>
             <form class="toolbar" method="get" action="/tenants" role="search">
                 <label for="tenant-search">"Search"</label>
@@ -81,6 +85,17 @@ fn TenantList() -> impl IntoView {
                     }
                 }}
             </form>
+            <div class="toolbar">
+                <label for="tenant-filter">"Filter"</label>
+                <input
+                    id="tenant-filter"
+                    node_ref=filter_input
+                    type="search"
+                    placeholder="Narrow down this page"
+                    prop:value=move || filter.get()
+                    on:input=move |ev| filter.set(event_target_value(&ev))
+                />
+            </div>
             <Suspense fallback=|| view! { <p class="loading">"Loading tenants…"</p> }>
                 {move || Suspend::new(async move {
                     match tenants.await {
@@ -97,16 +112,39 @@ fn TenantList() -> impl IntoView {
                             let total = page.total;
                             let next = page.next.clone();
                             let first = tenant_query().after.is_some();
-                            let shown = page.items.len();
-                            let archived = tenant_query().include_archived;
                             let filters = state_filters(&tenant_query(), &page.state_counts, page.stuck_count);
                             let more_filters = super::list_filters::check_filters(&tenant_query(), &page);
+                            let list = StoredValue::new(page.items);
+                            let visible = move || {
+                                let needle = filter.get().trim().to_lowercase();
+                                list.read_value().iter()
+                                    .filter(|t| needle.is_empty()
+                                        || t.display_name.to_lowercase().contains(&needle)
+                                        || t.slug.contains(&needle)
+                                        || t.contact_email.contains(&needle))
+                                    .cloned()
+                                    .collect::<Vec<_>>()
+                            };
+                            let archived = tenant_query().include_archived;
+                            // The list hydrates after the page: text typed into the filter before
+                            // that moment must still narrow it.
+                            Effect::new(move || {
+                                if let Some(input) = filter_input.get() {
+                                    let typed = input.value();
+                                    if typed != filter.get_untracked() {
+                                        filter.set(typed);
+                                    }
+                                }
+                            });
+
                             view! {
                                 {filters}
                                 {more_filters}
-                                <PageFilter shown=shown total=total />
+                                <p class="count" data-testid="tenant-count">
+                                    {move || format!("{} of {} tenants", visible().len(), total)}
+                                </p>
                                 <div class="table-wrap">
-                                <table id="tenant-rows">
+                                <table>
                                     <thead><tr>
                                         <th scope="col">"Tenant"</th><th scope="col">"Environment"</th>
                                         <th scope="col">"Consent"</th><th scope="col">"Mode"</th>
@@ -114,8 +152,8 @@ fn TenantList() -> impl IntoView {
                                         <th scope="col">"Account manager"</th><th scope="col">"Last activity"</th>
                                     </tr></thead>
                                     <tbody>
-                                        {page.items.into_iter().map(|t| view! {
-                                            <tr class:archived=t.archived data-filter=filter_text(&t)>
+                                        <For each=visible key=|t| t.id let:t>
+                                            <tr class:archived=t.archived>
                                                 <td><a href=format!("/tenants/{}", t.id)>{t.display_name.clone()}</a>
                                                     {t.archived.then(|| view! { <span class="badge">"archived"</span> })}
                                                     <br /><code class="muted">{t.slug.clone()}</code></td>
@@ -143,7 +181,7 @@ fn TenantList() -> impl IntoView {
                                                 <td>{t.account_manager_email.clone().unwrap_or_else(|| "—".into())}</td>
                                                 <td>{format_time(t.last_activity_at.unwrap_or(t.updated_at))}</td>
                                             </tr>
-                                        }).collect_view()}
+                                        </For>
                                     </tbody>
                                 </table>
                                 </div>
@@ -157,62 +195,6 @@ fn TenantList() -> impl IntoView {
                 })}
             </Suspense>
         </section>
-    }
-}
-
-/// What the page filter matches a row on: name, slug and contact e-mail, lower-cased.
-fn filter_text(t: &TenantSummary) -> String {
-    format!("{} {} {}", t.display_name, t.slug, t.contact_email).to_lowercase()
-}
-
-/// "Narrow down this page": hides the rows of this page that do not contain the typed text and
-/// says how many are left. It works on the server-rendered rows (each carries its text in
-/// `data-filter`), so the page's data is not shipped to the browser a second time.
-#[island]
-fn PageFilter(shown: usize, total: u64) -> impl IntoView {
-    let visible = RwSignal::new(shown);
-    let input = NodeRef::<leptos::html::Input>::new();
-    let apply = move |needle: String| visible.set(filter_rows(&needle.trim().to_lowercase()).unwrap_or(shown));
-    // Text typed before the island hydrated must still narrow the rows.
-    Effect::new(move || {
-        if let Some(el) = input.get() {
-            let typed = el.value();
-            if !typed.is_empty() {
-                apply(typed);
-            }
-        }
-    });
-    view! {
-        <div class="toolbar">
-            <label for="tenant-filter">"Filter"</label>
-            <input id="tenant-filter" node_ref=input type="search" placeholder="Narrow down this page"
-                on:input=move |ev| apply(event_target_value(&ev)) />
-        </div>
-        <p class="count" data-testid="tenant-count">{move || format!("{} of {} tenants", visible.get(), total)}</p>
-    }
-}
-
-/// Shows the rows of `#tenant-rows` whose `data-filter` contains `needle` and hides the others;
-/// returns how many are shown (`None` outside the browser).
-fn filter_rows(needle: &str) -> Option<usize> {
-    #[cfg(feature = "hydrate")]
-    {
-        use wasm_bindgen::JsCast;
-        let rows = web_sys::window()?.document()?.query_selector_all("#tenant-rows tbody tr").ok()?;
-        let mut shown = 0;
-        for i in 0..rows.length() {
-            let Some(row) = rows.item(i).and_then(|n| n.dyn_into::<web_sys::HtmlElement>().ok()) else { continue };
-            let text = row.get_attribute("data-filter").unwrap_or_default();
-            let show = needle.is_empty() || text.contains(needle);
-            row.set_hidden(!show);
-            shown += usize::from(show);
-        }
-        Some(shown)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = needle;
-        None
     }
 }
 
@@ -362,7 +344,7 @@ fn account_manager_options() -> ManagerOptions {
 /// the server applies; the server's answer (for example a slug clash) shows on the same fields.
 /// Creates no resource and holds no Suspense: it is built inside a Suspend, whose closure runs
 /// more than once, with the options already loaded.
-#[island]
+#[component]
 fn TenantForm(existing: Option<(Uuid, TenantInput)>, managers: Vec<StaffOption>) -> impl IntoView {
     let create = ServerAction::<CreateTenant>::new();
     let update = ServerAction::<UpdateTenant>::new();
@@ -375,10 +357,11 @@ fn TenantForm(existing: Option<(Uuid, TenantInput)>, managers: Vec<StaffOption>)
     });
     let pending = Signal::derive(move || create.pending().get() || update.pending().get());
 
+    let navigate = use_navigate();
     Effect::new(move |_| {
         let done = if is_edit { update.value().get() } else { create.value().get() };
         if let Some(Ok(id)) = done {
-            go_to(&format!("/tenants/{id}"));
+            navigate(&format!("/tenants/{id}"), Default::default());
         }
     });
 
@@ -478,11 +461,19 @@ fn TenantForm(existing: Option<(Uuid, TenantInput)>, managers: Vec<StaffOption>)
 pub fn TenantPage() -> impl IntoView {
     let params = use_params_map();
     let id = move || params.read().get("id").and_then(|s| Uuid::parse_str(&s).ok());
-    let tenant = Resource::new(id, |id| async move {
-        match id {
-            Some(id) => get_tenant(id).await,
-            None => Err(AppError::not_found("Tenant")),
-        }
+    let archive = ServerAction::<ArchiveTenant>::new();
+    let restore = ServerAction::<RestoreTenant>::new();
+    let tenant = Resource::new(
+        move || (id(), archive.version().get(), restore.version().get()),
+        |(id, _, _)| async move {
+            match id {
+                Some(id) => get_tenant(id).await,
+                None => Err(AppError::not_found("Tenant")),
+            }
+        },
+    );
+    let action_error = Signal::derive(move || {
+        archive.value().get().and_then(Result::err).or_else(|| restore.value().get().and_then(Result::err))
     });
     let can_run = staff_role_allows(Role::manages_tenants);
     let query = use_query_map();
@@ -505,13 +496,32 @@ pub fn TenantPage() -> impl IntoView {
                             <div class="panel-head">
                                 <h1 data-testid="tenant-name">{t.display_name.clone()}
                                     {archived.then(|| view! { <span class="badge">"archived"</span> })}</h1>
-                                {t.can_manage.then(|| view! {
+                                <Show when=move || t.can_manage>
                                     <div class="actions">
                                         <a class="button" href=format!("/tenants/{}/edit", t.id)>"Edit"</a>
-                                        <ArchiveControl id=t.id archived=archived />
+                                        {if archived {
+                                            view! {
+                                                <ActionForm action=restore>
+                                                    <input type="hidden" name="id" value=t.id.to_string() />
+                                                    <button type="submit">"Restore"</button>
+                                                </ActionForm>
+                                            }.into_any()
+                                        } else {
+                                            view! {
+                                                <ActionForm action=archive on:submit=move |ev: SubmitEvent| {
+                                                    if !confirm("Archive this tenant? It leaves the tenant list; nothing is deleted.") {
+                                                        ev.prevent_default();
+                                                    }
+                                                }>
+                                                    <input type="hidden" name="id" value=t.id.to_string() />
+                                                    <button type="submit" class="danger">"Archive"</button>
+                                                </ActionForm>
+                                            }.into_any()
+                                        }}
                                     </div>
-                                })}
+                                </Show>
                             </div>
+                            <ErrorNotice error=action_error />
                             <dl class="facts">
                                 <dt>"Slug"</dt><dd><code>{t.slug.clone()}</code></dd>
                                 <dt>"Environment"</dt><dd>{t.environment.label()}</dd>
@@ -542,42 +552,6 @@ pub fn TenantPage() -> impl IntoView {
             </Transition>
         </RequireStaff>
     }
-}
-
-/// Archive (after confirmation) or restore the tenant; the page reloads to show the result, or
-/// the refusal shows here.
-#[island]
-fn ArchiveControl(id: Uuid, archived: bool) -> impl IntoView {
-    let archive = ServerAction::<ArchiveTenant>::new();
-    let restore = ServerAction::<RestoreTenant>::new();
-    let error = Signal::derive(move || {
-        archive.value().get().and_then(Result::err).or_else(|| restore.value().get().and_then(Result::err))
-    });
-    Effect::new(move |_| {
-        if matches!(archive.value().get(), Some(Ok(_))) || matches!(restore.value().get(), Some(Ok(_))) {
-            reload_page();
-        }
-    });
-    let form = if archived {
-        view! {
-            <ActionForm action=restore>
-                <input type="hidden" name="id" value=id.to_string() />
-                <button type="submit">"Restore"</button>
-            </ActionForm>
-        }.into_any()
-    } else {
-        view! {
-            <ActionForm action=archive on:submit=move |ev: SubmitEvent| {
-                if !confirm("Archive this tenant? It leaves the tenant list; nothing is deleted.") {
-                    ev.prevent_default();
-                }
-            }>
-                <input type="hidden" name="id" value=id.to_string() />
-                <button type="submit" class="danger">"Archive"</button>
-            </ActionForm>
-        }.into_any()
-    };
-    view! { {form} <ErrorNotice error=error /> }
 }
 
 /// Asks the person to confirm (in the browser; always true while rendering on the server).

@@ -10,25 +10,16 @@ use super::api::*;
 use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, format_time};
 use crate::environment::Environment;
 
-/// The webhooks page (administrators); `?endpoint=` chooses whose delivery log shows.
+/// Webhook endpoints, the form to add one, and the delivery log of the one chosen by `?endpoint=`.
 #[component]
 pub fn WebhooksPage() -> impl IntoView {
-    let query = use_query_map();
-    let endpoint = query.read_untracked().get("endpoint").and_then(|v| Uuid::parse_str(v.trim()).ok());
-    view! {
-        <leptos_meta::Title text="Webhooks · Consent Portal" />
-        <RequireStaff><WebhooksAdmin endpoint=endpoint /></RequireStaff>
-    }
-}
-
-/// Webhook endpoints, the form to add one, and the delivery log of the one chosen by `?endpoint=`.
-#[island]
-fn WebhooksAdmin(endpoint: Option<Uuid>) -> impl IntoView {
     let create = ServerAction::<CreateWebhookEndpoint>::new();
     let disable = ServerAction::<DisableWebhookEndpoint>::new();
     let redeliver = ServerAction::<RedeliverWebhook>::new();
     let endpoints = Resource::new(move || (create.version().get(), disable.version().get()), |_| list_webhook_endpoints());
-    let log = Resource::new(move || (endpoint, redeliver.version().get()), |(id, _)| async move {
+    let query = use_query_map();
+    let chosen = move || query.read().get("endpoint").and_then(|v| Uuid::parse_str(v.trim()).ok());
+    let log = Resource::new(move || (chosen(), redeliver.version().get()), |(id, _)| async move {
         match id {
             Some(id) => webhook_deliveries(id).await.map(Some),
             None => Ok(None),
@@ -40,6 +31,8 @@ fn WebhooksAdmin(endpoint: Option<Uuid>) -> impl IntoView {
     });
 
     view! {
+        <leptos_meta::Title text="Webhooks · Consent Portal" />
+        <RequireStaff>
             <Suspense fallback=|| view! { <section class="panel"><h1>"Webhooks"</h1><p class="loading">"Loading endpoints…"</p></section> }>
                 {move || Suspend::new(async move {
                     match endpoints.await {
@@ -131,6 +124,7 @@ fn WebhooksAdmin(endpoint: Option<Uuid>) -> impl IntoView {
                     }
                 })}
             </Suspense>
+        </RequireStaff>
     }
 }
 

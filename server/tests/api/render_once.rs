@@ -1,10 +1,8 @@
-//! Every page renders its data once. Pages render on the server only (islands mode): the data a
-//! page ships to the browser is what its islands need, as their props (`data-props` on each
-//! `<leptos-island>`) and as the resources created inside them (`__RESOLVED_RESOURCES[n] = "…";`,
-//! written by `hydration_context`'s `SsrSharedContext`). Each payload appears at most once, no
-//! record is shipped twice, and the read-only pages (list, overview, audit log, timeline) ship no
-//! data at all. A guard that re-created its children made every page query and ship its data
-//! several times (it did: three copies of the tenant list).
+//! Every page renders its data once: each resource is created and fetched once per request, so
+//! the data Leptos embeds in the server-rendered HTML for hydration
+//! (`__RESOLVED_RESOURCES[n] = "…";`, written by `hydration_context`'s `SsrSharedContext`) holds
+//! each payload at most once. A guard that re-creates its children when it re-renders makes every
+//! page query and ship its data several times (it did: three copies of the tenant list).
 
 use http::StatusCode;
 
@@ -51,21 +49,6 @@ fn resolved_resources(html: &str) -> Vec<(usize, String)> {
     out
 }
 
-/// The props of every island in a page: the JSON in each `data-props="…"` attribute (HTML-escaped).
-fn island_props(html: &str) -> Vec<serde_json::Value> {
-    const MARKER: &str = " data-props=\"";
-    let mut out = Vec::new();
-    let mut rest = html;
-    while let Some(at) = rest.find(MARKER) {
-        rest = &rest[at + MARKER.len()..];
-        let end = rest.find('"').expect("a closed data-props attribute");
-        let json = html_escape::decode_html_entities(&rest[..end]).into_owned();
-        out.push(serde_json::from_str(&json).unwrap_or_else(|e| panic!("island props that are not JSON ({e}): {json}")));
-        rest = &rest[end + 1..];
-    }
-    out
-}
-
 /// A payload as the JSON value it encodes (undoing the `Debug` quoting of the string literal).
 fn payload_json(payload: &str) -> serde_json::Value {
     let mut text = String::with_capacity(payload.len());
@@ -107,7 +90,7 @@ fn records_of(value: &serde_json::Value, id: &str, key: &str, label: &str) -> us
 }
 
 #[tokio::test]
-async fn every_page_ships_each_record_at_most_once_and_read_only_pages_ship_no_data() {
+async fn every_page_embeds_each_resource_payload_at_most_once() {
     let t = TestApp::new().await;
     let config = t.sign_in("config@isv.test").await;
     let admin = t.sign_in("admin@isv.test").await;
@@ -132,32 +115,28 @@ async fn every_page_ships_each_record_at_most_once_and_read_only_pages_ship_no_d
     .unwrap();
     let endpoint = (hook.id.to_string(), "url", "https://hooks.example.com/render-once");
 
-    // (page, session, a record of the page's data, what the page must show, whether the page is
-    // read-only: rendered on the server, with no island that loads data)
+    // (page, session, the record only the page's own data carries, what the page must show)
     let pages = [
-        ("/tenants".to_owned(), &config, &tenant_a, "Tenant globex", true),
-        (format!("/tenants/{a}"), &config, &tenant_a, "consent-panel", false),
-        // The timeline: the tenant's first audit event, rendered on the server only.
-        (format!("/tenants/{a}"), &config, &tenant_a_created, "Tenant created", false),
-        (format!("/tenants/{a}?timeline=other"), &config, &tenant_a_created, "Tenant created", false),
-        (format!("/tenants/{a}/edit"), &config, &tenant_a, "Save changes", false),
-        ("/tenants/new".to_owned(), &config, &manager_b, "Create tenant", false),
-        ("/staff".to_owned(), &admin, &manager_b, "Add a staff member", false),
-        (format!("/audit?tenant={a}"), &config, &tenant_a_created, "Audit log", true),
-        ("/overview".to_owned(), &config, &tenant_a_created, "Recent activity", true),
-        (format!("/settings/webhooks?endpoint={}", hook.id), &admin, &endpoint, "Add an endpoint", false),
+        ("/tenants".to_owned(), &config, &tenant_a, "Tenant globex"),
+        (format!("/tenants/{a}"), &config, &tenant_a, "consent-panel"),
+        // The timeline's payload: the tenant's first audit event, once.
+        (format!("/tenants/{a}"), &config, &tenant_a_created, "Tenant created"),
+        (format!("/tenants/{a}?timeline=other"), &config, &tenant_a_created, "Tenant created"),
+        (format!("/tenants/{a}/edit"), &config, &tenant_a, "Save changes"),
+        ("/tenants/new".to_owned(), &config, &manager_b, "Create tenant"),
+        ("/staff".to_owned(), &admin, &manager_b, "Add a staff member"),
+        (format!("/audit?tenant={a}"), &config, &tenant_a_created, "Audit log"),
+        ("/overview".to_owned(), &config, &tenant_a_created, "Recent activity"),
+        (format!("/settings/webhooks?endpoint={}", hook.id), &admin, &endpoint, "Add an endpoint"),
     ];
 
     let mut failures = Vec::new();
-    for (path, cookie, (id, key, label), shown, read_only) in &pages {
+    for (path, cookie, (id, key, label), shown) in &pages {
         let page = t.get(path, Some(cookie)).await;
         assert_eq!(page.status, StatusCode::OK, "{path}: {}", page.body);
         assert!(page.body.contains(shown), "{path} does not show {shown:?}");
         let resources = resolved_resources(&page.body);
-        let props = island_props(&page.body);
-        if *read_only {
-            assert!(resources.is_empty(), "{path}: a read-only page ships resource data: {resources:?}");
-        }
+        assert!(!resources.is_empty(), "{path}: no resource data found in the page");
 
         let mut counts = std::collections::BTreeMap::<&str, usize>::new();
         for (_, payload) in &resources {
@@ -169,17 +148,16 @@ async fn every_page_ships_each_record_at_most_once_and_read_only_pages_ship_no_d
                 failures.push(format!("{path}: a payload embedded {n} times ({} bytes each): {short}…", payload.len()));
             }
         }
-        let copies: usize = resources.iter().map(|(_, p)| records_of(&payload_json(p), id, key, label)).sum::<usize>()
-            + props.iter().map(|p| records_of(p, id, key, label)).sum::<usize>();
+        let copies: usize = resources.iter().map(|(_, p)| records_of(&payload_json(p), id, key, label)).sum();
+        assert!(copies >= 1, "{path}: the record of {label:?} is not in the page's data");
         if copies > 1 {
-            failures.push(format!("{path}: the record of {label:?} is in the page's data {copies} times"));
+            failures.push(format!("{path}: the record of {label:?} is in the resource data {copies} times"));
         }
         eprintln!(
-            "{path}: {} bytes of HTML, {} resource payloads ({} distinct), {} islands with props, the record of {label:?} {copies} time(s)",
+            "{path}: {} bytes of HTML, {} resource payloads ({} distinct), the record of {label:?} {copies} time(s)",
             page.body.len(),
             resources.len(),
-            counts.len(),
-            props.len()
+            counts.len()
         );
     }
     assert!(failures.is_empty(), "pages embed their data more than once:\n{}", failures.join("\n"));

@@ -21,7 +21,6 @@ pub mod http;
 pub mod isv_api;
 pub mod list_counts;
 pub mod onboarding;
-pub mod overrides;
 pub mod ports;
 pub mod providers;
 pub mod rate_limit;

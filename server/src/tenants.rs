@@ -110,7 +110,7 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
         .filter_map(|(tenant, last)| Some((tenant?, last?)))
         .collect();
     let now = Utc::now();
-    let mut overrides = crate::overrides::badges_of(db, ids.clone(), now).await?;
+    let mut overrides = crate::checks::overrides::badges_of(db, ids.clone(), now).await?;
     let managers = manager_emails(db).await?;
 
     rows.into_iter()
@@ -518,7 +518,7 @@ fn matching(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -
         select = select.filter(check_fails(check));
     }
     if query.overridden {
-        select = select.filter(Expr::exists(crate::overrides::in_force_row(Utc::now())));
+        select = select.filter(Expr::exists(crate::checks::overrides::in_force_row(Utc::now())));
     }
     Ok(select)
 }

@@ -144,6 +144,13 @@ fn not_started() -> crate::onboarding::model::ConsentState {
 /// Tenants on one page of the list.
 pub const TENANT_PAGE_SIZE: u64 = 50;
 
+/// The list's address for `query` (and a page cursor): beside the query it encodes, so the list
+/// page and its filter chips both build links from here.
+pub fn list_link(query: &TenantQuery, after: Option<&str>) -> String {
+    let params = query.url_params(after);
+    if params.is_empty() { "/tenants".to_owned() } else { format!("/tenants?{params}") }
+}
+
 /// What the tenant list asks for: all of it lives in the page's URL (`?q=…&archived=1&after=…`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TenantQuery {

@@ -5,8 +5,7 @@
 
 use leptos::prelude::*;
 
-use super::api::{CheckFilter, TenantPage, TenantQuery};
-use super::views::list_link;
+use super::api::{CheckFilter, TenantPage, TenantQuery, list_link};
 use crate::overrides::OverrideBadge;
 
 /// One chip: a label, its count, whether it is the current choice, and where it leads.

@@ -198,12 +198,6 @@ fn TenantList() -> impl IntoView {
     }
 }
 
-/// The list's address for `query` (and a page cursor).
-pub(super) fn list_link(query: &TenantQuery, after: Option<&str>) -> String {
-    let params = query.url_params(after);
-    if params.is_empty() { "/tenants".to_owned() } else { format!("/tenants?{params}") }
-}
-
 /// The consent receipts (who granted, mode, scopes, organization, when, how verified) of exactly
 /// the tenants the list shows.
 fn receipts_link(query: &TenantQuery) -> String {

@@ -15,6 +15,7 @@ pub mod attest;
 pub mod bulk;
 pub mod facts;
 pub mod fixes;
+pub mod overrides;
 pub mod profile;
 pub mod rules;
 pub mod run;

@@ -154,7 +154,7 @@ async fn finish_if_complete(d: &Deps<'_>, run: &check_run::Model, actor: &Actor,
         }
     }
     // The run re-checks what staff overrode: passing now clears an override, expiry ends it.
-    crate::overrides::after_run(&txn, run.tenant_id, d.env, &results, run.id, actor, request_id).await?;
+    crate::checks::overrides::after_run(&txn, run.tenant_id, d.env, &results, run.id, actor, request_id).await?;
     if was != Some(overall) {
         let data = json!({
             "run_id": run.id,

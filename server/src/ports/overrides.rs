@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{MANAGERS, done};
 use crate::audit::Actor;
-use crate::overrides;
+use crate::checks::overrides;
 use crate::state::Portal;
 
 #[async_trait::async_trait]

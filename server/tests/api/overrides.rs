@@ -81,7 +81,7 @@ fn input(subject: &str, justification: &str, days: &str) -> OverrideInput {
 
 async fn create(db: &DatabaseConnection, who: &StaffPrincipal, tenant: Uuid, input: &OverrideInput) -> Result<app::overrides::OverrideView, app::error::AppError> {
     let actor = server::audit::Actor { id: Some(who.id), label: who.email.clone() };
-    server::overrides::create(db, who, &actor, None, tenant, input).await.map_err(|e| e.into_app("test"))
+    server::checks::overrides::create(db, who, &actor, None, tenant, input).await.map_err(|e| e.into_app("test"))
 }
 
 async fn actions(db: &DatabaseConnection, tenant: Uuid) -> Vec<String> {
@@ -182,7 +182,7 @@ on_both_databases! {
 
         // A new override replaces the one in force (one per subject), audited with what it replaced.
         create(db, &staff, w.tenant_a, &input("connect_delivery", "Renewed after a second call with the customer.", "60")).await.unwrap();
-        let active = server::overrides::in_force(db, &staff, w.tenant_a).await.unwrap();
+        let active = server::checks::overrides::in_force(db, &staff, w.tenant_a).await.unwrap();
         assert_eq!(active.len(), 1);
         assert!(active[0].justification.starts_with("Renewed"));
         let replaced = server::audit::for_tenant(db, w.tenant_a).await.unwrap();
@@ -207,10 +207,10 @@ on_both_databases! {
         assert!(page.items.iter().all(|i| i.overrides.is_empty()));
         assert_eq!(page.overridden_count, 0);
         assert_eq!(server::tenants::count(db, &staff, &TenantQuery { overridden: true, ..Default::default() }, &sla()).await.unwrap(), 0);
-        assert!(server::overrides::in_force(db, &staff, w.tenant_a).await.unwrap().is_empty());
+        assert!(server::checks::overrides::in_force(db, &staff, w.tenant_a).await.unwrap().is_empty());
         // Withdrawing what already expired finds nothing in force.
         let actor = server::audit::Actor::system("test");
-        let err = server::overrides::withdraw(db, &staff, &actor, None, w.tenant_a, "account_settings").await.unwrap_err().into_app("t");
+        let err = server::checks::overrides::withdraw(db, &staff, &actor, None, w.tenant_a, "account_settings").await.unwrap_err().into_app("t");
         assert_eq!(err.status_code(), 404);
     }
 }
@@ -223,8 +223,8 @@ on_both_databases! {
         seed_run(db, w.tenant_a, 10, &[(CheckId::ConnectConfiguration, CheckStatus::Fail)]).await;
         create(db, &staff, w.tenant_a, &input("connect_configuration", "Customer's Connect is managed by their IT; confirmed.", "14")).await.unwrap();
         let actor = server::audit::Actor { id: Some(staff.id), label: staff.email.clone() };
-        server::overrides::withdraw(db, &staff, &actor, None, w.tenant_a, "connect_configuration").await.unwrap();
-        assert!(server::overrides::in_force(db, &staff, w.tenant_a).await.unwrap().is_empty());
+        server::checks::overrides::withdraw(db, &staff, &actor, None, w.tenant_a, "connect_configuration").await.unwrap();
+        assert!(server::checks::overrides::in_force(db, &staff, w.tenant_a).await.unwrap().is_empty());
         let row = manual_override::Entity::find().one(db).await.unwrap().unwrap();
         assert_eq!(row.end_reason.as_deref(), Some("withdrawn"));
         let events = server::audit::for_tenant(db, w.tenant_a).await.unwrap();

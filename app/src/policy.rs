@@ -53,6 +53,8 @@ pub const SERVER_FN_POLICY: &[(&str, Access)] = &[
     ("/api/onboarding/end_customer_sessions", Access::Roles(MANAGERS)),
     ("/api/onboarding/invite_landing", Access::Public),
     ("/api/onboarding/redeem_invite", Access::Public),
+    // The link in the body is the credential (as for redeeming); throttled per address and link.
+    ("/api/onboarding/request_invite_link", Access::Public),
     ("/api/wizard/status", Access::Invitee),
     ("/api/wizard/name_system_user", Access::Invitee),
     ("/api/wizard/choose_account", Access::Invitee),

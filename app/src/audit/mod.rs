@@ -29,6 +29,7 @@ pub fn describe_action(action: &str) -> String {
         "invite.issued" => "Invite issued".into(),
         "invite.revoked" => "Invite revoked".into(),
         "invite.redeemed" => "Invite redeemed".into(),
+        "invite.link_requested" => "New invite link requested by the customer".into(),
         "consent.state_changed" => "Consent state changed".into(),
         "consent.granted" => "Consent granted".into(),
         "consent.system_user_pinned" => "System user pinned".into(),

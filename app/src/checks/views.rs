@@ -1,5 +1,5 @@
 //! The setup-check panel: the latest results, a "Run setup check" button whose results appear
-//! one by one as each check completes, and one-click fixes (after confirmation).
+//! one by one as each check completes, and one-click fixes (after an in-page confirmation).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -7,7 +7,9 @@ use uuid::Uuid;
 
 use super::api::*;
 use super::{CheckId, CheckResultView, CheckStatus, RUN_CHECK};
+use crate::components::confirm::{ConfirmDialog, ConfirmRequest};
 use crate::components::{ErrorNotice, format_time};
+use leptos::callback::Callback;
 use crate::error::AppError;
 
 /// The panel. `can_run` hides the buttons from read-only staff.
@@ -64,11 +66,10 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
         }
     });
 
-    let fix = move |check_id: CheckId, label: String| {
+    // A fix changes the customer's DocuSign account: asked first, in the page.
+    let asking = RwSignal::new(None::<ConfirmRequest>);
+    let apply_fix = move |check_id: CheckId| {
         let Some(id) = run_id.get_untracked() else { return };
-        if !confirm(&format!("{label}? The portal will change this in your DocuSign account.")) {
-            return;
-        }
         running.set(true);
         spawn_local(async move {
             match fix_for(scope, id, check_id).await {
@@ -82,6 +83,14 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
             }
             running.set(false);
         });
+    };
+    let fix = move |check_id: CheckId, label: String| {
+        asking.set(Some(ConfirmRequest {
+            title: format!("{label}?"),
+            message: "The portal will change this in the DocuSign account now, as the system user. You can change it back in DocuSign.".into(),
+            confirm_label: label,
+            on_confirm: Callback::new(move |()| apply_fix(check_id)),
+        }));
     };
 
     // Hidden, button and all, when the tenant is unknown to this viewer (the page says so).
@@ -97,6 +106,7 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                 </Show>
             </div>
             <p class="hint">"Claimed domains, account settings and Connect: what is right, what is wrong, and what the portal can fix."</p>
+            <ConfirmDialog id="confirm-fix" request=asking />
             <ErrorNotice error=Signal::derive(move || error.get()) />
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
@@ -144,8 +154,7 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
                                                             // The field's own messages when there are some, else the
                                                             // error: one sentence each, never run together.
                                                             Err(e) => {
-                                                                let field = e.field_messages("justification");
-                                                                let lines = if field.is_empty() { vec![e.to_string()] } else { field };
+                                                                let lines = error_lines(&e, "justification");
                                                                 view! {
                                                                     <div class="field-error" role="alert">
                                                                         {lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view()}
@@ -205,19 +214,30 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
     }
 }
 
-fn confirm(message: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = message;
-        false
-    }
+/// What a refused form shows: the field's own messages when the error names the field, else the
+/// error; each a separate line (a paragraph of its own), so two messages never run together.
+pub fn error_lines(e: &AppError, field: &str) -> Vec<String> {
+    let messages = e.field_messages(field);
+    if messages.is_empty() { vec![e.to_string()] } else { messages }
 }
 
 /// Whether every check passed or was skipped.
 pub fn all_clear(results: &[CheckResultView]) -> bool {
     results.iter().all(|r| matches!(r.status, CheckStatus::Pass | CheckStatus::Skipped))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_lines;
+    use crate::error::AppError;
+
+    #[test]
+    fn a_refused_attestation_shows_each_message_as_its_own_line() {
+        let mut fields = crate::error::FieldErrors::new();
+        fields.insert("justification".into(), vec!["Explain in a sentence how you know (at least 10 characters).".into(), "Second.".into()]);
+        let lines = error_lines(&AppError::Validation { fields }, "justification");
+        assert_eq!(lines.len(), 2, "one line per message: {lines:?}");
+        assert!(lines.iter().all(|l| l.ends_with('.')), "each a whole sentence: {lines:?}");
+        assert_eq!(error_lines(&AppError::Forbidden, "justification"), vec![AppError::Forbidden.to_string()], "otherwise the error itself");
+    }
 }

@@ -1,5 +1,8 @@
 //! Building blocks shared by pages: the frame with navigation, the signed-in guard, error notices,
-//! form fields with inline errors, and the not-found page.
+//! form fields with inline errors, the not-found page, and the in-page confirmation dialog
+//! ([`confirm`]).
+
+pub mod confirm;
 
 use leptos::prelude::*;
 use leptos_router::NavigateOptions;
@@ -179,6 +182,7 @@ pub fn NotFound() -> impl IntoView {
     #[cfg(feature = "ssr")]
     crate::ssr::set_status(404);
     view! {
+        <leptos_meta::Title text="Page not found · Consent Portal" />
         <section class="panel narrow">
             <h1>"Page not found"</h1>
             <p>"There is nothing at this address. Check the link, or go back to the tenant list."</p>

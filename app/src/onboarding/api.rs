@@ -26,12 +26,16 @@ mod port {
         async fn invite_landing(&self, ctx: &RequestCtx, token: &str) -> Result<InviteLandingView, AppError>;
         /// Redeems an invite into an invite session (exactly once) and returns its `Set-Cookie`.
         async fn redeem_invite(&self, ctx: &RequestCtx, token: &str) -> Result<String, AppError>;
+        /// From the page of a used, expired or withdrawn link: asks the ISV for a fresh one
+        /// (audited, once per link an hour).
+        async fn request_invite_link(&self, ctx: &RequestCtx, token: &str) -> Result<(), AppError>;
         /// The wizard as the invitee's session sees it.
         async fn wizard_status(&self, ctx: &RequestCtx) -> Result<WizardView, AppError>;
         /// Organization path: the admin names the system user (e-mail or user id).
         async fn name_system_user(&self, ctx: &RequestCtx, input: SystemUserInput) -> Result<(), AppError>;
-        /// Pins the system user's account (and its base URI) for the tenant.
-        async fn choose_account(&self, ctx: &RequestCtx, account_id: String) -> Result<(), AppError>;
+        /// Pins the system user's account (and its base URI) for the tenant; an account where the
+        /// user is only a member needs `use_member_account`.
+        async fn choose_account(&self, ctx: &RequestCtx, account_id: String, use_member_account: bool) -> Result<(), AppError>;
         /// Reads the organization's claimed domains again with the admin's read consent ("Check
         /// again" on the organization screen).
         async fn check_organization(&self, ctx: &RequestCtx) -> Result<(), AppError>;
@@ -97,6 +101,13 @@ pub async fn redeem_invite(token: String) -> Result<(), AppError> {
     Ok(())
 }
 
+/// Asks the ISV for a fresh link, from the page of a used, expired or withdrawn one.
+#[server(endpoint = "onboarding/request_invite_link")]
+pub async fn request_invite_link(token: String) -> Result<(), AppError> {
+    let (ctx, port) = onboarding()?;
+    crate::ssr::respond(&ctx, port.request_invite_link(&ctx, &token).await)
+}
+
 /// The wizard for this invite session.
 #[server(endpoint = "wizard/status")]
 pub async fn wizard_status() -> Result<WizardView, AppError> {
@@ -111,11 +122,12 @@ pub async fn name_system_user(input: SystemUserInput) -> Result<(), AppError> {
     crate::ssr::respond(&ctx, port.name_system_user(&ctx, input).await)
 }
 
-/// Pins the system user's account.
+/// Pins the system user's account. `use_member_account` (the "Use it anyway" checkbox, sent
+/// only when ticked) accepts an account where the user is only a member.
 #[server(endpoint = "wizard/choose_account")]
-pub async fn choose_account(account_id: String) -> Result<(), AppError> {
+pub async fn choose_account(account_id: String, use_member_account: Option<String>) -> Result<(), AppError> {
     let (ctx, port) = onboarding()?;
-    crate::ssr::respond(&ctx, port.choose_account(&ctx, account_id).await)
+    crate::ssr::respond(&ctx, port.choose_account(&ctx, account_id, use_member_account.is_some()).await)
 }
 
 /// Reads the organization's claimed domains again ("Check again").

@@ -191,6 +191,9 @@ pub struct InviteView {
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub used_at: Option<DateTime<Utc>>,
+    /// When the customer last asked for a fresh link from this link's page.
+    #[serde(default)]
+    pub link_requested_at: Option<DateTime<Utc>>,
 }
 
 /// A newly issued invite: the link, shown once.
@@ -215,6 +218,9 @@ pub struct TenantConsentView {
     /// Consent state changes, newest first.
     pub history: Vec<AuditEventView>,
     pub invites: Vec<InviteView>,
+    /// The customer's open request for a fresh link (made after the newest invite was issued).
+    #[serde(default)]
+    pub link_request: Option<DateTime<Utc>>,
     /// Whether the caller may issue and revoke invites and re-verify.
     pub can_manage: bool,
 }
@@ -229,6 +235,16 @@ pub struct InviteLandingView {
     /// Back after Start): send them on to the wizard rather than call the link used.
     #[serde(default)]
     pub resume: bool,
+    /// Why the link no longer starts the wizard (used, expired, withdrawn), when it does not;
+    /// the page then offers to ask for a fresh link.
+    #[serde(default)]
+    pub refusal: Option<String>,
+    /// When a fresh link was last asked for from this link's page.
+    #[serde(default)]
+    pub link_requested_at: Option<DateTime<Utc>>,
+    /// Until when asking again is refused (one request per link an hour).
+    #[serde(default)]
+    pub next_request_at: Option<DateTime<Utc>>,
 }
 
 /// A DocuSign account as the wizard shows it.
@@ -239,6 +255,45 @@ pub struct AccountView {
     pub base_uri: String,
     pub is_default: bool,
     pub organization_id: Option<String>,
+    /// The user's role in this account, as DocuSign reports it (`isAdmin` of the user on the
+    /// account); `Unknown` until read, or when DocuSign would not say.
+    #[serde(default)]
+    pub role: AccountRole,
+}
+
+/// A user's role in one eSignature account: what decides whether the portal can change the
+/// account's settings and Connect while acting as them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AccountRole {
+    /// An account administrator (`isAdmin` true).
+    Admin,
+    /// A member who is not an administrator (`isAdmin` false): can send, cannot change settings
+    /// or Connect.
+    Member,
+    /// Not read, or DocuSign did not say.
+    #[default]
+    Unknown,
+}
+
+impl AccountRole {
+    /// The wire name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountRole::Admin => "admin",
+            AccountRole::Member => "member",
+            AccountRole::Unknown => "unknown",
+        }
+    }
+
+    /// A label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            AccountRole::Admin => "administrator",
+            AccountRole::Member => "member only",
+            AccountRole::Unknown => "role not known",
+        }
+    }
 }
 
 /// A DocuSign user as the wizard shows it (from userinfo; never tokens).
@@ -443,10 +498,28 @@ pub mod controls {
     pub const CHECK_SYSTEM_USER: &str = "Check this system user";
     /// The landing page's button.
     pub const START: &str = "Start";
+    /// The button on the page of a used, expired or withdrawn link.
+    pub const ASK_FOR_LINK: &str = "Ask for a new link";
+    /// The account step's checkbox that accepts an account where the user is only a member.
+    pub const USE_MEMBER_ACCOUNT: &str = "Use it anyway";
     /// Every label above: a text may quote only these.
-    pub const ALL: [&str; 8] =
-        [SIGN_IN, GRANT_ORGANIZATION, GRANT_INDIVIDUAL, VERIFY_NOW, START, CHECK_AGAIN, READ_ORGANIZATION, CHECK_SYSTEM_USER];
+    pub const ALL: [&str; 10] = [
+        SIGN_IN,
+        GRANT_ORGANIZATION,
+        GRANT_INDIVIDUAL,
+        VERIFY_NOW,
+        START,
+        CHECK_AGAIN,
+        READ_ORGANIZATION,
+        CHECK_SYSTEM_USER,
+        ASK_FOR_LINK,
+        USE_MEMBER_ACCOUNT,
+    ];
 }
+
+/// What a customer admin whose wizard session ended reads (the wizard page and the plain
+/// OAuth routes): the way back in, naming the control on the link's page.
+pub const SESSION_ENDED: &str = "Anything you completed, such as consent, is kept. Open the invite link you received again: if it still works, press “Start”; if it says it was used or has expired, press “Ask for a new link” on that page and the people who invited you are told at once.";
 
 /// The control names quoted in `text` (between “ and ”): the names a text tells a person to press.
 pub fn quoted_controls(text: &str) -> Vec<&str> {

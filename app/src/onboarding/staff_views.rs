@@ -93,6 +93,12 @@ pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
                             </ActionForm>
                         })}
                         <h3>"Invites"</h3>
+                        {c.link_request.map(|at| view! {
+                            <p class="notice" role="status" data-testid="link-request">
+                                <strong>"The customer asked for a new invite link " {format_time(at)} "."</strong>
+                                " Their link was used or has expired (their wizard session ended). Issue a new invite link below and send it to them."
+                            </p>
+                        })}
                         {issued.map(|i| view! {
                             <div class="notice ok" data-testid="invite-link">
                                 <p>"Send this link to the customer's DocuSign administrator. It is shown only now and works once, until " {format_time(i.expires_at)} "."</p>

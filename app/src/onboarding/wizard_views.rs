@@ -43,6 +43,7 @@ pub fn InviteLandingPage() -> impl IntoView {
                             </section>
                         }.into_any()
                     }
+                    Ok(l) if l.refusal.is_some() => view! { <SpentLink l=l token=token() /> }.into_any(),
                     Ok(l) => view! {
                         <section class="panel narrow">
                             <h1>"Connect DocuSign for " {l.tenant_name.clone()}</h1>
@@ -79,6 +80,49 @@ fn InviteProblem(error: AppError) -> impl IntoView {
             <h1>"This link cannot be used"</h1>
             <p role="alert">{message}</p>
             <p>"Ask the person who sent you the link for a new one; they can issue it in a minute."</p>
+        </section>
+    }
+}
+
+/// The page of a link that no longer starts the wizard (used, expired, withdrawn): why, and the
+/// way back in without calling anyone: ask for a fresh link, which the people who invited the
+/// admin see on their page at once. Answered 409, like the refusal it replaces.
+#[component]
+fn SpentLink(l: InviteLandingView, token: String) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    crate::ssr::set_status(409);
+    let ask = ServerAction::<RequestInviteLink>::new();
+    let asked = Signal::derive(move || matches!(ask.value().get(), Some(Ok(()))));
+    let error = Signal::derive(move || ask.value().get().and_then(Result::err));
+    // Asked before (in this browser or another) and still within the hour: say so instead of
+    // offering a button that would be refused.
+    let waiting = l.next_request_at.zip(l.link_requested_at);
+    let tenant = l.tenant_name.clone();
+    view! {
+        <section class="panel narrow" data-testid="spent-link">
+            <h1>"This link cannot be used any more"</h1>
+            <p role="alert">{l.refusal.clone()}</p>
+            <p>"To continue connecting DocuSign for " {tenant} ", ask for a fresh link: the people who invited you see your request at once and send you a new link. You do not need to type anything."</p>
+            {move || if asked.get() {
+                view! {
+                    <p class="notice ok" role="status" data-testid="link-requested">"Request sent. The people who invited you have been told; watch your inbox for a new link. Nothing else is needed from you."</p>
+                }.into_any()
+            } else if let Some((next, at)) = waiting {
+                view! {
+                    <p class="notice" role="status" data-testid="link-requested">
+                        "A fresh link was asked for " {format_time(at)} "; the people who invited you have been told. You can ask again after " {format_time(next)} "."
+                    </p>
+                }.into_any()
+            } else {
+                let token = token.clone();
+                view! {
+                    <ErrorNotice error=error />
+                    <ActionForm action=ask>
+                        <input type="hidden" name="token" value=token />
+                        <button type="submit" class="primary">{controls::ASK_FOR_LINK}</button>
+                    </ActionForm>
+                }.into_any()
+            }}
         </section>
     }
 }
@@ -122,7 +166,7 @@ pub fn WizardPage() -> impl IntoView {
                     Err(AppError::Unauthorized) => view! {
                         <section class="panel narrow">
                             <h1>"Your session has ended"</h1>
-                            <p>"Open the invite link you received again to continue, or ask for a new one."</p>
+                            <p>{SESSION_ENDED}</p>
                         </section>
                     }.into_any(),
                     Err(e) => view! { <section class="panel narrow"><ErrorNotice error=Signal::derive(move || Some(e.clone())) /></section> }.into_any(),
@@ -391,28 +435,47 @@ fn system_user_step(w: &WizardView, name_user: ServerAction<NameSystemUser>, cho
         }
     });
     let accounts = w.candidate.clone().map(|c| {
-        let default_id = c.accounts.iter().find(|a| a.is_default).or(c.accounts.first()).map(|a| a.account_id.clone());
+        // Preselect an account the user administers (the default one first): a member account
+        // is a choice to make knowingly, never the one already ticked.
+        let preselected = c
+            .accounts
+            .iter()
+            .filter(|a| a.role != AccountRole::Member)
+            .max_by_key(|a| (a.role == AccountRole::Admin, a.is_default))
+            .map(|a| a.account_id.clone());
+        let any_member = c.accounts.iter().any(|a| a.role == AccountRole::Member);
         view! {
             <h2>"Which account?"</h2>
             <p>"The integration will act as " <strong data-testid="candidate">{c.name.clone()} " (" {c.email.clone()} ")"</strong> " in this account:"</p>
-            <ErrorNotice error=choose_error />
+            {any_member.then(|| view! {
+                <p class="notice" role="note">"In an account marked “member only” this user is not an administrator: the integration can act as them there, but the portal cannot change that account's settings or Connect, so its setup check will need an administrator of the account."</p>
+            })}
+            <ErrorNotice error=Signal::derive(move || choose_error.get().filter(|e| e.field_messages("account_id").is_empty())) />
             <ActionForm action=choose attr:class="form">
-                <fieldset class="accounts">
+                <fieldset class="accounts" aria-describedby="account-error">
                     <legend>"Accounts of this user"</legend>
                     {c.accounts.into_iter().map(|a| {
                         let id = format!("acct-{}", a.account_id);
-                        let checked = Some(&a.account_id) == default_id.as_ref();
+                        let checked = Some(&a.account_id) == preselected.as_ref();
                         view! {
-                            <div class="radio">
+                            <div class="radio" data-role=a.role.as_str()>
                                 <input type="radio" id=id.clone() name="account_id" value=a.account_id.clone() checked=checked />
                                 <label for=id>{a.account_name.clone()}
                                     {a.is_default.then(|| view! { <span class="badge">"default"</span> })}
+                                    <span class=format!("badge role-{}", a.role.as_str())>{a.role.label()}</span>
                                     <span class="hint">" " {a.account_id.clone()} " · " {a.base_uri.clone()}</span>
                                 </label>
                             </div>
                         }
                     }).collect_view()}
                 </fieldset>
+                <FieldMessages id="account" field="account_id" error=choose_error />
+                {any_member.then(|| view! {
+                    <div class="checkbox">
+                        <input type="checkbox" id="use-member-account" name="use_member_account" />
+                        <label for="use-member-account">{controls::USE_MEMBER_ACCOUNT} " (if I choose an account marked “member only”)"</label>
+                    </div>
+                })}
                 <button type="submit" class="primary">"Use this account"</button>
             </ActionForm>
         }

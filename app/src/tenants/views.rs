@@ -13,7 +13,9 @@ use crate::auth::Role;
 use crate::checks::CheckId;
 use crate::environment::Environment;
 use crate::onboarding::model::ConsentState;
+use crate::components::confirm::{ConfirmDialog, ConfirmRequest};
 use crate::components::{ErrorNotice, FieldMessages, LoadError, RequireStaff, TextArea, format_time, staff_role_allows};
+use leptos::callback::Callback;
 use crate::error::AppError;
 use crate::staff::api::{StaffOption, account_managers};
 
@@ -472,12 +474,14 @@ pub fn TenantPage() -> impl IntoView {
     let can_run = staff_role_allows(Role::manages_tenants);
     let query = use_query_map();
     let timeline = timeline_resource(id);
+    let asking = RwSignal::new(None::<ConfirmRequest>);
 
     view! {
         // Static on purpose: leptos_meta writes a title's text into the server-rendered <title>
         // unescaped, so a tenant's own name (typed by people) must never go there.
         <leptos_meta::Title text="Tenant · Consent Portal" />
         <RequireStaff>
+            <ConfirmDialog id="confirm-archive" request=asking />
             <Suspense fallback=|| view! { <p class="loading">"Loading…"</p> }>
                 {move || Suspend::new(async move {
                     let t = match tenant.await {
@@ -485,6 +489,7 @@ pub fn TenantPage() -> impl IntoView {
                         Err(e) => return view! { <LoadError error=e /> }.into_any(),
                     };
                     let archived = t.archived_at.is_some();
+                    let tenant_id = t.id;
                     view! {
                         <section class="panel">
                             <div class="panel-head">
@@ -502,10 +507,17 @@ pub fn TenantPage() -> impl IntoView {
                                             }.into_any()
                                         } else {
                                             view! {
+                                                // Without JavaScript the form submits as it is; in the
+                                                // browser the in-page dialog asks first.
                                                 <ActionForm action=archive on:submit=move |ev: SubmitEvent| {
-                                                    if !confirm("Archive this tenant? It leaves the tenant list; nothing is deleted.") {
-                                                        ev.prevent_default();
-                                                    }
+                                                    ev.prevent_default();
+                                                    let id = tenant_id;
+                                                    asking.set(Some(ConfirmRequest {
+                                                        title: "Archive this tenant?".into(),
+                                                        message: "It leaves the tenant list and its pending invite links stop working; nothing is deleted, and Restore brings it back.".into(),
+                                                        confirm_label: "Archive".into(),
+                                                        on_confirm: Callback::new(move |()| { archive.dispatch(ArchiveTenant { id }); }),
+                                                    }));
                                                 }>
                                                     <input type="hidden" name="id" value=t.id.to_string() />
                                                     <button type="submit" class="danger">"Archive"</button>
@@ -545,19 +557,6 @@ pub fn TenantPage() -> impl IntoView {
                 })}
             </Transition>
         </RequireStaff>
-    }
-}
-
-/// Asks the person to confirm (in the browser; always true while rendering on the server).
-fn confirm(message: &str) -> bool {
-    #[cfg(feature = "hydrate")]
-    {
-        web_sys::window().and_then(|w| w.confirm_with_message(message).ok()).unwrap_or(false)
-    }
-    #[cfg(not(feature = "hydrate"))]
-    {
-        let _ = message;
-        true
     }
 }
 

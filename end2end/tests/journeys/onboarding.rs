@@ -30,7 +30,6 @@ async fn staff_invite_a_new_customer(b: &Browser, portal: &Portal, slug: &str) -
 /// allow the portal to read it); returns their page on the wizard's path step.
 async fn admin_starts_the_wizard_as(b: &Browser, link: &str, email: &str, organization_member: bool) -> Page {
     let admin = b.other_page().await;
-    action::accept_dialogs(&admin).await;
     action::start_wizard(&admin, link).await;
     check::address_lacks(&admin, "onboard", "the invite token leaves the address bar");
     if organization_member {
@@ -54,7 +53,13 @@ async fn individual_consent_on_the_chosen_account_shows_as_verified_to_staff() {
 
     action::grant_individual_consent(&admin, "mia@initech.example").await;
     check::candidate_is(&admin, "mia@initech.example").await;
+    // Mia is only a member of Initech EU: the wizard says so before pinning it, and takes it
+    // once she ticks "Use it anyway".
     action::choose_account(&admin, "Initech EU").await;
+    action::press(&admin, "Use this account").await;
+    check::field_error_says(&admin, "account_id", "member, not an administrator").await;
+    screenshot(&admin, "member-account-warning").await;
+    action::tick(&admin, "Use it anyway").await;
     action::press(&admin, "Use this account").await;
     check::system_user_mentions(&admin, "Initech EU").await;
     action::press(&admin, "Verify now").await;
@@ -162,12 +167,23 @@ async fn after_the_wizard_each_failing_setup_check_passes_once_the_admin_applies
     check::setup_check_is(&admin, "connect_configuration", "fail").await;
     screenshot(&admin, "setup-check-failing").await;
 
+    // A fix asks first, in the page: Escape cancels and changes nothing, focus goes back to the
+    // button; only the dialog's own button applies it.
     action::press(&admin, "Apply recommended settings").await;
+    check::confirmation_asks(&admin, "Apply recommended settings?").await;
+    screenshot(&admin, "fix-confirmation").await;
+    action::press_escape(&admin).await;
+    check::confirmation_closed_with_focus_on(&admin, "Apply recommended settings").await;
+    check::setup_check_is(&admin, "account_settings", "fail").await;
+    action::press(&admin, "Apply recommended settings").await;
+    check::confirmation_asks(&admin, "Apply recommended settings?").await;
+    action::confirm(&admin, "Apply recommended settings").await;
     check::setup_check_is(&admin, "account_settings", "pass").await;
     action::press(&admin, "Run setup check").await;
     check::setup_check_reported(&admin, "connect_delivery").await;
     check::setup_check_is(&admin, "connect_configuration", "fail").await;
     action::press(&admin, "Create the Connect configuration").await;
+    action::confirm(&admin, "Create the Connect configuration").await;
     check::setup_check_is(&admin, "connect_configuration", "pass").await;
     full_page_screenshot(&admin, "setup-check-fixed").await;
     check::no_page_errors(&b);

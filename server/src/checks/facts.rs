@@ -4,7 +4,7 @@
 //! outcome, not the run's failure, so the other checks still report.
 
 use app::checks::CheckId;
-use app::onboarding::model::ConsentMode;
+use app::onboarding::model::{AccountRole, ConsentMode};
 use chrono::Utc;
 use sea_orm::EntityTrait;
 use secrecy::SecretString;
@@ -72,7 +72,12 @@ async fn system_user_token(d: &Deps<'_>, su: &system_user::Model) -> Result<Secr
 /// an administrator fixes it.
 fn error_outcome(id: CheckId, e: &ProviderError) -> CheckOutcome {
     let mut o = CheckOutcome::new(id, CheckStatus::Error, vec![format!("DocuSign: {}.", e.to_string().trim_end_matches('.'))]);
-    o.remediation = Some(if e.is_transient() {
+    o.remediation = Some(if matches!(e, ProviderError::UserLacksPermissions) {
+        "DocuSign says the system user lacks the rights to read this in the account (only an account administrator may). \
+         An administrator of the account must make the system user an administrator in DocuSign eSignature Admin → Users, or check this \
+         in DocuSign themselves."
+            .into()
+    } else if e.is_transient() {
         "DocuSign could not be reached or asked us to slow down. Nothing was changed; the check runs again later.".into()
     } else {
         "DocuSign refused the request; see the evidence. If the system user is not an account administrator, make it one in eSignature Admin → Users.".into()
@@ -80,9 +85,20 @@ fn error_outcome(id: CheckId, e: &ProviderError) -> CheckOutcome {
     o
 }
 
+/// The settings against the profile. Whether the system user (whom a fix acts as) is only a
+/// member of the account is read only when the verdict would offer a fix: a passing or
+/// unfixable account costs no extra call. When DocuSign will not say, the metadata decides.
 async fn settings(d: &Deps<'_>, su: &system_user::Model, token: &SecretString) -> Result<CheckOutcome, ProviderError> {
     let api = on_account(d.budgets, &su.account_id, || d.client.get_settings(&su.base_uri, &su.account_id, token)).await?;
-    Ok(settings_check(&d.isv.setup, &api.value).0)
+    let (outcome, _) = settings_check(&d.isv.setup, &api.value, AccountRole::Unknown);
+    if outcome.fix.is_none() {
+        return Ok(outcome);
+    }
+    let role = d.provider.account_role(d.budgets, &su.base_uri, &su.account_id, &su.user_id, token).await.unwrap_or_else(|e| {
+        tracing::info!(error = %e, "settings check: DocuSign did not say the system user's role; the settings' metadata decides");
+        AccountRole::Unknown
+    });
+    Ok(settings_check(&d.isv.setup, &api.value, role).0)
 }
 
 async fn connect(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model, token: &SecretString) -> Result<CheckOutcome, ProviderError> {

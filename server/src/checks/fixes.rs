@@ -55,26 +55,7 @@ pub async fn apply_fix(
         .await?
         .ok_or_else(|| AppError::conflict("No system user is pinned."))?;
     let (token, acted_as) = fix_token(&d, tenant_id, &su, requester).await?;
-    let unreachable = |e: ProviderError| -> ServiceError {
-        match &e {
-            e if e.is_transient() => {
-                AppError::conflict("DocuSign could not be reached. Nothing was changed; try again in a minute.").into()
-            }
-            // Documented statuses only: 401/403 on a write means this identity may not make it.
-            ProviderError::Api { status: 401 | 403, .. } | ProviderError::InvalidToken => AppError::conflict(format!(
-                    "DocuSign refused the change made as {acted_as}: that user may not change this account ({e}). Nothing was changed. \
-                     An administrator of the account must apply it: the customer admin from their wizard, or make the system user an account administrator."
-                ))
-            .into(),
-            // Undocumented refusals (DocuSign's codes for missing rights are not in the reference):
-            // no text is matched, and the answer still names who can make the change.
-            _ => AppError::conflict(format!(
-                "DocuSign refused the change made as {acted_as}. Nothing was changed. The usual cause is missing rights: an \
-                 administrator of the account must make it, from this page or in DocuSign eSignature Admin. DocuSign said: {e}."
-            ))
-            .into(),
-        }
-    };
+    let unreachable = |e: ProviderError| -> ServiceError { refusal(&e, &acted_as, &su.account_name).into() };
     let after = match &fix {
         FixOffer::ApplySettings { changes } => {
             let partial: serde_json::Map<String, Value> = changes.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
@@ -120,6 +101,33 @@ pub async fn apply_fix(
     run_one(d, tenant_id, run_id, check_id, actor, request_id).await
 }
 
+/// What the person who asked for a fix reads when DocuSign did not make it: nothing changed in
+/// every case, and the next action names who can act. Documented answers only are told apart
+/// (a passing outage, `USER_LACKS_PERMISSIONS`, a refused token); anything else is a general
+/// refusal with DocuSign's words beside it.
+fn refusal(e: &ProviderError, acted_as: &str, account_name: &str) -> AppError {
+    match e {
+        e if e.is_transient() => AppError::conflict("DocuSign could not be reached. Nothing was changed; try again in a minute."),
+        ProviderError::UserLacksPermissions => AppError::conflict(format!(
+            "DocuSign refused the change: {acted_as} is not allowed to change {account_name} (only an account administrator may). \
+             Nothing was changed. An administrator of {account_name} must make the change in DocuSign eSignature Admin, or make \
+             that user an account administrator (eSignature Admin → Users); then press “{}”.",
+            app::checks::RUN_CHECK
+        )),
+        // Documented statuses only: 401/403 on a write means this identity may not make it.
+        ProviderError::Api { status: 401 | 403, .. } | ProviderError::InvalidToken => AppError::conflict(format!(
+            "DocuSign refused the change made as {acted_as}: that user may not change this account ({e}). Nothing was changed. \
+             An administrator of the account must apply it: the customer admin from their wizard, or make the system user an account administrator."
+        )),
+        // Undocumented refusals: no text is matched, and the answer still names who can make the
+        // change.
+        _ => AppError::conflict(format!(
+            "DocuSign refused the change made as {acted_as}. Nothing was changed. The usual cause is missing rights: an \
+             administrator of the account must make it, from this page or in DocuSign eSignature Admin. DocuSign said: {e}."
+        )),
+    }
+}
+
 /// The token a fix acts with, and who that is (for the audit event and the messages).
 async fn fix_token(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model, requester: FixRequester<'_>) -> ServiceResult<(SecretString, String)> {
     let kept_subject = credentials::subject(d.db, tenant_id, d.env, credentials::CONSENT).await?;
@@ -157,5 +165,24 @@ async fn fix_token(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model, reque
                 Err(e) => Err(AppError::conflict(format!("We could not act as {who} ({e}). Nothing was changed.")).into()),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fix_refused_for_missing_rights_names_who_can_make_it_and_never_shows_the_raw_code() {
+        let text = refusal(&ProviderError::UserLacksPermissions, "mia@initech.example (the system user)", "Initech EU").to_string();
+        assert!(text.contains("Nothing was changed"), "{text}");
+        assert!(text.contains("An administrator of Initech EU must make the change"), "{text}");
+        assert!(text.contains(&format!("press “{}”", app::checks::RUN_CHECK)), "{text}");
+        assert!(!text.contains("USER_LACKS_PERMISSIONS"), "DocuSign's code is translated, not shown: {text}");
+        let outage = refusal(&ProviderError::Unavailable { detail: "HTTP 503".into() }, "x", "A").to_string();
+        assert!(outage.contains("could not be reached") && outage.contains("Nothing was changed"), "{outage}");
+        let other = ProviderError::Api { status: 400, code: "SOMETHING_NEW".into(), message: "DocuSign's words".into() };
+        let general = refusal(&other, "x", "A").to_string();
+        assert!(general.contains("administrator of the account must make it") && general.contains("DocuSign's words"), "{general}");
     }
 }

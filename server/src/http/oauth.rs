@@ -28,16 +28,13 @@ pub struct StartForm {
 }
 
 fn session_ended() -> Response {
-    (
-        StatusCode::UNAUTHORIZED,
-        Html(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Session ended</title>\
-             <link rel=\"stylesheet\" href=\"/pkg/consent-portal.css\"></head><body><main><section class=\"panel narrow\">\
-             <h1>Your wizard session has ended</h1><p>Open the invite link you received again to continue, \
-             or ask the person who sent it for a new one.</p></section></main></body></html>",
-        ),
-    )
-        .into_response()
+    let page = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Session ended · Consent Portal</title>\
+         <link rel=\"stylesheet\" href=\"/pkg/consent-portal.css\"></head><body><main><section class=\"panel narrow\">\
+         <h1>Your wizard session has ended</h1><p>{}</p></section></main></body></html>",
+        app::onboarding::model::SESSION_ENDED
+    );
+    (StatusCode::UNAUTHORIZED, Html(page)).into_response()
 }
 
 /// Starts an OAuth round trip for the invite session and redirects to DocuSign.

@@ -340,6 +340,12 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
                 .accounts
                 .iter()
                 .find_map(|a| a.organization.as_ref().map(|o| o.organization_id.clone()));
+            // The consenting user is the candidate system user: read their role in each account
+            // (before the transaction: DocuSign calls never hold it open).
+            let candidate = match mode {
+                ConsentMode::Individual => Some(super::wizard::with_roles(&d, user.clone(), &tokens.access_token).await),
+                ConsentMode::Organization => None,
+            };
             let txn = crate::db::begin(d.db).await?;
             let actor = Actor { id: None, label: format!("{} (DocuSign {})", info.email, info.sub) };
             consent_grant::ActiveModel {
@@ -371,7 +377,6 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
             )
             .await?;
             state::transition(&txn, &actor, Some(request_id), tx.tenant_id, d.env, ConsentState::Consented, None).await?;
-            let candidate = (mode == ConsentMode::Individual).then_some(user.clone());
             records::update_progress(
                 &txn,
                 &invitee.session_hash,
@@ -387,7 +392,12 @@ async fn complete_inner(d: Deps<'_>, invitee: &InviteePrincipal, query: Callback
             Ok(Outcome {
                 ok: true,
                 title: "Consent granted.",
-                message: format!("{} granted by {}.", mode.label(), info.email),
+                // The title already says it was granted: the message says how, by whom, and what
+                // comes next, without repeating "consent granted".
+                message: match mode {
+                    ConsentMode::Individual => format!("{} from {}. Next, choose the account the integration will use.", mode.label(), info.email),
+                    ConsentMode::Organization => format!("{} from {}. Next, name the system user.", mode.label(), info.email),
+                },
                 evidence: Vec::new(),
                 restart: false,
                 next: None,

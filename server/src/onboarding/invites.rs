@@ -2,6 +2,12 @@
 //! a new one revokes the pending one. Opening the link reads; redeeming it (a POST) turns it
 //! into an invite session in one conditional UPDATE, so it succeeds exactly once however many
 //! requests race.
+//!
+//! A link that was used, expired or was withdrawn is the customer admin's way back in: its page
+//! lets them ask the ISV for a fresh link ([`request_link`]). The request needs the link itself
+//! (a 256-bit secret), so a stranger can ask nothing and learn nothing, and no e-mail address is
+//! ever typed, so none can be probed; one request per link an hour, kept on the invite row, and
+//! staff see it on the tenant page until they issue a newer invite.
 
 use app::error::AppError;
 use app::onboarding::model::{ConsentState, InviteLandingView, InviteStatus, InviteView, IssuedInvite};
@@ -71,6 +77,7 @@ pub async fn issue<C: TransactionTrait>(
         expires_at: Set(expires_at),
         used_at: Set(None),
         revoked_at: Set(None),
+        link_requested_at: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -135,8 +142,16 @@ pub async fn list<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<
             created_at: r.created_at,
             expires_at: r.expires_at,
             used_at: r.used_at,
+            link_requested_at: r.link_requested_at,
         })
         .collect())
+}
+
+/// The customer's open request for a fresh link: the newest request made after the newest
+/// invite was issued (issuing one answers it).
+pub fn open_link_request(invites: &[InviteView]) -> Option<DateTime<Utc>> {
+    let newest_issue = invites.iter().map(|i| i.created_at).max()?;
+    invites.iter().filter_map(|i| i.link_requested_at).filter(|at| *at > newest_issue).max()
 }
 
 fn refusal(status: InviteStatus) -> AppError {
@@ -167,25 +182,82 @@ pub async fn revoke_pending<C: ConnectionTrait>(db: &C, tenant_id: Uuid, now: ch
 
 /// The landing page of a link, without consuming it. `session_tenant` is the tenant of the
 /// browser's live wizard session, if any: a used link opened again from that same onboarding
-/// (Back after Start) resumes it instead of being refused.
+/// (Back after Start) resumes it instead of being refused. A used, expired or withdrawn link
+/// still opens its page (answered 409 by the page), which says why it no longer starts the
+/// wizard and offers to ask for a fresh one; an unknown link or a closed onboarding is an error.
 pub async fn landing<C: ConnectionTrait>(db: &C, token: &str, session_tenant: Option<Uuid>) -> ServiceResult<InviteLandingView> {
     let row = find_by_token(db, token).await?;
-    let status = status_of(&row, Utc::now());
+    let now = Utc::now();
+    let status = status_of(&row, now);
     let resume = status == InviteStatus::Used && session_tenant == Some(row.tenant_id);
-    if status != InviteStatus::Pending && !resume {
-        return Err(refusal(status).into());
-    }
     let t = tenant::Entity::find_by_id(row.tenant_id).one(db).await?.ok_or_else(|| AppError::not_found("Invite"))?;
     if t.archived_at.is_some() {
         return Err(archived_refusal().into());
     }
     let environment = t.environment()?;
+    let spent = status != InviteStatus::Pending && !resume;
     Ok(InviteLandingView {
         tenant_name: t.display_name,
         environment,
         expires_at: row.expires_at,
         resume,
+        refusal: spent.then(|| refusal(status).to_string()),
+        link_requested_at: row.link_requested_at,
+        next_request_at: row.link_requested_at.map(|at| at + LINK_REQUEST_INTERVAL).filter(|at| *at > now),
     })
+}
+
+/// How often a customer admin may ask for a fresh link from one link's page.
+pub const LINK_REQUEST_INTERVAL: Duration = Duration::hours(1);
+
+/// The customer admin asks the ISV for a fresh link from the page of a used, expired or
+/// withdrawn one. Audited (`invite.link_requested`, never the token); at most one request per
+/// link per [`LINK_REQUEST_INTERVAL`] (a conditional UPDATE, so racing requests and several
+/// portal instances count once): a second one within the hour is `RateLimited`. A link that
+/// still works is refused (Start is the next action); so is an unknown one (`NotFound`) and a
+/// tenant whose onboarding the ISV closed.
+pub async fn request_link<C: TransactionTrait>(db: &C, request_id: Option<&str>, token: &str, now: DateTime<Utc>) -> ServiceResult<DateTime<Utc>> {
+    let txn = crate::db::begin(db).await?;
+    let row = find_by_token(&txn, token).await?;
+    let status = status_of(&row, now);
+    if status == InviteStatus::Pending {
+        return Err(AppError::conflict("This link still works: press Start to begin. No new link is needed.").into());
+    }
+    let t = tenant::Entity::find_by_id(row.tenant_id).one(&txn).await?.ok_or_else(|| AppError::not_found("Invite"))?;
+    if t.archived_at.is_some() {
+        return Err(archived_refusal().into());
+    }
+    let claimed = invite::Entity::update_many()
+        .col_expr(invite::Column::LinkRequestedAt, Expr::value(now))
+        .filter(invite::Column::Id.eq(row.id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(invite::Column::LinkRequestedAt.is_null())
+                .add(invite::Column::LinkRequestedAt.lte(now - LINK_REQUEST_INTERVAL)),
+        )
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if claimed != 1 {
+        let fresh = invite::Entity::find_by_id(row.id).one(&txn).await?.unwrap_or(row);
+        let next = fresh.link_requested_at.map_or(now, |at| at + LINK_REQUEST_INTERVAL);
+        return Err(AppError::RateLimited { retry_after_secs: u64::try_from((next - now).num_seconds()).unwrap_or(0).max(1) }.into());
+    }
+    let actor = Actor::system("customer admin (invite link)");
+    audit::record(
+        &txn,
+        Event {
+            actor: &actor,
+            tenant_id: Some(row.tenant_id),
+            action: "invite.link_requested",
+            before: None,
+            after: Some(json!({ "invite_id": row.id, "link_status": status.label() })),
+            request_id,
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(now)
 }
 
 async fn find_by_token<C: ConnectionTrait>(db: &C, token: &str) -> ServiceResult<invite::Model> {

@@ -1,7 +1,7 @@
 //! Reading and writing the onboarding records: consent receipts, the pinned system user and the
 //! wizard's progress per invite session.
 
-use app::onboarding::model::{AccountView, ConsentMode, ConsentReceipt, DocuSignUserView, Notice, SystemUserView, VerificationView};
+use app::onboarding::model::{AccountRole, AccountView, ConsentMode, ConsentReceipt, DocuSignUserView, Notice, SystemUserView, VerificationView};
 use app::environment::Environment;
 use chrono::Utc;
 use sea_orm::sea_query::OnConflict;
@@ -27,6 +27,8 @@ pub fn user_view(info: &UserInfo) -> DocuSignUserView {
                 base_uri: a.base_uri.clone(),
                 is_default: a.is_default,
                 organization_id: a.organization.as_ref().map(|o| o.organization_id.clone()),
+                // Userinfo does not say; the wizard reads it per account (`wizard::with_roles`).
+                role: AccountRole::Unknown,
             })
             .collect(),
     }
@@ -161,6 +163,7 @@ pub async fn tenant_consent_view<C: ConnectionTrait>(
     let env = t.environment()?;
     let su = system_user(db, tenant_id, env).await?;
     let history = crate::audit::recent_for_tenant(db, tenant_id, &["consent.state_changed", "invite."], Some(crate::audit::PAGE_EVENTS)).await?;
+    let invites = super::invites::list(db, tenant_id).await?;
     Ok(app::onboarding::model::TenantConsentView {
         tenant_id,
         environment: env,
@@ -170,7 +173,8 @@ pub async fn tenant_consent_view<C: ConnectionTrait>(
         last_verification: su.as_ref().and_then(last_verification),
         system_user: su.as_ref().map(system_user_view),
         history,
-        invites: super::invites::list(db, tenant_id).await?,
+        link_request: super::invites::open_link_request(&invites),
+        invites,
         can_manage: viewer.role.manages_tenants(),
     })
 }

@@ -219,13 +219,49 @@ pub async fn name_system_user(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, 
         session_hash,
         tenant_id,
         d.env,
-        ProgressUpdate { candidate: Some(Some(records::user_view(&info))), notice: Some(None), ..Default::default() },
+        ProgressUpdate { candidate: Some(Some(with_roles(&d, records::user_view(&info), &token).await)), notice: Some(None), ..Default::default() },
     )
     .await
 }
 
-/// Pins the candidate's account as the tenant's system user and account.
-pub async fn choose_account(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, account_id: &str, actor: &Actor, request_id: Option<&str>) -> ServiceResult<()> {
+/// `user` with their role in each of their accounts, read with `token` (acting as them). An
+/// account whose address the guard refuses, or whose role DocuSign will not tell, stays
+/// `Unknown`: the role informs a choice, it never blocks one.
+pub async fn with_roles(d: &Deps<'_>, mut user: DocuSignUserView, token: &secrecy::SecretString) -> DocuSignUserView {
+    for account in &mut user.accounts {
+        if d.provider.check_base_uri(&account.base_uri).is_err() {
+            continue;
+        }
+        match d.provider.account_role(d.budgets, &account.base_uri, &account.account_id, &user.user_id, token).await {
+            Ok(role) => account.role = role,
+            Err(e) => tracing::info!(account = %account.account_id, error = %e, "wizard: DocuSign did not say the user's role in an account"),
+        }
+    }
+    user
+}
+
+/// What the admin reads when they choose an account where the system user is only a member.
+pub fn member_account_warning(account_name: &str) -> String {
+    format!(
+        "In {account_name} this user is a member, not an administrator: the integration can act as them there, but the portal cannot \
+         change the account's settings or Connect for you, and an administrator of the account will have to. Choose an account \
+         marked administrator, or tick “{}” to continue with this one.",
+        controls::USE_MEMBER_ACCOUNT
+    )
+}
+
+/// Pins the candidate's account as the tenant's system user and account. An account where the
+/// candidate is only a member is refused (a field error that says why) unless `use_member_account`
+/// says the admin read the warning and wants it anyway.
+pub async fn choose_account(
+    d: Deps<'_>,
+    tenant_id: Uuid,
+    session_hash: &str,
+    account_id: &str,
+    use_member_account: bool,
+    actor: &Actor,
+    request_id: Option<&str>,
+) -> ServiceResult<()> {
     let progress = records::progress(d.db, session_hash).await?;
     let candidate: DocuSignUserView = progress
         .and_then(|p| p.candidate)
@@ -236,6 +272,9 @@ pub async fn choose_account(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, ac
         .iter()
         .find(|a| a.account_id == account_id)
         .ok_or_else(|| AppError::field("account_id", "Choose one of the listed accounts."))?;
+    if account.role == AccountRole::Member && !use_member_account {
+        return Err(AppError::field("account_id", member_account_warning(&account.account_name)).into());
+    }
     d.provider.check_base_uri(&account.base_uri).map_err(|_| {
         AppError::conflict(format!("The account's address {} is not a DocuSign address we may call.", account.base_uri))
     })?;
@@ -270,7 +309,7 @@ pub async fn choose_account(d: Deps<'_>, tenant_id: Uuid, session_hash: &str, ac
             tenant_id: Some(tenant_id),
             action: "consent.system_user_pinned",
             before: before.clone(),
-            after: Some(json!({ "user_id": candidate.user_id, "email": candidate.email, "account_id": account.account_id, "account_name": account.account_name, "base_uri": account.base_uri })),
+            after: Some(json!({ "user_id": candidate.user_id, "email": candidate.email, "account_id": account.account_id, "account_name": account.account_name, "base_uri": account.base_uri, "role": account.role.as_str() })),
             request_id,
         },
     )
@@ -346,6 +385,7 @@ mod tests {
                 base_uri: "https://na1.docusign.net".into(),
                 is_default: true,
                 organization_id: org.then(|| "o".into()),
+                role: AccountRole::Admin,
             }],
         }
     }

@@ -60,6 +60,20 @@ impl OnboardingPort for Portal {
         Ok(sessions::set_cookie(&session, self.config.secure_cookies(), self.lifetimes()))
     }
 
+    async fn request_invite_link(&self, ctx: &RequestCtx, token: &str) -> AppResult<()> {
+        // The same throttle as redemption: guessing links here costs what guessing them there does.
+        let link = sessions::hash_token(token);
+        let now = std::time::Instant::now();
+        if let Err(retry_after_secs) = self.redeem_limiter.check(ctx.client_ip, &link, now) {
+            return Err(AppError::RateLimited { retry_after_secs });
+        }
+        let requested = invites::request_link(&self.db, Some(&ctx.request_id), token, chrono::Utc::now()).await;
+        if matches!(&requested, Err(crate::error::ServiceError::App(AppError::NotFound { .. }))) {
+            self.redeem_limiter.fail(ctx.client_ip, link, now);
+        }
+        done(ctx, requested).map(|_| ())
+    }
+
     async fn wizard_status(&self, ctx: &RequestCtx) -> AppResult<WizardView> {
         let invitee = ctx.require_invitee()?;
         let env = done(ctx, environment_of(&self.db, invitee.tenant_id).await)?;
@@ -75,12 +89,12 @@ impl OnboardingPort for Portal {
         done(ctx, wizard::name_system_user(deps, invitee.tenant_id, &invitee.session_hash, input).await)
     }
 
-    async fn choose_account(&self, ctx: &RequestCtx, account_id: String) -> AppResult<()> {
+    async fn choose_account(&self, ctx: &RequestCtx, account_id: String, use_member_account: bool) -> AppResult<()> {
         let invitee = ctx.require_invitee()?;
         let env = done(ctx, environment_of(&self.db, invitee.tenant_id).await)?;
         let deps = self.require_deps(env)?;
         let actor = wizard::session_actor(&self.db, &invitee.session_hash).await;
-        done(ctx, wizard::choose_account(deps, invitee.tenant_id, &invitee.session_hash, &account_id, &actor, Some(&ctx.request_id)).await)
+        done(ctx, wizard::choose_account(deps, invitee.tenant_id, &invitee.session_hash, &account_id, use_member_account, &actor, Some(&ctx.request_id)).await)
     }
 
     async fn check_organization(&self, ctx: &RequestCtx) -> AppResult<()> {

@@ -78,6 +78,18 @@ pub trait ConsentProvider: Send + Sync {
     /// verification. Spends from `budgets` and retries transient failures under the provider's
     /// call policy.
     async fn verify_account(&self, budgets: &AccountBudgets, base_uri: &str, account_id: &str, access_token: &SecretString) -> Result<(), ProviderError>;
+
+    /// The role of `user_id` in `account_id` (administrator or member), read with
+    /// `access_token`: what decides whether the portal can change the account's settings as that
+    /// user. Spends from `budgets` under the provider's call policy.
+    async fn account_role(
+        &self,
+        budgets: &AccountBudgets,
+        base_uri: &str,
+        account_id: &str,
+        user_id: &str,
+        access_token: &SecretString,
+    ) -> Result<app::onboarding::model::AccountRole, ProviderError>;
 }
 
 /// What an administrator's organization holds, read with an app token carrying the directory

@@ -36,6 +36,7 @@ pub fn router(app: AppState, base: String) -> Router {
     Router::new()
         .route("/restapi/v2.1/accounts/{accountId}", get(get_account))
         .route("/restapi/v2.1/accounts/{accountId}/settings", get(get_settings).put(put_settings))
+        .route("/restapi/v2.1/accounts/{accountId}/users/{userId}", get(get_user))
         .route(
             "/restapi/v2.1/accounts/{accountId}/connect",
             get(list_connect).post(create_connect).put(update_connect),
@@ -174,6 +175,38 @@ async fn get_account(
         body["accountSettings"] = settings_json(&app, a);
     }
     wire::json(StatusCode::OK, body)
+}
+
+/// `GET …/users/{userId}` (`Users:get`): the user's `userInformation` in the account, with
+/// `isAdmin` as DocuSign spells it (`"True"`/`"False"`). The caller must be a member; a user who
+/// is not a member of the account is `INVALID_USERID` (see the README's decisions).
+async fn get_user(State(app): State<AppState>, Extension(caller): Extension<Caller>, Path((account_id, user_id)): Path<(String, String)>) -> Response {
+    let world = app.world();
+    let a = match member_account(&world, &caller, &account_id) {
+        Ok((a, _)) => a,
+        Err(r) => return r,
+    };
+    let Some((user, membership)) = world.user(&user_id).and_then(|u| u.membership(&a.seed.id).map(|m| (u, m))) else {
+        return esign_error(StatusCode::BAD_REQUEST, "INVALID_USERID", "Invalid UserId.");
+    };
+    let (profile_id, profile) = if membership.is_admin { ("1", "Account Administrator") } else { ("3", "DocuSign Sender") };
+    wire::json(
+        StatusCode::OK,
+        json!({
+            "userId": user.id,
+            "userName": user.name(),
+            "email": user.email,
+            "firstName": user.given_name,
+            "lastName": user.family_name,
+            "userType": "CompanyUser",
+            "userStatus": "Active",
+            "isAdmin": if membership.is_admin { "True" } else { "False" },
+            "permissionProfileId": profile_id,
+            "permissionProfileName": profile,
+            "createdDateTime": user.created,
+            "uri": format!("/users/{}", user.id),
+        }),
+    )
 }
 
 /// `GET …/settings`: typed string fields, each with its `…Metadata`.

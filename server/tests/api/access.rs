@@ -148,6 +148,7 @@ async fn the_access_matrix_holds_for_every_server_function() {
             ("/api/onboarding/invite_landing", vec![("token".into(), "nope".into())], S::NOT_FOUND),
             // A distinct bad link per caller: failures are throttled per link.
             ("/api/onboarding/redeem_invite", vec![("token".into(), format!("nope-{tag}"))], S::NOT_FOUND),
+            ("/api/onboarding/request_invite_link", vec![("token".into(), format!("nope-ask-{tag}"))], S::NOT_FOUND),
             ("/api/onboarding/end_customer_sessions", vec![("tenant_id".into(), tb.clone())], deny_am(who, S::OK)),
             // Wizard functions belong to invite sessions only: staff are refused too. No DocuSign
             // environment is configured here, so those that need one answer 409 to the invitee.

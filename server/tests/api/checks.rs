@@ -426,22 +426,43 @@ crate::on_both_databases! {
     }
 }
 
-/// DocuSign's code for missing rights is not in the reference, so nothing matches it: the
-/// general refusal still says who can make the change, with DocuSign's words beside it.
+/// Mia is only a member of Initech EU: the metadata calls its settings "editable", but DocuSign
+/// refuses every change of hers. The check reads her role and offers no fix; it sends the change
+/// to an administrator of the account instead.
 #[tokio::test]
-async fn a_fix_refused_with_an_undocumented_code_names_who_can_make_the_change_and_changes_nothing() {
+async fn a_member_system_user_is_offered_no_settings_fix_and_is_sent_to_an_administrator() {
     let o = Onboarding::new(Backend::Sqlite).await;
     let tenant = o.app.world.tenant_a;
-    // Mia is only a member of Initech EU: the account refuses her changes.
+    o.verified_individually(tenant, MIA, INITECH_EU).await;
+    let path = format!("/control/accounts/{INITECH_EU}/settings");
+    o.control(reqwest::Method::PUT, &path, json!({ "settings": { "inSessionEnabled": "false" } })).await;
+    let (_, results) = run_checks(&o, tenant).await;
+    let settings = &results["account_settings"];
+    assert_eq!(settings["status"], "fail", "{settings}");
+    assert!(settings["fix"].is_null(), "no fix a member could apply: {settings}");
+    assert!(settings["evidence"].to_string().contains("member, not an administrator"), "{settings}");
+    let remediation = settings["remediation"].as_str().unwrap();
+    assert!(remediation.contains("An administrator of this account must set inSessionEnabled"), "{remediation}");
+}
+
+/// When DocuSign will not tell the role, the metadata decides and a fix is offered; DocuSign's
+/// refusal (`USER_LACKS_PERMISSIONS`) then reads as the next action, never as its raw code.
+#[tokio::test]
+async fn a_fix_refused_for_missing_rights_names_who_can_make_the_change_and_changes_nothing() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
     let b = o.verified_individually(tenant, MIA, INITECH_EU).await;
     let path = format!("/control/accounts/{INITECH_EU}/settings");
     o.control(reqwest::Method::PUT, &path, json!({ "settings": { "inSessionEnabled": "false" } })).await;
+    let users = json!({ "scope": "esign", "endpoint": "GET /restapi/v2.1/accounts/{accountId}/users/{userId}", "fail_5xx_ratio": 1.0 });
+    o.control(reqwest::Method::POST, "/control/faults", users).await;
     let (run, results) = run_checks(&o, tenant).await;
     assert!(results["account_settings"]["fix"].is_object(), "{}", results["account_settings"]);
     let before = o.consent(tenant).await["status"].clone();
     let r = o.app.call("/api/wizard/check_apply_fix", Some(&b.cookie), &[("run_id", &run), ("check_id", "account_settings")]).await;
     assert_eq!(r.status, StatusCode::CONFLICT, "{}", r.body);
-    assert!(r.body.contains("Nothing was changed") && r.body.contains("an administrator of the account must make it"), "{}", r.body);
+    assert!(r.body.contains("Nothing was changed") && r.body.contains("An administrator of Initech EU must make the change"), "{}", r.body);
+    assert!(!r.body.contains("USER_LACKS_PERMISSIONS"), "{}", r.body);
     assert_eq!(o.consent(tenant).await["status"], before);
     let events = server::audit::for_tenant(&o.app.portal.db, tenant).await.unwrap();
     assert_eq!(events.iter().filter(|e| e.action == "setup.fix_applied").count(), 0);

@@ -241,6 +241,9 @@ async fn no_secret_of_the_onboarding_flow_reaches_the_logs_even_at_trace() {
     }
     assert_eq!(o.choose_account(&browser, crate::checks::GLOBEX).await.status, StatusCode::OK);
     assert_eq!(o.verify(&browser).await["outcome"], "verified");
+    // The spent link's page and its request for a fresh link carry the token too.
+    assert_eq!(o.app.get(&format!("/onboard/{token}"), None).await.status, StatusCode::CONFLICT);
+    assert_eq!(o.app.call("/api/onboarding/request_invite_link", None, &[("token", &token)]).await.status, StatusCode::OK);
     let logs = capture.text();
     drop(capture);
     assert!(logs.len() > 1_000, "the capture saw the flow ({} bytes)", logs.len());

@@ -182,6 +182,11 @@ impl Onboarding {
         self.app.call("/api/wizard/choose_account", Some(&b.cookie), &[("account_id", account)]).await
     }
 
+    /// Chooses `account` with "Use it anyway" ticked (accepted even where the user is only a member).
+    pub async fn choose_account_anyway(&self, b: &Browser, account: &str) -> Reply {
+        self.app.call("/api/wizard/choose_account", Some(&b.cookie), &[("account_id", account), ("use_member_account", "on")]).await
+    }
+
     pub async fn verify(&self, b: &Browser) -> Value {
         let r = self.app.call("/api/wizard/verify", Some(&b.cookie), &[]).await;
         assert_eq!(r.status, StatusCode::OK, "{}", r.body);
@@ -194,12 +199,13 @@ impl Onboarding {
         r.json()
     }
 
-    /// Individual path to a verified tenant with `email`, pinning `account`.
+    /// Individual path to a verified tenant with `email`, pinning `account` (with "Use it anyway"
+    /// ticked, so a member account is taken too).
     pub async fn verified_individually(&self, tenant: uuid::Uuid, email: &str, account: &str) -> Browser {
         let b = self.redeem(&self.invite(tenant).await).await;
         self.round_trip(&b, "sign_in", email).await;
         self.round_trip(&b, "individual", email).await;
-        assert_eq!(self.choose_account(&b, account).await.status, StatusCode::OK);
+        assert_eq!(self.choose_account_anyway(&b, account).await.status, StatusCode::OK);
         assert_eq!(self.verify(&b).await["outcome"], "verified");
         b
     }
@@ -226,9 +232,20 @@ on_both_databases! {
         assert_eq!(w["candidate"]["accounts"].as_array().unwrap().len(), 2, "mia has two accounts");
         assert_eq!(o.consent(tenant).await["status"]["state"], "consented");
 
-        // She picks her second account, which lives on another base URI.
+        // Each account says her role in it, as DocuSign reports it (isAdmin).
+        let roles: Vec<(&str, &str)> = w["candidate"]["accounts"].as_array().unwrap().iter().map(|a| (a["account_name"].as_str().unwrap(), a["role"].as_str().unwrap())).collect();
+        assert_eq!(roles, [("Initech US", "admin"), ("Initech EU", "member")]);
+        let page = o.app.get("/wizard", Some(&b.cookie)).await;
+        assert!(page.body.contains("administrator") && page.body.contains("member only"), "the account choice shows each role");
+
+        // She picks her second account, which lives on another base URI and where she is only a
+        // member: the portal warns first and pins nothing.
         let eu = w["candidate"]["accounts"].as_array().unwrap().iter().find(|a| a["account_id"] == INITECH_EU).unwrap().clone();
-        assert_eq!(o.choose_account(&b, INITECH_EU).await.status, StatusCode::OK);
+        let warned = o.choose_account(&b, INITECH_EU).await;
+        assert_eq!(warned.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", warned.body);
+        assert!(warned.body.contains("member, not an administrator") && warned.body.contains("Use it anyway"), "{}", warned.body);
+        assert!(o.consent(tenant).await["system_user"].is_null(), "nothing pinned before she accepts");
+        assert_eq!(o.choose_account_anyway(&b, INITECH_EU).await.status, StatusCode::OK);
         assert_eq!(o.wizard(&b).await["step"], "verify");
         let v = o.verify(&b).await;
         assert_eq!(v["outcome"], "verified", "{v}");
@@ -905,4 +922,118 @@ async fn individual_consent_by_an_org_admin_who_allowed_the_read_carries_the_rea
     assert!(o.wizard(&b).await["organization"].is_null(), "no organization, no organization screen");
     let url = o.start(&b, "individual").await;
     assert_eq!(query_of(&url)["scope"], "signature impersonation extended");
+}
+
+async fn link_requests_audited(o: &Onboarding) -> Vec<server::db::entities::audit_event::Model> {
+    use sea_orm::EntityTrait;
+    server::db::entities::audit_event::Entity::find()
+        .all(&o.app.portal.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "invite.link_requested")
+        .collect()
+}
+
+on_both_databases! {
+    async fn a_spent_link_lets_the_customer_ask_for_a_fresh_one_audited_shown_to_staff_and_answered_by_a_new_invite(backend) {
+        let o = Onboarding::new(backend).await;
+        let tenant = o.app.world.tenant_a;
+        let token = o.invite(tenant).await;
+        o.redeem(&token).await;
+        // The session ends (idle, or the customer left): the link's page is the way back in.
+        let page = o.app.get(&format!("/onboard/{token}"), None).await;
+        assert_eq!(page.status, StatusCode::CONFLICT);
+        assert!(page.body.contains("already used") && page.body.contains(">Ask for a new link</button>"), "{}", page.body);
+        assert!(o.consent(tenant).await["link_request"].is_null(), "nothing asked yet");
+
+        let asked = o.app.call("/api/onboarding/request_invite_link", None, &[("token", &token)]).await;
+        assert_eq!(asked.status, StatusCode::OK, "{}", asked.body);
+        let events = link_requests_audited(&o).await;
+        assert_eq!(events.len(), 1, "the request is audited once");
+        assert_eq!(events[0].tenant_id, Some(tenant));
+        let row = serde_json::to_string(&(&events[0].after, &events[0].actor_label, &events[0].before)).unwrap();
+        assert!(!row.contains(&token), "the audit row never holds the link");
+
+        let c = o.consent(tenant).await;
+        assert!(c["link_request"].is_string(), "staff see the open request: {c}");
+        let staff_page = o.app.get(&format!("/tenants/{tenant}"), Some(&o.staff)).await;
+        assert!(staff_page.body.contains("The customer asked for a new invite link"), "the tenant page says so");
+        let again_page = o.app.get(&format!("/onboard/{token}"), None).await;
+        assert!(again_page.body.contains("A fresh link was asked for") && !again_page.body.contains(">Ask for a new link</button>"), "{}", again_page.body);
+
+        // A newer invite answers the request; the new link still works, so asking with it is refused.
+        let fresh = o.invite(tenant).await;
+        assert!(o.consent(tenant).await["link_request"].is_null(), "issuing a new invite answers the request");
+        let refused = o.app.call("/api/onboarding/request_invite_link", None, &[("token", &fresh)]).await;
+        assert_eq!(refused.status, StatusCode::CONFLICT);
+        assert!(refused.body.contains("press Start"), "{}", refused.body);
+        assert_eq!(link_requests_audited(&o).await.len(), 1, "a refused request records nothing");
+    }
+}
+
+on_both_databases! {
+    async fn a_fresh_link_may_be_asked_for_once_an_hour_per_link(backend) {
+        use server::onboarding::invites::{LINK_REQUEST_INTERVAL, request_link};
+        let o = Onboarding::new(backend).await;
+        let tenant = o.app.world.tenant_a;
+        let token = o.invite(tenant).await;
+        o.redeem(&token).await;
+        assert_eq!(o.app.call("/api/onboarding/request_invite_link", None, &[("token", &token)]).await.status, StatusCode::OK);
+        let second = o.app.call("/api/onboarding/request_invite_link", None, &[("token", &token)]).await;
+        assert_eq!(second.status, StatusCode::TOO_MANY_REQUESTS, "{}", second.body);
+        let retry: u64 = second.headers.get(header::RETRY_AFTER).expect("Retry-After").to_str().unwrap().parse().unwrap();
+        assert!(retry > 3_000 && retry <= 3_600, "about an hour: {retry}");
+        assert_eq!(link_requests_audited(&o).await.len(), 1, "the refused request is not recorded");
+        // Just inside the hour: still refused; once it has passed: allowed again.
+        let now = chrono::Utc::now();
+        let early = request_link(&o.app.portal.db, None, &token, now + LINK_REQUEST_INTERVAL - chrono::Duration::minutes(1)).await;
+        assert!(matches!(early, Err(server::error::ServiceError::App(app::error::AppError::RateLimited { .. }))), "{early:?}");
+        request_link(&o.app.portal.db, None, &token, now + LINK_REQUEST_INTERVAL + chrono::Duration::seconds(1)).await.expect("an hour later");
+        assert_eq!(link_requests_audited(&o).await.len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn an_expired_link_offers_a_fresh_one_and_an_unknown_link_reveals_nothing_and_is_throttled() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let token = o.invite(tenant).await;
+    let db = &o.app.portal.db;
+    db.execute_raw(Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "UPDATE invites SET expires_at = $1 WHERE tenant_id = $2",
+        [(chrono::Utc::now() - chrono::Duration::hours(1)).into(), tenant.into()],
+    ))
+    .await
+    .unwrap();
+    let page = o.app.get(&format!("/onboard/{token}"), None).await;
+    assert_eq!(page.status, StatusCode::CONFLICT);
+    assert!(page.body.contains("expired") && page.body.contains(">Ask for a new link</button>"), "{}", page.body);
+    assert_eq!(o.app.call("/api/onboarding/request_invite_link", None, &[("token", &token)]).await.status, StatusCode::OK);
+
+    // A made-up link: the same answer as any unknown link, nothing recorded, and guessing is throttled.
+    for _ in 0..5 {
+        let r = o.app.call("/api/onboarding/request_invite_link", None, &[("token", "made-up-link")]).await;
+        assert_eq!(r.status, StatusCode::NOT_FOUND);
+        assert!(!r.body.contains("Tenant acme"), "nothing about any tenant");
+    }
+    let throttled = o.app.call("/api/onboarding/request_invite_link", None, &[("token", "made-up-link")]).await;
+    assert_eq!(throttled.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(link_requests_audited(&o).await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_closed_onboarding_takes_no_link_request() {
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let token = o.invite(tenant).await;
+    o.redeem(&token).await;
+    let archived = o.app.call("/api/tenants/archive", Some(&o.staff), &[("id", &tenant.to_string())]).await;
+    assert_eq!(archived.status, StatusCode::OK, "{}", archived.body);
+    let r = o.app.call("/api/onboarding/request_invite_link", None, &[("token", &token)]).await;
+    assert_eq!(r.status, StatusCode::CONFLICT);
+    assert!(r.body.contains("closed by the ISV"), "{}", r.body);
+    assert!(link_requests_audited(&o).await.is_empty());
 }

@@ -355,6 +355,11 @@ async fn every_page_has_a_title_of_its_own() {
     let t = TestApp::new().await;
     let admin = t.sign_in("admin@isv.test").await;
     let a = t.world.tenant_a;
+    // The customer admin's pages too: an invite link's landing page, and the wizard it opens.
+    let token = t.invite_token(Some(&admin), t.world.tenant_b).await;
+    let opened = t.invite_token(Some(&admin), a).await;
+    let redeemed = t.call("/api/onboarding/redeem_invite", None, &[("token", &opened)]).await;
+    let invitee = cookie_from(&redeemed.headers).expect("an invite session");
     let mut seen = std::collections::BTreeSet::new();
     for (path, cookie, title) in [
         ("/login".to_owned(), None, "Sign in · Consent Portal"),
@@ -366,6 +371,10 @@ async fn every_page_has_a_title_of_its_own() {
         ("/audit".to_owned(), Some(&admin), "Audit log · Consent Portal"),
         ("/overview".to_owned(), Some(&admin), "Overview · Consent Portal"),
         ("/settings/webhooks".to_owned(), Some(&admin), "Webhooks · Consent Portal"),
+        ("/settings/api".to_owned(), Some(&admin), "API clients · Consent Portal"),
+        (format!("/onboard/{token}"), None, "Your DocuSign setup · Consent Portal"),
+        ("/wizard".to_owned(), Some(&invitee), "DocuSign setup wizard · Consent Portal"),
+        ("/no-such-page".to_owned(), Some(&admin), "Page not found · Consent Portal"),
     ] {
         let page = t.get(&path, cookie.map(String::as_str)).await;
         let found = page.body.split("<title>").nth(1).and_then(|rest| rest.split("</title>").next()).unwrap_or_default().to_owned();

@@ -78,6 +78,7 @@ async fn invite_expired_at(db: &DatabaseConnection, tenant: Uuid, at: DateTime<U
         expires_at: Set(at),
         used_at: Set(None),
         revoked_at: Set(None),
+        link_requested_at: Set(None),
     }
     .insert(db)
     .await

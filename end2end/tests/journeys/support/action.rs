@@ -44,9 +44,19 @@ pub async fn fill(page: &Page, label: &str, value: &str) {
     find::field(page, label).fill(value, None).await.unwrap_or_else(|e| panic!("fill {label:?} at {}: {e}", page.url()));
 }
 
-/// Accepts every confirmation the page asks for from now on.
-pub async fn accept_dialogs(page: &Page) {
-    page.on_dialog(|dialog| async move { dialog.accept(None).await }).await.expect("dialog handler");
+/// Ticks the checkbox whose label contains `text`.
+pub async fn tick(page: &Page, text: &str) {
+    find::checkbox(page, text).check(None).await.unwrap_or_else(|e| panic!("tick {text:?} at {}: {e}", page.url()));
+}
+
+/// In the open in-page confirmation: presses its button named exactly `name` (the action itself).
+pub async fn confirm(page: &Page, name: &str) {
+    find::confirmation_button(page, name).click(None).await.unwrap_or_else(|e| panic!("confirm {name:?} at {}: {e}", page.url()));
+}
+
+/// Presses Escape on the keyboard (an open confirmation cancels).
+pub async fn press_escape(page: &Page) {
+    page.keyboard().press("Escape", None).await.unwrap_or_else(|e| panic!("press Escape at {}: {e}", page.url()));
 }
 
 // Staff.

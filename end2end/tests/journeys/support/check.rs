@@ -200,6 +200,21 @@ pub async fn setup_check_is(page: &Page, id: &str, status: &str) {
     );
 }
 
+// The in-page confirmation.
+
+/// An in-page confirmation asks `question` (its accessible name), with focus on its Cancel button
+/// (the least destructive choice), and no native browser dialog was used.
+pub async fn confirmation_asks(page: &Page, question: &str) {
+    holds(expect(find::confirmation_asking(page, question)).to_be_visible().await, &format!("an in-page confirmation asks {question:?}"), page);
+    holds(expect(find::confirmation_button(page, "Cancel")).to_be_focused().await, "focus moves into the confirmation, on Cancel", page);
+}
+
+/// No confirmation is open, and focus is back on the button named exactly `name` (the one that asked).
+pub async fn confirmation_closed_with_focus_on(page: &Page, name: &str) {
+    holds(expect(find::confirmation(page)).to_be_hidden().await, "the confirmation closes", page);
+    holds(expect(find::button(page, name)).to_be_focused().await, &format!("focus returns to “{name}”"), page);
+}
+
 // The DocuSign sandbox.
 
 /// The browser is on the DocuSign sandbox's sign-in page; otherwise saves

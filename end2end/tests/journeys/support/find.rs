@@ -55,6 +55,21 @@ pub fn new_api_key(page: &Page) -> Locator {
     page.get_by_test_id("new-api-key").locator("code.secret")
 }
 
+/// The in-page confirmation the page is asking, if one is open (`role="alertdialog"`).
+pub fn confirmation(page: &Page) -> Locator {
+    page.get_by_role(AriaRole::Alertdialog, None)
+}
+
+/// The in-page confirmation whose accessible name (its heading) is exactly `question`.
+pub fn confirmation_asking(page: &Page, question: &str) -> Locator {
+    page.get_by_role(AriaRole::Alertdialog, Some(GetByRoleOptions::default().name(question).exact(true)))
+}
+
+/// The button named exactly `name` inside the open confirmation.
+pub fn confirmation_button(page: &Page, name: &str) -> Locator {
+    confirmation(page).get_by_role(AriaRole::Button, Some(GetByRoleOptions::default().name(name).exact(true)))
+}
+
 /// The page's title: its level-1 heading (the portal's pages and the DocuSign sandbox's).
 pub fn title(page: &Page) -> Locator {
     page.get_by_role(AriaRole::Heading, Some(GetByRoleOptions::default().level(1)))

@@ -1,9 +1,13 @@
 //! The account-settings check: the account's eSignature settings against the setup profile's
-//! required ones, with a fix that writes only the differing settings this user may edit.
+//! required ones, with a fix that writes only the differing settings the user who will apply it
+//! may edit: a setting is editable when its metadata says so *and* that user is not merely a
+//! member of the account (DocuSign reports a setting's rights without regard to who asks, so a
+//! member sees "editable" settings that every change of theirs is refused).
 
 use std::collections::BTreeMap;
 
 use app::checks::{CheckId, FixKind, RUN_CHECK};
+use app::onboarding::model::AccountRole;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -21,8 +25,9 @@ pub struct SettingDiff {
     pub expected: String,
     /// The account's value; `None` when the account does not report the setting.
     pub actual: Option<String>,
-    /// Whether the user whose token read the settings may change it (`<name>Metadata.rights` is
-    /// `"editable"`). `false` when the rights are `"read_only"` or not reported.
+    /// Whether the user who will apply the fix may change it: `<name>Metadata.rights` is
+    /// `"editable"` and the user is not merely a member of the account. `false` when the rights are
+    /// `"read_only"` or not reported, or the user is a member.
     pub editable: bool,
     /// Whether the account's value is the required one.
     pub ok: bool,
@@ -35,14 +40,21 @@ pub struct SettingDiff {
 /// writing only the differing editable settings (none when no differing setting is editable),
 /// and a remediation that sends read-only ones to DocuSign support or a higher-privileged admin.
 /// `"true"`/`"false"` compare without regard to case; other values must be equal.
-pub fn settings_check(profile: &SetupProfile, actual: &Map<String, Value>) -> (CheckOutcome, Vec<SettingDiff>) {
+///
+/// `applier` is the role in the account of the user a fix acts as (the system user): a member
+/// can change no setting whatever the metadata says, so a member gets no fix and a remediation
+/// that sends the change to an administrator of the account; `Unknown` leaves the metadata to
+/// decide.
+pub fn settings_check(profile: &SetupProfile, actual: &Map<String, Value>, applier: AccountRole) -> (CheckOutcome, Vec<SettingDiff>) {
+    let member = applier == AccountRole::Member;
     let diffs: Vec<SettingDiff> = profile
         .required_settings
         .iter()
         .map(|(name, expected)| {
             let value = actual.get(name).and_then(setting_text);
             let ok = value.as_deref().is_some_and(|v| same_setting_value(v, expected));
-            SettingDiff { name: name.clone(), expected: expected.clone(), actual: value, editable: rights(actual, name) == Rights::Editable, ok }
+            let editable = !member && rights(actual, name) == Rights::Editable;
+            SettingDiff { name: name.clone(), expected: expected.clone(), actual: value, editable, ok }
         })
         .collect();
 
@@ -56,6 +68,7 @@ pub fn settings_check(profile: &SetupProfile, actual: &Map<String, Value>) -> (C
         } else {
             let actual_text = d.actual.as_ref().map_or_else(|| "not set".to_owned(), |a| format!("{a:?}"));
             let rights_text = match rights(actual, &d.name) {
+                _ if member => "not editable by a member of the account",
                 Rights::Editable => "editable",
                 Rights::ReadOnly => "read-only for this user",
                 Rights::Unknown => "rights not reported (treated as read-only)",
@@ -73,6 +86,15 @@ pub fn settings_check(profile: &SetupProfile, actual: &Map<String, Value>) -> (C
         wrong.iter().filter(|d| d.editable).map(|d| (d.name.clone(), d.expected.clone())).collect();
     let locked: Vec<&str> = wrong.iter().filter(|d| !d.editable).map(|d| d.name.as_str()).collect();
     let mut remediation = Vec::new();
+    if member {
+        evidence.push("The system user is a member, not an administrator, of this account (DocuSign: isAdmin false): DocuSign refuses their changes to its settings.".to_owned());
+        remediation.push(format!(
+            "An administrator of this account must set {} in {SETTINGS_PLACE}, or make the system user an account administrator in \
+             DocuSign eSignature Admin → Users; then the portal can set {} itself.",
+            locked.join(", "),
+            if locked.len() == 1 { "it" } else { "them" },
+        ));
+    }
     if !changes.is_empty() {
         let names = changes.keys().map(String::as_str).collect::<Vec<_>>().join(", ");
         remediation.push(format!(
@@ -80,7 +102,7 @@ pub fn settings_check(profile: &SetupProfile, actual: &Map<String, Value>) -> (C
             FixKind::ApplySettings.label(),
         ));
     }
-    if !locked.is_empty() {
+    if !locked.is_empty() && !member {
         remediation.push(format!(
             "{} cannot be changed with your rights (read-only in {SETTINGS_PLACE}): ask DocuSign support, or an \
              account administrator with higher rights (a DocuSign system administrator), to set {}.",
@@ -148,7 +170,7 @@ mod tests {
             "envelopeIntegrationEnabled": "true", "envelopeIntegrationEnabledMetadata": {"rights": "read_only"},
             "inSessionEnabled": "TRUE", "enableSequentialSigningAPI": "true", "usesAPI": "false",
         }));
-        let (outcome, diffs) = settings_check(&SetupProfile::default(), &actual);
+        let (outcome, diffs) = settings_check(&SetupProfile::default(), &actual, AccountRole::Unknown);
         assert_eq!(outcome.status, CheckStatus::Pass);
         assert!(diffs.iter().all(|d| d.ok));
         assert_eq!(outcome.fix, None);
@@ -163,7 +185,7 @@ mod tests {
             "inSessionEnabled": "true",
             "enableSequentialSigningAPI": "false", "enableSequentialSigningAPIMetadata": {"rights": "read_only"},
         }));
-        let (outcome, diffs) = settings_check(&SetupProfile::default(), &actual);
+        let (outcome, diffs) = settings_check(&SetupProfile::default(), &actual, AccountRole::Unknown);
         assert_eq!(outcome.status, CheckStatus::Fail);
         assert_eq!(
             diffs.iter().find(|d| d.name == "envelopeIntegrationEnabled").unwrap(),
@@ -190,7 +212,7 @@ mod tests {
             "inSessionEnabled": "true", "inSessionEnabledMetadata": {"rights": "editable"},
             "enableSequentialSigningAPI": "false", "enableSequentialSigningAPIMetadata": {"rights": "read_only"},
         }));
-        let (outcome, _) = settings_check(&SetupProfile::default(), &actual);
+        let (outcome, _) = settings_check(&SetupProfile::default(), &actual, AccountRole::Unknown);
         let expected = BTreeMap::from([("envelopeIntegrationEnabled".to_owned(), "true".to_owned())]);
         assert_eq!(outcome.fix, Some(FixOffer::ApplySettings { changes: expected }));
     }
@@ -201,7 +223,7 @@ mod tests {
             "envelopeIntegrationEnabled": "true", "inSessionEnabled": "true",
             "enableSequentialSigningAPI": "false", "enableSequentialSigningAPIMetadata": {"rights": "read_only"},
         }));
-        let (outcome, _) = settings_check(&SetupProfile::default(), &actual);
+        let (outcome, _) = settings_check(&SetupProfile::default(), &actual, AccountRole::Unknown);
         assert_eq!(outcome.status, CheckStatus::Fail);
         assert_eq!(outcome.fix, None, "nothing the user may change");
         let remediation = outcome.remediation.unwrap();
@@ -213,7 +235,7 @@ mod tests {
 
     #[test]
     fn a_missing_setting_without_rights_is_reported_and_not_offered_as_a_fix() {
-        let (outcome, diffs) = settings_check(&SetupProfile::default(), &Map::new());
+        let (outcome, diffs) = settings_check(&SetupProfile::default(), &Map::new(), AccountRole::Unknown);
         assert_eq!(outcome.status, CheckStatus::Fail);
         assert!(diffs.iter().all(|d| d.actual.is_none() && !d.editable && !d.ok));
         assert!(outcome.evidence.iter().any(|e| e.contains("actual not set, rights not reported")), "{:?}", outcome.evidence);
@@ -230,16 +252,35 @@ mod tests {
             "signerLoginRequirements": "login_required_if_account_holder",
             "signerLoginRequirementsMetadata": {"rights": "editable"},
         }));
-        let (outcome, _) = settings_check(&profile, &actual);
+        let (outcome, _) = settings_check(&profile, &actual, AccountRole::Unknown);
         assert_eq!(outcome.status, CheckStatus::Fail);
         let changes = BTreeMap::from([("signerLoginRequirements".to_owned(), "login_not_required".to_owned())]);
         assert_eq!(outcome.fix, Some(FixOffer::ApplySettings { changes }));
     }
 
     #[test]
+    fn a_member_of_the_account_is_offered_no_fix_though_the_metadata_says_editable_and_is_sent_to_an_administrator() {
+        let actual = settings(json!({
+            "envelopeIntegrationEnabled": "true", "envelopeIntegrationEnabledMetadata": {"rights": "editable"},
+            "inSessionEnabled": "false", "inSessionEnabledMetadata": {"rights": "editable"},
+            "enableSequentialSigningAPI": "true", "enableSequentialSigningAPIMetadata": {"rights": "editable"},
+        }));
+        let (admin, _) = settings_check(&SetupProfile::default(), &actual, AccountRole::Admin);
+        assert!(admin.fix.is_some(), "an administrator gets the fix");
+        let (outcome, diffs) = settings_check(&SetupProfile::default(), &actual, AccountRole::Member);
+        assert_eq!(outcome.status, CheckStatus::Fail);
+        assert_eq!(outcome.fix, None, "every change of a member is refused");
+        assert!(diffs.iter().all(|d| !d.editable));
+        assert!(outcome.evidence.iter().any(|e| e.contains("not editable by a member")), "{:?}", outcome.evidence);
+        let remediation = outcome.remediation.unwrap();
+        assert!(remediation.contains("An administrator of this account must set inSessionEnabled"), "{remediation}");
+        assert!(!remediation.contains("editable") && !remediation.contains("Apply"), "no fix is named: {remediation}");
+    }
+
+    #[test]
     fn a_profile_without_required_settings_passes() {
         let profile = SetupProfile { required_settings: BTreeMap::new(), ..SetupProfile::default() };
-        let (outcome, diffs) = settings_check(&profile, &Map::new());
+        let (outcome, diffs) = settings_check(&profile, &Map::new(), AccountRole::Unknown);
         assert_eq!(outcome.status, CheckStatus::Pass);
         assert!(diffs.is_empty());
     }

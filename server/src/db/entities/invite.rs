@@ -15,6 +15,9 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub used_at: Option<DateTimeUtc>,
     pub revoked_at: Option<DateTimeUtc>,
+    /// When the customer admin last asked for a fresh link from this (used or expired) link's
+    /// page; a request is open until a newer invite of the tenant is created.
+    pub link_requested_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

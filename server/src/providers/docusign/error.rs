@@ -59,6 +59,15 @@ pub enum ProviderError {
     /// `400 USER_LACKS_MEMBERSHIP`: the token's user is not a member of the account.
     #[error("the user is not a member of this account")]
     UserLacksMembership,
+    /// `USER_LACKS_PERMISSIONS` ("This user lacks sufficient permissions to access this
+    /// resource."): the token's user is a member but may not do this, typically a change of the
+    /// account's settings or Connect by a user who is not an account administrator. Sources:
+    /// DocuSign Support's developer FAQ names the error ("User Lacks Permission") and a fix in the
+    /// account's settings; the body with this code and message is quoted in public reports (status
+    /// 400 today, 401 with legacy authentication); DocuSign's SOAP error codes list
+    /// `User_Lacks_Permissions`. Matched on the code whatever the status.
+    #[error("the user lacks the permissions for this in the account")]
+    UserLacksPermissions,
     /// Any other API error: eSignature `{errorCode, message}` or Admin `{error, error_description}`.
     #[error("DocuSign API error {status} {code}: {message}")]
     Api {
@@ -209,6 +218,11 @@ pub(crate) fn classify(surface: Surface, status: StatusCode, headers: &HeaderMap
             token_error(&error, message)
         }
         Surface::UserInfo | Surface::ESignature | Surface::Admin => {
+            // Before the 401 rule: DocuSign has answered this code with 401 too, and it says what
+            // happened (the user's rights), not that the token is bad.
+            if surface == Surface::ESignature && code.as_deref().is_some_and(|c| c.eq_ignore_ascii_case("USER_LACKS_PERMISSIONS")) {
+                return ProviderError::UserLacksPermissions;
+            }
             if status == StatusCode::UNAUTHORIZED {
                 return ProviderError::InvalidToken;
             }
@@ -290,8 +304,11 @@ mod tests {
         assert!(matches!(esign(429, ""), ProviderError::RateLimited { .. }));
         assert_eq!(esign(401, r#"{"errorCode":"ANYTHING"}"#), ProviderError::InvalidToken);
         assert!(matches!(esign(503, ""), ProviderError::Unavailable { .. }));
+        for status in [400, 401, 403] {
+            assert_eq!(esign(status, r#"{"errorCode":"USER_LACKS_PERMISSIONS","message":"m"}"#), ProviderError::UserLacksPermissions, "{status}");
+        }
         // Undocumented codes, including look-alikes of documented ones: general, words kept.
-        for code in ["USER_LACKS_PERMISSIONS", "SOMETHING_LIMIT_EXCEEDED", "ACCOUNT_LACKS_PERMISSIONS"] {
+        for code in ["USER_LACKS_PERMISSIONS_EXTRA", "SOMETHING_LIMIT_EXCEEDED", "ACCOUNT_LACKS_PERMISSIONS"] {
             let e = esign(400, &format!(r#"{{"errorCode":"{code}","message":"DocuSign's words"}}"#));
             assert_eq!(e, ProviderError::Api { status: 400, code: code.into(), message: "DocuSign's words".into() }, "{code}");
         }

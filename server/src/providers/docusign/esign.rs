@@ -1,5 +1,6 @@
 //! eSignature REST v2.1 on an account's `base_uri` (reference sections 4–6): account, settings
-//! and Connect configurations.
+//! and Connect configurations, and a user's role in the account (`Users:get`, its `isAdmin`;
+//! the field is in DocuSign's eSignature SDKs' `UserInformation` model).
 //!
 //! The `base_uri` comes from userinfo and is untrusted (O14): every call first checks it with
 //! [`DocuSignClient::check_base_uri`] and sends nothing when it fails.
@@ -21,6 +22,21 @@ use super::transport::{Api, RateLimitInfo, describe, execute, parse};
 struct ConnectResults {
     #[serde(default)]
     configurations: Vec<Value>,
+}
+
+/// The role a `userInformation` object gives its user in the account: its `isAdmin` field
+/// (a string, `"True"`/`"False"` in DocuSign's answers; compared without regard to case), and
+/// `Unknown` when it is missing or anything else. `permissionProfileName` is not read: profiles
+/// can be renamed and copied, so only `isAdmin` says what the user may do.
+pub fn account_role(user_information: &Value) -> app::onboarding::model::AccountRole {
+    use app::onboarding::model::AccountRole;
+    match user_information.get("isAdmin") {
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => AccountRole::Admin,
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => AccountRole::Member,
+        Some(Value::Bool(true)) => AccountRole::Admin,
+        Some(Value::Bool(false)) => AccountRole::Member,
+        _ => AccountRole::Unknown,
+    }
 }
 
 impl DocuSignClient {
@@ -118,6 +134,27 @@ impl DocuSignClient {
         Ok(Api { value, limits: RateLimitInfo::from_headers(&answer.headers) })
     }
 
+    /// `GET …/users/{userId}` (`Users:get`): the user's `userInformation` in this account, whose
+    /// `isAdmin` says whether they administer it.
+    pub async fn get_user(
+        &self,
+        base_uri: &str,
+        account_id: &str,
+        user_id: &str,
+        token: &SecretString,
+    ) -> Result<Api<Value>, ProviderError> {
+        if user_id.trim().is_empty() {
+            return Err(ProviderError::InvalidRequest { detail: "the user id is empty".into() });
+        }
+        let url = self.account_url(base_uri, account_id, &["users", user_id.trim()])?;
+        let (answer, what) = self.esign(Method::GET, url, token, None).await?;
+        let value: Value = parse(&answer.body, &what)?;
+        if !value.is_object() {
+            return Err(ProviderError::Malformed { detail: format!("{what}: not a JSON object") });
+        }
+        Ok(Api { value, limits: RateLimitInfo::from_headers(&answer.headers) })
+    }
+
     /// `GET …/settings`: `accountSettingsInformation` (typed string fields plus `…Metadata`).
     pub async fn get_settings(
         &self,
@@ -206,5 +243,22 @@ impl DocuSignClient {
             return Err(ProviderError::Malformed { detail: format!("{what}: not a JSON object") });
         }
         Ok(Api { value, limits: RateLimitInfo::from_headers(&answer.headers) })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use app::onboarding::model::AccountRole;
+    use serde_json::json;
+
+    use super::account_role;
+
+    #[test]
+    fn the_role_comes_from_is_admin_alone_and_anything_else_is_unknown() {
+        assert_eq!(account_role(&json!({ "isAdmin": "True" })), AccountRole::Admin);
+        assert_eq!(account_role(&json!({ "isAdmin": "false", "permissionProfileName": "Account Administrator" })), AccountRole::Member);
+        assert_eq!(account_role(&json!({ "permissionProfileName": "Account Administrator" })), AccountRole::Unknown, "a profile name proves nothing");
+        assert_eq!(account_role(&json!({ "isAdmin": "yes" })), AccountRole::Unknown);
+        assert_eq!(account_role(&json!({})), AccountRole::Unknown);
     }
 }

@@ -2,6 +2,7 @@
 //! [`DocuSignClient`], each method a thin mapping onto the client's own calls (OAuth on the
 //! account server, the Admin API, one eSignature call under the call policy).
 
+use app::onboarding::model::AccountRole;
 use secrecy::SecretString;
 use url::Url;
 
@@ -63,6 +64,12 @@ impl ConsentProvider for DocuSignClient {
 
     fn check_base_uri(&self, base_uri: &str) -> Result<(), ProviderError> {
         DocuSignClient::check_base_uri(self, base_uri).map(drop)
+    }
+
+    /// `GET …/accounts/{account_id}/users/{user_id}` through [`policy::on_account`]: its `isAdmin`.
+    async fn account_role(&self, budgets: &AccountBudgets, base_uri: &str, account_id: &str, user_id: &str, access_token: &SecretString) -> Result<AccountRole, ProviderError> {
+        let call = || self.get_user(base_uri, account_id, user_id, access_token);
+        policy::on_account(budgets, account_id, call).await.map(|api| super::esign::account_role(&api.value))
     }
 
     /// `GET /restapi/v2.1/accounts/{account_id}` through [`policy::on_account`] (the account's

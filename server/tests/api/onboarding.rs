@@ -237,6 +237,9 @@ on_both_databases! {
         assert_eq!(roles, [("Initech US", "admin"), ("Initech EU", "member")]);
         let page = o.app.get("/wizard", Some(&b.cookie)).await;
         assert!(page.body.contains("administrator") && page.body.contains("member only"), "the account choice shows each role");
+        let shown = visible_text(&page.body).to_lowercase();
+        assert_eq!(shown.matches("consent granted").count(), 1, "the good news is said once: {shown}");
+        assert!(page.body.contains("Next, choose the account"), "and what comes next");
 
         // She picks her second account, which lives on another base URI and where she is only a
         // member: the portal warns first and pins nothing.
@@ -1036,4 +1039,38 @@ async fn a_closed_onboarding_takes_no_link_request() {
     assert_eq!(r.status, StatusCode::CONFLICT);
     assert!(r.body.contains("closed by the ISV"), "{}", r.body);
     assert!(link_requests_audited(&o).await.is_empty());
+}
+
+/// The page without its scripts (the data embedded for hydration repeats what the page shows).
+fn visible_text(html: &str) -> String {
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(start) = rest.find("<script") {
+        out.push_str(&rest[..start]);
+        rest = rest[start..].find("</script>").map_or("", |end| &rest[start + end + "</script>".len()..]);
+    }
+    out.push_str(rest);
+    out
+}
+
+/// An ended wizard session was a dead end ("open your invite link again", which then said
+/// "already used"): its page now names the controls that lead back in, and each is where it says.
+#[tokio::test]
+async fn an_ended_wizard_session_names_the_way_back_in_and_each_control_it_names_exists() {
+    use app::onboarding::model::{SESSION_ENDED, controls, quoted_controls};
+    let o = Onboarding::new(Backend::Sqlite).await;
+    let tenant = o.app.world.tenant_a;
+    let ended = o.app.get("/wizard", None).await;
+    assert!(ended.body.contains("Your session has ended") && ended.body.contains(SESSION_ENDED), "{}", ended.body);
+    let start = o.app.call("/oauth/start", None, &[("purpose", "sign_in")]).await;
+    assert_eq!(start.status, StatusCode::UNAUTHORIZED);
+    assert!(start.body.contains(SESSION_ENDED), "{}", start.body);
+    assert_eq!(quoted_controls(SESSION_ENDED), [controls::START, controls::ASK_FOR_LINK]);
+    // "Start" on a link that still works; "Ask for a new link" on one that was used.
+    let token = o.invite(tenant).await;
+    let fresh = o.app.get(&format!("/onboard/{token}"), None).await;
+    assert!(fresh.body.contains(&format!(">{}</button>", controls::START)), "{}", fresh.body);
+    o.redeem(&token).await;
+    let spent = o.app.get(&format!("/onboard/{token}"), None).await;
+    assert!(spent.body.contains(&format!(">{}</button>", controls::ASK_FOR_LINK)), "{}", spent.body);
 }

@@ -752,6 +752,23 @@ async fn a_user_who_is_not_a_member_gets_user_lacks_membership() {
 }
 
 #[tokio::test]
+async fn users_get_says_whether_the_user_administers_the_account() {
+    let env = start().await;
+    let token = env.tokens_for(MIA, "signature").await["access_token"].as_str().unwrap().to_owned();
+    let mia = user_id(MIA);
+    let (status, us) = body(env.get(&env.account_url("na1", INITECH_US, &format!("/users/{mia}")), Some(&token)).await).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!((us["userId"].as_str(), us["email"].as_str(), us["isAdmin"].as_str()), (Some(mia.as_str()), Some(MIA), Some("True")), "{us}");
+    let (_, eu) = body(env.get(&env.account_url("eu", INITECH_EU, &format!("/users/{mia}")), Some(&token)).await).await;
+    assert_eq!(eu["isAdmin"], "False", "a member only: {eu}");
+    assert_eq!(eu["permissionProfileName"], "DocuSign Sender");
+    // Someone who is not a member of the account.
+    let (status, b) = body(env.get(&env.account_url("na1", INITECH_US, &format!("/users/{}", user_id(GINA))), Some(&token)).await).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(b["errorCode"], "INVALID_USERID");
+}
+
+#[tokio::test]
 async fn calling_an_account_on_another_base_uri_gets_invalid_userid() {
     let env = start().await;
     let token = env.tokens_for(MIA, "signature").await["access_token"].as_str().unwrap().to_owned();

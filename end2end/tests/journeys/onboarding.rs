@@ -2,7 +2,8 @@
 //! wired to the built-in DocuSign sandbox over HTTP): staff create a tenant and an invite; the
 //! customer admin redeems it in another browser, signs in on the sandbox's pages, consents
 //! (individual or organization), picks the account and verifies; staff then see `Verified` with
-//! the receipt; after the wizard, the setup check's offered fixes turn its failures into passes.
+//! the receipt; the spent link then asks staff for a fresh one; after the wizard, the setup
+//! check's offered fixes, each confirmed in an in-page dialog, turn its failures into passes.
 //!
 //! Run: `source scripts/env.sh; cargo test -p end2end --locked -- --test-threads=1 onboarding::`
 //! after `cargo leptos build` (or `./scripts/test.sh`).
@@ -90,6 +91,17 @@ async fn individual_consent_on_the_chosen_account_shows_as_verified_to_staff() {
     let tenant: serde_json::Value = http.get(portal.at("/api/v1/tenants/initech-e2e")).bearer_auth(&key).send().await.expect("the API answers").json().await.expect("JSON");
     assert_eq!(tenant["consent"]["state"], "verified", "{tenant}");
     assert_eq!(tenant["system_user"]["email"], "mia@initech.example");
+
+    // Days later, on another computer, the spent link is the way back in: it asks for a fresh
+    // link, and staff see the request on the tenant page.
+    let later = b.other_page().await;
+    action::open(&later, &link).await;
+    check::alert_says(&later, "already used").await;
+    action::press(&later, "Ask for a new link").await;
+    check::page_shows(&later, "Request sent.").await;
+    screenshot(&later, "spent-link-request-sent").await;
+    action::reload(&b.page).await;
+    check::page_shows(&b.page, "The customer asked for a new invite link").await;
     check::no_page_errors(&b);
     b.close().await;
 }
@@ -166,6 +178,10 @@ async fn after_the_wizard_each_failing_setup_check_passes_once_the_admin_applies
     check::setup_check_is(&admin, "account_settings", "fail").await;
     check::setup_check_is(&admin, "connect_configuration", "fail").await;
     screenshot(&admin, "setup-check-failing").await;
+    // On a phone: the evidence's long listener URL wraps instead of widening the page, and the
+    // confirmation below fits too.
+    action::narrow_to(&admin, 390).await;
+    check::fits_the_width(&admin).await;
 
     // A fix asks first, in the page: Escape cancels and changes nothing, focus goes back to the
     // button; only the dialog's own button applies it.

@@ -44,6 +44,11 @@ pub async fn fill(page: &Page, label: &str, value: &str) {
     find::field(page, label).fill(value, None).await.unwrap_or_else(|e| panic!("fill {label:?} at {}: {e}", page.url()));
 }
 
+/// Resizes the viewport to `width` CSS pixels (a phone is 390), 844 high.
+pub async fn narrow_to(page: &Page, width: u32) {
+    page.set_viewport_size(playwright_rs::Viewport { width, height: 844 }).await.unwrap_or_else(|e| panic!("resize to {width} px: {e}"));
+}
+
 /// Ticks the checkbox whose label contains `text`.
 pub async fn tick(page: &Page, text: &str) {
     find::checkbox(page, text).check(None).await.unwrap_or_else(|e| panic!("tick {text:?} at {}: {e}", page.url()));

@@ -200,19 +200,31 @@ pub async fn setup_check_is(page: &Page, id: &str, status: &str) {
     );
 }
 
+/// Nothing on the page is wider than the viewport (no sideways scrolling): long URLs and ids wrap.
+pub async fn fits_the_width(page: &Page) {
+    let (scroll, inner): (u32, u32) = page
+        .evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]", None::<&()>)
+        .await
+        .unwrap_or_else(|e| panic!("measure the page at {}: {e}", page.url()));
+    if scroll > inner {
+        screenshot(page, "failure-too-wide").await;
+        panic!("the page is {scroll} px wide in a {inner} px viewport (at {})", page.url());
+    }
+}
+
 // The in-page confirmation.
 
 /// An in-page confirmation asks `question` (its accessible name), with focus on its Cancel button
 /// (the least destructive choice), and no native browser dialog was used.
 pub async fn confirmation_asks(page: &Page, question: &str) {
     holds(expect(find::confirmation_asking(page, question)).to_be_visible().await, &format!("an in-page confirmation asks {question:?}"), page);
-    holds(expect(find::confirmation_button(page, "Cancel")).to_be_focused().await, "focus moves into the confirmation, on Cancel", page);
+    holds(expect(find::focused_in_confirmation(page)).to_have_text("Cancel").await, "focus moves into the confirmation, on Cancel", page);
 }
 
 /// No confirmation is open, and focus is back on the button named exactly `name` (the one that asked).
 pub async fn confirmation_closed_with_focus_on(page: &Page, name: &str) {
     holds(expect(find::confirmation(page)).to_be_hidden().await, "the confirmation closes", page);
-    holds(expect(find::button(page, name)).to_be_focused().await, &format!("focus returns to “{name}”"), page);
+    holds(expect(find::focused(page)).to_have_text(name).await, &format!("focus returns to “{name}”"), page);
 }
 
 // The DocuSign sandbox.

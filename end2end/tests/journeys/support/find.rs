@@ -65,6 +65,18 @@ pub fn confirmation_asking(page: &Page, question: &str) -> Locator {
     page.get_by_role(AriaRole::Alertdialog, Some(GetByRoleOptions::default().name(question).exact(true)))
 }
 
+/// The element that has the keyboard focus, anywhere on the page. A CSS `:focus` on purpose:
+/// playwright-rs 0.20.1 checks focus (`to_be_focused`) with `querySelectorAll`, which cannot run
+/// role locators, so a journey reads the focused element and asserts what it is.
+pub fn focused(page: &Page) -> Locator {
+    page.locator(":focus")
+}
+
+/// The element that has the keyboard focus inside the open confirmation.
+pub fn focused_in_confirmation(page: &Page) -> Locator {
+    confirmation(page).locator(":focus")
+}
+
 /// The button named exactly `name` inside the open confirmation.
 pub fn confirmation_button(page: &Page, name: &str) -> Locator {
     confirmation(page).get_by_role(AriaRole::Button, Some(GetByRoleOptions::default().name(name).exact(true)))

@@ -41,7 +41,8 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
 }
 
 /// Tenant rows as the list shows them: each with its consent state, mode and system user in its
-/// own environment, its latest setup-check run and its last activity. One query per kind for
+/// own environment, its latest setup-check run, its last activity and an open request for a
+/// fresh invite link. One query per kind for
 /// the whole batch (all on indexes keyed by tenant), never one per tenant.
 async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
     use std::collections::HashMap;
@@ -109,6 +110,20 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
         .into_iter()
         .filter_map(|(tenant, last)| Some((tenant?, last?)))
         .collect();
+    // An open request for a fresh invite link: the newest request after the newest invite.
+    let link_requests: HashMap<Uuid, chrono::DateTime<Utc>> = crate::db::entities::invite::Entity::find()
+        .select_only()
+        .column(crate::db::entities::invite::Column::TenantId)
+        .column_as(crate::db::entities::invite::Column::LinkRequestedAt.max(), "requested")
+        .column_as(crate::db::entities::invite::Column::CreatedAt.max(), "issued")
+        .filter(crate::db::entities::invite::Column::TenantId.is_in(ids.clone()))
+        .group_by(crate::db::entities::invite::Column::TenantId)
+        .into_tuple::<(Uuid, Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>)>()
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|(tenant, requested, issued)| requested.filter(|r| issued.is_none_or(|i| *r > i)).map(|r| (tenant, r)))
+        .collect();
     let now = Utc::now();
     let mut overrides = crate::checks::overrides::badges_of(db, ids.clone(), now).await?;
     let managers = manager_emails(db).await?;
@@ -142,6 +157,7 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
                 check_overall: run.map(|r| r.overall()).transpose()?.flatten(),
                 check_started_at: run.map(|r| r.started_at),
                 last_activity_at: activity.get(&t.id).copied(),
+                link_requested_at: link_requests.get(&t.id).copied(),
                 display_name: t.display_name,
                 slug: t.slug,
                 contact_email: t.contact_email,

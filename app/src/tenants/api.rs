@@ -109,6 +109,9 @@ pub struct TenantSummary {
     /// Longer in its state than the onboarding SLA allows.
     #[serde(default)]
     pub stuck: bool,
+    /// When the customer asked for a fresh invite link, while no newer invite answers it.
+    #[serde(default)]
+    pub link_requested_at: Option<DateTime<Utc>>,
     /// The overrides in force on the tenant (its consent, or setup checks), in subject order.
     #[serde(default)]
     pub overrides: Vec<crate::overrides::OverrideBadge>,

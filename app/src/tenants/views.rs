@@ -163,6 +163,10 @@ fn TenantList() -> impl IntoView {
                                                 <td><span class=format!("badge state-{}", t.consent_state.as_str())>{t.consent_state.label()}</span>
                                                     {t.consent_reason.clone().map(|r| view! { " " <small>{r}</small> })}
                                                     {t.consent_since.map(|at| view! { <br /><small class="muted">"since " {format_time(at)}</small> })}
+                                                    {t.link_requested_at.map(|at| view! {
+                                                        <br /><span class="badge link-requested" data-testid="link-requested">"new link requested"</span>
+                                                        " " <small>"by the customer " {format_time(at)} ": issue a new invite link"</small>
+                                                    })}
                                                     {t.stuck.then(|| view! {
                                                         <br /><span class="badge stuck">"stuck"</span>
                                                         " " <small>{staff_next_action(t.consent_state, t.consent_reason.as_deref())}</small>

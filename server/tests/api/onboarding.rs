@@ -962,12 +962,15 @@ on_both_databases! {
         assert!(c["link_request"].is_string(), "staff see the open request: {c}");
         let staff_page = o.app.get(&format!("/tenants/{tenant}"), Some(&o.staff)).await;
         assert!(staff_page.body.contains("The customer asked for a new invite link"), "the tenant page says so");
+        let list = o.app.get("/tenants", Some(&o.staff)).await;
+        assert_eq!(list.body.matches("data-testid=\"link-requested\"").count(), 1, "the list marks that tenant's row, and only it");
         let again_page = o.app.get(&format!("/onboard/{token}"), None).await;
         assert!(again_page.body.contains("A fresh link was asked for") && !again_page.body.contains(">Ask for a new link</button>"), "{}", again_page.body);
 
         // A newer invite answers the request; the new link still works, so asking with it is refused.
         let fresh = o.invite(tenant).await;
         assert!(o.consent(tenant).await["link_request"].is_null(), "issuing a new invite answers the request");
+        assert!(!o.app.get("/tenants", Some(&o.staff)).await.body.contains("data-testid=\"link-requested\""), "and clears the list's mark");
         let refused = o.app.call("/api/onboarding/request_invite_link", None, &[("token", &fresh)]).await;
         assert_eq!(refused.status, StatusCode::CONFLICT);
         assert!(refused.body.contains("press Start"), "{}", refused.body);

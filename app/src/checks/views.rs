@@ -84,12 +84,22 @@ pub fn SetupCheckPanel(scope: CheckScope, #[prop(into)] can_run: Signal<bool>) -
             running.set(false);
         });
     };
+    // The confirmed fix runs through one callback made with the panel (a callback made in a click
+    // handler would belong to whatever owner is current then, and could be gone by the time the
+    // person confirms); the check it applies to waits beside it.
+    let fixing = RwSignal::new(None::<CheckId>);
+    let fix_confirmed = Callback::new(move |()| {
+        if let Some(check_id) = fixing.get_untracked() {
+            apply_fix(check_id);
+        }
+    });
     let fix = move |check_id: CheckId, label: String| {
+        fixing.set(Some(check_id));
         asking.set(Some(ConfirmRequest {
             title: format!("{label}?"),
             message: "The portal will change this in the DocuSign account now, as the system user. You can change it back in DocuSign.".into(),
             confirm_label: label,
-            on_confirm: Callback::new(move |()| apply_fix(check_id)),
+            on_confirm: fix_confirmed,
         }));
     };
 

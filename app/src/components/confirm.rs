@@ -19,7 +19,9 @@ pub struct ConfirmRequest {
     pub message: String,
     /// The confirming button's label: the action itself ("Archive", "Apply fix"), never "OK".
     pub confirm_label: String,
-    /// Run once, when the person confirms.
+    /// Run once, when the person confirms. Make it where the page or panel is set up, never in
+    /// an event handler: a callback belongs to the reactive owner current when it is made, and an
+    /// owner current during an event may be gone by the time the person confirms.
     pub on_confirm: Callback<()>,
 }
 

@@ -479,6 +479,14 @@ pub fn TenantPage() -> impl IntoView {
     let query = use_query_map();
     let timeline = timeline_resource(id);
     let asking = RwSignal::new(None::<ConfirmRequest>);
+    // Made here, with the page, not in the submit handler: a callback belongs to the owner that
+    // creates it, and the tenant's view (re-rendered when it reloads) would take it along.
+    let archiving = RwSignal::new(None::<Uuid>);
+    let archive_confirmed = Callback::new(move |()| {
+        if let Some(id) = archiving.get_untracked() {
+            archive.dispatch(ArchiveTenant { id });
+        }
+    });
 
     view! {
         // Static on purpose: leptos_meta writes a title's text into the server-rendered <title>
@@ -515,12 +523,12 @@ pub fn TenantPage() -> impl IntoView {
                                                 // browser the in-page dialog asks first.
                                                 <ActionForm action=archive on:submit=move |ev: SubmitEvent| {
                                                     ev.prevent_default();
-                                                    let id = tenant_id;
+                                                    archiving.set(Some(tenant_id));
                                                     asking.set(Some(ConfirmRequest {
                                                         title: "Archive this tenant?".into(),
                                                         message: "It leaves the tenant list and its pending invite links stop working; nothing is deleted, and Restore brings it back.".into(),
                                                         confirm_label: "Archive".into(),
-                                                        on_confirm: Callback::new(move |()| { archive.dispatch(ArchiveTenant { id }); }),
+                                                        on_confirm: archive_confirmed,
                                                     }));
                                                 }>
                                                     <input type="hidden" name="id" value=t.id.to_string() />

@@ -3,7 +3,7 @@
 //! browser before anything is sent, a slug already in use by the server; the tenant created is
 //! audited with who created it; the tenants list shows it and its filter responds (the page is
 //! hydrated); the edit form hydrates on a full load and saves; the list's CSV export downloads and
-//! parses; no page error happens.
+//! parses; archiving asks in an in-page confirmation; no page error happens.
 //!
 //! Run: `source scripts/env.sh; cargo test -p end2end --locked -- --test-threads=1 foundation::`
 //! after `cargo leptos build` (or `./scripts/test.sh`).
@@ -94,6 +94,13 @@ async fn only_signed_in_staff_create_a_tenant_and_only_with_a_valid_unused_slug_
     action::follow_test_id(page, "needs-attention-demo").await;
     check::arrives_at(page, "**/tenants?state=needs_attention&env=demo").await;
     check::tenant_count_is(page, "No tenant matches. Show all tenants").await;
+
+    // Archiving asks first, in the page (no browser dialog); the dialog's own button archives.
+    action::open(page, &tenant_page).await;
+    action::press(page, "Archive").await;
+    check::confirmation_asks(page, "Archive this tenant?").await;
+    action::confirm(page, "Archive").await;
+    check::page_shows(page, "Restore").await;
 
     // A tenant that does not exist is "not found", with no panel or control of a tenant beside it.
     action::open(page, &portal.at("/tenants/00000000-0000-4000-8000-000000000000")).await;

@@ -1,25 +1,21 @@
-//! Tenant records: creation, listing and reading scoped to what the caller may see, editing and
-//! archiving. Every change writes its audit event in the same transaction.
+//! The tenants list of the staff console: which tenants a viewer may see that match a query
+//! (scope, search, consent, setup-check, failing-check, manager, override and "stuck" filters),
+//! one keyset page of them with what each row shows, and the aggregates around the page (total,
+//! each filter option's count, the overview). Exports walk the same pages.
 
 use app::auth::{Role, StaffPrincipal};
 use app::error::AppError;
 use app::onboarding::model::ConsentState;
 use app::checks::{CheckId, CheckStatus};
-use app::tenants::api::{CheckFilter, EnvironmentOverview, Overview, StateCount, TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
+use app::tenants::api::{CheckFilter, EnvironmentOverview, Overview, StateCount, TENANT_PAGE_SIZE, TenantPage, TenantQuery, TenantSummary};
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionSession, TransactionTrait,
-};
-use serde_json::json;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
-use validator::Validate;
 
-use crate::audit::{self, Actor, Event};
+use crate::audit;
 use crate::config::OnboardingSla;
 use crate::db::entities::{check_result, check_run, consent_state, staff_user, system_user, tenant};
 use crate::error::{ServiceError, ServiceResult};
-
-const SLUG_TAKEN: &str = "This slug is already used by another tenant. Choose another.";
 
 /// Tenants `viewer` may see: all for config staff and admins, assigned ones for account managers.
 pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_archived: bool, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
@@ -167,6 +163,64 @@ fn decode_cursor(cursor: &str) -> ServiceResult<(String, Uuid)> {
     Ok((name.to_owned(), Uuid::parse_str(id).map_err(|_| bad())?))
 }
 
+/// Tenants whose name, slug, contact e-mail or system user's e-mail (in the tenant's own
+/// environment) contain `q`, ignoring case. From three characters on, the trigram index of
+/// migration 000013 answers it (FTS5 on SQLite, `pg_trgm` on PostgreSQL, both kept by triggers);
+/// a shorter text has no trigram to look up, so it is matched by scanning the columns.
+fn search(backend: sea_orm::DbBackend, q: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::Condition;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
+
+    let needle = q.to_lowercase();
+    if needle.chars().count() >= 3 {
+        let id = Expr::col((tenant::Entity, tenant::Column::Id));
+        match backend {
+            sea_orm::DbBackend::Sqlite => {
+                // One FTS5 string (a double quote doubled): with the trigram tokenizer, a substring.
+                let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+                let docs = Query::select()
+                    .expr(Expr::cust("rowid"))
+                    .from(Alias::new("tenant_search"))
+                    .and_where(Expr::cust_with_values("tenant_search MATCH ?", [phrase]))
+                    .to_owned();
+                return id.in_subquery(
+                    Query::select()
+                        .column(Alias::new("tenant_id"))
+                        .from(Alias::new("tenant_search_docs"))
+                        .and_where(Expr::col(Alias::new("docid")).in_subquery(docs))
+                        .to_owned(),
+                );
+            }
+            sea_orm::DbBackend::Postgres => {
+                return id.in_subquery(
+                    Query::select()
+                        .column(Alias::new("tenant_id"))
+                        .from(Alias::new("tenant_search"))
+                        .and_where(Expr::col(Alias::new("body")).like(LikeExpr::new(like_pattern(&needle)).escape('\\')))
+                        .to_owned(),
+                );
+            }
+            _ => {}
+        }
+    }
+    let pattern = like_pattern(&needle);
+    let lower_like = |col: tenant::Column| Expr::expr(Func::lower(Expr::col((tenant::Entity, col)))).like(LikeExpr::new(pattern.clone()).escape('\\'));
+    // The system user's e-mail too: staff often know a customer by its integration user.
+    let system_user_matches = Query::select()
+        .expr(Expr::val(1))
+        .from(system_user::Entity)
+        .and_where(Expr::col((system_user::Entity, system_user::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .and_where(Expr::col((system_user::Entity, system_user::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
+        .and_where(Expr::expr(Func::lower(Expr::col((system_user::Entity, system_user::Column::Email)))).like(LikeExpr::new(pattern.clone()).escape('\\')))
+        .to_owned();
+    Condition::any()
+        .add(lower_like(tenant::Column::DisplayName))
+        .add(lower_like(tenant::Column::Slug))
+        .add(lower_like(tenant::Column::ContactEmail))
+        .add(Expr::exists(system_user_matches))
+        .into()
+}
+
 /// `%` and `_` typed by a person are matched literally.
 fn like_pattern(needle: &str) -> String {
     let escaped = needle.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
@@ -205,16 +259,16 @@ impl ListCounts {
 /// few seconds (`crate::list_counts`).
 pub async fn list_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<ListCounts> {
     use sea_orm::PaginatorTrait;
-    let total = matching(viewer, query, sla)?.count(db).await?;
+    let total = matching(db.get_database_backend(), viewer, query, sla)?.count(db).await?;
     // The state options count under every other filter; "stuck" is one of those options.
     let unfiltered = TenantQuery { after: None, ..query.clone() };
     let others = TenantQuery { state: None, reason: None, stuck: false, ..unfiltered.clone() };
     let state_counts = state_counts(db, viewer, &others, sla).await?;
-    let stuck_count = matching(viewer, &TenantQuery { stuck: true, ..others }, sla)?.count(db).await?;
+    let stuck_count = matching(db.get_database_backend(), viewer, &TenantQuery { stuck: true, ..others }, sla)?.count(db).await?;
     let check_counts = check_counts(db, viewer, &TenantQuery { check: None, ..unfiltered.clone() }, sla).await?;
     let failing_counts = failing_counts(db, viewer, &TenantQuery { failing: None, ..unfiltered.clone() }, sla).await?;
     let manager_counts = manager_counts(db, viewer, &TenantQuery { manager: None, ..unfiltered.clone() }, sla).await?;
-    let overridden_count = matching(viewer, &TenantQuery { overridden: true, ..unfiltered }, sla)?.count(db).await?;
+    let overridden_count = matching(db.get_database_backend(), viewer, &TenantQuery { overridden: true, ..unfiltered }, sla)?.count(db).await?;
     Ok(ListCounts { total, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count })
 }
 
@@ -273,7 +327,7 @@ pub async fn check_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, q
     use sea_orm::{QuerySelect, QueryTrait};
 
     let t = Alias::new("t");
-    let latest = matching(viewer, query, sla)?
+    let latest = matching(db.get_database_backend(), viewer, query, sla)?
         .select_only()
         .column(tenant::Column::Id)
         .expr_as(latest_run_value(check_run::Column::Overall), "overall")
@@ -320,7 +374,7 @@ pub async fn failing_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal,
     use sea_orm::{QuerySelect, QueryTrait};
 
     let t = Alias::new("t");
-    let latest = matching(viewer, query, sla)?.select_only().expr_as(latest_run_value(check_run::Column::Id), "run_id").into_query();
+    let latest = matching(db.get_database_backend(), viewer, query, sla)?.select_only().expr_as(latest_run_value(check_run::Column::Id), "run_id").into_query();
     let check = Expr::col((check_result::Entity, check_result::Column::CheckId));
     let grouped = Query::select()
         .expr_as(check.clone(), Alias::new("check_id"))
@@ -355,7 +409,7 @@ pub async fn manager_counts<C: ConnectionTrait>(
 ) -> ServiceResult<Vec<(Option<Uuid>, Option<String>, u64)>> {
     use sea_orm::QuerySelect;
     use sea_orm::sea_query::{Expr, Func};
-    let rows = matching(viewer, query, sla)?
+    let rows = matching(db.get_database_backend(), viewer, query, sla)?
         .select_only()
         .column(tenant::Column::AccountManagerId)
         .expr_as(Func::count(Expr::col((tenant::Entity, tenant::Column::Id))), "n")
@@ -379,7 +433,7 @@ pub async fn state_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, q
     use sea_orm::{QuerySelect, QueryTrait};
 
     let t = Alias::new("t");
-    let matching_ids = matching(viewer, query, sla)?.select_only().column(tenant::Column::Id).column(tenant::Column::Environment).into_query();
+    let matching_ids = matching(db.get_database_backend(), viewer, query, sla)?.select_only().column(tenant::Column::Id).column(tenant::Column::Environment).into_query();
     // Grouped by the bare columns (a COALESCE with a bound default would be a different
     // expression in SELECT and GROUP BY to PostgreSQL); no row reads as `not_started` below.
     let state = Expr::col((consent_state::Entity, consent_state::Column::State));
@@ -433,8 +487,8 @@ pub async fn overview<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, sla: 
     for environment in app::environment::Environment::ALL {
         let query = TenantQuery { environment: Some(environment), ..Default::default() };
         let counts = state_counts(db, viewer, &query, sla).await?;
-        let stuck = matching(viewer, &TenantQuery { stuck: true, ..query.clone() }, sla)?.count(db).await?;
-        let overridden = matching(viewer, &TenantQuery { overridden: true, ..query }, sla)?.count(db).await?;
+        let stuck = matching(db.get_database_backend(), viewer, &TenantQuery { stuck: true, ..query.clone() }, sla)?.count(db).await?;
+        let overridden = matching(db.get_database_backend(), viewer, &TenantQuery { overridden: true, ..query }, sla)?.count(db).await?;
         environments.push(EnvironmentOverview { environment, counts, stuck, overridden });
     }
     let recent = audit::log(db, viewer, &app::audit::log::AuditQuery::default(), OVERVIEW_RECENT).await?.items;
@@ -444,22 +498,21 @@ pub async fn overview<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, sla: 
 /// How many tenants `viewer` may see that match `query` (its cursor ignored).
 pub async fn count<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<u64> {
     use sea_orm::PaginatorTrait;
-    Ok(matching(viewer, query, sla)?.count(db).await?)
+    Ok(matching(db.get_database_backend(), viewer, query, sla)?.count(db).await?)
 }
 
 /// The ids of the tenants `viewer` may see that match `query`'s filters, as a subquery.
-pub fn matching_ids(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::sea_query::SelectStatement> {
+pub fn matching_ids(backend: sea_orm::DbBackend, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::sea_query::SelectStatement> {
     use sea_orm::{QuerySelect, QueryTrait};
-    Ok(matching(viewer, query, sla)?.select_only().column(tenant::Column::Id).into_query())
+    Ok(matching(backend, viewer, query, sla)?.select_only().column(tenant::Column::Id).into_query())
 }
 
 /// The tenants `viewer` may see that match `query`'s filters (not its cursor): an account
 /// manager only their assigned tenants, archived ones only when asked, the search anywhere in
 /// name, slug, contact e-mail or system-user e-mail; the consent, setup-check, failing-check,
 /// manager and override filters each as one correlated condition on the tenant row.
-fn matching(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::Select<tenant::Entity>> {
-    use sea_orm::Condition;
-    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+fn matching(backend: sea_orm::DbBackend, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::Select<tenant::Entity>> {
+        use sea_orm::sea_query::Expr;
 
     let mut select = tenant::Entity::find();
     if viewer.role == Role::AccountManager {
@@ -472,26 +525,7 @@ fn matching(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -
         if q.chars().count() > 200 {
             return Err(AppError::field("q", "Search for at most 200 characters.").into());
         }
-        let pattern = like_pattern(q);
-        let lower_like = |col: tenant::Column| Expr::expr(Func::lower(Expr::col(col))).like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'));
-        // The system user's e-mail too: staff often know a customer by its integration user.
-        let system_user_matches = sea_orm::sea_query::Query::select()
-            .expr(Expr::val(1))
-            .from(system_user::Entity)
-            .and_where(Expr::col((system_user::Entity, system_user::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
-            .and_where(Expr::col((system_user::Entity, system_user::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
-            .and_where(
-                Expr::expr(Func::lower(Expr::col((system_user::Entity, system_user::Column::Email))))
-                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
-            )
-            .to_owned();
-        select = select.filter(
-            Condition::any()
-                .add(lower_like(tenant::Column::DisplayName))
-                .add(lower_like(tenant::Column::Slug))
-                .add(lower_like(tenant::Column::ContactEmail))
-                .add(Expr::exists(system_user_matches)),
-        );
+        select = select.filter(search(backend, q));
     }
     if let Some(manager) = query.manager {
         select = select.filter(tenant::Column::AccountManagerId.eq(manager));
@@ -591,7 +625,7 @@ pub async fn page_of<C: ConnectionTrait>(
     sla: &OnboardingSla,
 ) -> ServiceResult<(Vec<TenantSummary>, Option<String>)> {
     use sea_orm::{Condition, QuerySelect};
-    let mut select = matching(viewer, query, sla)?;
+    let mut select = matching(db.get_database_backend(), viewer, query, sla)?;
     if let Some(cursor) = query.after.as_deref() {
         let (name, id) = decode_cursor(cursor)?;
         select = select.filter(
@@ -616,202 +650,8 @@ pub async fn page_of<C: ConnectionTrait>(
     Ok((items, next))
 }
 
-/// One tenant, if `viewer` may see it (its history is the timeline: `crate::timeline`). A tenant
-/// an account manager is not assigned to is reported as not found, so its existence does not leak.
-pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uuid) -> ServiceResult<TenantDetail> {
-    let t = crate::scope::visible(db, viewer, id).await?;
-    let manager_email = match t.account_manager_id {
-        Some(m) => staff_user::Entity::find_by_id(m).one(db).await?.map(|s| s.email),
-        None => None,
-    };
-    Ok(TenantDetail {
-        id: t.id,
-        environment: t.environment()?,
-        display_name: t.display_name,
-        slug: t.slug,
-        contact_email: t.contact_email,
-        account_manager_id: t.account_manager_id,
-        account_manager_email: manager_email,
-        notes: t.notes,
-        archived_at: t.archived_at,
-        created_at: t.created_at,
-        updated_at: t.updated_at,
-        can_manage: viewer.role.manages_tenants(),
-    })
-}
-
-/// The environment of a tenant, whoever asks (callers have already scoped the tenant); not found
-/// when there is no such tenant, an error naming the row when its stored value is unknown.
-pub async fn environment_of<C: ConnectionTrait>(db: &C, id: Uuid) -> ServiceResult<app::environment::Environment> {
-    let t = tenant::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
-    t.environment()
-}
-
-/// Creates a tenant. A slug clash is a field error, whether found up front or raised by the
-/// unique index when two requests race.
-pub async fn create<C: TransactionTrait>(db: &C, actor: &Actor, request_id: Option<&str>, input: TenantInput) -> ServiceResult<Uuid> {
-    let input = checked(input)?;
-    let txn = crate::db::begin(db).await?;
-    ensure_account_manager(&txn, input.account_manager_id).await?;
-    if slug_taken(&txn, &input.slug, None).await? {
-        return Err(AppError::field("slug", SLUG_TAKEN).into());
-    }
-    let id = Uuid::new_v4();
-    let now = Utc::now();
-    let model = tenant::ActiveModel {
-        id: Set(id),
-        display_name: Set(input.display_name.clone()),
-        slug: Set(input.slug.clone()),
-        environment: Set(input.environment.as_str().to_owned()),
-        contact_email: Set(input.contact_email.clone()),
-        account_manager_id: Set(input.account_manager_id),
-        notes: Set(input.notes.clone()),
-        archived_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    map_slug_clash(model.insert(&txn).await)?;
-    audit::record(
-        &txn,
-        Event { actor, tenant_id: Some(id), action: "tenant.created", before: None, after: Some(snapshot(&input)), request_id },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(id)
-}
-
-/// Replaces a tenant's editable fields.
-pub async fn update<C: TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    request_id: Option<&str>,
-    id: Uuid,
-    input: TenantInput,
-) -> ServiceResult<()> {
-    let input = checked(input)?;
-    let txn = crate::db::begin(db).await?;
-    let row = tenant::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
-    ensure_account_manager(&txn, input.account_manager_id).await?;
-    if slug_taken(&txn, &input.slug, Some(id)).await? {
-        return Err(AppError::field("slug", SLUG_TAKEN).into());
-    }
-    let before = snapshot_row(&row);
-    let mut model: tenant::ActiveModel = row.into();
-    model.display_name = Set(input.display_name.clone());
-    model.slug = Set(input.slug.clone());
-    model.environment = Set(input.environment.as_str().to_owned());
-    model.contact_email = Set(input.contact_email.clone());
-    model.account_manager_id = Set(input.account_manager_id);
-    model.notes = Set(input.notes.clone());
-    model.updated_at = Set(Utc::now());
-    map_slug_clash(model.update(&txn).await)?;
-    audit::record(
-        &txn,
-        Event { actor, tenant_id: Some(id), action: "tenant.updated", before: Some(before), after: Some(snapshot(&input)), request_id },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-/// Archives or restores a tenant; doing what is already done changes nothing and writes nothing.
-pub async fn set_archived<C: TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    request_id: Option<&str>,
-    id: Uuid,
-    archived: bool,
-) -> ServiceResult<()> {
-    let txn = crate::db::begin(db).await?;
-    let row = tenant::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
-    if row.archived_at.is_some() == archived {
-        return Ok(());
-    }
-    let before = json!({ "archived_at": row.archived_at });
-    let now = Utc::now();
-    let mut model: tenant::ActiveModel = row.into();
-    model.archived_at = Set(archived.then_some(now));
-    model.updated_at = Set(now);
-    let after = model.clone().update(&txn).await?;
-    // An archived tenant's customer can no longer onboard: links sent earlier stop working and
-    // open wizard sessions end.
-    let (revoked_invites, ended_sessions) = if archived {
-        (crate::onboarding::invites::revoke_pending(&txn, id, now).await?, crate::sessions::end_for_tenant(&txn, id).await?)
-    } else {
-        (0, 0)
-    };
-    audit::record(
-        &txn,
-        Event {
-            actor,
-            tenant_id: Some(id),
-            action: if archived { "tenant.archived" } else { "tenant.restored" },
-            before: Some(before),
-            after: Some(json!({ "archived_at": after.archived_at, "revoked_invites": revoked_invites, "ended_sessions": ended_sessions })),
-            request_id,
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-fn checked(input: TenantInput) -> ServiceResult<TenantInput> {
-    let input = input.normalized();
-    input.validate().map_err(AppError::from)?;
-    Ok(input)
-}
-
-async fn slug_taken<C: ConnectionTrait>(db: &C, slug: &str, except: Option<Uuid>) -> ServiceResult<bool> {
-    let mut q = tenant::Entity::find().filter(tenant::Column::Slug.eq(slug));
-    if let Some(id) = except {
-        q = q.filter(tenant::Column::Id.ne(id));
-    }
-    Ok(q.one(db).await?.is_some())
-}
-
-async fn ensure_account_manager<C: ConnectionTrait>(db: &C, id: Option<Uuid>) -> ServiceResult<()> {
-    let Some(id) = id else { return Ok(()) };
-    let ok = staff_user::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .is_some_and(|s| s.active && s.role == Role::AccountManager.as_str());
-    if ok { Ok(()) } else { Err(AppError::field("account_manager_id", "Choose an active account manager.").into()) }
-}
-
-fn map_slug_clash<T>(result: Result<T, sea_orm::DbErr>) -> ServiceResult<T> {
-    match result {
-        // Tenants have one unique column besides their generated id: the slug.
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(ServiceError::App(AppError::field("slug", SLUG_TAKEN)))
-        }
-        other => Ok(other?),
-    }
-}
-
+/// Account managers by id, with their e-mail (the list names a tenant's manager by it).
 async fn manager_emails<C: ConnectionTrait>(db: &C) -> ServiceResult<std::collections::HashMap<Uuid, String>> {
     let rows = staff_user::Entity::find().filter(staff_user::Column::Role.eq(Role::AccountManager.as_str())).all(db).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.email)).collect())
-}
-
-fn snapshot(input: &TenantInput) -> serde_json::Value {
-    json!({
-        "display_name": input.display_name,
-        "slug": input.slug,
-        "environment": input.environment,
-        "contact_email": input.contact_email,
-        "account_manager_id": input.account_manager_id,
-        "notes": input.notes,
-    })
-}
-
-fn snapshot_row(row: &tenant::Model) -> serde_json::Value {
-    json!({
-        "display_name": row.display_name,
-        "slug": row.slug,
-        "environment": row.environment,
-        "contact_email": row.contact_email,
-        "account_manager_id": row.account_manager_id,
-        "notes": row.notes,
-    })
 }

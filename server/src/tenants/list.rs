@@ -5,8 +5,8 @@
 
 use app::auth::{Role, StaffPrincipal};
 use app::error::AppError;
-use app::onboarding::model::ConsentState;
-use app::checks::{CheckId, CheckStatus};
+use app::onboarding::model::{ConsentMode, ConsentState};
+use app::checks::{CheckId, CheckStatus, RunOverall};
 use app::tenants::api::{CheckFilter, EnvironmentOverview, Overview, StateCount, TENANT_PAGE_SIZE, TenantPage, TenantQuery, TenantSummary};
 use chrono::Utc;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
@@ -37,13 +37,13 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
 }
 
 /// Tenant rows as the list shows them: each with its consent state, mode and system user in its
-/// own environment, its latest setup-check run and its last activity. One query per kind for
-/// the whole batch (all on indexes keyed by tenant), never one per tenant.
+/// own environment, its latest setup-check run, its manager and its last activity. One query for
+/// the whole batch (the state and system user joined on their primary keys, the rest correlated
+/// lookups each answered by one index step), plus the overrides in force.
 async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
     use std::collections::HashMap;
 
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
-    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query};
 
     use crate::db::entities::{audit_event, consent_grant};
 
@@ -51,93 +51,90 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
-    let by_tenant_env = |tenant: Uuid, env: &str| (tenant, env.to_owned());
-
-    let states: HashMap<(Uuid, String), consent_state::Model> = consent_state::Entity::find()
-        .filter(consent_state::Column::TenantId.is_in(ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (by_tenant_env(c.tenant_id, &c.environment), c))
-        .collect();
-    let system_users: HashMap<(Uuid, String), system_user::Model> = system_user::Entity::find()
-        .filter(system_user::Column::TenantId.is_in(ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (by_tenant_env(s.tenant_id, &s.environment), s))
-        .collect();
-    // The newest grant per tenant and environment (a tenant has a handful).
-    let mut grants: HashMap<(Uuid, String), consent_grant::Model> = HashMap::new();
-    for g in consent_grant::Entity::find()
-        .filter(consent_grant::Column::TenantId.is_in(ids.clone()))
-        .order_by_desc(consent_grant::Column::GrantedAt)
-        .all(db)
-        .await?
-    {
-        grants.entry(by_tenant_env(g.tenant_id, &g.environment)).or_insert(g);
-    }
-    // The latest run per tenant: a correlated MAX on the (tenant_id, started_at) index.
-    let newer = Alias::new("newer");
-    let latest_start = Query::select()
-        .expr(Func::max(Expr::col((newer.clone(), check_run::Column::StartedAt))))
-        .from_as(check_run::Entity, newer.clone())
-        .and_where(Expr::col((newer.clone(), check_run::Column::TenantId)).equals((check_run::Entity, check_run::Column::TenantId)))
-        .and_where(Expr::col((newer.clone(), check_run::Column::Environment)).equals((check_run::Entity, check_run::Column::Environment)))
+    let own = |table: Alias, tenant_col: &str, env_col: &str| {
+        Expr::col((table.clone(), Alias::new(tenant_col)))
+            .equals((tenant::Entity, tenant::Column::Id))
+            .and(Expr::col((table, Alias::new(env_col))).equals((tenant::Entity, tenant::Column::Environment)))
+    };
+    let (cs, su, m) = (Alias::new("cs"), Alias::new("su"), Alias::new("m"));
+    let newest_mode = Query::select()
+        .column(consent_grant::Column::Mode)
+        .from(consent_grant::Entity)
+        .and_where(Expr::col((consent_grant::Entity, consent_grant::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .and_where(Expr::col((consent_grant::Entity, consent_grant::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
+        .order_by((consent_grant::Entity, consent_grant::Column::GrantedAt), Order::Desc)
+        .limit(1)
         .to_owned();
-    let runs: HashMap<(Uuid, String), check_run::Model> = check_run::Entity::find()
-        .filter(check_run::Column::TenantId.is_in(ids.clone()))
-        .filter(Expr::col((check_run::Entity, check_run::Column::StartedAt)).in_subquery(latest_start))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (by_tenant_env(r.tenant_id, &r.environment), r))
-        .collect();
-    let activity: HashMap<Uuid, chrono::DateTime<Utc>> = audit_event::Entity::find()
-        .select_only()
-        .column(audit_event::Column::TenantId)
-        .column_as(audit_event::Column::OccurredAt.max(), "last")
-        .filter(audit_event::Column::TenantId.is_in(ids.clone()))
-        .group_by(audit_event::Column::TenantId)
-        .into_tuple::<(Option<Uuid>, Option<chrono::DateTime<Utc>>)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|(tenant, last)| Some((tenant?, last?)))
-        .collect();
+    let last_activity = Query::select()
+        .expr(Func::max(Expr::col((audit_event::Entity, audit_event::Column::OccurredAt))))
+        .from(audit_event::Entity)
+        .and_where(Expr::col((audit_event::Entity, audit_event::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .to_owned();
+    let sub = |q: sea_orm::sea_query::SelectStatement| Expr::SubQuery(None, Box::new(q.into()));
+    let query = Query::select()
+        .column((tenant::Entity, tenant::Column::Id))
+        .expr_as(Expr::col((cs.clone(), consent_state::Column::State)), Alias::new("state"))
+        .expr_as(Expr::col((cs.clone(), consent_state::Column::Reason)), Alias::new("reason"))
+        .expr_as(Expr::col((cs.clone(), consent_state::Column::UpdatedAt)), Alias::new("state_since"))
+        .expr_as(Expr::col((su.clone(), system_user::Column::Email)), Alias::new("su_email"))
+        .expr_as(Expr::col((su.clone(), system_user::Column::AccountName)), Alias::new("account_name"))
+        .expr_as(Expr::col((su.clone(), system_user::Column::AccountId)), Alias::new("account_id"))
+        .expr_as(Expr::col((m.clone(), staff_user::Column::Email)), Alias::new("manager_email"))
+        .expr_as(sub(newest_mode), Alias::new("mode"))
+        .expr_as(latest_run_value(check_run::Column::Overall), Alias::new("overall"))
+        .expr_as(latest_run_value(check_run::Column::StartedAt), Alias::new("run_started_at"))
+        .expr_as(sub(last_activity), Alias::new("last_activity"))
+        .from(tenant::Entity)
+        .left_join((consent_state::Entity, cs.clone()), own(cs, "tenant_id", "environment"))
+        .left_join((system_user::Entity, su.clone()), own(su, "tenant_id", "environment"))
+        .left_join(
+            (staff_user::Entity, m.clone()),
+            Expr::col((m.clone(), staff_user::Column::Id))
+                .equals((tenant::Entity, tenant::Column::AccountManagerId))
+                .and(Expr::col((m, staff_user::Column::Role)).eq(Role::AccountManager.as_str())),
+        )
+        .and_where(Expr::col((tenant::Entity, tenant::Column::Id)).is_in(ids.clone()))
+        .to_owned();
+    let mut details: HashMap<Uuid, sea_orm::QueryResult> = HashMap::with_capacity(ids.len());
+    for row in db.query_all(&query).await? {
+        details.insert(row.try_get("", "id")?, row);
+    }
     let now = Utc::now();
-    let mut overrides = crate::checks::overrides::badges_of(db, ids.clone(), now).await?;
-    let managers = manager_emails(db).await?;
+    let mut overrides = crate::checks::overrides::badges_of(db, ids, now).await?;
 
     rows.into_iter()
         .map(|t| {
-            let key = by_tenant_env(t.id, &t.environment);
-            let consent = states.get(&key);
-            let su = system_users.get(&key);
-            let run = runs.get(&key);
-            let stuck = match consent {
-                Some(c) => is_stuck(sla, c.state()?, c.updated_at, now),
-                None => false,
+            let row = details.get(&t.id).ok_or_else(|| ServiceError::unexpected(format!("tenant {} left the list while it was read", t.id)))?;
+            let stored_state: Option<String> = row.try_get("", "state")?;
+            let consent_state = match stored_state.as_deref() {
+                Some(stored) => ConsentState::parse(stored).ok_or_else(|| ServiceError::unexpected(format!("consent_states: unknown state `{stored}`")))?,
+                None => ConsentState::NotStarted,
             };
+            let consent_since: Option<chrono::DateTime<Utc>> = row.try_get("", "state_since")?;
+            let mode: Option<String> = row.try_get("", "mode")?;
+            let overall: Option<String> = row.try_get("", "overall")?;
             Ok(TenantSummary {
-                stuck,
-                overrides: overrides.remove(&key).unwrap_or_default(),
+                stuck: consent_since.is_some_and(|since| is_stuck(sla, consent_state, since, now)),
+                overrides: overrides.remove(&(t.id, t.environment.clone())).unwrap_or_default(),
                 id: t.id,
-                account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
+                account_manager_email: row.try_get("", "manager_email")?,
                 environment: t.environment()?,
-                consent_state: match consent {
-                    Some(c) => c.state()?,
-                    None => ConsentState::NotStarted,
-                },
-                consent_reason: consent.and_then(|c| c.reason.clone()),
-                consent_since: consent.map(|c| c.updated_at),
-                consent_mode: grants.get(&key).map(|g| g.mode()).transpose()?,
-                system_user_email: su.map(|s| s.email.clone()),
-                account_name: su.map(|s| s.account_name.clone()),
-                account_id: su.map(|s| s.account_id.clone()),
-                check_overall: run.map(|r| r.overall()).transpose()?.flatten(),
-                check_started_at: run.map(|r| r.started_at),
-                last_activity_at: activity.get(&t.id).copied(),
+                consent_state,
+                consent_reason: row.try_get("", "reason")?,
+                consent_since,
+                consent_mode: mode
+                    .as_deref()
+                    .map(|m| ConsentMode::parse(m).ok_or_else(|| ServiceError::unexpected(format!("consent_grants: unknown mode `{m}`"))))
+                    .transpose()?,
+                system_user_email: row.try_get("", "su_email")?,
+                account_name: row.try_get("", "account_name")?,
+                account_id: row.try_get("", "account_id")?,
+                check_overall: overall
+                    .as_deref()
+                    .map(|o| RunOverall::parse(o).ok_or_else(|| ServiceError::unexpected(format!("check_runs: unknown overall result `{o}`"))))
+                    .transpose()?,
+                check_started_at: row.try_get("", "run_started_at")?,
+                last_activity_at: row.try_get("", "last_activity")?,
                 display_name: t.display_name,
                 slug: t.slug,
                 contact_email: t.contact_email,

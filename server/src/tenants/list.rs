@@ -43,7 +43,7 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
 async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
     use std::collections::HashMap;
 
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query};
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order, Query};
 
     use crate::db::entities::{audit_event, consent_grant};
 
@@ -85,10 +85,12 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
         .expr_as(latest_run_value(check_run::Column::StartedAt), Alias::new("run_started_at"))
         .expr_as(sub(last_activity), Alias::new("last_activity"))
         .from(tenant::Entity)
-        .left_join((consent_state::Entity, cs.clone()), own(cs, "tenant_id", "environment"))
-        .left_join((system_user::Entity, su.clone()), own(su, "tenant_id", "environment"))
-        .left_join(
-            (staff_user::Entity, m.clone()),
+        .join_as(JoinType::LeftJoin, consent_state::Entity, cs.clone(), own(cs, "tenant_id", "environment"))
+        .join_as(JoinType::LeftJoin, system_user::Entity, su.clone(), own(su, "tenant_id", "environment"))
+        .join_as(
+            JoinType::LeftJoin,
+            staff_user::Entity,
+            m.clone(),
             Expr::col((m.clone(), staff_user::Column::Id))
                 .equals((tenant::Entity, tenant::Column::AccountManagerId))
                 .and(Expr::col((m, staff_user::Column::Role)).eq(Role::AccountManager.as_str())),

@@ -3,6 +3,10 @@
 //! the sandbox itself driven by a plain HTTP client. PostgreSQL must run at `TEST_POSTGRES_URL`
 //! (default `postgres://postgres@127.0.0.1:5432/test`); each test gets its own database.
 
+/// Read by `onboarding::sandbox`: this binary runs the sandbox as configured (`tests/vary` runs
+/// the onboarding and setup-check suites again in vary mode).
+pub const SANDBOX_VARY: bool = false;
+
 mod fixture;
 mod support;
 

@@ -82,6 +82,7 @@ use url::Url;
 
 pub use admin::{Organization, OrganizationAccount, ProfileMembership, ReservedDomain, UserProfile};
 pub use error::ProviderError;
+pub use esign::ConnectLogEntry;
 pub use oauth::{AuthorizeRequest, OrgRef, Pkce, TokenSet, UserAccount, UserInfo};
 pub use settings::ProviderSettings;
 pub use transport::{Api, RateLimitInfo};

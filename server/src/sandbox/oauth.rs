@@ -338,10 +338,12 @@ fn basic_auth_ok(app: &AppState, headers: &HeaderMap) -> bool {
 }
 
 /// The token endpoint's answer. `expires_in` is a JSON number (reference §2.5), which DocuSign's
-/// SDKs type as a string: vary mode sends the string.
+/// SDKs type as a string: vary mode sends the string (and `token_type` in lower case).
 fn token_response(app: &AppState, access: &str, ttl: i64, refresh: Option<&str>, id_token: Option<String>) -> Response {
     let expires_in = if app.fixture.vary { json!(ttl.to_string()) } else { json!(ttl) };
-    let mut body = json!({ "access_token": access, "token_type": "Bearer", "expires_in": expires_in });
+    // `token_type` is case-insensitive (RFC 6749 §5.1); the reference shows `Bearer`.
+    let token_type = if app.fixture.vary { "bearer" } else { "Bearer" };
+    let mut body = json!({ "access_token": access, "token_type": token_type, "expires_in": expires_in });
     if let Some(r) = refresh {
         body["refresh_token"] = json!(r);
     }
@@ -591,7 +593,11 @@ async fn userinfo(State(app): State<AppState>, headers: HeaderMap) -> Response {
         .iter()
         .filter_map(|m| {
             let a = world.account(&m.account)?;
-            let base_uri = app.hosts.base_uris.get(&a.seed.base_uri).cloned().unwrap_or_default();
+            let mut base_uri = app.hosts.base_uris.get(&a.seed.base_uri).cloned().unwrap_or_default();
+            // The reference's example has no trailing slash, but nothing says there is none.
+            if app.fixture.vary {
+                base_uri.push('/');
+            }
             // `is_default` is a JSON boolean; DocuSign's SDKs type it as a string (reference §3):
             // vary mode sends the string.
             let is_default = if app.fixture.vary { json!(m.is_default.to_string()) } else { json!(m.is_default) };

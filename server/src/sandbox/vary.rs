@@ -182,10 +182,10 @@ pub async fn responses(State((app, host)): State<(AppState, Host)>, req: Request
         // Malformed on purpose (a fault): passed on untouched.
         return Response::from_parts(parts, Body::from(bytes));
     };
-    if parts.status.is_client_error() || parts.status.is_server_error() {
-        if let Value::Object(map) = &mut value {
-            reword_error(host, &path, map);
-        }
+    if (parts.status.is_client_error() || parts.status.is_server_error())
+        && let Value::Object(map) = &mut value
+    {
+        reword_error(host, &path, map);
     }
     let text = write(&value);
     parts.headers.remove(header::CONTENT_LENGTH);

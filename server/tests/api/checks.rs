@@ -504,10 +504,10 @@ async fn globex_with_the_portals_configuration(o: &Onboarding, hmac_key: &str) -
     let settings = json!({ "settings": { "allowConnectHttpListenerConfigs": "true" } });
     o.control(reqwest::Method::PUT, &format!("/control/accounts/{GLOBEX}/settings"), settings).await;
     o.control(reqwest::Method::PUT, &format!("/control/accounts/{GLOBEX}/hmac_keys"), json!({ "keys": [hmac_key] })).await;
-    let (run, results) = run_checks(&o, tenant).await;
+    let (run, results) = run_checks(o, tenant).await;
     assert_eq!(results["connect_configuration"]["fix"]["kind"], "create_connect", "{}", results["connect_configuration"]);
     assert_eq!(fix(o, tenant, &run, "connect_configuration").await["status"], "pass");
-    let (_, results) = run_checks(&o, tenant).await;
+    let (_, results) = run_checks(o, tenant).await;
     let evidence = results["connect_configuration"]["evidence"].to_string();
     let connect_id = evidence.split("(connectId ").nth(1).and_then(|s| s.split(')').next()).expect("the configuration's id").to_owned();
     (tenant, connect_id)

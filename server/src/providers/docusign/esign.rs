@@ -271,3 +271,25 @@ impl DocuSignClient {
         Ok(Api { value, limits: RateLimitInfo::from_headers(&answer.headers) })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::ConnectLogEntry;
+
+    #[test]
+    fn a_connect_log_entry_keeps_the_documented_fields_as_text_and_drops_empty_ones() {
+        let e = ConnectLogEntry::from_value(&json!({
+            "connectId": 1001, "configUrl": " https://l.example/c ", "created": "2025-03-10T11:00:00.0000000Z",
+            "envelopeId": "e-1", "status": "Completed", "error": "", "email": "someone@example.com", "unknown": {"x": 1}
+        }));
+        assert_eq!(e.connect_id.as_deref(), Some("1001"), "a number is read as text");
+        assert_eq!(e.config_url.as_deref(), Some("https://l.example/c"));
+        assert_eq!(e.error, None, "an empty error is a delivered attempt");
+        assert_eq!((e.envelope_id.as_deref(), e.status.as_deref()), (Some("e-1"), Some("Completed")));
+        let bare = ConnectLogEntry::from_value(&json!({"error": "line\nbreak"}));
+        assert_eq!(bare.error.as_deref(), Some("line break"), "control characters are cleaned");
+        assert_eq!(bare.connect_id, None);
+    }
+}

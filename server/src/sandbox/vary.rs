@@ -176,7 +176,11 @@ pub async fn responses(State((app, host)): State<(AppState, Host)>, req: Request
     }
     let (mut parts, body) = response.into_parts();
     let Ok(bytes) = to_bytes(body, MAX_REWRITE).await else {
-        return Response::from_parts(parts, Body::empty());
+        // Never happens with the sandbox's own answers; say so rather than send half a body.
+        return super::wire::json(
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+            json!({"error": "server_error", "error_description": "The sandbox's answer was too large for vary mode."}),
+        );
     };
     let Ok(mut value) = serde_json::from_slice::<Value>(&bytes) else {
         // Malformed on purpose (a fault): passed on untouched.

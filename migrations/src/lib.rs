@@ -17,6 +17,7 @@ mod m20261206_000009_webhooks;
 mod m20261206_000010_timeline_indexes;
 mod m20261207_000011_overrides;
 mod m20261207_000012_org_prerequisites;
+mod m20261207_000013_tenant_search;
 mod m20261207_000014_invite_link_requests;
 
 /// The foreign key from `table.tenant_id` to `tenants.id`, deleting with the tenant.
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000010_timeline_indexes::Migration),
             Box::new(m20261207_000011_overrides::Migration),
             Box::new(m20261207_000012_org_prerequisites::Migration),
+            Box::new(m20261207_000013_tenant_search::Migration),
             Box::new(m20261207_000014_invite_link_requests::Migration),
         ]
     }

@@ -235,7 +235,7 @@ pub async fn receipts_csv(
     let tenants = crate::tenants::count(&db, &viewer, &query, &sla).await?;
     let filter = list_filter(&query);
     // How many receipts those tenants hold is what the audit row reports.
-    let ids = crate::tenants::matching_ids(&viewer, &query, &sla)?;
+    let ids = crate::tenants::matching_ids(db.get_database_backend(), &viewer, &query, &sla)?;
     let rows = consent_grant::Entity::find().filter(consent_grant::Column::TenantId.in_subquery(ids)).count(&db).await?;
     audit_export(&db, &viewer, request_id.as_deref(), "receipts.exported", json!({ "filter": filter, "tenants": tenants }), rows).await?;
     Ok(paged_csv(&RECEIPT_COLUMNS, query, request_id, move |query: TenantQuery| {

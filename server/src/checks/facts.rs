@@ -14,7 +14,9 @@ use uuid::Uuid;
 use super::attest;
 use super::rules::claimed_domains::{ReservedDomainFacts, Unreadable, domains_check};
 use super::rules::connect_configuration::connect_check;
-use super::rules::connect_delivery::{DeliveryFacts, delivery_check};
+use super::profile::check_listener_url;
+use super::rules::connect_configuration::{connect_id, publish_url, same_listener};
+use super::rules::connect_delivery::{Attempt, DeliveryFacts, DocuSignLog, delivery_check};
 use super::rules::settings::settings_check;
 use super::rules::system_user::system_user_check;
 use super::rules::{CheckOutcome, CheckStatus};
@@ -22,7 +24,7 @@ use crate::audit::Actor;
 use crate::db::entities::{connect_delivery, system_user};
 use crate::error::ServiceResult;
 use crate::onboarding::{records, verify};
-use crate::providers::docusign::ProviderError;
+use crate::providers::docusign::{ConnectLogEntry, ProviderError};
 use crate::providers::docusign::admin::DIRECTORY_READ_SCOPES as DIRECTORY_SCOPES;
 use crate::providers::docusign::policy::{on_account, with_retries};
 use crate::state::Deps;
@@ -41,7 +43,22 @@ pub(super) async fn evaluate(d: Deps<'_>, tenant_id: Uuid, id: CheckId, actor: &
             let v = verify::run(d, tenant_id, actor, request_id).await?;
             Ok(system_user_check(&v))
         }
-        CheckId::ConnectDelivery => delivery(d, tenant_id).await,
+        CheckId::ConnectDelivery => {
+            // The listener's record needs no DocuSign call: when DocuSign refuses the system
+            // user or its logs, the check still answers from it (and says why DocuSign is silent).
+            let listener = listener_record(&d, tenant_id).await?;
+            let log = match system_user_token(&d, &su).await {
+                Ok(token) => delivery_log(&d, tenant_id, &su, &token).await,
+                Err(e) => Err(e),
+            };
+            let docusign = match log {
+                Ok(log) => log,
+                Err(e) if e.is_transient() => return Ok(error_outcome(id, &e)),
+                Err(e) => DocuSignLog::Unreadable(e.to_string()),
+            };
+            let listener_url = d.isv.setup.connect.listener_url(tenant_id);
+            Ok(delivery_check(listener.as_ref(), &docusign, &listener_url, Utc::now()))
+        }
         CheckId::AccountSettings => match system_user_token(&d, &su).await {
             Ok(token) => Ok(settings(&d, &su, &token).await.unwrap_or_else(|e| error_outcome(id, &e))),
             Err(e) => Ok(error_outcome(id, &e)),
@@ -113,15 +130,48 @@ async fn connect(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model, token: 
     Ok(connect_check(&d.isv.setup.connect, tenant_id, enabled, &configurations))
 }
 
-async fn delivery(d: Deps<'_>, tenant_id: Uuid) -> ServiceResult<CheckOutcome> {
+/// What the portal's listener recorded for the tenant, if anything arrived.
+async fn listener_record(d: &Deps<'_>, tenant_id: Uuid) -> ServiceResult<Option<DeliveryFacts>> {
     let row = connect_delivery::Entity::find_by_id(tenant_id).one(d.db).await?;
-    let facts = row.map(|r| DeliveryFacts {
+    Ok(row.map(|r| DeliveryFacts {
         last_verified_at: r.last_verified_at,
         last_event: r.last_event,
         verified_count: r.verified_count,
         rejected_count: r.rejected_count,
-    });
-    Ok(delivery_check(facts.as_ref(), Utc::now()))
+    }))
+}
+
+/// DocuSign's Connect log and failure log, narrowed to the configurations that publish to the
+/// tenant's listener (matched by `connectId`, or by `configUrl` for an entry of a configuration
+/// since changed or deleted). Connect switched off or not readable is `Unreadable` with
+/// DocuSign's words; transient failures are returned for the check's `Error`.
+async fn delivery_log(d: &Deps<'_>, tenant_id: Uuid, su: &system_user::Model, token: &SecretString) -> Result<DocuSignLog, ProviderError> {
+    let Ok(listener) = check_listener_url(&d.isv.setup.connect.listener_url(tenant_id)) else {
+        return Ok(DocuSignLog::Unreadable("the portal's listener URL is not usable (see the Connect configuration check)".into()));
+    };
+    let configurations = on_account(d.budgets, &su.account_id, || d.client.list_connect(&su.base_uri, &su.account_id, token)).await?.value;
+    let ours: Vec<&Value> = configurations.iter().filter(|c| same_listener(publish_url(c), &listener)).collect();
+    if ours.is_empty() {
+        return Ok(DocuSignLog::NoConfiguration);
+    }
+    let connect_ids: Vec<String> = ours.iter().filter_map(|c| connect_id(c)).collect();
+    let logging = ours.iter().all(|c| c.get("enableLog").and_then(Value::as_str).is_some_and(|v| v.trim().eq_ignore_ascii_case("true")));
+    let logs = on_account(d.budgets, &su.account_id, || d.client.connect_logs(&su.base_uri, &su.account_id, token)).await?.value;
+    let failures = on_account(d.budgets, &su.account_id, || d.client.connect_failures(&su.base_uri, &su.account_id, token)).await?.value;
+    let mine = |e: &ConnectLogEntry| {
+        e.connect_id.as_ref().is_some_and(|id| connect_ids.contains(id))
+            || e.config_url.as_deref().is_some_and(|u| same_listener(u, &listener))
+    };
+    let attempt = |e: &ConnectLogEntry| Attempt {
+        at: e.created.as_deref().and_then(Attempt::parse_time),
+        created: e.created.clone(),
+        envelope_id: e.envelope_id.clone(),
+        status: e.status.clone(),
+        error: e.error.clone(),
+    };
+    let attempts = logs.iter().filter(|e| mine(e)).map(attempt).collect();
+    let failures = failures.iter().filter(|e| mine(e)).map(attempt).collect();
+    Ok(DocuSignLog::Read { connect_ids, logging, attempts, failures })
 }
 
 async fn domains(d: Deps<'_>, tenant_id: Uuid, su: &system_user::Model) -> ServiceResult<CheckOutcome> {

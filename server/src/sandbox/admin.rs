@@ -16,6 +16,7 @@ use super::faults::{self, Scope};
 use super::fixture::{Organization, ReservedDomain, User};
 use super::limits;
 use super::state::{AppState, World};
+use super::vary;
 use super::wire::{self, admin_error};
 
 #[derive(Debug, Clone)]
@@ -33,6 +34,7 @@ pub fn router(app: AppState) -> Router {
             .route("/v2.1/organizations/{organizationId}/users/dsprofile", get(user_profiles_by_email))
             .route_layer(middleware::from_fn_with_state(app.clone(), gate))
             .route_layer(middleware::from_fn_with_state((app.clone(), Scope::Admin), faults::traffic))
+            .route_layer(middleware::from_fn_with_state((app.clone(), vary::Host::Admin), vary::responses))
             .with_state(app.clone())
     };
     Router::new().nest("/management", api()).nest("/Management", api())
@@ -55,7 +57,7 @@ async fn gate(State(app): State<AppState>, mut req: Request, next: Next) -> Resp
         let limits = &app.fixture.limits;
         let (usage, exceeded) = world.windows.entry(format!("admin:{}", t.user_id)).or_default().hit(limits, now);
         if let Some(which) = exceeded {
-            return limits::exceeded_response(limits, which, &usage, now);
+            return limits::exceeded_response(limits, which, &usage, now, app.fixture.vary);
         }
         (Caller { user_id: t.user_id, scopes: t.scopes }, usage)
     };

@@ -35,3 +35,10 @@ impl Clock {
         self.offset_seconds.load(Ordering::Relaxed)
     }
 }
+
+/// A date-time written as eSignature writes its own (`2020-01-01T00:00:00.0000000Z`: seven
+/// fractional digits, which chrono's format strings cannot express).
+pub fn seven_digit_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    use chrono::Timelike as _;
+    format!("{}.{:07}Z", t.format("%Y-%m-%dT%H:%M:%S"), t.nanosecond() % 1_000_000_000 / 100)
+}

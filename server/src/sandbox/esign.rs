@@ -19,7 +19,8 @@ use serde_json::{Map, Value, json};
 
 use super::faults::{self, Scope};
 use super::limits;
-use super::state::{AccountState, AppState, World};
+use super::state::{AccountState, AppState, ConnectLogEntry, World};
+use super::vary;
 use super::wire::{self, esign_error};
 
 /// Who is calling, established by the gate.
@@ -42,8 +43,11 @@ pub fn router(app: AppState, base: String) -> Router {
             get(list_connect).post(create_connect).put(update_connect),
         )
         .route("/restapi/v2.1/accounts/{accountId}/connect/{connectId}", get(get_connect).delete(delete_connect))
+        .route("/restapi/v2.1/accounts/{accountId}/connect/logs", get(connect_logs))
+        .route("/restapi/v2.1/accounts/{accountId}/connect/failures", get(connect_failures))
         .route_layer(middleware::from_fn_with_state((app.clone(), base), gate))
         .route_layer(middleware::from_fn_with_state((app.clone(), Scope::Esign), faults::traffic))
+        .route_layer(middleware::from_fn_with_state((app.clone(), vary::Host::Esign), vary::responses))
         .with_state(app)
 }
 
@@ -65,7 +69,7 @@ async fn gate(State((app, base)): State<(AppState, Arc<String>)>, mut req: Reque
         let limits = &app.fixture.limits;
         let (usage, exceeded) = world.windows.entry(key).or_default().hit(limits, now);
         if let Some(which) = exceeded {
-            return limits::exceeded_response(limits, which, &usage, now);
+            return limits::exceeded_response(limits, which, &usage, now, app.fixture.vary);
         }
         (Caller { user_id: t.user_id, base }, usage)
     };
@@ -113,7 +117,13 @@ fn settings_json(app: &AppState, account: &AccountState) -> Value {
     for (name, value) in &account.settings {
         out.insert(name.clone(), value.clone());
         let rights = if account.read_only.contains(name) { "read_only" } else { "editable" };
-        let mut meta = json!({ "rights": rights, "uiHint": "", "uiOrder": "", "uiType": "", "is21CFRPart11": "false" });
+        // `uiHint`, `uiOrder` and `uiType` are reserved (reference §5) and `is21CFRPart11` is not
+        // described: vary mode leaves them out, so only `rights` (and `options`) can be relied on.
+        let mut meta = if app.fixture.vary {
+            json!({ "rights": rights })
+        } else {
+            json!({ "rights": rights, "uiHint": "", "uiOrder": "", "uiType": "", "is21CFRPart11": "false" })
+        };
         if let Some(options) = app.fixture.setting_options.get(name) {
             meta["options"] = json!(options);
         }
@@ -408,4 +418,109 @@ async fn delete_connect(
         return unknown_connect(&connect_id);
     }
     StatusCode::OK.into_response()
+}
+
+/// Log entries are deleted after this long (the documentation: "deleted after 15 days").
+const LOG_RETENTION_SECONDS: i64 = 15 * 24 * 3600;
+
+/// `from_date` / `to_date` of the log queries ("UTC DateTime format"): RFC 3339, or a date-time
+/// or date without a zone (read as UTC). `Err` names the parameter.
+fn date_param(q: &std::collections::HashMap<String, String>, name: &str) -> Result<Option<i64>, Response> {
+    let Some(raw) = q.get(name).map(|s| s.trim()).filter(|s| !s.is_empty()) else { return Ok(None) };
+    let parsed = chrono::DateTime::parse_from_rfc3339(raw)
+        .map(|d| d.timestamp())
+        .or_else(|_| chrono::NaiveDateTime::parse_from_str(raw, "%Y-%m-%dT%H:%M:%S%.f").map(|d| d.and_utc().timestamp()))
+        .or_else(|_| chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d").map(|d| d.and_hms_opt(0, 0, 0).map_or(0, |d| d.and_utc().timestamp())));
+    parsed.map(Some).map_err(|_| bad_parameter(&format!("{name} is not a date-time.")))
+}
+
+/// A `ConnectLog` object. `created` is written the way eSignature writes its other date-times
+/// (`2020-01-01T00:00:00.0000000Z`); vary mode writes an RFC 3339 offset instead (`+00:00`), as the
+/// documentation gives no format.
+fn log_json(app: &AppState, e: &ConnectLogEntry, failure: bool) -> Value {
+    let when = e.at;
+    let created = if app.fixture.vary {
+        when.format("%Y-%m-%dT%H:%M:%S%.3f+00:00").to_string()
+    } else {
+        super::clock::seven_digit_time(when)
+    };
+    let base = format!("/accounts/{}/connect", e.account_id);
+    let mut v = json!({
+        "accountId": e.account_id,
+        "connectId": e.connect_id,
+        "configUrl": e.config_url,
+        "created": created,
+        "envelopeId": e.envelope_id,
+        "status": e.status,
+        "subject": "Sandbox test envelope",
+        "email": e.email,
+        "userName": e.user_name,
+        "error": e.error.clone().unwrap_or_default(),
+    });
+    if failure {
+        v["failureId"] = json!(e.id);
+        v["failureUri"] = json!(format!("{base}/failures/{}", e.id));
+        v["retryUri"] = json!(format!("{base}/envelopes/{}/retry_queue", e.envelope_id));
+        v["retryCount"] = json!("0");
+        v["lastTry"] = v["created"].clone();
+    } else {
+        v["logId"] = json!(e.id);
+        v["logUri"] = json!(format!("{base}/logs/{}", e.id));
+    }
+    v
+}
+
+/// The entries of `entries` (of `account`) in the query's date range and still kept, newest first.
+fn log_answer(
+    app: &AppState,
+    account: &AccountState,
+    entries: &[ConnectLogEntry],
+    q: &std::collections::HashMap<String, String>,
+    failure: bool,
+) -> Response {
+    let (from, to) = match (date_param(q, "from_date"), date_param(q, "to_date")) {
+        (Ok(f), Ok(t)) => (f, t),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let now = app.clock.now();
+    let list: Vec<Value> = entries
+        .iter()
+        .rev()
+        .filter(|e| e.account_id.eq_ignore_ascii_case(&account.seed.id))
+        .filter(|e| failure || e.at.timestamp() > now - LOG_RETENTION_SECONDS)
+        .filter(|e| from.is_none_or(|f| e.at.timestamp() >= f) && to.is_none_or(|t| e.at.timestamp() <= t))
+        .map(|e| log_json(app, e, failure))
+        .collect();
+    let total = list.len().to_string();
+    let key = if failure { "failures" } else { "logs" };
+    wire::json(StatusCode::OK, json!({ key: list, "totalRecords": total }))
+}
+
+/// `GET …/connect/logs[?from_date&to_date]`: `ConnectLogs` with `logs`, newest first, for
+/// configurations with `enableLog` on (account administrators, Connect enabled).
+async fn connect_logs(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(account_id): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let world = app.world();
+    match connect_account(&world, &caller, &account_id) {
+        Ok(a) => log_answer(&app, a, &world.connect_logs, &q, false),
+        Err(r) => r,
+    }
+}
+
+/// `GET …/connect/failures[?from_date&to_date]`: `ConnectLogs` with `failures`, newest first.
+async fn connect_failures(
+    State(app): State<AppState>,
+    Extension(caller): Extension<Caller>,
+    Path(account_id): Path<String>,
+    Query(q): Query<std::collections::HashMap<String, String>>,
+) -> Response {
+    let world = app.world();
+    match connect_account(&world, &caller, &account_id) {
+        Ok(a) => log_answer(&app, a, &world.connect_failures, &q, true),
+        Err(r) => r,
+    }
 }

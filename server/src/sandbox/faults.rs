@@ -28,6 +28,10 @@ pub enum Scope {
     Esign,
     /// The Admin API.
     Admin,
+    /// The sandbox's own Connect deliveries to a listener (never matched by `all`): `timeout`
+    /// makes an attempt time out, `fail_5xx_ratio` makes the listener seem to answer 503; either
+    /// way nothing is sent, and the attempt lands in the Connect log and failure log.
+    Connect,
 }
 
 /// How long a "timeout" fault keeps the request hanging.
@@ -53,6 +57,39 @@ pub struct Fault {
     pub rate_limit_exhausted: bool,
     /// Apply to this many matching requests only, then remove the rule.
     pub remaining: Option<u64>,
+}
+
+/// How a Connect delivery fault makes an attempt fail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryFault {
+    /// As if the listener never answered.
+    Timeout,
+    /// As if the listener answered 503.
+    Unavailable,
+}
+
+/// The first `connect` fault rule that fires for a delivery of `connect_id` (its `endpoint`, when
+/// set, names the configuration: `"connect 1001"`), counting it against the rule's `remaining`.
+pub fn delivery_fault(faults: &mut Vec<Fault>, connect_id: &str) -> Option<DeliveryFault> {
+    let label = format!("connect {connect_id}");
+    let i = faults
+        .iter()
+        .position(|f| f.scope == Scope::Connect && f.endpoint.as_deref().is_none_or(|e| e == label))?;
+    let f = faults[i].clone();
+    let fault = if f.timeout {
+        DeliveryFault::Timeout
+    } else if f.fail_5xx_ratio > 0.0 && rand::thread_rng().gen_bool(f.fail_5xx_ratio.clamp(0.0, 1.0)) {
+        DeliveryFault::Unavailable
+    } else {
+        return None;
+    };
+    if let Some(n) = faults[i].remaining.as_mut() {
+        *n = n.saturating_sub(1);
+        if *n == 0 {
+            faults.remove(i);
+        }
+    }
+    Some(fault)
 }
 
 enum Action {
@@ -140,7 +177,7 @@ pub async fn traffic(State((state, scope)): State<(AppState, Scope)>, req: Reque
                 burst_remaining: l.burst,
                 burst_reset: now - now.rem_euclid(l.burst_window_seconds.max(1)) + l.burst_window_seconds.max(1),
             };
-            limits::exceeded_response(l, Exceeded::Hourly, &usage, now)
+            limits::exceeded_response(l, Exceeded::Hourly, &usage, now, state.fixture.vary)
         }
     }
 }

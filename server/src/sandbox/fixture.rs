@@ -10,6 +10,10 @@ use serde::{Deserialize, Serialize};
 /// Everything the sandbox starts from. `POST /control/reset` returns to exactly this.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Fixture {
+    /// Vary mode: change everything the DocuSign reference leaves open (see the README's
+    /// "Vary mode"). `--vary` and `SandboxConfig::varied` set it too.
+    #[serde(default)]
+    pub vary: bool,
     /// Named scenarios, for people and tooling; the sandbox itself does not interpret them.
     #[serde(default)]
     pub scenarios: Vec<Scenario>,

@@ -95,8 +95,10 @@ pub fn add_headers(headers: &mut HeaderMap, usage: &Usage) {
     set("X-BurstLimit-Remaining", usage.burst_remaining.to_string());
 }
 
-/// The over-limit answer: configured status (429 by default), documented body, `Retry-After`.
-pub fn exceeded_response(limits: &Limits, which: Exceeded, usage: &Usage, now: i64) -> Response {
+/// The over-limit answer: configured status (429 by default), documented body, `Retry-After`
+/// (left out in vary mode: the reference has it only from a third-party SDK that honours it on
+/// 429, so a client must manage with the documented `X-RateLimit-Reset` alone).
+pub fn exceeded_response(limits: &Limits, which: Exceeded, usage: &Usage, now: i64, vary: bool) -> Response {
     let status = StatusCode::from_u16(limits.exceeded_status).unwrap_or(StatusCode::TOO_MANY_REQUESTS);
     let (code, message, reset) = match which {
         Exceeded::Hourly => (
@@ -112,6 +114,9 @@ pub fn exceeded_response(limits: &Limits, which: Exceeded, usage: &Usage, now: i
     };
     let mut r = wire::esign_error(status, code, message);
     add_headers(r.headers_mut(), usage);
+    if vary {
+        return r;
+    }
     if let Ok(v) = HeaderValue::from_str(&(reset - now).max(1).to_string()) {
         r.headers_mut().insert("Retry-After", v);
     }

@@ -16,6 +16,7 @@ mod limits;
 mod oauth;
 mod pages;
 mod state;
+mod vary;
 mod wire;
 
 use std::collections::BTreeMap;
@@ -55,14 +56,20 @@ pub struct SandboxArgs {
     /// fixture's keys).
     #[arg(long)]
     pub public_key: Option<std::path::PathBuf>,
+    /// Vary mode: change everything the DocuSign reference leaves open (key order, unknown
+    /// fields, list order, error wording, token formats, …; see the README). Same as
+    /// `vary = true` in the fixture.
+    #[arg(long)]
+    pub vary: bool,
 }
 
 /// Serves the sandbox until the process is stopped.
 pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
-    let fixture = match &args.fixture {
+    let mut fixture = match &args.fixture {
         Some(path) => Fixture::load(path)?,
         None => default_fixture(),
     };
+    fixture.vary |= args.vary;
     let public_key_pem = match &args.public_key {
         Some(p) => Some(std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?),
         None => None,
@@ -76,7 +83,7 @@ pub async fn run(args: SandboxArgs) -> anyhow::Result<()> {
         ..SandboxConfig::default()
     })
     .await?;
-    println!("DocuSign sandbox");
+    println!("DocuSign sandbox{}", if sandbox.fixture().vary { " (vary mode)" } else { "" });
     println!("  account server  {}", sandbox.account_server_url());
     println!("  JWT aud         {}", sandbox.account_server_host());
     println!("  Admin API       {}", sandbox.admin_api_url());
@@ -132,6 +139,15 @@ impl SandboxConfig {
     /// The default fixture on ephemeral ports with the control API on: what tests want.
     pub fn for_tests() -> Self {
         SandboxConfig { enable_control: true, ..SandboxConfig::default() }
+    }
+
+    /// The same in vary mode (`fixture.vary`), with DocuSign's historical 400 for over-limit
+    /// answers instead of the default 429 (reference §8 documents both). See the README's
+    /// "Vary mode".
+    pub fn varied(mut self) -> Self {
+        self.fixture.vary = true;
+        self.fixture.limits.exceeded_status = 400;
+        self
     }
 }
 
@@ -197,10 +213,14 @@ impl Sandbox {
             base_uris.insert(name.clone(), format!("http://{addr}"));
             base_listeners.push((name, listener));
         }
+        // The Admin API answers on both spellings of its base path (reference §7: the spec's
+        // basePath is `/Management`, the samples use `/management`); vary mode hands out the
+        // spec's.
+        let admin_base = if fixture.vary { "Management" } else { "management" };
         let hosts = Hosts {
             account_server: format!("http://{account_addr}"),
             account_host: account_addr.to_string(),
-            admin_api: format!("http://{admin_addr}/management"),
+            admin_api: format!("http://{admin_addr}/{admin_base}"),
             base_uris,
         };
         let http = reqwest::Client::builder()
@@ -211,10 +231,9 @@ impl Sandbox {
         let world = World::from_fixture(&fixture, clock.now());
         let app: AppState = Arc::new(Shared { hosts, fixture, clock, world: Mutex::new(world), http });
 
-        let mut account = oauth::router().route_layer(axum::middleware::from_fn_with_state(
-            (app.clone(), faults::Scope::Oauth),
-            faults::traffic,
-        ));
+        let mut account = oauth::router()
+            .route_layer(axum::middleware::from_fn_with_state((app.clone(), faults::Scope::Oauth), faults::traffic))
+            .route_layer(axum::middleware::from_fn_with_state((app.clone(), vary::Host::Account), vary::responses));
         if config.enable_control {
             account = account.merge(control::router());
         }

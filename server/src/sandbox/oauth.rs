@@ -20,6 +20,7 @@ use super::state::{
     AppState, AuthCode, CODE_GRANT_TOKEN_TTL, CODE_TTL, Grantee, JWT_TOKEN_TTL, PENDING_TTL, PendingAuth, REFRESH_TTL,
     Token, World, random_token,
 };
+use super::vary::{self, Credential};
 use super::wire::{self, oauth_error};
 
 const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
@@ -76,32 +77,45 @@ fn split_scopes(s: &str) -> Vec<String> {
     out
 }
 
-/// `redirect_uri?k=v&…`, keeping any query the registered URI already has.
-fn redirect_with(redirect_uri: &str, params: &[(&str, &str)]) -> Response {
+/// `redirect_uri?k=v&…`, keeping any query the registered URI already has. Vary mode writes the
+/// parameters in the opposite order and adds one the client does not know (the reference shows
+/// `code` then `state` and nothing else, but documents neither an order nor a closed list).
+fn redirect_with(redirect_uri: &str, params: &[(&str, &str)], vary: bool) -> Response {
     let Ok(mut url) = url::Url::parse(redirect_uri) else {
         return pages::error_page(StatusCode::BAD_REQUEST, "Invalid redirect_uri", "The redirect_uri is not a URL.");
     };
     {
         let mut q = url.query_pairs_mut();
-        for (k, v) in params {
-            q.append_pair(k, v);
+        if vary {
+            q.append_pair("vary_unknown_parameter", "1");
+            for (k, v) in params.iter().rev() {
+                q.append_pair(k, v);
+            }
+        } else {
+            for (k, v) in params {
+                q.append_pair(k, v);
+            }
         }
     }
     // 302 Found, as DocuSign answers (axum's Redirect::to would be 303).
     (StatusCode::FOUND, [(header::LOCATION, url.to_string())]).into_response()
 }
 
+/// An error redirect. Every `error_description` the sandbox writes here is its own free text
+/// (the reference documents none), so vary mode words each one differently.
 fn redirect_error(p: &PendingLike<'_>, error: &str, description: &str) -> Response {
+    let description = if p.vary { vary::ERROR_WORDING } else { description };
     let mut params = vec![("error", error), ("error_description", description)];
     if let Some(s) = p.state {
         params.push(("state", s));
     }
-    redirect_with(p.redirect_uri, &params)
+    redirect_with(p.redirect_uri, &params, p.vary)
 }
 
 struct PendingLike<'a> {
     redirect_uri: &'a str,
     state: Option<&'a str>,
+    vary: bool,
 }
 
 /// `GET /oauth/auth`: validates the request, then shows the sign-in page.
@@ -124,7 +138,7 @@ async fn authorize(State(app): State<AppState>, Query(q): Query<HashMap<String, 
         );
     }
     let state = q.get("state").map(String::as_str);
-    let back = PendingLike { redirect_uri, state };
+    let back = PendingLike { redirect_uri, state, vary: app.fixture.vary };
     match q.get("response_type").map(String::as_str) {
         Some("code") => {}
         Some("token") => {
@@ -204,8 +218,8 @@ fn expired_request() -> Response {
 }
 
 /// Issues a code for a finished sign-in and redirects back with `code` and `state`.
-fn issue_code(world: &mut World, p: &PendingAuth, user_id: &str, now: i64) -> Response {
-    let code = random_token();
+fn issue_code(app: &AppState, world: &mut World, p: &PendingAuth, user_id: &str, now: i64) -> Response {
+    let code = vary::credential(app, Credential::Code);
     world.codes.insert(
         code.clone(),
         AuthCode {
@@ -221,7 +235,7 @@ fn issue_code(world: &mut World, p: &PendingAuth, user_id: &str, now: i64) -> Re
     if let Some(s) = &p.state {
         params.push(("state", s.as_str()));
     }
-    redirect_with(&p.redirect_uri, &params)
+    redirect_with(&p.redirect_uri, &params, app.fixture.vary)
 }
 
 /// `POST /oauth/auth/signin`: identifies the user, then consent page (or straight back when the
@@ -253,7 +267,7 @@ async fn sign_in(State(app): State<AppState>, body: Bytes) -> Response {
             let orgs = world.admin_consent_orgs(&user.id);
             if orgs.is_empty() {
                 world.pending.remove(&request_id);
-                let back = PendingLike { redirect_uri: &p.redirect_uri, state: p.state.as_deref() };
+                let back = PendingLike { redirect_uri: &p.redirect_uri, state: p.state.as_deref(), vary: app.fixture.vary };
                 // Free text on purpose, with no code-like token in it: DocuSign's wording is not
                 // documented, so the portal must work from `error` alone.
                 return redirect_error(
@@ -274,7 +288,7 @@ async fn sign_in(State(app): State<AppState>, body: Bytes) -> Response {
             let have = world.consented_scopes(&user.id, &p.client_id);
             if p.scopes.iter().all(|s| have.contains(s)) {
                 world.pending.remove(&request_id);
-                return issue_code(&mut world, &p, &user.id, now);
+                return issue_code(&app, &mut world, &p, &user.id, now);
             }
             pages::consent(&request_id, &user, &p.scopes, None)
         }
@@ -296,7 +310,7 @@ async fn consent(State(app): State<AppState>, body: Bytes) -> Response {
     };
     world.pending.remove(&request_id);
     if f.get("decision").map(String::as_str) != Some("allow") {
-        let back = PendingLike { redirect_uri: &p.redirect_uri, state: p.state.as_deref() };
+        let back = PendingLike { redirect_uri: &p.redirect_uri, state: p.state.as_deref(), vary: app.fixture.vary };
         return redirect_error(&back, "access_denied", "The user denied the request.");
     }
     match &p.admin_consent_scopes {
@@ -308,7 +322,7 @@ async fn consent(State(app): State<AppState>, body: Bytes) -> Response {
         }
         None => world.grant(Grantee::User(user_id.to_ascii_lowercase()), &p.client_id, &p.scopes, None, now),
     }
-    issue_code(&mut world, &p, &user_id, now)
+    issue_code(&app, &mut world, &p, &user_id, now)
 }
 
 /// Checks `Authorization: Basic base64(key:secret)` in constant time.
@@ -323,8 +337,13 @@ fn basic_auth_ok(app: &AppState, headers: &HeaderMap) -> bool {
     decoded.ct_eq(expected.as_bytes()).into()
 }
 
-fn token_response(access: &str, ttl: i64, refresh: Option<&str>, id_token: Option<String>) -> Response {
-    let mut body = json!({ "access_token": access, "token_type": "Bearer", "expires_in": ttl });
+/// The token endpoint's answer. `expires_in` is a JSON number (reference §2.5), which DocuSign's
+/// SDKs type as a string: vary mode sends the string (and `token_type` in lower case).
+fn token_response(app: &AppState, access: &str, ttl: i64, refresh: Option<&str>, id_token: Option<String>) -> Response {
+    let expires_in = if app.fixture.vary { json!(ttl.to_string()) } else { json!(ttl) };
+    // `token_type` is case-insensitive (RFC 6749 §5.1); the reference shows `Bearer`.
+    let token_type = if app.fixture.vary { "bearer" } else { "Bearer" };
+    let mut body = json!({ "access_token": access, "token_type": token_type, "expires_in": expires_in });
     if let Some(r) = refresh {
         body["refresh_token"] = json!(r);
     }
@@ -355,9 +374,17 @@ async fn token(State(app): State<AppState>, headers: HeaderMap, body: Bytes) -> 
     }
 }
 
-fn issue_tokens(world: &mut World, user_id: &str, client_id: &str, scopes: BTreeSet<String>, refresh_expires: i64, now: i64) -> (String, String) {
-    let access = random_token();
-    let refresh = random_token();
+fn issue_tokens(
+    app: &AppState,
+    world: &mut World,
+    user_id: &str,
+    client_id: &str,
+    scopes: BTreeSet<String>,
+    refresh_expires: i64,
+    now: i64,
+) -> (String, String) {
+    let access = vary::credential(app, Credential::Access);
+    let refresh = vary::credential(app, Credential::Refresh);
     world.access.insert(
         access.clone(),
         Token { user_id: user_id.to_owned(), client_id: client_id.to_owned(), scopes: scopes.clone(), expires_at: now + CODE_GRANT_TOKEN_TTL },
@@ -387,20 +414,20 @@ fn code_grant(app: &AppState, headers: &HeaderMap, f: &HashMap<String, String>) 
     if let Some(r) = f.get("redirect_uri")
         && *r != c.redirect_uri
     {
-        return oauth_error("invalid_grant", Some("redirect_uri_mismatch"));
+        return oauth_error("invalid_grant", Some(invented(app, "redirect_uri_mismatch")));
     }
     if let Some(challenge) = &c.code_challenge {
         let Some(verifier) = f.get("code_verifier") else {
-            return oauth_error("invalid_grant", Some("invalid_code_verifier"));
+            return oauth_error("invalid_grant", Some(invented(app, "invalid_code_verifier")));
         };
         let computed = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
         if !bool::from(computed.as_bytes().ct_eq(challenge.as_bytes())) {
-            return oauth_error("invalid_grant", Some("invalid_code_verifier"));
+            return oauth_error("invalid_grant", Some(invented(app, "invalid_code_verifier")));
         }
     }
     let id_token = c.scopes.contains("openid").then(|| id_token(app, &world, &c.user_id, now)).flatten();
-    let (access, refresh) = issue_tokens(&mut world, &c.user_id, &c.client_id, c.scopes, now + REFRESH_TTL, now);
-    token_response(&access, CODE_GRANT_TOKEN_TTL, Some(&refresh), id_token)
+    let (access, refresh) = issue_tokens(app, &mut world, &c.user_id, &c.client_id, c.scopes, now + REFRESH_TTL, now);
+    token_response(app, &access, CODE_GRANT_TOKEN_TTL, Some(&refresh), id_token)
 }
 
 /// An OpenID id_token, HS256-signed with the client secret (the OIDC choice for confidential
@@ -442,8 +469,20 @@ fn refresh_grant(app: &AppState, headers: &HeaderMap, f: &HashMap<String, String
     }
     // With `extended` the new refresh token gets a full lifetime; otherwise it keeps the old end.
     let refresh_expires = if old.scopes.contains("extended") { now + REFRESH_TTL } else { old.expires_at };
-    let (access, refresh) = issue_tokens(&mut world, &old.user_id, &old.client_id, old.scopes, refresh_expires, now);
-    token_response(&access, CODE_GRANT_TOKEN_TTL, Some(&refresh), None)
+    let (access, refresh) = issue_tokens(app, &mut world, &old.user_id, &old.client_id, old.scopes, refresh_expires, now);
+    token_response(app, &access, CODE_GRANT_TOKEN_TTL, Some(&refresh), None)
+}
+
+/// A token error description the reference does not list (the sandbox chose it): vary mode words
+/// it differently, as the portal must not match it.
+fn invented<'a>(app: &AppState, description: &'a str) -> &'a str {
+    if app.fixture.vary { vary::ERROR_WORDING } else { description }
+}
+
+/// `issuer_not_found` as DocuSign's FAQ spells it in vary mode (`Issuer_not_found`; reference
+/// §2.6: "on the wire it's lowercase (M)").
+fn issuer_not_found(app: &AppState) -> Response {
+    jwt_fail(if app.fixture.vary { "Issuer_not_found" } else { "issuer_not_found" })
 }
 
 fn jwt_fail(description: &str) -> Response {
@@ -466,7 +505,7 @@ fn jwt_grant(app: &AppState, f: &HashMap<String, String>) -> Response {
     let integration = &app.fixture.integration;
     let iss = claims.get("iss").and_then(|v| v.as_str()).unwrap_or_default();
     if iss != integration.key {
-        return jwt_fail("issuer_not_found");
+        return issuer_not_found(app);
     }
     // `aud` must be exactly the account server's host. The right host written with a scheme or a
     // trailing slash is a malformed assertion; another host is the wrong environment.
@@ -476,7 +515,7 @@ fn jwt_grant(app: &AppState, f: &HashMap<String, String>) -> Response {
         return if bare == app.hosts.account_host {
             jwt_fail("no_valid_keys_or_signatures")
         } else {
-            jwt_fail("issuer_not_found")
+            issuer_not_found(app)
         };
     }
     let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::RS256);
@@ -521,7 +560,7 @@ fn jwt_grant(app: &AppState, f: &HashMap<String, String>) -> Response {
     if !have.contains("impersonation") || !requested.iter().all(|s| have.contains(s)) {
         return oauth_error("consent_required", None);
     }
-    let access = random_token();
+    let access = vary::credential(app, Credential::Access);
     world.access.insert(
         access.clone(),
         Token {
@@ -531,7 +570,7 @@ fn jwt_grant(app: &AppState, f: &HashMap<String, String>) -> Response {
             expires_at: now + JWT_TOKEN_TTL,
         },
     );
-    token_response(&access, JWT_TOKEN_TTL, None, None)
+    token_response(app, &access, JWT_TOKEN_TTL, None, None)
 }
 
 /// `GET /oauth/userinfo`.
@@ -554,10 +593,17 @@ async fn userinfo(State(app): State<AppState>, headers: HeaderMap) -> Response {
         .iter()
         .filter_map(|m| {
             let a = world.account(&m.account)?;
-            let base_uri = app.hosts.base_uris.get(&a.seed.base_uri).cloned().unwrap_or_default();
+            let mut base_uri = app.hosts.base_uris.get(&a.seed.base_uri).cloned().unwrap_or_default();
+            // The reference's example has no trailing slash, but nothing says there is none.
+            if app.fixture.vary {
+                base_uri.push('/');
+            }
+            // `is_default` is a JSON boolean; DocuSign's SDKs type it as a string (reference §3):
+            // vary mode sends the string.
+            let is_default = if app.fixture.vary { json!(m.is_default.to_string()) } else { json!(m.is_default) };
             let mut v = json!({
                 "account_id": a.seed.id,
-                "is_default": m.is_default,
+                "is_default": is_default,
                 "account_name": a.seed.name,
                 "base_uri": base_uri,
             });

@@ -138,6 +138,31 @@ pub struct Delivery {
     pub error: Option<String>,
 }
 
+/// One entry of the account's Connect log or failure log (`ConnectLog`, reference §6 and the
+/// README's "Connect logs and failures"): what DocuSign tells an account administrator about
+/// one delivery attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectLogEntry {
+    /// `logId` or `failureId`.
+    pub id: String,
+    /// When the attempt was made (sandbox clock, to the millisecond: attempts in the same second
+    /// keep their order).
+    pub at: chrono::DateTime<chrono::Utc>,
+    /// The account's GUID.
+    pub account_id: String,
+    pub connect_id: String,
+    /// The configuration's `urlToPublishTo` at the time.
+    pub config_url: String,
+    pub envelope_id: String,
+    /// The envelope status the message reported (`Completed`, `Sent`, …).
+    pub status: String,
+    /// The sender's e-mail and name.
+    pub email: String,
+    pub user_name: String,
+    /// Why the attempt failed; `None` when the listener acknowledged it.
+    pub error: Option<String>,
+}
+
 /// Everything mutable.
 #[derive(Debug, Default)]
 pub struct World {
@@ -153,6 +178,11 @@ pub struct World {
     pub faults: Vec<Fault>,
     pub windows: HashMap<String, Window>,
     pub deliveries: Vec<Delivery>,
+    /// The Connect log (attempts of configurations with `enableLog` on), oldest first.
+    pub connect_logs: Vec<ConnectLogEntry>,
+    /// The Connect failure log (attempts the listener did not acknowledge), oldest first.
+    pub connect_failures: Vec<ConnectLogEntry>,
+    pub next_log_id: u64,
     pub next_connect_id: u64,
 }
 

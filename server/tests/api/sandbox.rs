@@ -988,6 +988,108 @@ async fn connect_deliveries_record_failures_and_unsigned_configurations() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
 }
 
+/// A configuration of Acme Sales publishing to `url`, with `enableLog` as given; its connectId.
+async fn acme_configuration(env: &Env, token: &str, url: &str, enable_log: &str) -> String {
+    let r = env
+        .http
+        .post(env.account_url("na1", ACME_SALES, "/connect"))
+        .bearer_auth(token)
+        .json(&json!({"name": "logged", "urlToPublishTo": url, "allowEnvelopePublish": "true", "includeHMAC": "true", "enableLog": enable_log}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    r.json::<Value>().await.unwrap()["connectId"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn the_connect_log_lists_logged_attempts_and_the_failure_log_every_undelivered_message_newest_first() {
+    let env = start().await;
+    let (url, _rx) = listener(200).await;
+    let token = env.tokens_for(BOB, "signature").await["access_token"].as_str().unwrap().to_owned();
+    let logged = acme_configuration(&env, &token, &url, "true").await;
+    let logs_url = env.account_url("na1", ACME_SALES, "/connect/logs");
+    let failures_url = env.account_url("na1", ACME_SALES, "/connect/failures");
+    assert_eq!(env.get_json(&logs_url, Some(&token)).await, json!({"logs": [], "totalRecords": "0"}));
+
+    assert_eq!(env.control("/connect/publish", json!({"account_id": ACME_SALES, "connect_id": logged})).await["ok"], true);
+    let logs = env.get_json(&logs_url, Some(&token)).await;
+    assert_eq!(logs["totalRecords"], "1");
+    let entry = &logs["logs"][0];
+    assert_eq!((entry["connectId"].as_str(), entry["configUrl"].as_str(), entry["accountId"].as_str()), (Some(logged.as_str()), Some(url.as_str()), Some(ACME_SALES)));
+    assert_eq!((entry["status"].as_str(), entry["error"].as_str()), (Some("Completed"), Some("")));
+    assert!(entry["envelopeId"].is_string() && entry["logId"].is_string());
+    assert!(chrono::DateTime::parse_from_rfc3339(entry["created"].as_str().unwrap()).is_ok(), "{entry}");
+    assert_eq!(env.get_json(&failures_url, Some(&token)).await["failures"], json!([]));
+
+    // A delivery fault: the listener seems to answer 503. Logged, and in the failure log.
+    env.control("/faults", json!({"scope": "connect", "fail_5xx_ratio": 1.0, "remaining": 1})).await;
+    let d = env.control("/connect/publish", json!({"account_id": ACME_SALES, "connect_id": logged})).await;
+    assert_eq!((d["ok"].as_bool(), d["status"].as_u64()), (Some(false), Some(503)));
+    let logs = env.get_json(&logs_url, Some(&token)).await;
+    assert_eq!(logs["totalRecords"], "2");
+    assert!(logs["logs"][0]["error"].as_str().unwrap().contains("503"), "newest first: {logs}");
+    let failures = env.get_json(&failures_url, Some(&token)).await;
+    assert_eq!(failures["totalRecords"], "1");
+    let failure = &failures["failures"][0];
+    assert_eq!(failure["connectId"].as_str(), Some(logged.as_str()));
+    assert!(failure["failureId"].is_string() && failure["error"].as_str().unwrap().contains("503"), "{failure}");
+    assert_eq!(failure["envelopeId"], logs["logs"][0]["envelopeId"]);
+
+    // Without enableLog an attempt is not logged, but a failure still is.
+    let (refusing, _rx) = listener(401).await;
+    let unlogged = acme_configuration(&env, &token, &refusing, "false").await;
+    assert_eq!(env.control("/connect/publish", json!({"account_id": ACME_SALES, "connect_id": unlogged})).await["status"], 401);
+    assert_eq!(env.get_json(&logs_url, Some(&token)).await["totalRecords"], "2");
+    let failures = env.get_json(&failures_url, Some(&token)).await;
+    assert_eq!(failures["failures"][0]["connectId"].as_str(), Some(unlogged.as_str()));
+    // A date range that ends before the attempts: nothing.
+    let early = env.get_json(&format!("{logs_url}?to_date=2020-01-01T00:00:00Z"), Some(&token)).await;
+    assert_eq!(early["totalRecords"], "0");
+    let bad = env.get(&format!("{logs_url}?from_date=yesterday"), Some(&token)).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn vary_mode_changes_what_the_reference_leaves_open_and_keeps_what_it_documents() {
+    let env = start_with(SandboxConfig::for_tests().varied()).await;
+    // Tokens: JWT-shaped, long, with dots; expires_in a string; token_type in lower case.
+    let mia = env.tokens_for(MIA, "signature").await;
+    let access = mia["access_token"].as_str().unwrap();
+    assert!(access.starts_with("eyJ") && access.matches('.').count() == 2 && access.len() > 500, "{access}");
+    assert_ne!(access.len(), mia["refresh_token"].as_str().unwrap().len());
+    assert_eq!((mia["expires_in"].as_str(), mia["token_type"].as_str()), (Some("28800"), Some("bearer")));
+    assert!(mia["varyUnknownField"].is_object(), "unknown fields: {mia}");
+
+    // userinfo: the default account is not listed first, is_default is a string, base_uri ends in /.
+    let raw = env.get(&env.url("/oauth/userinfo"), Some(access)).await.text().await.unwrap();
+    let info: Value = serde_json::from_str(&raw).unwrap();
+    let accounts = info["accounts"].as_array().unwrap();
+    assert_eq!((accounts[0]["is_default"].as_str(), accounts[1]["is_default"].as_str()), (Some("false"), Some("true")), "{info}");
+    assert_eq!(accounts[1]["account_id"], INITECH_US);
+    assert!(accounts.iter().all(|a| a["base_uri"].as_str().unwrap().ends_with('/')));
+    let keys = ["sub", "name", "given_name", "family_name", "created", "email", "accounts"];
+    let positions: Vec<usize> = keys.iter().map(|k| raw.find(&format!("\"{k}\":")).unwrap()).collect();
+    assert!(positions.windows(2).any(|w| w[0] > w[1]), "keys are not in the plain order: {raw}");
+
+    // Errors: documented codes kept, undocumented codes and every wording changed.
+    let (status, b) = body(env.get(&env.account_url("na1", INITECH_US, "/settings"), Some("nope")).await).await;
+    assert_eq!((status, b["errorCode"].as_str()), (StatusCode::UNAUTHORIZED, Some("AUTHORIZATION_INVALID_TOKEN")));
+    assert_ne!(b["message"], invalid_token_body()["message"]);
+    let (_, b) = body(env.get(&env.account_url("eu", INITECH_EU, "/connect"), Some(access)).await).await;
+    assert!(b["errorCode"].is_string() && b["errorCode"] != "USER_LACKS_PERMISSIONS", "{b}");
+    let r = env.http.post(env.url("/oauth/token")).form(&[("grant_type", "authorization_code"), ("code", "x")]).send().await.unwrap();
+    assert_eq!(body(r).await.1["error_description"], "expired_client_token", "documented descriptions are kept");
+
+    // The Admin API's base path as the spec spells it; over-limit answers 400 without Retry-After.
+    assert!(env.sb.admin_api_url().ends_with("/Management"));
+    env.control("/rate_limit/exhaust", json!({"account_id": INITECH_US})).await;
+    let r = env.get(&env.account_url("na1", INITECH_US, "/settings"), Some(access)).await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.headers().get("retry-after").is_none() && r.headers().get("x-ratelimit-reset").is_some());
+    assert_eq!(r.json::<Value>().await.unwrap()["errorCode"], "HOURLY_APIINVOCATION_LIMIT_EXCEEDED");
+}
+
 // ------------------------------------------------------------------ Admin API
 
 #[tokio::test]

@@ -329,3 +329,69 @@ on_both_databases! {
         assert!(server::tenants::page(db, &b, &TenantQuery { manager: Some(w.manager_a), ..Default::default() }, &sla).await.unwrap().items.is_empty());
     }
 }
+
+/// The slugs a search for `q` finds, as `who` sees them.
+async fn search(db: &sea_orm::DatabaseConnection, who: &StaffPrincipal, q: &str) -> Vec<String> {
+    let mut found = slugs(db, who, TenantQuery { q: Some(q.into()), ..Default::default() }).await;
+    found.sort();
+    found
+}
+
+on_both_databases! {
+    async fn the_search_index_follows_every_write_to_tenants_and_system_users(backend) {
+        use sea_orm::{EntityTrait, IntoActiveModel};
+        use server::db::entities::{system_user, tenant};
+        let t = TestApp::with(backend, test_config()).await;
+        let db = &t.portal.db;
+        let w = &t.world;
+        let admin = viewer(w.admin, Role::Admin);
+
+        // Indexed at creation: name, slug and contact e-mail, any case, any part of them.
+        assert_eq!(search(db, &admin, "TENANT ACM").await, ["acme"]);
+        assert_eq!(search(db, &admin, "lobe").await, ["globex"]);
+        assert_eq!(search(db, &admin, "@acme.te").await, ["acme"]);
+        assert_eq!(search(db, &admin, "tenant").await, ["acme", "globex"]);
+        // A search never matches across two fields (name "Tenant acme", slug "acme").
+        assert!(search(db, &admin, "acmeacme").await.is_empty());
+
+        // A renamed tenant is found by its new name only, whatever wrote the row.
+        let mut row = tenant::Entity::find_by_id(w.tenant_b).one(db).await.unwrap().unwrap().into_active_model();
+        row.display_name = Set("Initech Europe".into());
+        row.update(db).await.unwrap();
+        assert_eq!(search(db, &admin, "initech eu").await, ["globex"]);
+        assert!(search(db, &admin, "tenant glo").await.is_empty());
+
+        // The system user's e-mail joins the tenant's document when pinned, changes with it and
+        // leaves it when unpinned.
+        pin_system_user(db, w.tenant_a, "Robot.Signer@acme.example", "acct", "Acme").await;
+        assert_eq!(search(db, &admin, "robot.signer").await, ["acme"]);
+        let mut su = system_user::Entity::find_by_id((w.tenant_a, "demo".to_owned())).one(db).await.unwrap().unwrap().into_active_model();
+        su.email = Set("other.bot@acme.example".into());
+        su.update(db).await.unwrap();
+        assert!(search(db, &admin, "robot.signer").await.is_empty());
+        assert_eq!(search(db, &admin, "other.bot").await, ["acme"]);
+        system_user::Entity::delete_by_id((w.tenant_a, "demo".to_owned())).exec(db).await.unwrap();
+        assert!(search(db, &admin, "other.bot").await.is_empty());
+
+        // Typed text is literal: quotes and LIKE wildcards match only themselves.
+        assert!(search(db, &admin, "\"acme\" OR \"globex\"").await.is_empty());
+        assert!(search(db, &admin, "ten%").await.is_empty());
+        assert!(search(db, &admin, "a_me").await.is_empty());
+        // Shorter than a trigram: still found, by scanning.
+        assert_eq!(search(db, &admin, "EU").await, ["globex"]);
+        // An account manager searches only their tenants.
+        assert_eq!(search(db, &viewer(w.manager_a, Role::AccountManager), "tenant").await, ["acme"]);
+        assert!(search(db, &viewer(w.manager_b, Role::AccountManager), "tenant").await.is_empty());
+
+        // A deleted tenant leaves the index.
+        tenant::Entity::delete_by_id(w.tenant_b).exec(db).await.unwrap();
+        assert!(search(db, &admin, "initech").await.is_empty());
+        use sea_orm::ConnectionTrait;
+        let documents = match db.get_database_backend() {
+            sea_orm::DbBackend::Sqlite => "SELECT count(*) AS n FROM tenant_search_docs",
+            _ => "SELECT count(*) AS n FROM tenant_search",
+        };
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), documents)).await.unwrap().unwrap();
+        assert_eq!(row.try_get::<i64>("", "n").unwrap(), 1, "one document per remaining tenant, none left behind");
+    }
+}

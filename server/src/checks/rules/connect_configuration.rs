@@ -62,7 +62,7 @@ fn connect_requirements(config: &Value, profile: &ConnectProfile) -> Vec<Require
 }
 
 /// `connectId` as text (DocuSign sends a string; a number is tolerated).
-fn connect_id(config: &Value) -> Option<String> {
+pub(crate) fn connect_id(config: &Value) -> Option<String> {
     match config.get("connectId") {
         Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_owned()),
         Some(Value::Number(n)) => Some(n.to_string()),
@@ -79,13 +79,13 @@ fn describe_config(config: &Value) -> String {
     }
 }
 
-fn publish_url(config: &Value) -> &str {
+pub(crate) fn publish_url(config: &Value) -> &str {
     config.get("urlToPublishTo").and_then(Value::as_str).unwrap_or_default().trim()
 }
 
 /// Same listener: scheme, host (case-insensitive, which URL parsing gives), effective port, exact
 /// path and query. A trailing slash is a different path, as it is to the listener's router.
-fn same_listener(candidate: &str, listener: &url::Url) -> bool {
+pub(crate) fn same_listener(candidate: &str, listener: &url::Url) -> bool {
     url::Url::parse(candidate).is_ok_and(|c| {
         c.scheme() == listener.scheme()
             && c.host_str().map(str::to_ascii_lowercase) == listener.host_str().map(str::to_ascii_lowercase)

@@ -182,9 +182,19 @@ const LIMIT_CODES: [&str; 6] = [
     "Burst_APIInvocation_Envelope_Limit_Exceeded",
 ];
 
+/// An over-limit answer. The wait is `Retry-After` when DocuSign sends it (reference §8 has it
+/// only from a third-party SDK); without it, an hourly allowance that is used up
+/// (`X-RateLimit-Remaining: 0`) lasts until `X-RateLimit-Reset`, both documented (§8). A burst
+/// limit gives no such hint and stays without a wait (the caller's burst window applies).
 fn rate_limited(headers: &HeaderMap) -> ProviderError {
     let limits = RateLimitInfo::from_headers(headers);
-    ProviderError::RateLimited { retry_after_secs: header_u64(headers, "retry-after"), reset_epoch: limits.reset_epoch }
+    let until_reset = || {
+        let reset = limits.reset_epoch.filter(|_| limits.remaining == Some(0))?;
+        let now = chrono::Utc::now().timestamp();
+        Some(u64::try_from(reset - now).unwrap_or(0).max(1))
+    };
+    let retry_after_secs = header_u64(headers, "retry-after").or_else(until_reset);
+    ProviderError::RateLimited { retry_after_secs, reset_epoch: limits.reset_epoch }
 }
 
 /// Classifies a non-2xx answer. `what` is "METHOD host/path" for the `Unavailable` detail.
@@ -292,6 +302,30 @@ mod tests {
             token_error("invalid_client", Some("x".into())),
             ProviderError::OAuth { error: "invalid_client".into(), description: Some("x".into()) }
         );
+    }
+
+    #[test]
+    fn an_hourly_limit_without_retry_after_waits_until_the_documented_reset() {
+        let reset = chrono::Utc::now().timestamp() + 1200;
+        let mut headers = HeaderMap::new();
+        headers.insert("x-ratelimit-remaining", "0".parse().unwrap());
+        headers.insert("x-ratelimit-reset", reset.to_string().parse().unwrap());
+        let body = br#"{"errorCode":"HOURLY_APIINVOCATION_LIMIT_EXCEEDED","message":"words"}"#;
+        let ProviderError::RateLimited { retry_after_secs: Some(wait), reset_epoch } =
+            classify(Surface::ESignature, StatusCode::BAD_REQUEST, &headers, body, "GET host/path")
+        else {
+            panic!("a rate limit with a wait")
+        };
+        assert!((1190..=1200).contains(&wait), "{wait}");
+        assert_eq!(reset_epoch, Some(reset));
+        // Allowance left (a burst limit): no hint, no invented wait.
+        headers.insert("x-ratelimit-remaining", "12".parse().unwrap());
+        let e = classify(Surface::ESignature, StatusCode::TOO_MANY_REQUESTS, &headers, body, "GET host/path");
+        assert_eq!(e, ProviderError::RateLimited { retry_after_secs: None, reset_epoch: Some(reset) });
+        // Retry-After, when sent, wins.
+        headers.insert("retry-after", "7".parse().unwrap());
+        let e = classify(Surface::ESignature, StatusCode::TOO_MANY_REQUESTS, &headers, body, "GET host/path");
+        assert_eq!(e, ProviderError::RateLimited { retry_after_secs: Some(7), reset_epoch: Some(reset) });
     }
 
     #[test]

@@ -39,6 +39,44 @@ pub fn account_role(user_information: &Value) -> app::onboarding::model::Account
     }
 }
 
+/// One entry of the account's Connect log or failure log (`ConnectLogs.logs[]` /
+/// `.failures[]`, each a `ConnectLog`; see the sandbox README's "Connect logs and failures" for
+/// the sources). Only these documented fields are read, each as text (cleaned: it may end up in
+/// evidence); every one may be absent.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConnectLogEntry {
+    /// `connectId`: the configuration that made the attempt.
+    pub connect_id: Option<String>,
+    /// `configUrl`: the listener it posted to.
+    pub config_url: Option<String>,
+    /// `created`: when, as DocuSign wrote it (no format is documented).
+    pub created: Option<String>,
+    /// `envelopeId`.
+    pub envelope_id: Option<String>,
+    /// `status`: the envelope status the message reported (`Completed`, `Sent`, …).
+    pub status: Option<String>,
+    /// `error`: "the error that caused the Connect post to fail"; `None` when empty.
+    pub error: Option<String>,
+}
+
+impl ConnectLogEntry {
+    fn from_value(v: &Value) -> Self {
+        let text = |name: &str| match v.get(name) {
+            Some(Value::String(s)) if !s.trim().is_empty() => Some(clean(s.trim())),
+            Some(Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        };
+        ConnectLogEntry {
+            connect_id: text("connectId"),
+            config_url: text("configUrl"),
+            created: text("created"),
+            envelope_id: text("envelopeId"),
+            status: text("status"),
+            error: text("error"),
+        }
+    }
+}
+
 impl DocuSignClient {
     /// Checks a `base_uri` from userinfo: an absolute `https` origin (plain `http` only on a
     /// loopback host), no whitespace or control characters, no credentials, query or fragment,
@@ -225,6 +263,31 @@ impl DocuSignClient {
         self.write_connect(Method::PUT, base_uri, account_id, token, config).await
     }
 
+    /// `GET …/connect/logs`: the account's Connect log (`ConnectLogs.logs`: the most recent
+    /// attempts of configurations with `enableLog` on; account administrators, Connect enabled).
+    pub async fn connect_logs(&self, base_uri: &str, account_id: &str, token: &SecretString) -> Result<Api<Vec<ConnectLogEntry>>, ProviderError> {
+        self.connect_log_list(base_uri, account_id, token, "logs").await
+    }
+
+    /// `GET …/connect/failures`: the account's Connect failure log (`ConnectLogs.failures`:
+    /// messages that did not reach their listener).
+    pub async fn connect_failures(&self, base_uri: &str, account_id: &str, token: &SecretString) -> Result<Api<Vec<ConnectLogEntry>>, ProviderError> {
+        self.connect_log_list(base_uri, account_id, token, "failures").await
+    }
+
+    /// `GET …/connect/{list}` and its `ConnectLogs.{list}` array (absent: empty).
+    async fn connect_log_list(&self, base_uri: &str, account_id: &str, token: &SecretString, list: &str) -> Result<Api<Vec<ConnectLogEntry>>, ProviderError> {
+        let url = self.account_url(base_uri, account_id, &["connect", list])?;
+        let (answer, what) = self.esign(Method::GET, url, token, None).await?;
+        let value: Value = parse(&answer.body, &what)?;
+        let entries = match value.get(list) {
+            None | Some(Value::Null) if value.is_object() => Vec::new(),
+            Some(Value::Array(items)) => items.iter().filter(|i| i.is_object()).map(ConnectLogEntry::from_value).collect(),
+            _ => return Err(ProviderError::Malformed { detail: format!("{what}: no `{list}` list") }),
+        };
+        Ok(Api { value: entries, limits: RateLimitInfo::from_headers(&answer.headers) })
+    }
+
     async fn write_connect(
         &self,
         method: Method,
@@ -251,7 +314,7 @@ mod tests {
     use app::onboarding::model::AccountRole;
     use serde_json::json;
 
-    use super::account_role;
+    use super::{ConnectLogEntry, account_role};
 
     #[test]
     fn the_role_comes_from_is_admin_alone_and_anything_else_is_unknown() {
@@ -260,5 +323,20 @@ mod tests {
         assert_eq!(account_role(&json!({ "permissionProfileName": "Account Administrator" })), AccountRole::Unknown, "a profile name proves nothing");
         assert_eq!(account_role(&json!({ "isAdmin": "yes" })), AccountRole::Unknown);
         assert_eq!(account_role(&json!({})), AccountRole::Unknown);
+    }
+
+    #[test]
+    fn a_connect_log_entry_keeps_the_documented_fields_as_text_and_drops_empty_ones() {
+        let e = ConnectLogEntry::from_value(&json!({
+            "connectId": 1001, "configUrl": " https://l.example/c ", "created": "2025-03-10T11:00:00.0000000Z",
+            "envelopeId": "e-1", "status": "Completed", "error": "", "email": "someone@example.com", "unknown": {"x": 1}
+        }));
+        assert_eq!(e.connect_id.as_deref(), Some("1001"), "a number is read as text");
+        assert_eq!(e.config_url.as_deref(), Some("https://l.example/c"));
+        assert_eq!(e.error, None, "an empty error is a delivered attempt");
+        assert_eq!((e.envelope_id.as_deref(), e.status.as_deref()), (Some("e-1"), Some("Completed")));
+        let bare = ConnectLogEntry::from_value(&json!({"error": "line\nbreak"}));
+        assert_eq!(bare.error.as_deref(), Some("line break"), "control characters are cleaned");
+        assert_eq!(bare.connect_id, None);
     }
 }

@@ -9,7 +9,7 @@
 //! What it covers:
 //! - account server ([`oauth`]): PKCE S256 pair, `state`, authorization URL (individual and
 //!   organization admin consent), authorization code, refresh and JWT bearer grants, userinfo;
-//! - eSignature REST v2.1 ([`esign`]): account, settings, Connect;
+//! - eSignature REST v2.1 ([`esign`]): account, settings, Connect, Connect log and failure log;
 //! - Admin API ([`admin`]): organizations, reserved domains, profile by e-mail;
 //! - the call policy ([`policy`], [`budget`]): bounded retries and per-account budgets;
 //! - the provider seam (`provider.rs`): `ConsentProvider` and `OrganizationDirectory` (see
@@ -32,13 +32,14 @@
 //! | over-limit `errorCode`s (hourly, burst, envelope polling and update limits), and status 429 | [`error`] (`LIMIT_CODES`) | §4, §8 |
 //! | status 401 on userinfo, eSignature and the Admin API: `InvalidToken`; 5xx: `Unavailable` | [`error`] (`classify`) | §4 ("auth failures come back as 401") |
 //! | headers `X-RateLimit-Limit/-Remaining/-Reset`, `X-BurstLimit-Limit/-Remaining` | [`transport::RateLimitInfo`] | §8 |
-//! | header `Retry-After` | [`error`] (`rate_limited`) | §8 (M: honoured on 429) |
+//! | header `Retry-After`; without it, `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0 | [`error`] (`rate_limited`) | §8 (M: honoured on 429; the reset header is documented) |
 //! | userinfo `is_default` (boolean), `organization` present only for organization accounts | [`oauth`] | §3 |
 //! | reserved domain `status`: `active`, `pending` (others shown as they come) | [`admin::ReservedDomain::is_active`], `checks::rules::claimed_domains`, `onboarding::prerequisites::assess` | §7 |
 //! | organizations answer with `mode=org_admin` (DocuSign's default): an empty list means the token's user administers no organization | `onboarding::prerequisites` | §7 |
 //! | settings `…Metadata.rights`: `editable`, `read_only` (any other: not editable) | `checks::rules::settings` | §5 |
 //! | Connect fields `configurationType` `custom`, `allowEnvelopePublish`, `deliveryMode` `SIM`, `includeHMAC`, `eventData` | `checks::rules::connect_configuration` | §6 |
 //! | Connect header `X-DocuSign-Signature-N` | `connect_listener` | §6 |
+//! | `ConnectLogs.logs` / `.failures`, each `ConnectLog`'s `connectId`, `configUrl`, `created`, `envelopeId`, `status`, `error` (read as text; `created` parsed when it is RFC 3339 or zone-less, else shown as sent) | [`esign::ConnectLogEntry`], `checks::rules::connect_delivery` | §6 related endpoints; field list and descriptions in the sandbox README's "Connect logs and failures" |
 //!
 //! Left to the general classification on purpose: every other `errorCode` (for instance the
 //! codes DocuSign answers for missing rights, which the reference does not list) becomes
@@ -82,6 +83,7 @@ use url::Url;
 
 pub use admin::{Organization, OrganizationAccount, ProfileMembership, ReservedDomain, UserProfile};
 pub use error::ProviderError;
+pub use esign::ConnectLogEntry;
 pub use oauth::{AuthorizeRequest, OrgRef, Pkce, TokenSet, UserAccount, UserInfo};
 pub use settings::ProviderSettings;
 pub use transport::{Api, RateLimitInfo};

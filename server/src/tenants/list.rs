@@ -1,25 +1,21 @@
-//! Tenant records: creation, listing and reading scoped to what the caller may see, editing and
-//! archiving. Every change writes its audit event in the same transaction.
+//! The tenants list of the staff console: which tenants a viewer may see that match a query
+//! (scope, search, consent, setup-check, failing-check, manager, override and "stuck" filters),
+//! one keyset page of them with what each row shows, and the aggregates around the page (total,
+//! each filter option's count, the overview). Exports walk the same pages.
 
 use app::auth::{Role, StaffPrincipal};
 use app::error::AppError;
-use app::onboarding::model::ConsentState;
-use app::checks::{CheckId, CheckStatus};
-use app::tenants::api::{CheckFilter, EnvironmentOverview, Overview, StateCount, TENANT_PAGE_SIZE, TenantDetail, TenantInput, TenantPage, TenantQuery, TenantSummary};
+use app::onboarding::model::{ConsentMode, ConsentState};
+use app::checks::{CheckId, CheckStatus, RunOverall};
+use app::tenants::api::{CheckFilter, EnvironmentOverview, Overview, StateCount, TENANT_PAGE_SIZE, TenantPage, TenantQuery, TenantSummary};
 use chrono::Utc;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionSession, TransactionTrait,
-};
-use serde_json::json;
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
 use uuid::Uuid;
-use validator::Validate;
 
-use crate::audit::{self, Actor, Event};
+use crate::audit;
 use crate::config::OnboardingSla;
-use crate::db::entities::{check_result, check_run, consent_state, staff_user, system_user, tenant};
+use crate::db::entities::{check_result, check_run, consent_state, invite, staff_user, system_user, tenant};
 use crate::error::{ServiceError, ServiceResult};
-
-const SLUG_TAKEN: &str = "This slug is already used by another tenant. Choose another.";
 
 /// Tenants `viewer` may see: all for config staff and admins, assigned ones for account managers.
 pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_archived: bool, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
@@ -41,14 +37,14 @@ pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_a
 }
 
 /// Tenant rows as the list shows them: each with its consent state, mode and system user in its
-/// own environment, its latest setup-check run, its last activity and an open request for a
-/// fresh invite link. One query per kind for
-/// the whole batch (all on indexes keyed by tenant), never one per tenant.
+/// own environment, its latest setup-check run, its manager, its last activity and an open
+/// request for a fresh invite link. One query for the whole batch (the state and system user
+/// joined on their primary keys, the rest correlated lookups each answered by one index step),
+/// plus the overrides in force.
 async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
     use std::collections::HashMap;
 
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
-    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order, Query};
 
     use crate::db::entities::{audit_event, consent_grant};
 
@@ -56,108 +52,105 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
         return Ok(Vec::new());
     }
     let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
-    let by_tenant_env = |tenant: Uuid, env: &str| (tenant, env.to_owned());
-
-    let states: HashMap<(Uuid, String), consent_state::Model> = consent_state::Entity::find()
-        .filter(consent_state::Column::TenantId.is_in(ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| (by_tenant_env(c.tenant_id, &c.environment), c))
-        .collect();
-    let system_users: HashMap<(Uuid, String), system_user::Model> = system_user::Entity::find()
-        .filter(system_user::Column::TenantId.is_in(ids.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| (by_tenant_env(s.tenant_id, &s.environment), s))
-        .collect();
-    // The newest grant per tenant and environment (a tenant has a handful).
-    let mut grants: HashMap<(Uuid, String), consent_grant::Model> = HashMap::new();
-    for g in consent_grant::Entity::find()
-        .filter(consent_grant::Column::TenantId.is_in(ids.clone()))
-        .order_by_desc(consent_grant::Column::GrantedAt)
-        .all(db)
-        .await?
-    {
-        grants.entry(by_tenant_env(g.tenant_id, &g.environment)).or_insert(g);
-    }
-    // The latest run per tenant: a correlated MAX on the (tenant_id, started_at) index.
-    let newer = Alias::new("newer");
-    let latest_start = Query::select()
-        .expr(Func::max(Expr::col((newer.clone(), check_run::Column::StartedAt))))
-        .from_as(check_run::Entity, newer.clone())
-        .and_where(Expr::col((newer.clone(), check_run::Column::TenantId)).equals((check_run::Entity, check_run::Column::TenantId)))
-        .and_where(Expr::col((newer.clone(), check_run::Column::Environment)).equals((check_run::Entity, check_run::Column::Environment)))
+    let own = |table: Alias, tenant_col: &str, env_col: &str| {
+        Expr::col((table.clone(), Alias::new(tenant_col)))
+            .equals((tenant::Entity, tenant::Column::Id))
+            .and(Expr::col((table, Alias::new(env_col))).equals((tenant::Entity, tenant::Column::Environment)))
+    };
+    let (cs, su, m) = (Alias::new("cs"), Alias::new("su"), Alias::new("m"));
+    let newest_mode = Query::select()
+        .column(consent_grant::Column::Mode)
+        .from(consent_grant::Entity)
+        .and_where(Expr::col((consent_grant::Entity, consent_grant::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .and_where(Expr::col((consent_grant::Entity, consent_grant::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
+        .order_by((consent_grant::Entity, consent_grant::Column::GrantedAt), Order::Desc)
+        .limit(1)
         .to_owned();
-    let runs: HashMap<(Uuid, String), check_run::Model> = check_run::Entity::find()
-        .filter(check_run::Column::TenantId.is_in(ids.clone()))
-        .filter(Expr::col((check_run::Entity, check_run::Column::StartedAt)).in_subquery(latest_start))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| (by_tenant_env(r.tenant_id, &r.environment), r))
-        .collect();
-    let activity: HashMap<Uuid, chrono::DateTime<Utc>> = audit_event::Entity::find()
-        .select_only()
-        .column(audit_event::Column::TenantId)
-        .column_as(audit_event::Column::OccurredAt.max(), "last")
-        .filter(audit_event::Column::TenantId.is_in(ids.clone()))
-        .group_by(audit_event::Column::TenantId)
-        .into_tuple::<(Option<Uuid>, Option<chrono::DateTime<Utc>>)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|(tenant, last)| Some((tenant?, last?)))
-        .collect();
-    // An open request for a fresh invite link: the newest request after the newest invite.
-    let link_requests: HashMap<Uuid, chrono::DateTime<Utc>> = crate::db::entities::invite::Entity::find()
-        .select_only()
-        .column(crate::db::entities::invite::Column::TenantId)
-        .column_as(crate::db::entities::invite::Column::LinkRequestedAt.max(), "requested")
-        .column_as(crate::db::entities::invite::Column::CreatedAt.max(), "issued")
-        .filter(crate::db::entities::invite::Column::TenantId.is_in(ids.clone()))
-        .group_by(crate::db::entities::invite::Column::TenantId)
-        .into_tuple::<(Uuid, Option<chrono::DateTime<Utc>>, Option<chrono::DateTime<Utc>>)>()
-        .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|(tenant, requested, issued)| requested.filter(|r| issued.is_none_or(|i| *r > i)).map(|r| (tenant, r)))
-        .collect();
+    let last_activity = Query::select()
+        .expr(Func::max(Expr::col((audit_event::Entity, audit_event::Column::OccurredAt))))
+        .from(audit_event::Entity)
+        .and_where(Expr::col((audit_event::Entity, audit_event::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .to_owned();
+    // A customer's request for a fresh invite link is open while no invite is newer than it.
+    let newest_invite = |column: invite::Column| {
+        Query::select()
+            .expr(Func::max(Expr::col((invite::Entity, column))))
+            .from(invite::Entity)
+            .and_where(Expr::col((invite::Entity, invite::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+            .to_owned()
+    };
+    let sub = |q: sea_orm::sea_query::SelectStatement| Expr::SubQuery(None, Box::new(q.into()));
+    let query = Query::select()
+        .column((tenant::Entity, tenant::Column::Id))
+        .expr_as(Expr::col((cs.clone(), consent_state::Column::State)), Alias::new("state"))
+        .expr_as(Expr::col((cs.clone(), consent_state::Column::Reason)), Alias::new("reason"))
+        .expr_as(Expr::col((cs.clone(), consent_state::Column::UpdatedAt)), Alias::new("state_since"))
+        .expr_as(Expr::col((su.clone(), system_user::Column::Email)), Alias::new("su_email"))
+        .expr_as(Expr::col((su.clone(), system_user::Column::AccountName)), Alias::new("account_name"))
+        .expr_as(Expr::col((su.clone(), system_user::Column::AccountId)), Alias::new("account_id"))
+        .expr_as(Expr::col((m.clone(), staff_user::Column::Email)), Alias::new("manager_email"))
+        .expr_as(sub(newest_mode), Alias::new("mode"))
+        .expr_as(latest_run_value(check_run::Column::Overall), Alias::new("overall"))
+        .expr_as(latest_run_value(check_run::Column::StartedAt), Alias::new("run_started_at"))
+        .expr_as(sub(last_activity), Alias::new("last_activity"))
+        .expr_as(sub(newest_invite(invite::Column::LinkRequestedAt)), Alias::new("link_requested"))
+        .expr_as(sub(newest_invite(invite::Column::CreatedAt)), Alias::new("last_invite"))
+        .from(tenant::Entity)
+        .join_as(JoinType::LeftJoin, consent_state::Entity, cs.clone(), own(cs, "tenant_id", "environment"))
+        .join_as(JoinType::LeftJoin, system_user::Entity, su.clone(), own(su, "tenant_id", "environment"))
+        .join_as(
+            JoinType::LeftJoin,
+            staff_user::Entity,
+            m.clone(),
+            Expr::col((m.clone(), staff_user::Column::Id))
+                .equals((tenant::Entity, tenant::Column::AccountManagerId))
+                .and(Expr::col((m, staff_user::Column::Role)).eq(Role::AccountManager.as_str())),
+        )
+        .and_where(Expr::col((tenant::Entity, tenant::Column::Id)).is_in(ids.clone()))
+        .to_owned();
+    let mut details: HashMap<Uuid, sea_orm::QueryResult> = HashMap::with_capacity(ids.len());
+    for row in db.query_all(&query).await? {
+        details.insert(row.try_get("", "id")?, row);
+    }
     let now = Utc::now();
-    let mut overrides = crate::checks::overrides::badges_of(db, ids.clone(), now).await?;
-    let managers = manager_emails(db).await?;
+    let mut overrides = crate::checks::overrides::badges_of(db, ids, now).await?;
 
     rows.into_iter()
         .map(|t| {
-            let key = by_tenant_env(t.id, &t.environment);
-            let consent = states.get(&key);
-            let su = system_users.get(&key);
-            let run = runs.get(&key);
-            let stuck = match consent {
-                Some(c) => is_stuck(sla, c.state()?, c.updated_at, now),
-                None => false,
+            let row = details.get(&t.id).ok_or_else(|| ServiceError::unexpected(format!("tenant {} left the list while it was read", t.id)))?;
+            let stored_state: Option<String> = row.try_get("", "state")?;
+            let consent_state = match stored_state.as_deref() {
+                Some(stored) => ConsentState::parse(stored).ok_or_else(|| ServiceError::unexpected(format!("consent_states: unknown state `{stored}`")))?,
+                None => ConsentState::NotStarted,
             };
+            let consent_since: Option<chrono::DateTime<Utc>> = row.try_get("", "state_since")?;
+            let mode: Option<String> = row.try_get("", "mode")?;
+            let overall: Option<String> = row.try_get("", "overall")?;
+            let link_requested: Option<chrono::DateTime<Utc>> = row.try_get("", "link_requested")?;
+            let last_invite: Option<chrono::DateTime<Utc>> = row.try_get("", "last_invite")?;
             Ok(TenantSummary {
-                stuck,
-                overrides: overrides.remove(&key).unwrap_or_default(),
+                stuck: consent_since.is_some_and(|since| is_stuck(sla, consent_state, since, now)),
+                overrides: overrides.remove(&(t.id, t.environment.clone())).unwrap_or_default(),
                 id: t.id,
-                account_manager_email: t.account_manager_id.and_then(|m| managers.get(&m).cloned()),
+                account_manager_email: row.try_get("", "manager_email")?,
                 environment: t.environment()?,
-                consent_state: match consent {
-                    Some(c) => c.state()?,
-                    None => ConsentState::NotStarted,
-                },
-                consent_reason: consent.and_then(|c| c.reason.clone()),
-                consent_since: consent.map(|c| c.updated_at),
-                consent_mode: grants.get(&key).map(|g| g.mode()).transpose()?,
-                system_user_email: su.map(|s| s.email.clone()),
-                account_name: su.map(|s| s.account_name.clone()),
-                account_id: su.map(|s| s.account_id.clone()),
-                check_overall: run.map(|r| r.overall()).transpose()?.flatten(),
-                check_started_at: run.map(|r| r.started_at),
-                last_activity_at: activity.get(&t.id).copied(),
-                link_requested_at: link_requests.get(&t.id).copied(),
+                consent_state,
+                consent_reason: row.try_get("", "reason")?,
+                consent_since,
+                consent_mode: mode
+                    .as_deref()
+                    .map(|m| ConsentMode::parse(m).ok_or_else(|| ServiceError::unexpected(format!("consent_grants: unknown mode `{m}`"))))
+                    .transpose()?,
+                system_user_email: row.try_get("", "su_email")?,
+                account_name: row.try_get("", "account_name")?,
+                account_id: row.try_get("", "account_id")?,
+                check_overall: overall
+                    .as_deref()
+                    .map(|o| RunOverall::parse(o).ok_or_else(|| ServiceError::unexpected(format!("check_runs: unknown overall result `{o}`"))))
+                    .transpose()?,
+                check_started_at: row.try_get("", "run_started_at")?,
+                last_activity_at: row.try_get("", "last_activity")?,
+                link_requested_at: link_requested.filter(|requested| last_invite.is_none_or(|issued| *requested > issued)),
                 display_name: t.display_name,
                 slug: t.slug,
                 contact_email: t.contact_email,
@@ -181,6 +174,64 @@ fn decode_cursor(cursor: &str) -> ServiceResult<(String, Uuid)> {
     let text = String::from_utf8(bytes).map_err(|_| bad())?;
     let (id, name) = text.split_once('\u{1f}').ok_or_else(bad)?;
     Ok((name.to_owned(), Uuid::parse_str(id).map_err(|_| bad())?))
+}
+
+/// Tenants whose name, slug, contact e-mail or system user's e-mail (in the tenant's own
+/// environment) contain `q`, ignoring case. From three characters on, the trigram index of
+/// migration 000013 answers it (FTS5 on SQLite, `pg_trgm` on PostgreSQL, both kept by triggers);
+/// a shorter text has no trigram to look up, so it is matched by scanning the columns.
+fn search(backend: sea_orm::DbBackend, q: &str) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::Condition;
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query};
+
+    let needle = q.to_lowercase();
+    if needle.chars().count() >= 3 {
+        let id = Expr::col((tenant::Entity, tenant::Column::Id));
+        match backend {
+            sea_orm::DbBackend::Sqlite => {
+                // One FTS5 string (a double quote doubled): with the trigram tokenizer, a substring.
+                let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+                let docs = Query::select()
+                    .expr(Expr::cust("rowid"))
+                    .from(Alias::new("tenant_search"))
+                    .and_where(Expr::cust_with_values("tenant_search MATCH ?", [phrase]))
+                    .to_owned();
+                return id.in_subquery(
+                    Query::select()
+                        .column(Alias::new("tenant_id"))
+                        .from(Alias::new("tenant_search_docs"))
+                        .and_where(Expr::col(Alias::new("docid")).in_subquery(docs))
+                        .to_owned(),
+                );
+            }
+            sea_orm::DbBackend::Postgres => {
+                return id.in_subquery(
+                    Query::select()
+                        .column(Alias::new("tenant_id"))
+                        .from(Alias::new("tenant_search"))
+                        .and_where(Expr::col(Alias::new("body")).like(LikeExpr::new(like_pattern(&needle)).escape('\\')))
+                        .to_owned(),
+                );
+            }
+            _ => {}
+        }
+    }
+    let pattern = like_pattern(&needle);
+    let lower_like = |col: tenant::Column| Expr::expr(Func::lower(Expr::col((tenant::Entity, col)))).like(LikeExpr::new(pattern.clone()).escape('\\'));
+    // The system user's e-mail too: staff often know a customer by its integration user.
+    let system_user_matches = Query::select()
+        .expr(Expr::val(1))
+        .from(system_user::Entity)
+        .and_where(Expr::col((system_user::Entity, system_user::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .and_where(Expr::col((system_user::Entity, system_user::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
+        .and_where(Expr::expr(Func::lower(Expr::col((system_user::Entity, system_user::Column::Email)))).like(LikeExpr::new(pattern.clone()).escape('\\')))
+        .to_owned();
+    Condition::any()
+        .add(lower_like(tenant::Column::DisplayName))
+        .add(lower_like(tenant::Column::Slug))
+        .add(lower_like(tenant::Column::ContactEmail))
+        .add(Expr::exists(system_user_matches))
+        .into()
 }
 
 /// `%` and `_` typed by a person are matched literally.
@@ -221,16 +272,16 @@ impl ListCounts {
 /// few seconds (`crate::list_counts`).
 pub async fn list_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<ListCounts> {
     use sea_orm::PaginatorTrait;
-    let total = matching(viewer, query, sla)?.count(db).await?;
+    let total = matching(db.get_database_backend(), viewer, query, sla)?.count(db).await?;
     // The state options count under every other filter; "stuck" is one of those options.
     let unfiltered = TenantQuery { after: None, ..query.clone() };
     let others = TenantQuery { state: None, reason: None, stuck: false, ..unfiltered.clone() };
     let state_counts = state_counts(db, viewer, &others, sla).await?;
-    let stuck_count = matching(viewer, &TenantQuery { stuck: true, ..others }, sla)?.count(db).await?;
+    let stuck_count = matching(db.get_database_backend(), viewer, &TenantQuery { stuck: true, ..others }, sla)?.count(db).await?;
     let check_counts = check_counts(db, viewer, &TenantQuery { check: None, ..unfiltered.clone() }, sla).await?;
     let failing_counts = failing_counts(db, viewer, &TenantQuery { failing: None, ..unfiltered.clone() }, sla).await?;
     let manager_counts = manager_counts(db, viewer, &TenantQuery { manager: None, ..unfiltered.clone() }, sla).await?;
-    let overridden_count = matching(viewer, &TenantQuery { overridden: true, ..unfiltered }, sla)?.count(db).await?;
+    let overridden_count = matching(db.get_database_backend(), viewer, &TenantQuery { overridden: true, ..unfiltered }, sla)?.count(db).await?;
     Ok(ListCounts { total, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count })
 }
 
@@ -289,7 +340,7 @@ pub async fn check_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, q
     use sea_orm::{QuerySelect, QueryTrait};
 
     let t = Alias::new("t");
-    let latest = matching(viewer, query, sla)?
+    let latest = matching(db.get_database_backend(), viewer, query, sla)?
         .select_only()
         .column(tenant::Column::Id)
         .expr_as(latest_run_value(check_run::Column::Overall), "overall")
@@ -336,7 +387,7 @@ pub async fn failing_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal,
     use sea_orm::{QuerySelect, QueryTrait};
 
     let t = Alias::new("t");
-    let latest = matching(viewer, query, sla)?.select_only().expr_as(latest_run_value(check_run::Column::Id), "run_id").into_query();
+    let latest = matching(db.get_database_backend(), viewer, query, sla)?.select_only().expr_as(latest_run_value(check_run::Column::Id), "run_id").into_query();
     let check = Expr::col((check_result::Entity, check_result::Column::CheckId));
     let grouped = Query::select()
         .expr_as(check.clone(), Alias::new("check_id"))
@@ -371,7 +422,7 @@ pub async fn manager_counts<C: ConnectionTrait>(
 ) -> ServiceResult<Vec<(Option<Uuid>, Option<String>, u64)>> {
     use sea_orm::QuerySelect;
     use sea_orm::sea_query::{Expr, Func};
-    let rows = matching(viewer, query, sla)?
+    let rows = matching(db.get_database_backend(), viewer, query, sla)?
         .select_only()
         .column(tenant::Column::AccountManagerId)
         .expr_as(Func::count(Expr::col((tenant::Entity, tenant::Column::Id))), "n")
@@ -395,7 +446,7 @@ pub async fn state_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, q
     use sea_orm::{QuerySelect, QueryTrait};
 
     let t = Alias::new("t");
-    let matching_ids = matching(viewer, query, sla)?.select_only().column(tenant::Column::Id).column(tenant::Column::Environment).into_query();
+    let matching_ids = matching(db.get_database_backend(), viewer, query, sla)?.select_only().column(tenant::Column::Id).column(tenant::Column::Environment).into_query();
     // Grouped by the bare columns (a COALESCE with a bound default would be a different
     // expression in SELECT and GROUP BY to PostgreSQL); no row reads as `not_started` below.
     let state = Expr::col((consent_state::Entity, consent_state::Column::State));
@@ -449,8 +500,8 @@ pub async fn overview<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, sla: 
     for environment in app::environment::Environment::ALL {
         let query = TenantQuery { environment: Some(environment), ..Default::default() };
         let counts = state_counts(db, viewer, &query, sla).await?;
-        let stuck = matching(viewer, &TenantQuery { stuck: true, ..query.clone() }, sla)?.count(db).await?;
-        let overridden = matching(viewer, &TenantQuery { overridden: true, ..query }, sla)?.count(db).await?;
+        let stuck = matching(db.get_database_backend(), viewer, &TenantQuery { stuck: true, ..query.clone() }, sla)?.count(db).await?;
+        let overridden = matching(db.get_database_backend(), viewer, &TenantQuery { overridden: true, ..query }, sla)?.count(db).await?;
         environments.push(EnvironmentOverview { environment, counts, stuck, overridden });
     }
     let recent = audit::log(db, viewer, &app::audit::log::AuditQuery::default(), OVERVIEW_RECENT).await?.items;
@@ -460,22 +511,21 @@ pub async fn overview<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, sla: 
 /// How many tenants `viewer` may see that match `query` (its cursor ignored).
 pub async fn count<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<u64> {
     use sea_orm::PaginatorTrait;
-    Ok(matching(viewer, query, sla)?.count(db).await?)
+    Ok(matching(db.get_database_backend(), viewer, query, sla)?.count(db).await?)
 }
 
 /// The ids of the tenants `viewer` may see that match `query`'s filters, as a subquery.
-pub fn matching_ids(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::sea_query::SelectStatement> {
+pub fn matching_ids(backend: sea_orm::DbBackend, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::sea_query::SelectStatement> {
     use sea_orm::{QuerySelect, QueryTrait};
-    Ok(matching(viewer, query, sla)?.select_only().column(tenant::Column::Id).into_query())
+    Ok(matching(backend, viewer, query, sla)?.select_only().column(tenant::Column::Id).into_query())
 }
 
 /// The tenants `viewer` may see that match `query`'s filters (not its cursor): an account
 /// manager only their assigned tenants, archived ones only when asked, the search anywhere in
 /// name, slug, contact e-mail or system-user e-mail; the consent, setup-check, failing-check,
 /// manager and override filters each as one correlated condition on the tenant row.
-fn matching(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::Select<tenant::Entity>> {
-    use sea_orm::Condition;
-    use sea_orm::sea_query::{Expr, ExprTrait, Func};
+fn matching(backend: sea_orm::DbBackend, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<sea_orm::Select<tenant::Entity>> {
+        use sea_orm::sea_query::Expr;
 
     let mut select = tenant::Entity::find();
     if viewer.role == Role::AccountManager {
@@ -488,26 +538,7 @@ fn matching(viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -
         if q.chars().count() > 200 {
             return Err(AppError::field("q", "Search for at most 200 characters.").into());
         }
-        let pattern = like_pattern(q);
-        let lower_like = |col: tenant::Column| Expr::expr(Func::lower(Expr::col(col))).like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\'));
-        // The system user's e-mail too: staff often know a customer by its integration user.
-        let system_user_matches = sea_orm::sea_query::Query::select()
-            .expr(Expr::val(1))
-            .from(system_user::Entity)
-            .and_where(Expr::col((system_user::Entity, system_user::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
-            .and_where(Expr::col((system_user::Entity, system_user::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
-            .and_where(
-                Expr::expr(Func::lower(Expr::col((system_user::Entity, system_user::Column::Email))))
-                    .like(sea_orm::sea_query::LikeExpr::new(pattern.clone()).escape('\\')),
-            )
-            .to_owned();
-        select = select.filter(
-            Condition::any()
-                .add(lower_like(tenant::Column::DisplayName))
-                .add(lower_like(tenant::Column::Slug))
-                .add(lower_like(tenant::Column::ContactEmail))
-                .add(Expr::exists(system_user_matches)),
-        );
+        select = select.filter(search(backend, q));
     }
     if let Some(manager) = query.manager {
         select = select.filter(tenant::Column::AccountManagerId.eq(manager));
@@ -607,7 +638,7 @@ pub async fn page_of<C: ConnectionTrait>(
     sla: &OnboardingSla,
 ) -> ServiceResult<(Vec<TenantSummary>, Option<String>)> {
     use sea_orm::{Condition, QuerySelect};
-    let mut select = matching(viewer, query, sla)?;
+    let mut select = matching(db.get_database_backend(), viewer, query, sla)?;
     if let Some(cursor) = query.after.as_deref() {
         let (name, id) = decode_cursor(cursor)?;
         select = select.filter(
@@ -632,202 +663,8 @@ pub async fn page_of<C: ConnectionTrait>(
     Ok((items, next))
 }
 
-/// One tenant, if `viewer` may see it (its history is the timeline: `crate::timeline`). A tenant
-/// an account manager is not assigned to is reported as not found, so its existence does not leak.
-pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uuid) -> ServiceResult<TenantDetail> {
-    let t = crate::scope::visible(db, viewer, id).await?;
-    let manager_email = match t.account_manager_id {
-        Some(m) => staff_user::Entity::find_by_id(m).one(db).await?.map(|s| s.email),
-        None => None,
-    };
-    Ok(TenantDetail {
-        id: t.id,
-        environment: t.environment()?,
-        display_name: t.display_name,
-        slug: t.slug,
-        contact_email: t.contact_email,
-        account_manager_id: t.account_manager_id,
-        account_manager_email: manager_email,
-        notes: t.notes,
-        archived_at: t.archived_at,
-        created_at: t.created_at,
-        updated_at: t.updated_at,
-        can_manage: viewer.role.manages_tenants(),
-    })
-}
-
-/// The environment of a tenant, whoever asks (callers have already scoped the tenant); not found
-/// when there is no such tenant, an error naming the row when its stored value is unknown.
-pub async fn environment_of<C: ConnectionTrait>(db: &C, id: Uuid) -> ServiceResult<app::environment::Environment> {
-    let t = tenant::Entity::find_by_id(id).one(db).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
-    t.environment()
-}
-
-/// Creates a tenant. A slug clash is a field error, whether found up front or raised by the
-/// unique index when two requests race.
-pub async fn create<C: TransactionTrait>(db: &C, actor: &Actor, request_id: Option<&str>, input: TenantInput) -> ServiceResult<Uuid> {
-    let input = checked(input)?;
-    let txn = crate::db::begin(db).await?;
-    ensure_account_manager(&txn, input.account_manager_id).await?;
-    if slug_taken(&txn, &input.slug, None).await? {
-        return Err(AppError::field("slug", SLUG_TAKEN).into());
-    }
-    let id = Uuid::new_v4();
-    let now = Utc::now();
-    let model = tenant::ActiveModel {
-        id: Set(id),
-        display_name: Set(input.display_name.clone()),
-        slug: Set(input.slug.clone()),
-        environment: Set(input.environment.as_str().to_owned()),
-        contact_email: Set(input.contact_email.clone()),
-        account_manager_id: Set(input.account_manager_id),
-        notes: Set(input.notes.clone()),
-        archived_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    map_slug_clash(model.insert(&txn).await)?;
-    audit::record(
-        &txn,
-        Event { actor, tenant_id: Some(id), action: "tenant.created", before: None, after: Some(snapshot(&input)), request_id },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(id)
-}
-
-/// Replaces a tenant's editable fields.
-pub async fn update<C: TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    request_id: Option<&str>,
-    id: Uuid,
-    input: TenantInput,
-) -> ServiceResult<()> {
-    let input = checked(input)?;
-    let txn = crate::db::begin(db).await?;
-    let row = tenant::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
-    ensure_account_manager(&txn, input.account_manager_id).await?;
-    if slug_taken(&txn, &input.slug, Some(id)).await? {
-        return Err(AppError::field("slug", SLUG_TAKEN).into());
-    }
-    let before = snapshot_row(&row);
-    let mut model: tenant::ActiveModel = row.into();
-    model.display_name = Set(input.display_name.clone());
-    model.slug = Set(input.slug.clone());
-    model.environment = Set(input.environment.as_str().to_owned());
-    model.contact_email = Set(input.contact_email.clone());
-    model.account_manager_id = Set(input.account_manager_id);
-    model.notes = Set(input.notes.clone());
-    model.updated_at = Set(Utc::now());
-    map_slug_clash(model.update(&txn).await)?;
-    audit::record(
-        &txn,
-        Event { actor, tenant_id: Some(id), action: "tenant.updated", before: Some(before), after: Some(snapshot(&input)), request_id },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-/// Archives or restores a tenant; doing what is already done changes nothing and writes nothing.
-pub async fn set_archived<C: TransactionTrait>(
-    db: &C,
-    actor: &Actor,
-    request_id: Option<&str>,
-    id: Uuid,
-    archived: bool,
-) -> ServiceResult<()> {
-    let txn = crate::db::begin(db).await?;
-    let row = tenant::Entity::find_by_id(id).one(&txn).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
-    if row.archived_at.is_some() == archived {
-        return Ok(());
-    }
-    let before = json!({ "archived_at": row.archived_at });
-    let now = Utc::now();
-    let mut model: tenant::ActiveModel = row.into();
-    model.archived_at = Set(archived.then_some(now));
-    model.updated_at = Set(now);
-    let after = model.clone().update(&txn).await?;
-    // An archived tenant's customer can no longer onboard: links sent earlier stop working and
-    // open wizard sessions end.
-    let (revoked_invites, ended_sessions) = if archived {
-        (crate::onboarding::invites::revoke_pending(&txn, id, now).await?, crate::sessions::end_for_tenant(&txn, id).await?)
-    } else {
-        (0, 0)
-    };
-    audit::record(
-        &txn,
-        Event {
-            actor,
-            tenant_id: Some(id),
-            action: if archived { "tenant.archived" } else { "tenant.restored" },
-            before: Some(before),
-            after: Some(json!({ "archived_at": after.archived_at, "revoked_invites": revoked_invites, "ended_sessions": ended_sessions })),
-            request_id,
-        },
-    )
-    .await?;
-    txn.commit().await?;
-    Ok(())
-}
-
-fn checked(input: TenantInput) -> ServiceResult<TenantInput> {
-    let input = input.normalized();
-    input.validate().map_err(AppError::from)?;
-    Ok(input)
-}
-
-async fn slug_taken<C: ConnectionTrait>(db: &C, slug: &str, except: Option<Uuid>) -> ServiceResult<bool> {
-    let mut q = tenant::Entity::find().filter(tenant::Column::Slug.eq(slug));
-    if let Some(id) = except {
-        q = q.filter(tenant::Column::Id.ne(id));
-    }
-    Ok(q.one(db).await?.is_some())
-}
-
-async fn ensure_account_manager<C: ConnectionTrait>(db: &C, id: Option<Uuid>) -> ServiceResult<()> {
-    let Some(id) = id else { return Ok(()) };
-    let ok = staff_user::Entity::find_by_id(id)
-        .one(db)
-        .await?
-        .is_some_and(|s| s.active && s.role == Role::AccountManager.as_str());
-    if ok { Ok(()) } else { Err(AppError::field("account_manager_id", "Choose an active account manager.").into()) }
-}
-
-fn map_slug_clash<T>(result: Result<T, sea_orm::DbErr>) -> ServiceResult<T> {
-    match result {
-        // Tenants have one unique column besides their generated id: the slug.
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(ServiceError::App(AppError::field("slug", SLUG_TAKEN)))
-        }
-        other => Ok(other?),
-    }
-}
-
+/// Account managers by id, with their e-mail (the list names a tenant's manager by it).
 async fn manager_emails<C: ConnectionTrait>(db: &C) -> ServiceResult<std::collections::HashMap<Uuid, String>> {
     let rows = staff_user::Entity::find().filter(staff_user::Column::Role.eq(Role::AccountManager.as_str())).all(db).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.email)).collect())
-}
-
-fn snapshot(input: &TenantInput) -> serde_json::Value {
-    json!({
-        "display_name": input.display_name,
-        "slug": input.slug,
-        "environment": input.environment,
-        "contact_email": input.contact_email,
-        "account_manager_id": input.account_manager_id,
-        "notes": input.notes,
-    })
-}
-
-fn snapshot_row(row: &tenant::Model) -> serde_json::Value {
-    json!({
-        "display_name": row.display_name,
-        "slug": row.slug,
-        "environment": row.environment,
-        "contact_email": row.contact_email,
-        "account_manager_id": row.account_manager_id,
-        "notes": row.notes,
-    })
 }

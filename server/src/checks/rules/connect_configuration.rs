@@ -184,7 +184,7 @@ pub fn connect_check(
             status = CheckStatus::Fail;
             evidence.push(format!("No Connect configuration publishes to {listener_text}"));
             let steps = format!(
-                "In {CONNECT_PLACE}, add a custom configuration named {:?} that publishes to {listener_text} for all \
+                "in {CONNECT_PLACE}, add a custom configuration named {:?} that publishes to {listener_text} for all \
                  users, with JSON SIM messages (REST v2.1), HMAC signature, require acknowledgement, and the events {}.",
                 profile.name,
                 profile.events.join(", ")

@@ -66,7 +66,11 @@ pub async fn fresh_db(backend: Backend) -> DatabaseConnection {
                 .unwrap_or_else(|e| panic!("PostgreSQL must run at {admin_url} for these tests: {e}"));
             SWEPT
                 .get_or_init(|| async {
-                    // Databases left by earlier runs (a failed test does not clean up).
+                    // Databases left by earlier runs (tests do not drop their own). Only those created
+                    // more than 30 minutes ago (a test binary runs for a few minutes): another test
+                    // process may be running now (two checkouts testing side by side), and dropping
+                    // its live databases made its tests fail. A database's name carries its
+                    // creation time.
                     let rows = admin
                         .query_all_raw(sea_orm::Statement::from_string(
                             admin.get_database_backend(),
@@ -74,14 +78,18 @@ pub async fn fresh_db(backend: Backend) -> DatabaseConnection {
                         ))
                         .await
                         .unwrap_or_default();
+                    let now = chrono::Utc::now().timestamp();
                     for row in rows {
-                        if let Ok(name) = row.try_get::<String>("", "datname") {
+                        let Ok(name) = row.try_get::<String>("", "datname") else { continue };
+                        let created = name.strip_prefix("cp_t_").and_then(|rest| rest.split('_').next()).and_then(|t| t.parse::<i64>().ok());
+                        // Names without a time are from before this rule: old by construction.
+                        if created.is_none_or(|t| now - t > 30 * 60) {
                             let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
                         }
                     }
                 })
                 .await;
-            let name = format!("cp_t_{}", Uuid::new_v4().simple());
+            let name = format!("cp_t_{}_{}", chrono::Utc::now().timestamp(), Uuid::new_v4().simple());
             admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create database");
             let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_owned()).expect("url with a database");
             server::db::connect_with(&format!("{base}/{name}"), TEST_ACQUIRE_TIMEOUT).await.expect("postgres migrate")

@@ -11,7 +11,8 @@ use url::Url;
 
 use super::DocuSignClient;
 use super::error::{ProviderError, Surface};
-use super::transport::{Api, RateLimitInfo, describe, execute, parse};
+use super::limits::RateLimitInfo;
+use super::transport::{Api, describe, execute, parse};
 
 /// The Admin API scopes that read an organization and its reserved domains (`GET
 /// /v2/organizations` needs `organization_read`, `GET …/reserved_domains` needs `domain_read`;

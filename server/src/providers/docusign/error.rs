@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::Value;
 
-use super::transport::RateLimitInfo;
+use super::limits::RateLimitInfo;
 
 /// Every failure, classified. `Display` is a short, secret-free message (for logs and for
 /// staff); the portal maps each variant to its own user-facing text.

@@ -15,7 +15,8 @@ use url::Url;
 use super::DocuSignClient;
 use super::error::{ProviderError, Surface, clean};
 use super::settings::is_loopback;
-use super::transport::{Api, RateLimitInfo, describe, execute, parse};
+use super::limits::RateLimitInfo;
+use super::transport::{Api, describe, execute, parse};
 
 /// `connectConfigResults`: `{"configurations": [...], "totalRecords": "n"}`.
 #[derive(Deserialize)]

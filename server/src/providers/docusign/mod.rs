@@ -31,7 +31,7 @@
 //! | eSignature `errorCode`: `USER_LACKS_MEMBERSHIP` | [`error`] (`classify`) | §4 |
 //! | over-limit `errorCode`s (hourly, burst, envelope polling and update limits), and status 429 | [`error`] (`LIMIT_CODES`) | §4, §8 |
 //! | status 401 on userinfo, eSignature and the Admin API: `InvalidToken`; 5xx: `Unavailable` | [`error`] (`classify`) | §4 ("auth failures come back as 401") |
-//! | headers `X-RateLimit-Limit/-Remaining/-Reset`, `X-BurstLimit-Limit/-Remaining` | [`transport::RateLimitInfo`] | §8 |
+//! | headers `X-RateLimit-Limit/-Remaining/-Reset`, `X-BurstLimit-Limit/-Remaining` | [`limits::RateLimitInfo`] | §8 |
 //! | header `Retry-After`; without it, `X-RateLimit-Reset` when `X-RateLimit-Remaining` is 0 | [`error`] (`rate_limited`) | §8 (M: honoured on 429; the reset header is documented) |
 //! | userinfo `is_default` (boolean), `organization` present only for organization accounts | [`oauth`] | §3 |
 //! | reserved domain `status`: `active`, `pending` (others shown as they come) | [`admin::ReservedDomain::is_active`], `checks::rules::claimed_domains`, `onboarding::prerequisites::assess` | §7 |
@@ -70,6 +70,7 @@ pub mod admin;
 pub mod budget;
 pub mod error;
 pub mod esign;
+pub mod limits;
 pub mod oauth;
 pub mod policy;
 mod provider;
@@ -86,7 +87,8 @@ pub use error::ProviderError;
 pub use esign::ConnectLogEntry;
 pub use oauth::{AuthorizeRequest, OrgRef, Pkce, TokenSet, UserAccount, UserInfo};
 pub use settings::ProviderSettings;
-pub use transport::{Api, RateLimitInfo};
+pub use limits::RateLimitInfo;
+pub use transport::Api;
 
 /// A DocuSign client for one environment. Cheap to clone (an `Arc` inside); share one per
 /// environment.

@@ -1,5 +1,6 @@
 //! The HTTP plumbing shared by every call: one request, its transport failures, the bounded
-//! body read, the rate-limit headers and the JSON parsing, each mapped to a [`ProviderError`].
+//! body read, the rate-limit headers (read by [`super::limits`]) and the JSON parsing, each
+//! mapped to a [`ProviderError`].
 //!
 //! Logging: one `debug` line per request with method, host and path only (never the query,
 //! headers or bodies), and one with the status when it answers.
@@ -12,42 +13,11 @@ use serde::de::DeserializeOwned;
 use url::Url;
 
 use super::error::{ProviderError, Surface, classify};
+use super::limits::RateLimitInfo;
 
 /// Bodies larger than this are refused as malformed (DocuSign's largest answer the portal reads,
 /// account settings, is about 100 KB).
 const MAX_BODY: usize = 4 * 1024 * 1024;
-
-/// Rate-limit state reported by DocuSign on an API response (reference section 8). Every field
-/// is `None` when its header was absent or not a number.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RateLimitInfo {
-    /// `X-RateLimit-Limit`: hourly maximum for the account.
-    pub limit: Option<u64>,
-    /// `X-RateLimit-Remaining`: calls left this hour.
-    pub remaining: Option<u64>,
-    /// `X-RateLimit-Reset`: Unix seconds when the hourly window resets.
-    pub reset_epoch: Option<i64>,
-    /// `X-BurstLimit-Limit`: calls allowed per burst window (30 s).
-    pub burst_limit: Option<u64>,
-    /// `X-BurstLimit-Remaining`: calls left in the current burst window.
-    pub burst_remaining: Option<u64>,
-}
-
-impl RateLimitInfo {
-    /// Reads the five headers.
-    pub fn from_headers(headers: &HeaderMap) -> Self {
-        fn get<T: std::str::FromStr>(h: &HeaderMap, name: &str) -> Option<T> {
-            h.get(name)?.to_str().ok()?.trim().parse().ok()
-        }
-        RateLimitInfo {
-            limit: get(headers, "x-ratelimit-limit"),
-            remaining: get(headers, "x-ratelimit-remaining"),
-            reset_epoch: get(headers, "x-ratelimit-reset"),
-            burst_limit: get(headers, "x-burstlimit-limit"),
-            burst_remaining: get(headers, "x-burstlimit-remaining"),
-        }
-    }
-}
 
 /// A successful API answer with the rate-limit state that came with it.
 #[derive(Debug, Clone, PartialEq)]

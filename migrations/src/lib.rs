@@ -19,6 +19,7 @@ mod m20261207_000011_overrides;
 mod m20261207_000012_org_prerequisites;
 mod m20261207_000013_tenant_search;
 mod m20261207_000014_invite_link_requests;
+mod m20261207_000015_consent_state_statistics;
 
 /// The foreign key from `table.tenant_id` to `tenants.id`, deleting with the tenant.
 pub(crate) fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000012_org_prerequisites::Migration),
             Box::new(m20261207_000013_tenant_search::Migration),
             Box::new(m20261207_000014_invite_link_requests::Migration),
+            Box::new(m20261207_000015_consent_state_statistics::Migration),
         ]
     }
 }

@@ -151,17 +151,7 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("{e}"))?;
     let caller = crate::api_clients::authenticate(&db, &created.key, None, Utc::now()).await.map_err(|e| anyhow::anyhow!("{e}"))?.map_err(|r| anyhow::anyhow!("{r:?}"))?;
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    config.public_url = format!("http://{addr}").parse()?;
-    config.listen = addr;
-    let config = Arc::new(config);
-    let portal = Arc::new(Portal::new(db, config.clone())?);
-    let router = crate::http::build_router(portal.clone(), crate::http::leptos_options(&config.site_root, addr));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
-    });
-    let base = format!("http://{addr}");
+    let (portal, base) = crate::bench_pages::serve_on_loopback(db, config).await?;
     let url = format!("{base}/api/v1/tenants/{tenant}/access-token");
     let auth = format!("Bearer {}", created.key);
 

@@ -25,7 +25,6 @@ use sea_orm::{ConnectionTrait, Statement};
 
 use crate::bench_pages::{load, placeholders};
 use crate::config::Config;
-use crate::state::Portal;
 
 /// Options of the console bench.
 #[derive(Debug, Clone, clap::Args)]
@@ -78,29 +77,10 @@ pub async fn run(args: ConsoleBenchArgs) -> anyhow::Result<()> {
         seeded.elapsed().as_secs_f64(),
         if args.database_url.as_deref().is_some_and(|u| u.starts_with("postgres")) { "PostgreSQL" } else { "SQLite" }
     );
-    let password = "bench-password-long-enough";
-    crate::staff::create(
-        &db,
-        &crate::audit::Actor::system("bench"),
-        None,
-        app::staff::api::NewStaffInput { email: "bench@isv.test".into(), role: app::auth::Role::ConfigStaff, password: password.into() },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    config.public_url = format!("http://{addr}").parse()?;
-    config.listen = addr;
-    let config = Arc::new(config);
-    let portal = Arc::new(Portal::new(db, config.clone())?);
-    let router = crate::http::build_router(portal, crate::http::leptos_options(&config.site_root, addr));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
-    });
-    let base = format!("http://{addr}");
+    crate::bench_pages::add_bench_staff(&db).await?;
+    let (_portal, base) = crate::bench_pages::serve_on_loopback(db, config).await?;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(args.connections * 2).build()?;
-    let cookie = sign_in(&http, &base, password).await?;
+    let cookie = crate::bench_pages::sign_in_bench_staff(&http, &base).await?;
 
     let get = reqwest::Method::GET;
     let health = format!("{base}/healthz");
@@ -153,25 +133,6 @@ pub async fn run(args: ConsoleBenchArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     anyhow::ensure!(errors == 0, "requests failed");
     Ok(())
-}
-
-async fn sign_in(http: &reqwest::Client, base: &str, password: &str) -> anyhow::Result<String> {
-    let signed_in = http
-        .post(format!("{base}/api/auth/sign_in"))
-        .header("origin", base)
-        .form(&[("email", "bench@isv.test"), ("password", password)])
-        .send()
-        .await?;
-    anyhow::ensure!(signed_in.status().is_success(), "sign-in failed: {}", signed_in.status());
-    Ok(signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("cp_session="))
-        .and_then(|c| c.split(';').next())
-        .context("a session cookie")?
-        .to_owned())
 }
 
 /// This process's resident memory in kB (`VmRSS`; Linux), 0 where it cannot be read.

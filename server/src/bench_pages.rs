@@ -63,44 +63,11 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
         seeded.elapsed().as_secs_f64(),
         if args.database_url.is_some() { "PostgreSQL" } else { "SQLite" }
     );
-    let password = "bench-password-long-enough";
-    crate::staff::create(
-        &db,
-        &crate::audit::Actor::system("bench"),
-        None,
-        app::staff::api::NewStaffInput { email: "bench@isv.test".into(), role: app::auth::Role::ConfigStaff, password: password.into() },
-    )
-    .await
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
-
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    config.public_url = format!("http://{addr}").parse()?;
-    config.listen = addr;
-    let config = Arc::new(config);
-    let portal = Arc::new(Portal::new(db, config.clone())?);
-    let router = crate::http::build_router(portal, crate::http::leptos_options(&config.site_root, addr));
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
-    });
-    let base = format!("http://{addr}");
+    add_bench_staff(&db).await?;
+    let site_root = config.site_root.clone();
+    let (_portal, base) = serve_on_loopback(db, config).await?;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(args.connections * 2).build()?;
-    let signed_in = http
-        .post(format!("{base}/api/auth/sign_in"))
-        .header("origin", &base)
-        .form(&[("email", "bench@isv.test"), ("password", password)])
-        .send()
-        .await?;
-    anyhow::ensure!(signed_in.status().is_success(), "sign-in failed: {}", signed_in.status());
-    let cookie = signed_in
-        .headers()
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("cp_session="))
-        .and_then(|c| c.split(';').next())
-        .context("a session cookie")?
-        .to_owned();
+    let cookie = sign_in_bench_staff(&http, &base).await?;
 
     println!();
     println!("page weight (one request each, uncompressed HTML):");
@@ -114,7 +81,7 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
         let data: usize = embedded_data(&body);
         println!("  {:<28} {:>12} {:>14} {:>10.1}   ({status})", shorten(path), body.len(), data, started.elapsed().as_secs_f64() * 1000.0);
     }
-    let pkg = config.site_root.join("pkg");
+    let pkg = site_root.join("pkg");
     println!("  assets in {}:", pkg.display());
     for ext in ["wasm", "js", "css"] {
         let file = pkg.join(format!("consent-portal.{ext}"));
@@ -188,6 +155,59 @@ impl Figures {
         let pct = |p: f64| times.get(((times.len() as f64 * p) as usize).min(times.len().saturating_sub(1))).map_or(0.0, |d| d.as_secs_f64() * 1000.0);
         Figures { count: times.len(), errors, p50_ms: pct(0.50), p99_ms: pct(0.99), rate: times.len() as f64 / elapsed.as_secs_f64() }
     }
+}
+
+/// The config-staff member every page bench signs in as.
+const BENCH_STAFF: &str = "bench@isv.test";
+const BENCH_PASSWORD: &str = "bench-password-long-enough";
+
+/// Adds [`BENCH_STAFF`] to the seeded database.
+pub(crate) async fn add_bench_staff(db: &sea_orm::DatabaseConnection) -> anyhow::Result<()> {
+    crate::staff::create(
+        db,
+        &crate::audit::Actor::system("bench"),
+        None,
+        app::staff::api::NewStaffInput { email: BENCH_STAFF.into(), role: app::auth::Role::ConfigStaff, password: BENCH_PASSWORD.into() },
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    Ok(())
+}
+
+/// Serves the real router over `db` on a loopback port of its own (the configuration's public URL
+/// and listen address set to it); returns the portal and its base URL.
+pub(crate) async fn serve_on_loopback(db: sea_orm::DatabaseConnection, mut config: Config) -> anyhow::Result<(Arc<Portal>, String)> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    config.public_url = format!("http://{addr}").parse()?;
+    config.listen = addr;
+    let config = Arc::new(config);
+    let portal = Arc::new(Portal::new(db, config.clone())?);
+    let router = crate::http::build_router(portal.clone(), crate::http::leptos_options(&config.site_root, addr));
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>()).await;
+    });
+    Ok((portal, format!("http://{addr}")))
+}
+
+/// Signs [`BENCH_STAFF`] in over HTTP; returns the session cookie (`name=value`).
+pub(crate) async fn sign_in_bench_staff(http: &reqwest::Client, base: &str) -> anyhow::Result<String> {
+    let signed_in = http
+        .post(format!("{base}/api/auth/sign_in"))
+        .header("origin", base)
+        .form(&[("email", BENCH_STAFF), ("password", BENCH_PASSWORD)])
+        .send()
+        .await?;
+    anyhow::ensure!(signed_in.status().is_success(), "sign-in failed: {}", signed_in.status());
+    Ok(signed_in
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("cp_session="))
+        .and_then(|c| c.split(';').next())
+        .context("a session cookie")?
+        .to_owned())
 }
 
 /// `connections` loops sending `method url` (with `header`, if any) for `duration`; only a 2xx

@@ -200,12 +200,19 @@ pub fn LoadError(error: AppError) -> impl IntoView {
     let title = match &error {
         AppError::NotFound { .. } => "Not found",
         AppError::Forbidden => "Not allowed",
+        AppError::Validation { .. } => "This address asks for something the portal cannot show",
         _ => "Something went wrong",
+    };
+    // A page that failed to load has no form fields to highlight (its input came from the
+    // address), so a validation error says each rule it broke in words.
+    let message = match &error {
+        AppError::Validation { fields } => fields.values().flatten().cloned().collect::<Vec<_>>().join(" "),
+        other => other.to_string(),
     };
     view! {
         <section class="panel narrow">
             <h1>{title}</h1>
-            <p role="alert">{error.to_string()}</p>
+            <p role="alert">{message}</p>
             <p><a href="/tenants">"Back to tenants"</a></p>
         </section>
     }

@@ -174,6 +174,17 @@ async fn pages_for_signed_out_visitors_redirect_to_sign_in_keeping_the_address()
 }
 
 #[tokio::test]
+async fn a_list_address_that_breaks_a_rule_says_which_rule_in_words() {
+    let t = TestApp::new().await;
+    let cookie = t.sign_in("config@isv.test").await;
+    // The search box stops at 200 characters; a longer search can only come from an address.
+    let page = t.get(&format!("/tenants?q={}", "a".repeat(201)), Some(&cookie)).await;
+    assert_eq!(page.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.body.contains("Search for at most 200 characters."), "{}", page.body);
+    assert!(!page.body.contains("highlighted fields"), "a page with no form has nothing highlighted");
+}
+
+#[tokio::test]
 async fn unknown_pages_and_unknown_tenants_answer_404() {
     let t = TestApp::new().await;
     let cookie = t.sign_in("config@isv.test").await;

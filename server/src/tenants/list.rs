@@ -19,39 +19,34 @@ use crate::error::{ServiceError, ServiceResult};
 
 /// Tenants `viewer` may see: all for config staff and admins, assigned ones for account managers.
 pub async fn list<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, include_archived: bool, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
-    let mut query = tenant::Entity::find().order_by_asc(tenant::Column::DisplayName);
-    if viewer.role == Role::AccountManager {
-        query = query.filter(tenant::Column::AccountManagerId.eq(viewer.id));
+    // Walked in pages of 500 like an export: bounded statements (the overrides look up each
+    // page's ids).
+    let mut query = TenantQuery { include_archived, ..TenantQuery::default() };
+    let mut out = Vec::new();
+    loop {
+        let (items, next) = page_of(db, viewer, &query, 500, sla).await?;
+        out.extend(items);
+        match next {
+            Some(next) => query.after = Some(next),
+            None => return Ok(out),
+        }
     }
-    if !include_archived {
-        query = query.filter(tenant::Column::ArchivedAt.is_null());
-    }
-    let rows = query.all(db).await?;
-    let mut out = Vec::with_capacity(rows.len());
-    // Bounded IN lists: the lookups per tenant go in batches.
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        out.extend(summaries(db, rows.by_ref().take(500).collect(), sla).await?);
-    }
-    Ok(out)
 }
 
-/// Tenant rows as the list shows them: each with its consent state, mode and system user in its
-/// own environment, its latest setup-check run, its manager, its last activity and an open
-/// request for a fresh invite link. One query for the whole batch (the state and system user
-/// joined on their primary keys, the rest correlated lookups each answered by one index step),
-/// plus the overrides in force.
-async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
-    use std::collections::HashMap;
-
+/// Tenant rows as the list shows them: the tenants `select` reads (filtered, ordered and
+/// limited by the caller), each with its consent state, mode and system user in its own
+/// environment, its latest setup-check run, its manager, its last activity and an open request
+/// for a fresh invite link. One statement reads them all: the page's own query with the state and
+/// system user joined on their primary keys and the rest as correlated lookups each answered by
+/// one index step; then one more reads the overrides in force. (Each statement is a round trip
+/// to the database's worker, and on SQLite every row of it a hand-over between threads: the
+/// page's rows are read once, not once for the page and again by id.)
+async fn summaries<C: ConnectionTrait>(db: &C, select: sea_orm::Select<tenant::Entity>, sla: &OnboardingSla) -> ServiceResult<Vec<TenantSummary>> {
     use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Order, Query};
+    use sea_orm::{FromQueryResult, QueryTrait};
 
     use crate::db::entities::{audit_event, consent_grant};
 
-    if rows.is_empty() {
-        return Ok(Vec::new());
-    }
-    let ids: Vec<Uuid> = rows.iter().map(|t| t.id).collect();
     let own = |table: Alias, tenant_col: &str, env_col: &str| {
         Expr::col((table.clone(), Alias::new(tenant_col)))
             .equals((tenant::Entity, tenant::Column::Id))
@@ -80,8 +75,8 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
             .to_owned()
     };
     let sub = |q: sea_orm::sea_query::SelectStatement| Expr::SubQuery(None, Box::new(q.into()));
-    let query = Query::select()
-        .column((tenant::Entity, tenant::Column::Id))
+    let query = select
+        .into_query()
         .expr_as(Expr::col((cs.clone(), consent_state::Column::State)), Alias::new("state"))
         .expr_as(Expr::col((cs.clone(), consent_state::Column::Reason)), Alias::new("reason"))
         .expr_as(Expr::col((cs.clone(), consent_state::Column::UpdatedAt)), Alias::new("state_since"))
@@ -95,7 +90,6 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
         .expr_as(sub(last_activity), Alias::new("last_activity"))
         .expr_as(sub(newest_invite(invite::Column::LinkRequestedAt)), Alias::new("link_requested"))
         .expr_as(sub(newest_invite(invite::Column::CreatedAt)), Alias::new("last_invite"))
-        .from(tenant::Entity)
         .join_as(JoinType::LeftJoin, consent_state::Entity, cs.clone(), own(cs, "tenant_id", "environment"))
         .join_as(JoinType::LeftJoin, system_user::Entity, su.clone(), own(su, "tenant_id", "environment"))
         .join_as(
@@ -106,18 +100,19 @@ async fn summaries<C: ConnectionTrait>(db: &C, rows: Vec<tenant::Model>, sla: &O
                 .equals((tenant::Entity, tenant::Column::AccountManagerId))
                 .and(Expr::col((m, staff_user::Column::Role)).eq(Role::AccountManager.as_str())),
         )
-        .and_where(Expr::col((tenant::Entity, tenant::Column::Id)).is_in(ids.clone()))
         .to_owned();
-    let mut details: HashMap<Uuid, sea_orm::QueryResult> = HashMap::with_capacity(ids.len());
-    for row in db.query_all(&query).await? {
-        details.insert(row.try_get("", "id")?, row);
+    let rows = db.query_all(&query).await?;
+    if rows.is_empty() {
+        return Ok(Vec::new());
     }
+    let tenants = rows.iter().map(|row| tenant::Model::from_query_result(row, "")).collect::<Result<Vec<_>, _>>()?;
     let now = Utc::now();
-    let mut overrides = crate::checks::overrides::badges_of(db, ids, now).await?;
+    let mut overrides = crate::checks::overrides::badges_of(db, tenants.iter().map(|t| t.id).collect(), now).await?;
 
-    rows.into_iter()
-        .map(|t| {
-            let row = details.get(&t.id).ok_or_else(|| ServiceError::unexpected(format!("tenant {} left the list while it was read", t.id)))?;
+    tenants
+        .into_iter()
+        .zip(&rows)
+        .map(|(t, row)| {
             let stored_state: Option<String> = row.try_get("", "state")?;
             let consent_state = match stored_state.as_deref() {
                 Some(stored) => ConsentState::parse(stored).ok_or_else(|| ServiceError::unexpected(format!("consent_states: unknown state `{stored}`")))?,
@@ -647,19 +642,14 @@ pub async fn page_of<C: ConnectionTrait>(
                 .add(Condition::all().add(tenant::Column::DisplayName.eq(name)).add(tenant::Column::Id.gt(id))),
         );
     }
-    let mut rows = select
-        .order_by_asc(tenant::Column::DisplayName)
-        .order_by_asc(tenant::Column::Id)
-        .limit(size + 1)
-        .all(db)
-        .await?;
-    let next = if rows.len() as u64 > size {
-        rows.truncate(size as usize);
-        rows.last().map(|t| encode_cursor(&t.display_name, t.id))
+    let select = select.order_by_asc(tenant::Column::DisplayName).order_by_asc(tenant::Column::Id).limit(size + 1);
+    let mut items = summaries(db, select, sla).await?;
+    let next = if items.len() as u64 > size {
+        items.truncate(size as usize);
+        items.last().map(|t| encode_cursor(&t.display_name, t.id))
     } else {
         None
     };
-    let items = summaries(db, rows, sla).await?;
     Ok((items, next))
 }
 

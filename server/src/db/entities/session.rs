@@ -18,7 +18,17 @@ pub struct Model {
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
-pub enum Relation {}
+pub enum Relation {
+    /// The staff member a staff session belongs to (read with the session, in one query).
+    #[sea_orm(belongs_to = "super::staff_user::Entity", from = "Column::StaffId", to = "super::staff_user::Column::Id")]
+    Staff,
+}
+
+impl Related<super::staff_user::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Staff.def()
+    }
+}
 
 impl ActiveModelBehavior for ActiveModel {}
 

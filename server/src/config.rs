@@ -59,8 +59,8 @@ pub struct Config {
     /// Outgoing webhooks to the ISV's backend (`[webhooks]` or `PORTAL_WEBHOOKS__…`).
     pub webhooks: WebhookSettings,
     /// Seconds the tenant list's counts and the overview may trail the data
-    /// (`PORTAL_LIST_COUNTS_SECONDS`, default 5; 0 computes them on every request): see
-    /// `list_counts`.
+    /// (`PORTAL_LIST_COUNTS_SECONDS`, default 5; 0 computes them on every request), or ten times
+    /// what computing them took when that is longer: see `list_counts`.
     pub list_counts_seconds: u32,
     /// The ISV's DocuSign settings per environment (`[docusign.demo]`, `[docusign.production]`,
     /// or `PORTAL_DOCUSIGN__DEMO__INTEGRATION_KEY=…`). An environment left out cannot onboard.

@@ -8,13 +8,23 @@
 //! served as it is; an older one is still served while one background task (never more than one
 //! per key) computes the next, so a busy list never waits on its counts twice; a key seen for
 //! the first time is computed in the request, once: requests arriving meanwhile wait for that
-//! computation rather than starting 32 of their own. Counts may therefore trail a change by that many seconds; the rows of the page
-//! never do. An age of 0 turns the cache off (every request computes its aggregates).
+//! computation rather than starting 32 of their own. An age of 0 turns the cache off (every
+//! request computes its aggregates).
+//!
+//! A value is stale after the configured age or after [`COST_RATIO`] times what computing it
+//! last took, whichever is longer: a filter whose counts take a second at 100,000 tenants is
+//! recomputed every ten seconds, not every five, so keeping one busy key fresh never takes more
+//! than a tenth of one core from the pages being served (at five seconds, a filter whose counts
+//! took four kept a core busy and halved that list's throughput). Counts may therefore trail a
+//! change by that long; the rows of the page never do.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// Tokio's clock, so tests can run it paused and step it exactly.
+use tokio::time::Instant;
 
 use app::auth::StaffPrincipal;
 
@@ -24,10 +34,27 @@ use crate::error::ServiceResult;
 /// and people use few filters).
 const MAX_KEYS: usize = 2048;
 
+/// A kept value is fresh for at least this many times what computing it took.
+pub const COST_RATIO: u32 = 10;
+
 struct Entry<V> {
     value: V,
     at: Instant,
+    /// How long computing `value` took.
+    cost: Duration,
     refreshing: bool,
+}
+
+impl<V> Entry<V> {
+    fn new(value: V, started: Instant) -> Self {
+        let at = Instant::now();
+        Self { value, at, cost: at - started, refreshing: false }
+    }
+
+    /// Whether the value has outlived `max_age` and [`COST_RATIO`] times its cost.
+    fn is_stale(&self, max_age: Duration) -> bool {
+        self.at.elapsed() >= max_age.max(self.cost * COST_RATIO)
+    }
 }
 
 /// One kind of aggregate by key.
@@ -66,6 +93,7 @@ impl<V: Clone + Send + 'static> Aggregates<V> {
             Ok(value) => return Ok(value),
             Err(compute) => compute,
         };
+        let started = Instant::now();
         let result = compute().await;
         self.flights.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
         let value = result?;
@@ -76,7 +104,7 @@ impl<V: Clone + Send + 'static> Aggregates<V> {
             let cut = ages[ages.len() / 2];
             entries.retain(|_, e| e.at > cut);
         }
-        entries.insert(key, Entry { value: value.clone(), at: Instant::now(), refreshing: false });
+        entries.insert(key, Entry::new(value.clone(), started));
         Ok(value)
     }
 
@@ -89,15 +117,16 @@ impl<V: Clone + Send + 'static> Aggregates<V> {
     {
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         let Some(entry) = entries.get_mut(key) else { return Err(compute) };
-        if entry.at.elapsed() >= self.max_age && !entry.refreshing {
+        if entry.is_stale(self.max_age) && !entry.refreshing {
             entry.refreshing = true;
             let (entries, key) = (self.entries.clone(), key.to_owned());
             tokio::spawn(async move {
+                let started = Instant::now();
                 let fresh = compute().await;
                 let mut entries = entries.lock().unwrap_or_else(|e| e.into_inner());
                 match fresh {
                     Ok(value) => {
-                        entries.insert(key, Entry { value, at: Instant::now(), refreshing: false });
+                        entries.insert(key, Entry::new(value, started));
                     }
                     // The next request tries again; the stale value stays meanwhile.
                     Err(_) => {
@@ -151,6 +180,30 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(10)).await;
         assert_eq!(calls.load(Ordering::SeqCst), 2);
         assert_eq!(cache.get("k".into(), counting(&calls)).await.unwrap(), 2, "the refreshed value");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_value_that_was_slow_to_compute_stays_fresh_for_ten_times_its_cost() {
+        let cache = Aggregates::new(Duration::from_millis(10));
+        let calls = Arc::new(AtomicUsize::new(0));
+        let slow = |calls: &Arc<AtomicUsize>| {
+            let calls = calls.clone();
+            move || async move {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                Ok(calls.fetch_add(1, Ordering::SeqCst) + 1)
+            }
+        };
+        assert_eq!(cache.get("k".into(), slow(&calls)).await.unwrap(), 1);
+        // Past the configured age, inside ten times the 30 ms it cost: fresh, nothing recomputed.
+        tokio::time::sleep(Duration::from_millis(290)).await;
+        assert_eq!(cache.get("k".into(), slow(&calls)).await.unwrap(), 1);
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        assert_eq!(calls.load(Ordering::SeqCst), 1, "no recomputation before 300 ms");
+        // Past ten times its cost: stale, served while one background computation replaces it.
+        tokio::time::sleep(Duration::from_millis(10)).await;
+        assert_eq!(cache.get("k".into(), slow(&calls)).await.unwrap(), 1);
+        tokio::time::sleep(Duration::from_millis(40)).await;
+        assert_eq!(cache.get("k".into(), slow(&calls)).await.unwrap(), 2);
     }
 
     #[tokio::test]

@@ -35,7 +35,7 @@ use crate::error::ServiceResult;
 const MAX_KEYS: usize = 2048;
 
 /// A kept value is fresh for at least this many times what computing it took.
-pub const COST_RATIO: u32 = 10;
+const COST_RATIO: u32 = 10;
 
 struct Entry<V> {
     value: V,

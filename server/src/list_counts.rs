@@ -46,9 +46,12 @@ struct Entry<V> {
 }
 
 impl<V> Entry<V> {
-    fn new(value: V, started: Instant) -> Self {
+    /// The value `compute` gives, kept with how long it took.
+    async fn computed<Fut: Future<Output = ServiceResult<V>>>(compute: impl FnOnce() -> Fut) -> ServiceResult<Self> {
+        let started = Instant::now();
+        let value = compute().await?;
         let at = Instant::now();
-        Self { value, at, cost: at - started, refreshing: false }
+        Ok(Self { value, at, cost: at - started, refreshing: false })
     }
 
     /// Whether the value has outlived `max_age` and [`COST_RATIO`] times its cost.
@@ -93,10 +96,10 @@ impl<V: Clone + Send + 'static> Aggregates<V> {
             Ok(value) => return Ok(value),
             Err(compute) => compute,
         };
-        let started = Instant::now();
-        let result = compute().await;
+        let result = Entry::computed(compute).await;
         self.flights.lock().unwrap_or_else(|e| e.into_inner()).remove(&key);
-        let value = result?;
+        let entry = result?;
+        let value = entry.value.clone();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_KEYS {
             let mut ages: Vec<Instant> = entries.values().map(|e| e.at).collect();
@@ -104,7 +107,7 @@ impl<V: Clone + Send + 'static> Aggregates<V> {
             let cut = ages[ages.len() / 2];
             entries.retain(|_, e| e.at > cut);
         }
-        entries.insert(key, Entry::new(value.clone(), started));
+        entries.insert(key, entry);
         Ok(value)
     }
 
@@ -121,12 +124,11 @@ impl<V: Clone + Send + 'static> Aggregates<V> {
             entry.refreshing = true;
             let (entries, key) = (self.entries.clone(), key.to_owned());
             tokio::spawn(async move {
-                let started = Instant::now();
-                let fresh = compute().await;
+                let fresh = Entry::computed(compute).await;
                 let mut entries = entries.lock().unwrap_or_else(|e| e.into_inner());
                 match fresh {
-                    Ok(value) => {
-                        entries.insert(key, Entry::new(value, started));
+                    Ok(entry) => {
+                        entries.insert(key, entry);
                     }
                     // The next request tries again; the stale value stays meanwhile.
                     Err(_) => {

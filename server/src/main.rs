@@ -1,8 +1,7 @@
 //! The `consent-portal` binary; see `cli` for its commands.
 
-// mimalloc rather than glibc's allocator: a rendered page allocates and frees many small strings
-// and one large buffer, and under load glibc spent about a sixth of the portal's CPU in malloc,
-// free and heap consolidation (perf, tenant list at 100,000 tenants).
+// mimalloc rather than glibc's allocator: under load glibc spent about a sixth of the portal's
+// CPU in malloc, free and heap consolidation (perf, tenant list at 100,000 tenants).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -20,6 +20,7 @@ mod m20261207_000012_org_prerequisites;
 mod m20261207_000013_tenant_search;
 mod m20261207_000014_invite_link_requests;
 mod m20261207_000015_consent_state_statistics;
+mod m20261207_000016_latest_check_runs;
 
 /// The foreign key from `table.tenant_id` to `tenants.id`, deleting with the tenant.
 pub(crate) fn tenant_fk(table: &str) -> ForeignKeyCreateStatement {
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_tenant_search::Migration),
             Box::new(m20261207_000014_invite_link_requests::Migration),
             Box::new(m20261207_000015_consent_state_statistics::Migration),
+            Box::new(m20261207_000016_latest_check_runs::Migration),
         ]
     }
 }

@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::facts;
 use super::rules::{self, CheckOutcome};
 use crate::audit::{self, Actor, Event};
-use crate::db::entities::{check_result, check_run};
+use crate::db::entities::{check_result, check_run, latest_check_run};
 use crate::error::ServiceResult;
 use crate::state::Deps;
 
@@ -198,14 +198,17 @@ pub async fn history<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: &str, lim
         .await?)
 }
 
-/// The tenant's latest run with its outcomes.
+/// The tenant's latest run with its outcomes (the one `latest_check_runs` names, so the tenant
+/// page and the list agree on it).
 pub async fn latest<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: &str) -> ServiceResult<Option<(check_run::Model, Vec<CheckOutcome>)>> {
-    let run = check_run::Entity::find()
-        .filter(check_run::Column::TenantId.eq(tenant_id))
-        .filter(check_run::Column::Environment.eq(env))
-        .order_by_desc(check_run::Column::StartedAt)
-        .one(db)
-        .await?;
+    use sea_orm::{QuerySelect, QueryTrait};
+    let latest = latest_check_run::Entity::find()
+        .select_only()
+        .column(latest_check_run::Column::RunId)
+        .filter(latest_check_run::Column::TenantId.eq(tenant_id))
+        .filter(latest_check_run::Column::Environment.eq(env))
+        .into_query();
+    let run = check_run::Entity::find().filter(check_run::Column::Id.in_subquery(latest)).one(db).await?;
     match run {
         Some(r) => {
             let outcomes = outcomes_of(db, r.id).await?;

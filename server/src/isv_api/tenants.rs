@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::model::*;
 use super::problem::Problem;
 use crate::api_clients::ApiCaller;
-use crate::db::entities::{check_result, check_run, consent_grant, consent_state, system_user, tenant};
+use crate::db::entities::{check_result, check_run, consent_grant, consent_state, latest_check_run, system_user, tenant};
 use crate::error::ServiceResult;
 
 /// The default and the largest page size.
@@ -172,7 +172,7 @@ async fn assemble<C: ConnectionTrait>(db: &C, portal_url: &url::Url, rows: Vec<t
         .into_iter()
         .map(|s| (key(s.tenant_id, &s.environment), s))
         .collect();
-    // The newest grant and run per tenant and environment: ordered newest first, first wins.
+    // The newest grant per tenant and environment: ordered newest first, first wins.
     let mut grants: HashMap<(Uuid, String), consent_grant::Model> = HashMap::new();
     for g in consent_grant::Entity::find()
         .filter(consent_grant::Column::TenantId.is_in(ids.clone()))
@@ -182,10 +182,7 @@ async fn assemble<C: ConnectionTrait>(db: &C, portal_url: &url::Url, rows: Vec<t
     {
         grants.entry(key(g.tenant_id, &g.environment)).or_insert(g);
     }
-    let mut runs: HashMap<(Uuid, String), check_run::Model> = HashMap::new();
-    for r in latest_runs(db, &ids).await? {
-        runs.entry(key(r.tenant_id, &r.environment)).or_insert(r);
-    }
+    let runs: HashMap<(Uuid, String), check_run::Model> = latest_runs(db, &ids).await?.into_iter().map(|r| (key(r.tenant_id, &r.environment), r)).collect();
     let run_ids: Vec<Uuid> = runs.values().map(|r| r.id).collect();
     let mut failing: HashMap<Uuid, Vec<String>> = HashMap::new();
     if !run_ids.is_empty() {
@@ -246,24 +243,15 @@ async fn assemble<C: ConnectionTrait>(db: &C, portal_url: &url::Url, rows: Vec<t
         .collect()
 }
 
-/// The newest run of each tenant among `ids`, newest first (a run per tenant is enough; the
-/// rows come back newest first so the caller keeps the first of each).
+/// The latest run of each tenant among `ids` in each environment (`latest_check_runs`).
 async fn latest_runs<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> ServiceResult<Vec<check_run::Model>> {
-    use sea_orm::sea_query::Query;
-    // Correlated "no newer run of the same tenant and environment": one index range per tenant.
-    let newer = Query::select()
-        .expr(Expr::val(1))
-        .from_as(check_run::Entity, sea_orm::sea_query::Alias::new("newer"))
-        .and_where(Expr::col((sea_orm::sea_query::Alias::new("newer"), check_run::Column::TenantId)).equals((check_run::Entity, check_run::Column::TenantId)))
-        .and_where(Expr::col((sea_orm::sea_query::Alias::new("newer"), check_run::Column::Environment)).equals((check_run::Entity, check_run::Column::Environment)))
-        .and_where(Expr::col((sea_orm::sea_query::Alias::new("newer"), check_run::Column::StartedAt)).gt(Expr::col((check_run::Entity, check_run::Column::StartedAt))))
-        .to_owned();
-    Ok(check_run::Entity::find()
-        .filter(check_run::Column::TenantId.is_in(ids.to_vec()))
-        .filter(Expr::exists(newer).not())
-        .order_by_desc(check_run::Column::StartedAt)
-        .all(db)
-        .await?)
+    use sea_orm::QueryTrait;
+    let latest = latest_check_run::Entity::find()
+        .select_only()
+        .column(latest_check_run::Column::RunId)
+        .filter(latest_check_run::Column::TenantId.is_in(ids.to_vec()))
+        .into_query();
+    Ok(check_run::Entity::find().filter(check_run::Column::Id.in_subquery(latest)).all(db).await?)
 }
 
 /// What staff do for a tenant that is not ready, with the portal page where they do it.

@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use crate::audit;
 use crate::config::OnboardingSla;
-use crate::db::entities::{check_result, check_run, consent_state, invite, staff_user, system_user, tenant};
+use crate::db::entities::{check_result, consent_state, invite, latest_check_run, staff_user, system_user, tenant};
 use crate::error::{ServiceError, ServiceResult};
 
 /// Tenants `viewer` may see: all for config staff and admins, assigned ones for account managers.
@@ -52,7 +52,7 @@ async fn summaries<C: ConnectionTrait>(db: &C, select: sea_orm::Select<tenant::E
             .equals((tenant::Entity, tenant::Column::Id))
             .and(Expr::col((table, Alias::new(env_col))).equals((tenant::Entity, tenant::Column::Environment)))
     };
-    let (cs, su, m) = (Alias::new("cs"), Alias::new("su"), Alias::new("m"));
+    let (cs, su, lr, m) = (Alias::new("cs"), Alias::new("su"), Alias::new("lr"), Alias::new("m"));
     let newest_mode = Query::select()
         .column(consent_grant::Column::Mode)
         .from(consent_grant::Entity)
@@ -85,13 +85,14 @@ async fn summaries<C: ConnectionTrait>(db: &C, select: sea_orm::Select<tenant::E
         .expr_as(Expr::col((su.clone(), system_user::Column::AccountId)), Alias::new("account_id"))
         .expr_as(Expr::col((m.clone(), staff_user::Column::Email)), Alias::new("manager_email"))
         .expr_as(sub(newest_mode), Alias::new("mode"))
-        .expr_as(latest_run_value(check_run::Column::Overall), Alias::new("overall"))
-        .expr_as(latest_run_value(check_run::Column::StartedAt), Alias::new("run_started_at"))
+        .expr_as(Expr::col((lr.clone(), latest_check_run::Column::Overall)), Alias::new("overall"))
+        .expr_as(Expr::col((lr.clone(), latest_check_run::Column::StartedAt)), Alias::new("run_started_at"))
         .expr_as(sub(last_activity), Alias::new("last_activity"))
         .expr_as(sub(newest_invite(invite::Column::LinkRequestedAt)), Alias::new("link_requested"))
         .expr_as(sub(newest_invite(invite::Column::CreatedAt)), Alias::new("last_invite"))
         .join_as(JoinType::LeftJoin, consent_state::Entity, cs.clone(), own(cs, "tenant_id", "environment"))
         .join_as(JoinType::LeftJoin, system_user::Entity, su.clone(), own(su, "tenant_id", "environment"))
+        .join_as(JoinType::LeftJoin, latest_check_run::Entity, lr.clone(), own(lr, "tenant_id", "environment"))
         .join_as(
             JoinType::LeftJoin,
             staff_user::Entity,
@@ -280,73 +281,88 @@ pub async fn list_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, qu
     Ok(ListCounts { total, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count })
 }
 
-/// The latest setup-check run of the outer `tenants` row in its own environment, as a subquery
-/// selecting `column` (newest start first, the id breaking ties; on `(tenant_id, started_at)`).
-fn latest_run(column: check_run::Column) -> sea_orm::sea_query::SelectStatement {
-    use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+/// `SELECT 1` from the latest setup-check run of the outer `tenants` row in its own environment
+/// (`latest_check_runs`, kept by triggers on the runs), correlated on that table's primary key;
+/// callers add what the run must be.
+fn own_latest_run() -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::{Expr, ExprTrait, Query};
     Query::select()
-        .column((check_run::Entity, column))
-        .from(check_run::Entity)
-        .and_where(Expr::col((check_run::Entity, check_run::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
-        .and_where(Expr::col((check_run::Entity, check_run::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
-        .order_by((check_run::Entity, check_run::Column::StartedAt), Order::Desc)
-        .order_by((check_run::Entity, check_run::Column::Id), Order::Desc)
-        .limit(1)
+        .expr(Expr::val(1))
+        .from(latest_check_run::Entity)
+        .and_where(Expr::col((latest_check_run::Entity, latest_check_run::Column::TenantId)).equals((tenant::Entity, tenant::Column::Id)))
+        .and_where(Expr::col((latest_check_run::Entity, latest_check_run::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment)))
         .to_owned()
 }
 
-/// [`latest_run`] as a value (a scalar subquery).
-fn latest_run_value(column: check_run::Column) -> sea_orm::sea_query::Expr {
-    sea_orm::sea_query::Expr::SubQuery(None, Box::new(latest_run(column).into()))
-}
-
-/// Whether the outer tenant's latest run reads as `filter`.
+/// Whether the outer tenant's latest run reads as `filter` (no latest run: never run).
 fn check_reads(filter: CheckFilter) -> sea_orm::sea_query::Expr {
     use sea_orm::sea_query::{Expr, ExprTrait};
+    let overall = Expr::col((latest_check_run::Entity, latest_check_run::Column::Overall));
     match filter.overall() {
-        Some(overall) => latest_run_value(check_run::Column::Overall).eq(overall.as_str()),
-        None if filter == CheckFilter::Running => {
-            Expr::exists(latest_run(check_run::Column::Id)).and(latest_run_value(check_run::Column::Overall).is_null())
-        }
-        None => Expr::exists(latest_run(check_run::Column::Id)).not(),
+        Some(wanted) => Expr::exists(own_latest_run().and_where(overall.eq(wanted.as_str())).to_owned()),
+        None if filter == CheckFilter::Running => Expr::exists(own_latest_run().and_where(overall.is_null()).to_owned()),
+        None => Expr::exists(own_latest_run()).not(),
     }
 }
 
-/// Whether `check` failed in the outer tenant's latest run (a primary-key lookup of its result).
+/// Whether `check` failed in the outer tenant's latest run (its result found by primary key).
 fn check_fails(check: CheckId) -> sea_orm::sea_query::Expr {
-    use sea_orm::sea_query::{Expr, ExprTrait, Query};
+    use sea_orm::sea_query::{Expr, ExprTrait};
     let c = |col: check_result::Column| Expr::col((check_result::Entity, col));
     Expr::exists(
-        Query::select()
-            .expr(Expr::val(1))
-            .from(check_result::Entity)
-            .and_where(c(check_result::Column::RunId).eq(latest_run_value(check_run::Column::Id)))
-            .and_where(c(check_result::Column::CheckId).eq(check.as_str()))
-            .and_where(c(check_result::Column::Status).eq(CheckStatus::Fail.as_str()))
+        own_latest_run()
+            .inner_join(
+                check_result::Entity,
+                c(check_result::Column::RunId)
+                    .equals((latest_check_run::Entity, latest_check_run::Column::RunId))
+                    .and(c(check_result::Column::CheckId).eq(check.as_str()))
+                    .and(c(check_result::Column::Status).eq(CheckStatus::Fail.as_str())),
+            )
             .to_owned(),
     )
+}
+
+/// The tenants `viewer` may see that match `query` (their id and environment, as `t`) joined by
+/// `join` to their latest runs on that table's primary key; callers select and group.
+fn with_latest_runs(
+    backend: sea_orm::DbBackend,
+    viewer: &StaffPrincipal,
+    query: &TenantQuery,
+    sla: &OnboardingSla,
+    join: sea_orm::sea_query::JoinType,
+) -> ServiceResult<sea_orm::sea_query::SelectStatement> {
+    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use sea_orm::{QuerySelect, QueryTrait};
+
+    let t = Alias::new("t");
+    let matching_ids = matching(backend, viewer, query, sla)?.select_only().column(tenant::Column::Id).column(tenant::Column::Environment).into_query();
+    let l = |col: latest_check_run::Column| Expr::col((latest_check_run::Entity, col));
+    Ok(Query::select()
+        .from_subquery(matching_ids, t.clone())
+        .join(
+            join,
+            latest_check_run::Entity,
+            l(latest_check_run::Column::TenantId)
+                .equals((t.clone(), tenant::Column::Id))
+                .and(l(latest_check_run::Column::Environment).equals((t, tenant::Column::Environment))),
+        )
+        .to_owned())
 }
 
 /// Tenants per setup-check option among those `viewer` may see that match `query`: one grouped
 /// query over the matching tenants with their latest run's overall result (no overall is either
 /// running or never run: the rows with a run id are the running ones).
 pub async fn check_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<Vec<(CheckFilter, u64)>> {
-    use sea_orm::sea_query::{Alias, Asterisk, Expr, Func, Query};
-    use sea_orm::{QuerySelect, QueryTrait};
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, Func, JoinType};
 
-    let t = Alias::new("t");
-    let latest = matching(db.get_database_backend(), viewer, query, sla)?
-        .select_only()
-        .column(tenant::Column::Id)
-        .expr_as(latest_run_value(check_run::Column::Overall), "overall")
-        .expr_as(latest_run_value(check_run::Column::Id), "run_id")
-        .into_query();
-    let grouped = Query::select()
-        .expr_as(Expr::col((t.clone(), Alias::new("overall"))), Alias::new("overall"))
+    // Grouped by the bare column: no latest run and a running one both read as NULL, told apart
+    // by whether a run id was joined.
+    let overall = Expr::col((latest_check_run::Entity, latest_check_run::Column::Overall));
+    let grouped = with_latest_runs(db.get_database_backend(), viewer, query, sla, JoinType::LeftJoin)?
+        .expr_as(overall.clone(), Alias::new("overall"))
         .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
-        .expr_as(Func::count(Expr::col((t.clone(), Alias::new("run_id")))), Alias::new("with_run"))
-        .from_subquery(latest, t.clone())
-        .add_group_by([Expr::col((t, Alias::new("overall")))])
+        .expr_as(Func::count(Expr::col((latest_check_run::Entity, latest_check_run::Column::RunId))), Alias::new("with_run"))
+        .add_group_by([overall])
         .to_owned();
     let mut counts: Vec<(CheckFilter, u64)> = Vec::new();
     let mut add = |filter: CheckFilter, n: i64| {
@@ -378,20 +394,16 @@ pub async fn check_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, q
 /// Tenants per check failing in their latest run, among those `viewer` may see that match
 /// `query`: the matching tenants' latest runs joined to their failed results, grouped by check.
 pub async fn failing_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<Vec<(CheckId, u64)>> {
-    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query};
-    use sea_orm::{QuerySelect, QueryTrait};
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType};
 
-    let t = Alias::new("t");
-    let latest = matching(db.get_database_backend(), viewer, query, sla)?.select_only().expr_as(latest_run_value(check_run::Column::Id), "run_id").into_query();
     let check = Expr::col((check_result::Entity, check_result::Column::CheckId));
-    let grouped = Query::select()
+    let grouped = with_latest_runs(db.get_database_backend(), viewer, query, sla, JoinType::InnerJoin)?
         .expr_as(check.clone(), Alias::new("check_id"))
         .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
-        .from_subquery(latest, t.clone())
         .inner_join(
             check_result::Entity,
             Expr::col((check_result::Entity, check_result::Column::RunId))
-                .equals((t, Alias::new("run_id")))
+                .equals((latest_check_run::Entity, latest_check_run::Column::RunId))
                 .and(Expr::col((check_result::Entity, check_result::Column::Status)).eq(CheckStatus::Fail.as_str())),
         )
         .add_group_by([check])

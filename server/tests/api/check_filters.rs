@@ -167,3 +167,103 @@ async fn with_kept_counts_a_new_tenant_is_listed_at_once_while_the_counts_trail_
     let r = t.call("/api/tenants/page", Some(&staff), &[("query[include_archived]", "true")]).await;
     assert_eq!(r.json()["total"], 3);
 }
+
+/// The latest run of `tenant` in `demo` as the table the list reads names it, and as derived from
+/// the runs themselves (newest start, id breaking ties): `(run id, overall)` each.
+async fn latest_both_ways(db: &sea_orm::DatabaseConnection, tenant: Uuid) -> (Option<(Uuid, Option<String>)>, Option<(Uuid, Option<String>)>) {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    use server::db::entities::{check_run, latest_check_run};
+    let kept = latest_check_run::Entity::find_by_id((tenant, "demo".to_owned())).one(db).await.unwrap().map(|l| (l.run_id, l.overall));
+    let derived = check_run::Entity::find()
+        .filter(check_run::Column::TenantId.eq(tenant))
+        .filter(check_run::Column::Environment.eq("demo"))
+        .order_by_desc(check_run::Column::StartedAt)
+        .order_by_desc(check_run::Column::Id)
+        .one(db)
+        .await
+        .unwrap()
+        .map(|r| (r.id, r.overall));
+    (kept, derived)
+}
+
+on_both_databases! {
+    async fn the_latest_run_the_list_reads_follows_every_write_to_the_runs(backend) {
+        use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+        use server::db::entities::{check_run, latest_check_run, tenant};
+        let t = TestApp::with(backend, test_config()).await;
+        let (db, w) = (&t.portal.db, &t.world);
+        let id = w.tenant_b;
+        let agree = |step: &'static str| async move {
+            let (kept, derived) = latest_both_ways(db, id).await;
+            assert_eq!(kept, derived, "{step}");
+            kept
+        };
+        assert_eq!(agree("never run").await, None);
+
+        let failed = seed_run(db, id, 120, &[(CheckId::AccountSettings, CheckStatus::Fail)]).await;
+        assert_eq!(agree("a first run").await, Some((failed, Some("fail".into()))));
+        // A run that started earlier but is written later does not displace the newer one.
+        seed_run(db, id, 600, &[]).await;
+        assert_eq!(agree("an older run written late").await.unwrap().0, failed);
+
+        // A scheduled run that starts, and a worker that dies: the running run is the latest until
+        // the scheduler closes it as abandoned (a raw UPDATE, not the run service).
+        let started = chrono::Utc::now();
+        let running = Uuid::new_v4();
+        check_run::ActiveModel {
+            id: Set(running),
+            tenant_id: Set(id),
+            environment: Set("demo".into()),
+            trigger: Set("scheduled".into()),
+            requested_by: Set("scheduler".into()),
+            started_at: Set(started),
+            finished_at: Set(None),
+            overall: Set(None),
+        }
+        .insert(db)
+        .await
+        .unwrap();
+        assert_eq!(agree("a running run").await, Some((running, None)));
+        let admin = viewer(w.admin, Role::Admin);
+        assert_eq!(slugs(db, &admin, TenantQuery { check: Some(CheckFilter::Running), ..Default::default() }).await, ["globex"]);
+        server::checks::scheduler::close_abandoned(db, id, "demo", started).await.unwrap();
+        assert_eq!(agree("closed as abandoned").await, Some((running, Some("abandoned".into()))));
+        assert_eq!(slugs(db, &admin, TenantQuery { check: Some(CheckFilter::Abandoned), ..Default::default() }).await, ["globex"]);
+
+        // Deleting the latest run falls back to the one before it; retention never deletes it.
+        check_run::Entity::delete_by_id(running).exec(db).await.unwrap();
+        assert_eq!(agree("the latest run deleted").await.unwrap().0, failed);
+        assert_eq!(slugs(db, &admin, TenantQuery { failing: Some(CheckId::AccountSettings), ..Default::default() }).await, ["globex"]);
+        let life = server::sessions::Lifetimes { idle: chrono::Duration::minutes(30), absolute: chrono::Duration::hours(12) };
+        let later = chrono::Utc::now() + chrono::Duration::days(400);
+        assert_eq!(server::retention::purge(db, server::config::Retention::default(), life, later).await.unwrap().check_runs, 1);
+        assert_eq!(agree("old runs purged").await.unwrap().0, failed);
+
+        // A deleted tenant leaves no latest run behind.
+        tenant::Entity::delete_by_id(id).exec(db).await.unwrap();
+        assert_eq!(agree("tenant deleted").await, None);
+        assert_eq!(latest_check_run::Entity::find().all(db).await.unwrap(), [], "no row of a deleted tenant remains");
+    }
+}
+
+on_both_databases! {
+    async fn the_migration_fills_the_latest_runs_from_the_runs_already_recorded(backend) {
+        use migrations::MigratorTrait;
+        let t = TestApp::with(backend, test_config()).await;
+        let (db, w) = (&t.portal.db, &t.world);
+        seed_run(db, w.tenant_a, 300, &[]).await;
+        let newest = seed_run(db, w.tenant_a, 60, &[(CheckId::ConnectDelivery, CheckStatus::Fail)]).await;
+        seed_run(db, w.tenant_b, 30, &[]).await;
+        let before = (latest_both_ways(db, w.tenant_a).await, latest_both_ways(db, w.tenant_b).await);
+        // Back to just before the migration that made the table, whatever came after it.
+        let all = migrations::Migrator::migrations();
+        let at = all.iter().position(|m| m.name() == "m20261207_000016_latest_check_runs").expect("the migration exists");
+        migrations::Migrator::down(db, Some((all.len() - at) as u32)).await.unwrap();
+        use sea_orm::ConnectionTrait;
+        assert!(db.execute_unprepared("SELECT 1 FROM latest_check_runs").await.is_err(), "rolled back past it");
+        migrations::Migrator::up(db, None).await.unwrap();
+        let after = (latest_both_ways(db, w.tenant_a).await, latest_both_ways(db, w.tenant_b).await);
+        assert_eq!(after, before);
+        assert_eq!(after.0.0.unwrap(), (newest, Some("fail".into())));
+    }
+}

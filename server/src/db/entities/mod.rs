@@ -13,6 +13,7 @@ pub mod consent_state;
 pub mod credential;
 pub mod encryption_key;
 pub mod invite;
+pub mod latest_check_run;
 pub mod manual_override;
 pub mod oauth_transaction;
 pub mod session;

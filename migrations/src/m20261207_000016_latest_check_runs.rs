@@ -1,6 +1,7 @@
 //! Each tenant's latest setup-check run per environment, kept by triggers on `check_runs` so
 //! every write path (a run started or closed, an abandoned run closed by the scheduler, old runs
-//! purged by retention, a tenant deleted) keeps it true.
+//! purged by retention, a tenant deleted) keeps it true; and an index that answers a run's failed
+//! checks without reading the results' outcome documents.
 //!
 //! The console's list, its filters and their counts all ask "what did this tenant's latest run
 //! say?". Derived from `check_runs` each time (newest start per tenant, a correlated subquery per
@@ -47,6 +48,19 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone(LatestCheckRuns::StartedAt))
                     .col(string_null(LatestCheckRuns::Overall))
                     .primary_key(Index::create().col(LatestCheckRuns::TenantId).col(LatestCheckRuns::Environment))
+                    .to_owned(),
+            )
+            .await?;
+        // A run's failed checks, read from the index alone: the counts ask it of every tenant's
+        // latest run, and a result row also holds its whole outcome document.
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_check_results_run_status")
+                    .table(CheckResults::Table)
+                    .col(CheckResults::RunId)
+                    .col(CheckResults::Status)
+                    .col(CheckResults::CheckId)
                     .to_owned(),
             )
             .await?;
@@ -135,8 +149,17 @@ impl MigrationTrait for Migration {
                 db.execute_unprepared("DROP FUNCTION IF EXISTS latest_check_runs_keep()").await?;
             }
         }
+        manager.drop_index(Index::drop().name("idx_check_results_run_status").table(CheckResults::Table).to_owned()).await?;
         manager.drop_table(Table::drop().table(LatestCheckRuns::Table).if_exists().to_owned()).await
     }
+}
+
+#[derive(DeriveIden)]
+enum CheckResults {
+    Table,
+    RunId,
+    Status,
+    CheckId,
 }
 
 #[derive(DeriveIden)]

@@ -264,20 +264,44 @@ impl ListCounts {
     }
 }
 
-/// See [`ListCounts`]. Every count reads all the tenants `viewer` may see; the port keeps them a
-/// few seconds (`crate::list_counts`).
+/// See [`ListCounts`]. All of them are sums over one grouped statement ([`groups`]) that reads
+/// every tenant `viewer` may see; the port keeps them a few seconds (`crate::list_counts`).
 pub async fn list_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<ListCounts> {
-    use sea_orm::PaginatorTrait;
-    let total = matching(db.get_database_backend(), viewer, query, sla)?.count(db).await?;
-    // The state options count under every other filter; "stuck" is one of those options.
-    let unfiltered = TenantQuery { after: None, ..query.clone() };
-    let others = TenantQuery { state: None, reason: None, stuck: false, ..unfiltered.clone() };
-    let state_counts = state_counts(db, viewer, &others, sla).await?;
-    let stuck_count = matching(db.get_database_backend(), viewer, &TenantQuery { stuck: true, ..others }, sla)?.count(db).await?;
-    let check_counts = check_counts(db, viewer, &TenantQuery { check: None, ..unfiltered.clone() }, sla).await?;
-    let failing_counts = failing_counts(db, viewer, &TenantQuery { failing: None, ..unfiltered.clone() }, sla).await?;
-    let manager_counts = manager_counts(db, viewer, &TenantQuery { manager: None, ..unfiltered.clone() }, sla).await?;
-    let overridden_count = matching(db.get_database_backend(), viewer, &TenantQuery { overridden: true, ..unfiltered }, sla)?.count(db).await?;
+    // Refused exactly as the page refuses it (the groups read only part of the query).
+    matching(db.get_database_backend(), viewer, query, sla)?;
+    let groups = groups(db, viewer, query, sla).await?;
+    let q = query;
+    let total = groups.count(|g| g.in_state(q) && g.check_reads(q) && g.fails(q) && g.managed(q) && g.overridden(q));
+    // Each option counts under every other filter; "stuck" is one of the state options.
+    let others_than_state = |g: &Group| g.check_reads(q) && g.fails(q) && g.managed(q) && g.overridden(q);
+    let state_counts = groups.state_counts(others_than_state);
+    let stuck_count = groups.count(|g| others_than_state(g) && g.stuck);
+    let others_than_check = |g: &Group| g.in_state(q) && g.fails(q) && g.managed(q) && g.overridden(q);
+    let check_counts = CheckFilter::ALL
+        .into_iter()
+        .map(|f| (f, groups.count(|g| others_than_check(g) && g.check_reads(&TenantQuery { check: Some(f), ..TenantQuery::default() }))))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let others_than_failing = |g: &Group| g.in_state(q) && g.check_reads(q) && g.managed(q) && g.overridden(q);
+    let failing_counts = CheckId::ALL
+        .into_iter()
+        .map(|c| (c, groups.count(|g| others_than_failing(g) && g.failing.contains(&c))))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    let others_than_manager = |g: &Group| g.in_state(q) && g.check_reads(q) && g.fails(q) && g.overridden(q);
+    let mut per_manager: Vec<(Option<Uuid>, u64)> = Vec::new();
+    for g in groups.0.iter().filter(|g| others_than_manager(g)) {
+        match per_manager.iter_mut().find(|(m, _)| *m == g.manager) {
+            Some((_, n)) => *n += g.n,
+            None => per_manager.push((g.manager, g.n)),
+        }
+    }
+    let emails = manager_emails(db).await?;
+    let mut manager_counts: Vec<(Option<Uuid>, Option<String>, u64)> =
+        per_manager.into_iter().map(|(id, n)| (id, id.and_then(|m| emails.get(&m).cloned()), n)).collect();
+    // By e-mail, unassigned last.
+    manager_counts.sort_by(|a, b| (a.1.is_none(), &a.1).cmp(&(b.1.is_none(), &b.1)));
+    let overridden_count = groups.count(|g| g.in_state(q) && g.check_reads(q) && g.fails(q) && g.managed(q) && g.overridden);
     Ok(ListCounts { total, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count })
 }
 
@@ -322,179 +346,171 @@ fn check_fails(check: CheckId) -> sea_orm::sea_query::Expr {
     )
 }
 
-/// The tenants `viewer` may see that match `query` (their id and environment, as `t`) joined by
-/// `join` to their latest runs on that table's primary key; callers select and group.
-fn with_latest_runs(
-    backend: sea_orm::DbBackend,
-    viewer: &StaffPrincipal,
-    query: &TenantQuery,
-    sla: &OnboardingSla,
-    join: sea_orm::sea_query::JoinType,
-) -> ServiceResult<sea_orm::sea_query::SelectStatement> {
-    use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+/// The tenants `viewer` may see that match `query`'s scope, archive, search and environment,
+/// in groups that agree on everything a filter option asks of a tenant, with each group's size.
+/// Every option's count is a sum over these groups (see [`Groups`]), so one grouped statement
+/// over the tenants answers the whole list's counts: each tenant's consent state and stuck flag,
+/// its latest run's overall and failing checks, its manager and whether an override is in force,
+/// each read by one primary-key or index step.
+async fn groups<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<Groups> {
+    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType, Query};
     use sea_orm::{QuerySelect, QueryTrait};
 
-    let t = Alias::new("t");
-    let matching_ids = matching(backend, viewer, query, sla)?.select_only().column(tenant::Column::Id).column(tenant::Column::Environment).into_query();
+    let backend = db.get_database_backend();
+    // The option filters are applied to the groups; only what narrows every count is in SQL.
+    let base = TenantQuery { q: query.q.clone(), environment: query.environment, include_archived: query.include_archived, ..TenantQuery::default() };
+    let now = Utc::now();
     let l = |col: latest_check_run::Column| Expr::col((latest_check_run::Entity, col));
-    Ok(Query::select()
-        .from_subquery(matching_ids, t.clone())
-        .join(
-            join,
-            latest_check_run::Entity,
-            l(latest_check_run::Column::TenantId)
-                .equals((t.clone(), tenant::Column::Id))
-                .and(l(latest_check_run::Column::Environment).equals((t, tenant::Column::Environment))),
-        )
-        .to_owned())
-}
-
-/// Tenants per setup-check option among those `viewer` may see that match `query`: one grouped
-/// query over the matching tenants with their latest run's overall result (no overall is either
-/// running or never run: the rows with a run id are the running ones).
-pub async fn check_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<Vec<(CheckFilter, u64)>> {
-    use sea_orm::sea_query::{Alias, Asterisk, Expr, Func, JoinType};
-
-    // Grouped by the bare column: no latest run and a running one both read as NULL, told apart
-    // by whether a run id was joined.
-    let overall = Expr::col((latest_check_run::Entity, latest_check_run::Column::Overall));
-    let grouped = with_latest_runs(db.get_database_backend(), viewer, query, sla, JoinType::LeftJoin)?
-        .expr_as(overall.clone(), Alias::new("overall"))
-        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
-        .expr_as(Func::count(Expr::col((latest_check_run::Entity, latest_check_run::Column::RunId))), Alias::new("with_run"))
-        .add_group_by([overall])
-        .to_owned();
-    let mut counts: Vec<(CheckFilter, u64)> = Vec::new();
-    let mut add = |filter: CheckFilter, n: i64| {
-        if n > 0 {
-            counts.push((filter, n as u64));
-        }
+    let r = |col: check_result::Column| Expr::col((check_result::Entity, col));
+    let failing_ids = match backend {
+        sea_orm::DbBackend::Postgres => Func::cust(Alias::new("string_agg")).arg(r(check_result::Column::CheckId)).arg(","),
+        _ => Func::cust(Alias::new("group_concat")).arg(r(check_result::Column::CheckId)),
     };
-    for row in db.query_all(&grouped).await? {
-        let overall: Option<String> = row.try_get("", "overall")?;
-        let n: i64 = row.try_get("", "n")?;
-        let with_run: i64 = row.try_get("", "with_run")?;
-        match overall {
-            None => {
-                add(CheckFilter::Running, with_run);
-                add(CheckFilter::NeverRun, n - with_run);
-            }
-            Some(stored) => {
-                let filter = CheckFilter::parse(&stored)
-                    .filter(|f| f.overall().is_some())
-                    .ok_or_else(|| ServiceError::unexpected(format!("check_runs: unknown overall result `{stored}` while counting")))?;
-                add(filter, n);
-            }
-        }
-    }
-    counts.sort_by_key(|(f, _)| CheckFilter::ALL.iter().position(|x| x == f));
-    Ok(counts)
-}
-
-/// Tenants per check failing in their latest run, among those `viewer` may see that match
-/// `query`: the matching tenants' latest runs joined to their failed results, grouped by check.
-pub async fn failing_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<Vec<(CheckId, u64)>> {
-    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, JoinType};
-
-    let check = Expr::col((check_result::Entity, check_result::Column::CheckId));
-    let grouped = with_latest_runs(db.get_database_backend(), viewer, query, sla, JoinType::InnerJoin)?
-        .expr_as(check.clone(), Alias::new("check_id"))
-        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
-        .inner_join(
-            check_result::Entity,
-            Expr::col((check_result::Entity, check_result::Column::RunId))
-                .equals((latest_check_run::Entity, latest_check_run::Column::RunId))
-                .and(Expr::col((check_result::Entity, check_result::Column::Status)).eq(CheckStatus::Fail.as_str())),
-        )
-        .add_group_by([check])
+    let failing = Query::select()
+        .expr(failing_ids)
+        .from(check_result::Entity)
+        .and_where(r(check_result::Column::RunId).equals((latest_check_run::Entity, latest_check_run::Column::RunId)))
+        .and_where(r(check_result::Column::Status).eq(CheckStatus::Fail.as_str()))
         .to_owned();
-    let mut counts = Vec::new();
-    for row in db.query_all(&grouped).await? {
-        let stored: String = row.try_get("", "check_id")?;
-        let n: i64 = row.try_get("", "n")?;
-        let id = CheckId::parse(&stored).ok_or_else(|| ServiceError::unexpected(format!("check_results: unknown check `{stored}` while counting")))?;
-        counts.push((id, n as u64));
-    }
-    counts.sort_by_key(|(id, _)| CheckId::ALL.iter().position(|x| x == id));
-    Ok(counts)
-}
-
-/// Tenants per account manager among those `viewer` may see that match `query` (an account
-/// manager sees only their own), with each manager's e-mail; `None` for unassigned tenants.
-pub async fn manager_counts<C: ConnectionTrait>(
-    db: &C,
-    viewer: &StaffPrincipal,
-    query: &TenantQuery,
-    sla: &OnboardingSla,
-) -> ServiceResult<Vec<(Option<Uuid>, Option<String>, u64)>> {
-    use sea_orm::QuerySelect;
-    use sea_orm::sea_query::{Expr, Func};
-    let rows = matching(db.get_database_backend(), viewer, query, sla)?
+    let per_tenant = matching(backend, viewer, &base, sla)?
         .select_only()
-        .column(tenant::Column::AccountManagerId)
-        .expr_as(Func::count(Expr::col((tenant::Entity, tenant::Column::Id))), "n")
-        .group_by(tenant::Column::AccountManagerId)
-        .into_tuple::<(Option<Uuid>, i64)>()
-        .all(db)
-        .await?;
-    let emails = manager_emails(db).await?;
-    let mut counts: Vec<(Option<Uuid>, Option<String>, u64)> =
-        rows.into_iter().map(|(id, n)| (id, id.and_then(|m| emails.get(&m).cloned()), n as u64)).collect();
-    // By e-mail, unassigned last.
-    counts.sort_by(|a, b| (a.1.is_none(), &a.1).cmp(&(b.1.is_none(), &b.1)));
-    Ok(counts)
-}
-
-/// Tenants per consent state (and reason) among those `viewer` may see that match `query`: one
-/// grouped query over the matching tenants left-joined to their state in their own environment
-/// (no state row is `not_started`).
-pub async fn state_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &TenantQuery, sla: &OnboardingSla) -> ServiceResult<Vec<StateCount>> {
-    use sea_orm::sea_query::{Alias, Asterisk, Expr, ExprTrait, Func, Query};
-    use sea_orm::{QuerySelect, QueryTrait};
-
-    let t = Alias::new("t");
-    let matching_ids = matching(db.get_database_backend(), viewer, query, sla)?.select_only().column(tenant::Column::Id).column(tenant::Column::Environment).into_query();
-    // Grouped by the bare columns (a COALESCE with a bound default would be a different
-    // expression in SELECT and GROUP BY to PostgreSQL); no row reads as `not_started` below.
-    let state = Expr::col((consent_state::Entity, consent_state::Column::State));
-    let reason = Expr::col((consent_state::Entity, consent_state::Column::Reason));
-    let grouped = Query::select()
-        .expr_as(state.clone(), Alias::new("state"))
-        .expr_as(reason.clone(), Alias::new("reason"))
-        .expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"))
-        .from_subquery(matching_ids, t.clone())
-        .left_join(
+        .expr_as(Expr::col((consent_state::Entity, consent_state::Column::State)), "state")
+        .expr_as(Expr::col((consent_state::Entity, consent_state::Column::Reason)), "reason")
+        .expr_as(Expr::expr(late(sla, now)), "stuck")
+        .expr_as(l(latest_check_run::Column::Overall), "overall")
+        .expr_as(l(latest_check_run::Column::RunId).is_not_null(), "ran")
+        .expr_as(Expr::SubQuery(None, Box::new(failing.into())), "failing")
+        .expr_as(Expr::col((tenant::Entity, tenant::Column::AccountManagerId)), "manager")
+        .expr_as(Expr::exists(crate::checks::overrides::in_force_row(now)), "overridden")
+        .into_query()
+        .join(
+            JoinType::LeftJoin,
             consent_state::Entity,
             Expr::col((consent_state::Entity, consent_state::Column::TenantId))
-                .equals((t.clone(), tenant::Column::Id))
-                .and(Expr::col((consent_state::Entity, consent_state::Column::Environment)).equals((t.clone(), tenant::Column::Environment))),
+                .equals((tenant::Entity, tenant::Column::Id))
+                .and(Expr::col((consent_state::Entity, consent_state::Column::Environment)).equals((tenant::Entity, tenant::Column::Environment))),
         )
-        .add_group_by([state, reason])
+        .join(
+            JoinType::LeftJoin,
+            latest_check_run::Entity,
+            l(latest_check_run::Column::TenantId)
+                .equals((tenant::Entity, tenant::Column::Id))
+                .and(l(latest_check_run::Column::Environment).equals((tenant::Entity, tenant::Column::Environment))),
+        )
         .to_owned();
-    let rows = db.query_all(&grouped).await?;
-    let mut counts = Vec::with_capacity(rows.len());
-    for row in rows {
-        let stored: Option<String> = row.try_get("", "state")?;
-        let state = match stored {
-            None => ConsentState::NotStarted,
-            Some(stored) => ConsentState::parse(&stored)
-                .ok_or_else(|| crate::error::ServiceError::unexpected(format!("consent_states: unknown state `{stored}` while counting")))?,
-        };
-        let reason: Option<String> = row.try_get("", "reason")?;
-        let n: i64 = row.try_get("", "n")?;
-        // A reason only tells apart tenants that need attention; elsewhere it is history.
-        let reason = if state == ConsentState::NeedsAttention { reason } else { None };
-        match counts.iter_mut().find(|c: &&mut StateCount| c.state == state && c.reason == reason) {
-            Some(c) => c.count += n as u64,
-            None => counts.push(StateCount { state, reason, count: n as u64 }),
-        }
+    // Grouped by the derived table's columns: PostgreSQL would not match a grouped expression
+    // with bound values to the same expression in the select list.
+    let g = Alias::new("g");
+    let columns = ["state", "reason", "stuck", "overall", "ran", "failing", "manager", "overridden"];
+    let mut grouped = Query::select();
+    grouped.from_subquery(per_tenant, g.clone()).expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"));
+    for c in columns {
+        grouped.expr_as(Expr::col((g.clone(), Alias::new(c))), Alias::new(c)).add_group_by([Expr::col((g.clone(), Alias::new(c)))]);
     }
-    counts.sort_by(|a, b| {
-        let order = |s: ConsentState| ConsentState::ALL.iter().position(|x| *x == s);
-        order(a.state).cmp(&order(b.state)).then_with(|| a.reason.cmp(&b.reason))
-    });
-    Ok(counts)
+    let mut out = Vec::new();
+    for row in db.query_all(&grouped).await? {
+        let state: Option<String> = row.try_get("", "state")?;
+        let overall: Option<String> = row.try_get("", "overall")?;
+        let failing: Option<String> = row.try_get("", "failing")?;
+        let n: i64 = row.try_get("", "n")?;
+        out.push(Group {
+            state: match state.as_deref() {
+                None => ConsentState::NotStarted,
+                Some(stored) => ConsentState::parse(stored).ok_or_else(|| ServiceError::unexpected(format!("consent_states: unknown state `{stored}` while counting")))?,
+            },
+            reason: row.try_get("", "reason")?,
+            // NULL for a tenant with no state row: not stuck.
+            stuck: row.try_get::<Option<bool>>("", "stuck")?.unwrap_or(false),
+            overall: overall
+                .as_deref()
+                .map(|o| RunOverall::parse(o).ok_or_else(|| ServiceError::unexpected(format!("check_runs: unknown overall result `{o}` while counting"))))
+                .transpose()?,
+            ran: row.try_get("", "ran")?,
+            failing: failing
+                .as_deref()
+                .unwrap_or_default()
+                .split(',')
+                .filter(|c| !c.is_empty())
+                .map(|c| CheckId::parse(c).ok_or_else(|| ServiceError::unexpected(format!("check_results: unknown check `{c}` while counting"))))
+                .collect::<ServiceResult<_>>()?,
+            manager: row.try_get("", "manager")?,
+            overridden: row.try_get("", "overridden")?,
+            n: n as u64,
+        });
+    }
+    Ok(Groups(out))
 }
+
+/// Tenants that agree on everything a filter option asks, and how many they are.
+struct Group {
+    state: ConsentState,
+    reason: Option<String>,
+    stuck: bool,
+    overall: Option<RunOverall>,
+    ran: bool,
+    failing: Vec<CheckId>,
+    manager: Option<Uuid>,
+    overridden: bool,
+    n: u64,
+}
+
+impl Group {
+    /// `query`'s consent-state, reason and "stuck" filters: as `in_state` and `stuck` read them.
+    fn in_state(&self, query: &TenantQuery) -> bool {
+        query.state.is_none_or(|s| self.state == s && query.reason.as_deref().is_none_or(|r| self.reason.as_deref() == Some(r))) && (!query.stuck || self.stuck)
+    }
+
+    /// `query`'s setup-check filter: as `check_reads` reads it.
+    fn check_reads(&self, query: &TenantQuery) -> bool {
+        query.check.is_none_or(|f| match f.overall() {
+            Some(overall) => self.overall == Some(overall),
+            None if f == CheckFilter::Running => self.ran && self.overall.is_none(),
+            None => !self.ran,
+        })
+    }
+
+    fn fails(&self, query: &TenantQuery) -> bool {
+        query.failing.is_none_or(|c| self.failing.contains(&c))
+    }
+
+    fn managed(&self, query: &TenantQuery) -> bool {
+        query.manager.is_none_or(|m| self.manager == Some(m))
+    }
+
+    fn overridden(&self, query: &TenantQuery) -> bool {
+        !query.overridden || self.overridden
+    }
+}
+
+/// The groups of [`groups`], summed under filters.
+struct Groups(Vec<Group>);
+
+impl Groups {
+    /// How many tenants pass `keep`.
+    fn count(&self, keep: impl Fn(&Group) -> bool) -> u64 {
+        self.0.iter().filter(|g| keep(g)).map(|g| g.n).sum()
+    }
+
+    /// Tenants per consent state (and, for those that need attention, reason) among those that
+    /// pass `keep`, in the order of [`ConsentState::ALL`].
+    fn state_counts(&self, keep: impl Fn(&Group) -> bool) -> Vec<StateCount> {
+        let mut counts: Vec<StateCount> = Vec::new();
+        for g in self.0.iter().filter(|g| keep(g)) {
+            // A reason only tells apart tenants that need attention; elsewhere it is history.
+            let reason = if g.state == ConsentState::NeedsAttention { g.reason.clone() } else { None };
+            match counts.iter_mut().find(|c| c.state == g.state && c.reason == reason) {
+                Some(c) => c.count += g.n,
+                None => counts.push(StateCount { state: g.state, reason, count: g.n }),
+            }
+        }
+        counts.sort_by(|a, b| {
+            let order = |s: ConsentState| ConsentState::ALL.iter().position(|x| *x == s);
+            order(a.state).cmp(&order(b.state)).then_with(|| a.reason.cmp(&b.reason))
+        });
+        counts
+    }
+}
+
 
 /// How many of the newest events the overview shows.
 const OVERVIEW_RECENT: u64 = 10;
@@ -502,14 +518,15 @@ const OVERVIEW_RECENT: u64 = 10;
 /// The overview of the tenants `viewer` may see (archived ones left out): per environment the
 /// tenants per state and reason and how many are stuck, and the newest activity.
 pub async fn overview<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, sla: &OnboardingSla) -> ServiceResult<Overview> {
-    use sea_orm::PaginatorTrait;
     let mut environments = Vec::new();
     for environment in app::environment::Environment::ALL {
-        let query = TenantQuery { environment: Some(environment), ..Default::default() };
-        let counts = state_counts(db, viewer, &query, sla).await?;
-        let stuck = matching(db.get_database_backend(), viewer, &TenantQuery { stuck: true, ..query.clone() }, sla)?.count(db).await?;
-        let overridden = matching(db.get_database_backend(), viewer, &TenantQuery { overridden: true, ..query }, sla)?.count(db).await?;
-        environments.push(EnvironmentOverview { environment, counts, stuck, overridden });
+        let groups = groups(db, viewer, &TenantQuery { environment: Some(environment), ..Default::default() }, sla).await?;
+        environments.push(EnvironmentOverview {
+            environment,
+            counts: groups.state_counts(|_| true),
+            stuck: groups.count(|g| g.stuck),
+            overridden: groups.count(|g| g.overridden),
+        });
     }
     let recent = audit::log(db, viewer, &app::audit::log::AuditQuery::default(), OVERVIEW_RECENT).await?.items;
     Ok(Overview { environments, recent })
@@ -593,6 +610,12 @@ pub fn is_stuck(sla: &OnboardingSla, state: ConsentState, since: chrono::DateTim
 
 /// Whether a tenant has been in its (own environment's) state longer than the SLA allows.
 fn stuck(sla: &OnboardingSla, now: chrono::DateTime<Utc>) -> sea_orm::sea_query::SimpleExpr {
+    use sea_orm::sea_query::Expr;
+    Expr::exists(own_state_row().cond_where(late(sla, now)).to_owned())
+}
+
+/// Whether the `consent_states` row in scope has been in its state longer than the SLA allows.
+fn late(sla: &OnboardingSla, now: chrono::DateTime<Utc>) -> sea_orm::Condition {
     use sea_orm::Condition;
     use sea_orm::sea_query::{Expr, ExprTrait};
     let mut late = Condition::any();
@@ -603,7 +626,7 @@ fn stuck(sla: &OnboardingSla, now: chrono::DateTime<Utc>) -> sea_orm::sea_query:
                 .add(Expr::col((consent_state::Entity, consent_state::Column::UpdatedAt)).lt(now - limit)),
         );
     }
-    Expr::exists(own_state_row().cond_where(late).to_owned())
+    late
 }
 
 /// `SELECT 1` from the tenant's state row in its own environment, correlated with the outer

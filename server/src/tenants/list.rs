@@ -382,6 +382,7 @@ async fn groups<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &Ten
         .expr_as(Expr::SubQuery(None, Box::new(failing.into())), "failing")
         .expr_as(Expr::col((tenant::Entity, tenant::Column::AccountManagerId)), "manager")
         .expr_as(Expr::exists(crate::checks::overrides::in_force_row(now)), "overridden")
+        .expr_as(Expr::col((tenant::Entity, tenant::Column::Environment)), "environment")
         .into_query()
         .join(
             JoinType::LeftJoin,
@@ -401,7 +402,7 @@ async fn groups<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &Ten
     // Grouped by the derived table's columns: PostgreSQL would not match a grouped expression
     // with bound values to the same expression in the select list.
     let g = Alias::new("g");
-    let columns = ["state", "reason", "stuck", "overall", "ran", "failing", "manager", "overridden"];
+    let columns = ["state", "reason", "stuck", "overall", "ran", "failing", "manager", "overridden", "environment"];
     let mut grouped = Query::select();
     grouped.from_subquery(per_tenant, g.clone()).expr_as(Func::count(Expr::col(Asterisk)), Alias::new("n"));
     for c in columns {
@@ -413,7 +414,10 @@ async fn groups<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &Ten
         let overall: Option<String> = row.try_get("", "overall")?;
         let failing: Option<String> = row.try_get("", "failing")?;
         let n: i64 = row.try_get("", "n")?;
+        let environment: String = row.try_get("", "environment")?;
         out.push(Group {
+            environment: app::environment::Environment::parse(&environment)
+                .ok_or_else(|| ServiceError::unexpected(format!("tenants: unknown environment `{environment}` while counting")))?,
             state: match state.as_deref() {
                 None => ConsentState::NotStarted,
                 Some(stored) => ConsentState::parse(stored).ok_or_else(|| ServiceError::unexpected(format!("consent_states: unknown state `{stored}` while counting")))?,
@@ -443,6 +447,7 @@ async fn groups<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, query: &Ten
 
 /// Tenants that agree on everything a filter option asks, and how many they are.
 struct Group {
+    environment: app::environment::Environment,
     state: ConsentState,
     reason: Option<String>,
     stuck: bool,
@@ -518,14 +523,15 @@ const OVERVIEW_RECENT: u64 = 10;
 /// The overview of the tenants `viewer` may see (archived ones left out): per environment the
 /// tenants per state and reason and how many are stuck, and the newest activity.
 pub async fn overview<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, sla: &OnboardingSla) -> ServiceResult<Overview> {
+    let groups = groups(db, viewer, &TenantQuery::default(), sla).await?;
     let mut environments = Vec::new();
     for environment in app::environment::Environment::ALL {
-        let groups = groups(db, viewer, &TenantQuery { environment: Some(environment), ..Default::default() }, sla).await?;
+        let here = |g: &Group| g.environment == environment;
         environments.push(EnvironmentOverview {
             environment,
-            counts: groups.state_counts(|_| true),
-            stuck: groups.count(|g| g.stuck),
-            overridden: groups.count(|g| g.overridden),
+            counts: groups.state_counts(here),
+            stuck: groups.count(|g| here(g) && g.stuck),
+            overridden: groups.count(|g| here(g) && g.overridden),
         });
     }
     let recent = audit::log(db, viewer, &app::audit::log::AuditQuery::default(), OVERVIEW_RECENT).await?.items;

@@ -272,3 +272,15 @@ on_both_databases! {
         assert!(server::tenants::get(&db, &admin, w.tenant_a).await.is_ok(), "other rows are unaffected");
     }
 }
+
+#[tokio::test]
+async fn every_postgres_connection_of_the_pool_plans_pages_without_a_parallel_worker() {
+    // Several connections at once, so more than the first one of the pool is asked.
+    let db = fresh_db(Backend::Postgres).await;
+    let ask = || async {
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SHOW parallel_setup_cost")).await.unwrap().unwrap();
+        row.try_get::<String>("", "parallel_setup_cost").unwrap()
+    };
+    let answers = futures::future::join_all((0..4).map(|_| ask())).await;
+    assert!(answers.iter().all(|a| *a == server::db::PARALLEL_SETUP_COST.to_string()), "{answers:?}");
+}

@@ -270,27 +270,26 @@ pub async fn list_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, qu
     // Refused exactly as the page refuses it (the groups read only part of the query).
     matching(db.get_database_backend(), viewer, query, sla)?;
     let groups = groups(db, viewer, query, sla).await?;
-    let q = query;
-    let total = groups.count(|g| g.in_state(q) && g.check_reads(q) && g.fails(q) && g.managed(q) && g.overridden(q));
+    let total = groups.count(|g| g.matches(query));
     // Each option counts under every other filter; "stuck" is one of the state options.
-    let others_than_state = |g: &Group| g.check_reads(q) && g.fails(q) && g.managed(q) && g.overridden(q);
-    let state_counts = groups.state_counts(others_than_state);
-    let stuck_count = groups.count(|g| others_than_state(g) && g.stuck);
-    let others_than_check = |g: &Group| g.in_state(q) && g.fails(q) && g.managed(q) && g.overridden(q);
+    let others_than_state = TenantQuery { state: None, reason: None, stuck: false, ..query.clone() };
+    let state_counts = groups.state_counts(|g| g.matches(&others_than_state));
+    let stuck_count = groups.count(|g| g.matches(&others_than_state) && g.stuck);
+    let others_than_check = TenantQuery { check: None, ..query.clone() };
     let check_counts = CheckFilter::ALL
         .into_iter()
-        .map(|f| (f, groups.count(|g| others_than_check(g) && g.check_reads(&TenantQuery { check: Some(f), ..TenantQuery::default() }))))
+        .map(|f| (f, groups.count(|g| g.matches(&others_than_check) && g.reads(f))))
         .filter(|(_, n)| *n > 0)
         .collect();
-    let others_than_failing = |g: &Group| g.in_state(q) && g.check_reads(q) && g.managed(q) && g.overridden(q);
+    let others_than_failing = TenantQuery { failing: None, ..query.clone() };
     let failing_counts = CheckId::ALL
         .into_iter()
-        .map(|c| (c, groups.count(|g| others_than_failing(g) && g.failing.contains(&c))))
+        .map(|c| (c, groups.count(|g| g.matches(&others_than_failing) && g.failing.contains(&c))))
         .filter(|(_, n)| *n > 0)
         .collect();
-    let others_than_manager = |g: &Group| g.in_state(q) && g.check_reads(q) && g.fails(q) && g.overridden(q);
+    let others_than_manager = TenantQuery { manager: None, ..query.clone() };
     let mut per_manager: Vec<(Option<Uuid>, u64)> = Vec::new();
-    for g in groups.0.iter().filter(|g| others_than_manager(g)) {
+    for g in groups.0.iter().filter(|g| g.matches(&others_than_manager)) {
         match per_manager.iter_mut().find(|(m, _)| *m == g.manager) {
             Some((_, n)) => *n += g.n,
             None => per_manager.push((g.manager, g.n)),
@@ -301,7 +300,7 @@ pub async fn list_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, qu
         per_manager.into_iter().map(|(id, n)| (id, id.and_then(|m| emails.get(&m).cloned()), n)).collect();
     // By e-mail, unassigned last.
     manager_counts.sort_by(|a, b| (a.1.is_none(), &a.1).cmp(&(b.1.is_none(), &b.1)));
-    let overridden_count = groups.count(|g| g.in_state(q) && g.check_reads(q) && g.fails(q) && g.managed(q) && g.overridden);
+    let overridden_count = groups.count(|g| g.matches(query) && g.overridden);
     Ok(ListCounts { total, state_counts, stuck_count, check_counts, failing_counts, manager_counts, overridden_count })
 }
 
@@ -460,30 +459,24 @@ struct Group {
 }
 
 impl Group {
-    /// `query`'s consent-state, reason and "stuck" filters: as `in_state` and `stuck` read them.
-    fn in_state(&self, query: &TenantQuery) -> bool {
-        query.state.is_none_or(|s| self.state == s && query.reason.as_deref().is_none_or(|r| self.reason.as_deref() == Some(r))) && (!query.stuck || self.stuck)
+    /// Whether these tenants pass `query`'s option filters, as [`matching`] reads each of them
+    /// (`in_state`, `stuck`, `check_reads`, `check_fails`, the manager and the overrides in force).
+    fn matches(&self, query: &TenantQuery) -> bool {
+        query.state.is_none_or(|s| self.state == s && query.reason.as_deref().is_none_or(|r| self.reason.as_deref() == Some(r)))
+            && (!query.stuck || self.stuck)
+            && query.check.is_none_or(|f| self.reads(f))
+            && query.failing.is_none_or(|c| self.failing.contains(&c))
+            && query.manager.is_none_or(|m| self.manager == Some(m))
+            && (!query.overridden || self.overridden)
     }
 
-    /// `query`'s setup-check filter: as `check_reads` reads it.
-    fn check_reads(&self, query: &TenantQuery) -> bool {
-        query.check.is_none_or(|f| match f.overall() {
+    /// Whether their latest run reads as `filter` (no latest run: never run).
+    fn reads(&self, filter: CheckFilter) -> bool {
+        match filter.overall() {
             Some(overall) => self.overall == Some(overall),
-            None if f == CheckFilter::Running => self.ran && self.overall.is_none(),
+            None if filter == CheckFilter::Running => self.ran && self.overall.is_none(),
             None => !self.ran,
-        })
-    }
-
-    fn fails(&self, query: &TenantQuery) -> bool {
-        query.failing.is_none_or(|c| self.failing.contains(&c))
-    }
-
-    fn managed(&self, query: &TenantQuery) -> bool {
-        query.manager.is_none_or(|m| self.manager == Some(m))
-    }
-
-    fn overridden(&self, query: &TenantQuery) -> bool {
-        !query.overridden || self.overridden
+        }
     }
 }
 

@@ -25,6 +25,14 @@ pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// How long a SQLite write waits for the write lock before giving up (then 503).
 pub const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(3);
 
+/// Bytes of the SQLite file each connection reads through a memory map rather than `pread`
+/// into its own page cache. Under load every page a read fetched went through a system call and
+/// through the page cache's one process-wide lock (the bundled SQLite is built with
+/// `SQLITE_ENABLE_MEMORY_MANAGEMENT`, which makes all connections share it): a third of the
+/// portal's CPU on the tenant list at 100,000 tenants (perf). Mapped pages are the operating
+/// system's file cache, shared and reclaimable, not memory the portal allocates.
+pub const SQLITE_MMAP_SIZE: u64 = 1 << 30;
+
 /// Connections in the SQLite pool: readers run side by side in WAL mode, one writer at a time.
 pub const SQLITE_POOL: u32 = 8;
 
@@ -57,7 +65,11 @@ pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<Databa
     if sqlite {
         // Every pooled connection gets the same settings (a PRAGMA run once would reach only one).
         options.map_sqlx_sqlite_opts(|o: SqliteConnectOptions| {
-            o.foreign_keys(true).journal_mode(SqliteJournalMode::Wal).synchronous(SqliteSynchronous::Normal).busy_timeout(SQLITE_BUSY_TIMEOUT)
+            o.foreign_keys(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .busy_timeout(SQLITE_BUSY_TIMEOUT)
+                .pragma("mmap_size", SQLITE_MMAP_SIZE.to_string())
         });
         // Each connection to `:memory:` is a database of its own: a pool would split it.
         let size = if url.contains(":memory:") { 1 } else { SQLITE_POOL };

@@ -284,3 +284,15 @@ async fn every_postgres_connection_of_the_pool_plans_pages_without_a_parallel_wo
     let answers = futures::future::join_all((0..4).map(|_| ask())).await;
     assert!(answers.iter().all(|a| *a == server::db::PARALLEL_SETUP_COST.to_string()), "{answers:?}");
 }
+
+#[tokio::test]
+async fn every_sqlite_connection_of_the_pool_reads_the_database_through_a_memory_map() {
+    // Several connections at once, so more than the first one of the pool is asked.
+    let db = fresh_db(Backend::Sqlite).await;
+    let ask = || async {
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "PRAGMA mmap_size")).await.unwrap().unwrap();
+        row.try_get::<i64>("", "mmap_size").unwrap()
+    };
+    let answers = futures::future::join_all((0..4).map(|_| ask())).await;
+    assert!(answers.iter().all(|a| *a as u64 == server::db::SQLITE_MMAP_SIZE), "{answers:?}");
+}

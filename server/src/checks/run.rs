@@ -198,17 +198,21 @@ pub async fn history<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: &str, lim
         .await?)
 }
 
-/// The tenant's latest run with its outcomes (the one `latest_check_runs` names, so the tenant
-/// page and the list agree on it).
-pub async fn latest<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: &str) -> ServiceResult<Option<(check_run::Model, Vec<CheckOutcome>)>> {
+/// The latest run of each of `tenants` in each environment it ran in: the runs
+/// `latest_check_runs` names, so the list, the tenant page and the ISV API agree on them.
+pub async fn latest_runs<C: ConnectionTrait>(db: &C, tenants: &[Uuid]) -> ServiceResult<Vec<check_run::Model>> {
     use sea_orm::{QuerySelect, QueryTrait};
     let latest = latest_check_run::Entity::find()
         .select_only()
         .column(latest_check_run::Column::RunId)
-        .filter(latest_check_run::Column::TenantId.eq(tenant_id))
-        .filter(latest_check_run::Column::Environment.eq(env))
+        .filter(latest_check_run::Column::TenantId.is_in(tenants.to_vec()))
         .into_query();
-    let run = check_run::Entity::find().filter(check_run::Column::Id.in_subquery(latest)).one(db).await?;
+    Ok(check_run::Entity::find().filter(check_run::Column::Id.in_subquery(latest)).all(db).await?)
+}
+
+/// The tenant's latest run in `env` with its outcomes (see [`latest_runs`]).
+pub async fn latest<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: &str) -> ServiceResult<Option<(check_run::Model, Vec<CheckOutcome>)>> {
+    let run = latest_runs(db, &[tenant_id]).await?.into_iter().find(|r| r.environment == env);
     match run {
         Some(r) => {
             let outcomes = outcomes_of(db, r.id).await?;

@@ -20,7 +20,7 @@ use uuid::Uuid;
 use super::model::*;
 use super::problem::Problem;
 use crate::api_clients::ApiCaller;
-use crate::db::entities::{check_result, check_run, consent_grant, consent_state, latest_check_run, system_user, tenant};
+use crate::db::entities::{check_result, check_run, consent_grant, consent_state, system_user, tenant};
 use crate::error::ServiceResult;
 
 /// The default and the largest page size.
@@ -182,7 +182,7 @@ async fn assemble<C: ConnectionTrait>(db: &C, portal_url: &url::Url, rows: Vec<t
     {
         grants.entry(key(g.tenant_id, &g.environment)).or_insert(g);
     }
-    let runs: HashMap<(Uuid, String), check_run::Model> = latest_runs(db, &ids).await?.into_iter().map(|r| (key(r.tenant_id, &r.environment), r)).collect();
+    let runs: HashMap<(Uuid, String), check_run::Model> = crate::checks::run::latest_runs(db, &ids).await?.into_iter().map(|r| (key(r.tenant_id, &r.environment), r)).collect();
     let run_ids: Vec<Uuid> = runs.values().map(|r| r.id).collect();
     let mut failing: HashMap<Uuid, Vec<String>> = HashMap::new();
     if !run_ids.is_empty() {
@@ -241,17 +241,6 @@ async fn assemble<C: ConnectionTrait>(db: &C, portal_url: &url::Url, rows: Vec<t
             })
         })
         .collect()
-}
-
-/// The latest run of each tenant among `ids` in each environment (`latest_check_runs`).
-async fn latest_runs<C: ConnectionTrait>(db: &C, ids: &[Uuid]) -> ServiceResult<Vec<check_run::Model>> {
-    use sea_orm::QueryTrait;
-    let latest = latest_check_run::Entity::find()
-        .select_only()
-        .column(latest_check_run::Column::RunId)
-        .filter(latest_check_run::Column::TenantId.is_in(ids.to_vec()))
-        .into_query();
-    Ok(check_run::Entity::find().filter(check_run::Column::Id.in_subquery(latest)).all(db).await?)
 }
 
 /// What staff do for a tenant that is not ready, with the portal page where they do it.

@@ -17,6 +17,26 @@ fn sla() -> server::config::OnboardingSla {
     server::config::OnboardingSla::default()
 }
 
+/// A scheduled run of `tenant` in `demo` that started now and has not finished; its id.
+async fn seed_running_run(db: &sea_orm::DatabaseConnection, tenant: Uuid) -> Uuid {
+    use sea_orm::{ActiveModelTrait, Set};
+    let id = Uuid::new_v4();
+    server::db::entities::check_run::ActiveModel {
+        id: Set(id),
+        tenant_id: Set(tenant),
+        environment: Set("demo".into()),
+        trigger: Set("scheduled".into()),
+        requested_by: Set("scheduler".into()),
+        started_at: Set(chrono::Utc::now()),
+        finished_at: Set(None),
+        overall: Set(None),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    id
+}
+
 async fn slugs(db: &sea_orm::DatabaseConnection, who: &app::auth::StaffPrincipal, query: TenantQuery) -> Vec<String> {
     let page = server::tenants::page(db, who, &query, &sla()).await.unwrap();
     assert_eq!(page.total as usize, page.items.len(), "one page holds them all here");
@@ -25,7 +45,6 @@ async fn slugs(db: &sea_orm::DatabaseConnection, who: &app::auth::StaffPrincipal
 
 on_both_databases! {
     async fn each_setup_check_failing_check_and_manager_option_lists_exactly_what_its_count_says(backend) {
-        use sea_orm::{ActiveModelTrait, Set};
         let t = TestApp::with(backend, test_config()).await;
         let (db, w) = (&t.portal.db, &t.world);
         let actor = server::audit::Actor::system("test");
@@ -43,19 +62,7 @@ on_both_databases! {
         // Failed once, passes now: only the latest run counts.
         seed_run(db, healed, 120, &[(CheckId::ConnectConfiguration, CheckStatus::Fail)]).await;
         seed_run(db, healed, 30, &[]).await;
-        server::db::entities::check_run::ActiveModel {
-            id: Set(Uuid::new_v4()),
-            tenant_id: Set(running),
-            environment: Set("demo".into()),
-            trigger: Set("scheduled".into()),
-            requested_by: Set("scheduler".into()),
-            started_at: Set(chrono::Utc::now()),
-            finished_at: Set(None),
-            overall: Set(None),
-        }
-        .insert(db)
-        .await
-        .unwrap();
+        seed_running_run(db, running).await;
 
         let admin = viewer(w.admin, Role::Admin);
         let page = server::tenants::page(db, &admin, &TenantQuery::default(), &sla()).await.unwrap();
@@ -188,7 +195,7 @@ async fn latest_both_ways(db: &sea_orm::DatabaseConnection, tenant: Uuid) -> (Op
 
 on_both_databases! {
     async fn the_latest_run_the_list_reads_follows_every_write_to_the_runs(backend) {
-        use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+        use sea_orm::EntityTrait;
         use server::db::entities::{check_run, latest_check_run, tenant};
         let t = TestApp::with(backend, test_config()).await;
         let (db, w) = (&t.portal.db, &t.world);
@@ -208,25 +215,11 @@ on_both_databases! {
 
         // A scheduled run that starts, and a worker that dies: the running run is the latest until
         // the scheduler closes it as abandoned (a raw UPDATE, not the run service).
-        let started = chrono::Utc::now();
-        let running = Uuid::new_v4();
-        check_run::ActiveModel {
-            id: Set(running),
-            tenant_id: Set(id),
-            environment: Set("demo".into()),
-            trigger: Set("scheduled".into()),
-            requested_by: Set("scheduler".into()),
-            started_at: Set(started),
-            finished_at: Set(None),
-            overall: Set(None),
-        }
-        .insert(db)
-        .await
-        .unwrap();
+        let running = seed_running_run(db, id).await;
         assert_eq!(agree("a running run").await, Some((running, None)));
         let admin = viewer(w.admin, Role::Admin);
         assert_eq!(slugs(db, &admin, TenantQuery { check: Some(CheckFilter::Running), ..Default::default() }).await, ["globex"]);
-        server::checks::scheduler::close_abandoned(db, id, "demo", started).await.unwrap();
+        server::checks::scheduler::close_abandoned(db, id, "demo", chrono::Utc::now()).await.unwrap();
         assert_eq!(agree("closed as abandoned").await, Some((running, Some("abandoned".into()))));
         assert_eq!(slugs(db, &admin, TenantQuery { check: Some(CheckFilter::Abandoned), ..Default::default() }).await, ["globex"]);
 

@@ -273,26 +273,26 @@ on_both_databases! {
     }
 }
 
+/// What `sql` answers in `column` on four pooled connections asked at once (so more than the
+/// first connection the pool opened answers).
+async fn on_four_connections<T: sea_orm::TryGetable>(db: &sea_orm::DatabaseConnection, sql: &str, column: &str) -> Vec<T> {
+    let ask = || async {
+        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), sql)).await.unwrap().unwrap();
+        row.try_get::<T>("", column).unwrap()
+    };
+    futures::future::join_all((0..4).map(|_| ask())).await
+}
+
 #[tokio::test]
 async fn every_postgres_connection_of_the_pool_plans_pages_without_a_parallel_worker() {
-    // Several connections at once, so more than the first one of the pool is asked.
     let db = fresh_db(Backend::Postgres).await;
-    let ask = || async {
-        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "SHOW parallel_setup_cost")).await.unwrap().unwrap();
-        row.try_get::<String>("", "parallel_setup_cost").unwrap()
-    };
-    let answers = futures::future::join_all((0..4).map(|_| ask())).await;
+    let answers: Vec<String> = on_four_connections(&db, "SHOW parallel_setup_cost", "parallel_setup_cost").await;
     assert!(answers.iter().all(|a| *a == server::db::PARALLEL_SETUP_COST.to_string()), "{answers:?}");
 }
 
 #[tokio::test]
 async fn every_sqlite_connection_of_the_pool_reads_the_database_through_a_memory_map() {
-    // Several connections at once, so more than the first one of the pool is asked.
     let db = fresh_db(Backend::Sqlite).await;
-    let ask = || async {
-        let row = db.query_one_raw(sea_orm::Statement::from_string(db.get_database_backend(), "PRAGMA mmap_size")).await.unwrap().unwrap();
-        row.try_get::<i64>("", "mmap_size").unwrap()
-    };
-    let answers = futures::future::join_all((0..4).map(|_| ask())).await;
+    let answers: Vec<i64> = on_four_connections(&db, "PRAGMA mmap_size", "mmap_size").await;
     assert!(answers.iter().all(|a| *a as u64 == server::db::SQLITE_MMAP_SIZE), "{answers:?}");
 }

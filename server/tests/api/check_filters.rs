@@ -248,13 +248,18 @@ on_both_databases! {
         let newest = seed_run(db, w.tenant_a, 60, &[(CheckId::ConnectDelivery, CheckStatus::Fail)]).await;
         seed_run(db, w.tenant_b, 30, &[]).await;
         let before = (latest_both_ways(db, w.tenant_a).await, latest_both_ways(db, w.tenant_b).await);
-        // Back to just before the migration that made the table, whatever came after it.
+        // Back to just before the migration that made the table, whatever came after it, and
+        // forward again, on one connection: a pooled SQLite connection keeps the schema it last
+        // read, so a CREATE INDEX parsed on a connection that had seen the index before another
+        // one dropped it fails with "already exists" (SQLite re-reads a stale schema when a
+        // statement names a missing object, not when it creates one that seems to exist).
         let all = migrations::Migrator::migrations();
         let at = all.iter().position(|m| m.name() == "m20261207_000016_latest_check_runs").expect("the migration exists");
-        migrations::Migrator::down(db, Some((all.len() - at) as u32)).await.unwrap();
-        use sea_orm::ConnectionTrait;
-        assert!(db.execute_unprepared("SELECT 1 FROM latest_check_runs").await.is_err(), "rolled back past it");
-        migrations::Migrator::up(db, None).await.unwrap();
+        let txn = server::db::begin(db).await.unwrap();
+        migrations::Migrator::down(&txn, Some((all.len() - at) as u32)).await.unwrap();
+        assert!(!migrations::SchemaManager::new(&txn).has_table("latest_check_runs").await.unwrap(), "rolled back past it");
+        migrations::Migrator::up(&txn, None).await.unwrap();
+        txn.commit().await.unwrap();
         let after = (latest_both_ways(db, w.tenant_a).await, latest_both_ways(db, w.tenant_b).await);
         assert_eq!(after, before);
         assert_eq!(after.0.0.unwrap(), (newest, Some("fail".into())));

@@ -119,13 +119,7 @@ fn TenantList() -> impl IntoView {
                             let list = StoredValue::new(page.items);
                             let visible = move || {
                                 let needle = filter.get().trim().to_lowercase();
-                                list.read_value().iter()
-                                    .filter(|t| needle.is_empty()
-                                        || t.display_name.to_lowercase().contains(&needle)
-                                        || t.slug.contains(&needle)
-                                        || t.contact_email.contains(&needle))
-                                    .cloned()
-                                    .collect::<Vec<_>>()
+                                list.read_value().iter().filter(|t| row_matches(t, &needle)).cloned().collect::<Vec<_>>()
                             };
                             let archived = tenant_query().include_archived;
                             // The list hydrates after the page: text typed into the filter before
@@ -191,6 +185,25 @@ fn TenantList() -> impl IntoView {
                                     </tbody>
                                 </table>
                                 </div>
+                                // The filter narrows only the rows on this page; with thousands of
+                                // tenants the one wanted is usually on another page, so say so and
+                                // offer the server-side search under the same filters.
+                                {move || {
+                                    let needle = filter.get().trim().to_owned();
+                                    // `try_`: on leaving the page the filter may change after this
+                                    // page's rows were disposed; then there is nothing to say.
+                                    let lower = needle.to_lowercase();
+                                    let none = list.try_with_value(|rows| !rows.iter().any(|t| row_matches(t, &lower)))?;
+                                    (!needle.is_empty() && none).then(|| {
+                                        let search = TenantQuery { q: Some(needle.clone()), after: None, ..tenant_query() };
+                                        view! {
+                                            <p class="empty" data-testid="filter-no-match">
+                                                {format!("No tenant on this page matches “{needle}”. ")}
+                                                <a href=format!("/tenants?{}", search.url_params(None))>"Search all tenants"</a>
+                                            </p>
+                                        }
+                                    })
+                                }}
                                 <nav class="pager" aria-label="Pages">
                                     {first.then(|| view! { <a href=link(None, archived)>"First page"</a> })}
                                     {next.map(|n| view! { <a rel="next" href=link(Some(&n), archived)>"Next page"</a> })}
@@ -202,6 +215,12 @@ fn TenantList() -> impl IntoView {
             </Suspense>
         </section>
     }
+}
+
+/// Whether a row of the list's page passes the in-page Filter box (`needle` lower-cased; empty
+/// passes everything).
+fn row_matches(t: &TenantSummary, needle: &str) -> bool {
+    needle.is_empty() || t.display_name.to_lowercase().contains(needle) || t.slug.contains(needle) || t.contact_email.contains(needle)
 }
 
 /// The consent receipts (who granted, mode, scopes, organization, when, how verified) of exactly

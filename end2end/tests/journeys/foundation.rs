@@ -62,6 +62,8 @@ async fn only_signed_in_staff_create_a_tenant_and_only_with_a_valid_unused_slug_
     check::tenant_count_is(page, "1 of 1 tenants").await;
     action::filter_tenants(page, "zzz-no-match").await;
     check::tenant_count_is(page, "0 of 1 tenants").await;
+    // The filter reads only this page, so an empty result points to the search of every tenant.
+    check::page_shows(page, "No tenant on this page matches “zzz-no-match”. Search all tenants").await;
     screenshot(page, "foundation-tenant-list").await;
 
     // The consent-state filter counts it as not started; choosing "Verified" lists nothing.

@@ -11,7 +11,7 @@ use uuid::Uuid;
 
 use crate::on_both_databases;
 use crate::overrides::{seed_run, viewer};
-use crate::support::{TestApp, tenant_input, test_config};
+use crate::support::{TestApp, roll_back_and_reapply, slugs, tenant_input, test_config};
 
 fn sla() -> server::config::OnboardingSla {
     server::config::OnboardingSla::default()
@@ -35,12 +35,6 @@ async fn seed_running_run(db: &sea_orm::DatabaseConnection, tenant: Uuid) -> Uui
     .await
     .unwrap();
     id
-}
-
-async fn slugs(db: &sea_orm::DatabaseConnection, who: &app::auth::StaffPrincipal, query: TenantQuery) -> Vec<String> {
-    let page = server::tenants::page(db, who, &query, &sla()).await.unwrap();
-    assert_eq!(page.total as usize, page.items.len(), "one page holds them all here");
-    page.items.into_iter().map(|t| t.slug).collect()
 }
 
 on_both_databases! {
@@ -248,18 +242,10 @@ on_both_databases! {
         let newest = seed_run(db, w.tenant_a, 60, &[(CheckId::ConnectDelivery, CheckStatus::Fail)]).await;
         seed_run(db, w.tenant_b, 30, &[]).await;
         let before = (latest_both_ways(db, w.tenant_a).await, latest_both_ways(db, w.tenant_b).await);
-        // Back to just before the migration that made the table, whatever came after it, and
-        // forward again, on one connection: a pooled SQLite connection keeps the schema it last
-        // read, so a CREATE INDEX parsed on a connection that had seen the index before another
-        // one dropped it fails with "already exists" (SQLite re-reads a stale schema when a
-        // statement names a missing object, not when it creates one that seems to exist).
+        // Back to just before the migration that made the table, whatever came after it.
         let all = migrations::Migrator::migrations();
         let at = all.iter().position(|m| m.name() == "m20261207_000016_latest_check_runs").expect("the migration exists");
-        let txn = server::db::begin(db).await.unwrap();
-        migrations::Migrator::down(&txn, Some((all.len() - at) as u32)).await.unwrap();
-        assert!(!migrations::SchemaManager::new(&txn).has_table("latest_check_runs").await.unwrap(), "rolled back past it");
-        migrations::Migrator::up(&txn, None).await.unwrap();
-        txn.commit().await.unwrap();
+        roll_back_and_reapply(db, Some((all.len() - at) as u32), "latest_check_runs").await;
         let after = (latest_both_ways(db, w.tenant_a).await, latest_both_ways(db, w.tenant_b).await);
         assert_eq!(after, before);
         assert_eq!(after.0.0.unwrap(), (newest, Some("fail".into())));

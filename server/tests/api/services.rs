@@ -176,16 +176,8 @@ on_both_databases! {
 
 on_both_databases! {
     async fn every_migration_rolls_back_and_reapplies(backend) {
-        use migrations::MigratorTrait;
         let db = fresh_db(backend).await;
-        // On one connection: another pooled SQLite connection would still see the dropped
-        // schema and refuse to create it again ("already exists"; see the latest-runs migration
-        // test in check_filters.rs).
-        let txn = server::db::begin(&db).await.unwrap();
-        migrations::Migrator::down(&txn, None).await.unwrap();
-        assert!(!migrations::SchemaManager::new(&txn).has_table("tenants").await.unwrap(), "every table dropped");
-        migrations::Migrator::up(&txn, None).await.unwrap();
-        txn.commit().await.unwrap();
+        crate::support::roll_back_and_reapply(&db, None, "tenants").await;
         seed(&db).await;
     }
 }

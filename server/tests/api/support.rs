@@ -148,6 +148,28 @@ pub async fn seed(db: &DatabaseConnection) -> World {
     World { admin, config_staff, manager_a, manager_b, tenant_a, tenant_b }
 }
 
+/// The slugs of the tenants `who` sees on the list for `query`, in list order (a test's tenants
+/// fit on one page, which this checks).
+pub async fn slugs(db: &DatabaseConnection, who: &app::auth::StaffPrincipal, query: app::tenants::api::TenantQuery) -> Vec<String> {
+    let page = server::tenants::page(db, who, &query, &server::config::OnboardingSla::default()).await.unwrap();
+    assert_eq!(page.total as usize, page.items.len(), "one page holds them all here");
+    page.items.into_iter().map(|t| t.slug).collect()
+}
+
+/// Rolls back the last `steps` migrations (all with `None`), checks that `gone` no longer exists,
+/// and migrates up again, all on one connection: a pooled SQLite connection keeps the schema it
+/// last read, so a CREATE parsed on a connection that saw the object before another one dropped
+/// it fails with "already exists" (SQLite re-reads a stale schema when a statement names a
+/// missing object, not when it creates one that seems to exist).
+pub async fn roll_back_and_reapply(db: &DatabaseConnection, steps: Option<u32>, gone: &str) {
+    use migrations::MigratorTrait;
+    let txn = server::db::begin(db).await.unwrap();
+    migrations::Migrator::down(&txn, steps).await.unwrap();
+    assert!(!migrations::SchemaManager::new(&txn).has_table(gone).await.unwrap(), "rolled back past {gone}");
+    migrations::Migrator::up(&txn, None).await.unwrap();
+    txn.commit().await.unwrap();
+}
+
 /// A valid tenant input with this slug.
 pub fn tenant_input(slug: &str, manager: Option<Uuid>) -> TenantInput {
     TenantInput {

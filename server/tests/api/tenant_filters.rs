@@ -10,7 +10,7 @@ use sea_orm::{ActiveModelTrait, Set};
 use uuid::Uuid;
 
 use crate::on_both_databases;
-use crate::support::{TestApp, test_config, tenant_input};
+use crate::support::{TestApp, slugs, test_config, tenant_input};
 
 fn viewer(id: Uuid, role: Role) -> StaffPrincipal {
     StaffPrincipal { id, email: "viewer@isv.test".into(), role }
@@ -49,12 +49,6 @@ async fn pin_system_user(db: &sea_orm::DatabaseConnection, tenant: Uuid, email: 
     .insert(db)
     .await
     .unwrap();
-}
-
-async fn slugs(db: &sea_orm::DatabaseConnection, who: &StaffPrincipal, query: TenantQuery) -> Vec<String> {
-    let page = server::tenants::page(db, who, &query, &server::config::OnboardingSla::default()).await.unwrap();
-    assert_eq!(page.total as usize, page.items.len(), "one page holds them all here");
-    page.items.into_iter().map(|t| t.slug).collect()
 }
 
 on_both_databases! {

@@ -99,31 +99,15 @@ pub async fn record<C: ConnectionTrait>(db: &C, event: Event<'_>) -> ServiceResu
     Ok(())
 }
 
-/// Every event of a tenant, newest first (for audits and tests; pages use
-/// [`recent_for_tenant`]).
+/// Every event of a tenant, newest first (for audits and tests; the tenant page reads them a
+/// page at a time through its timeline, `crate::timeline`).
 pub async fn for_tenant<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<Vec<AuditEventView>> {
-    recent_for_tenant(db, tenant_id, &[], None).await
-}
-
-/// How many of a tenant's events its page shows (the newest); older ones stay in the table.
-pub const PAGE_EVENTS: u64 = 50;
-
-/// A tenant's newest events, at most `limit` (all with `None`), optionally only actions starting with one of
-/// `prefixes` (filtered in the query, on the `(tenant_id, id)` index).
-pub async fn recent_for_tenant<C: ConnectionTrait>(db: &C, tenant_id: Uuid, prefixes: &[&str], limit: Option<u64>) -> ServiceResult<Vec<AuditEventView>> {
-    let mut query = audit_event::Entity::find().filter(audit_event::Column::TenantId.eq(tenant_id));
-    if !prefixes.is_empty() {
-        let mut any = sea_orm::Condition::any();
-        for p in prefixes {
-            any = any.add(audit_event::Column::Action.starts_with(*p));
-        }
-        query = query.filter(any);
-    }
-    let rows = query.order_by_desc(audit_event::Column::Id).limit(limit).all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(view)
-        .collect())
+    let rows = audit_event::Entity::find()
+        .filter(audit_event::Column::TenantId.eq(tenant_id))
+        .order_by_desc(audit_event::Column::Id)
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(view).collect())
 }
 
 /// The events `viewer` may see that match `query` (its cursor ignored): every event for staff

@@ -5,7 +5,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use validator::Validate;
 
-use crate::audit::AuditEventView;
 use crate::environment::Environment;
 
 /// Where a tenant's consent stands in one environment.
@@ -215,8 +214,6 @@ pub struct TenantConsentView {
     pub receipt: Option<ConsentReceipt>,
     pub system_user: Option<SystemUserView>,
     pub last_verification: Option<VerificationView>,
-    /// Consent state changes, newest first.
-    pub history: Vec<AuditEventView>,
     pub invites: Vec<InviteView>,
     /// The customer's open request for a fresh link (made after the newest invite was issued).
     #[serde(default)]

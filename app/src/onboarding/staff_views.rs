@@ -1,4 +1,5 @@
-//! The consent panel on the tenant page: state, receipt, system user, history, invites.
+//! The consent panel on the tenant page: state, receipt, system user, invites, and links to their
+//! history in the page's timeline.
 
 use leptos::prelude::*;
 use uuid::Uuid;
@@ -6,7 +7,7 @@ use uuid::Uuid;
 use super::api::*;
 use super::model::*;
 use super::wizard_views::{SystemUserFacts, VerificationResult};
-use crate::audit::describe_action;
+use crate::tenants::timeline::{TimelineKind, TimelineQuery};
 use crate::components::{ErrorNotice, format_time};
 use crate::error::AppError;
 
@@ -147,24 +148,22 @@ pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
                                 <p class="notice ok" role="status">{format!("{n} wizard session(s) ended.")}</p>
                             })}
                         })}
-                        <h3>"Consent history"</h3>
-                        <ol class="events" data-testid="consent-history">
-                            {c.history.into_iter().map(|e| {
-                                let detail = e.after.as_ref().and_then(|a| a.get("state")).and_then(|s| s.as_str()).map(str::to_owned);
-                                view! {
-                                    <li>
-                                        <span class="what">{describe_action(&e.action)}{detail.map(|d| format!(": {d}"))}</span>
-                                        <span class="who">" by " {e.actor_label}</span>
-                                        <time>{format_time(e.occurred_at)}</time>
-                                    </li>
-                                }
-                            }).collect_view()}
-                        </ol>
+                        // The history is the page's timeline, shown once: these open it on
+                        // the kinds this panel is about.
+                        <p class="hint" data-testid="consent-history">"History: "
+                            <a href=history_link(c.tenant_id, TimelineKind::Consent)>"consent"</a>" · "
+                            <a href=history_link(c.tenant_id, TimelineKind::Invites)>"invites"</a>
+                            " (in the timeline below)"</p>
                       </section>
                     }.into_any()
                 })}
             </Suspense>
     }
+}
+
+/// The tenant page with its timeline showing only `kind`, scrolled to it.
+fn history_link(tenant_id: Uuid, kind: TimelineKind) -> String {
+    format!("{}#timeline", TimelineQuery { kind: Some(kind), older: None }.link(tenant_id, None))
 }
 
 fn copy_to_clipboard(text: &str) {

@@ -150,9 +150,9 @@ pub async fn notify<C: ConnectionTrait>(db: &C, session_hash: &str, tenant_id: U
     update_progress(db, session_hash, tenant_id, env, ProgressUpdate { notice: Some(Some(notice)), ..Default::default() }).await
 }
 
-/// What staff see of a tenant's consent: state, receipt, system user, last verification, the
-/// consent history and the invites. `configured` says whether the tenant's environment is set up
-/// on this portal.
+/// What staff see of a tenant's consent: state, receipt, system user, last verification and the
+/// invites. `configured` says whether the tenant's environment is set up on this portal. Its
+/// history is the tenant's timeline (`crate::timeline`), which the page shows once.
 pub async fn tenant_consent_view<C: ConnectionTrait>(
     db: &C,
     viewer: &app::auth::StaffPrincipal,
@@ -162,7 +162,6 @@ pub async fn tenant_consent_view<C: ConnectionTrait>(
     let t = crate::scope::visible(db, viewer, tenant_id).await?;
     let env = t.environment()?;
     let su = system_user(db, tenant_id, env).await?;
-    let history = crate::audit::recent_for_tenant(db, tenant_id, &["consent.state_changed", "invite."], Some(crate::audit::PAGE_EVENTS)).await?;
     let invites = super::invites::list(db, tenant_id).await?;
     Ok(app::onboarding::model::TenantConsentView {
         tenant_id,
@@ -172,7 +171,6 @@ pub async fn tenant_consent_view<C: ConnectionTrait>(
         receipt: latest_grant(db, tenant_id, env).await?.as_ref().map(receipt_view).transpose()?,
         last_verification: su.as_ref().and_then(last_verification),
         system_user: su.as_ref().map(system_user_view),
-        history,
         link_request: super::invites::open_link_request(&invites),
         invites,
         can_manage: viewer.role.manages_tenants(),

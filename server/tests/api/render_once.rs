@@ -99,6 +99,13 @@ async fn every_page_embeds_each_resource_payload_at_most_once() {
     let manager_b = (t.world.manager_b.to_string(), "email", "am-b@isv.test");
     let created = server::audit::for_tenant(&t.portal.db, a).await.unwrap().into_iter().find(|e| e.action == "tenant.created").unwrap();
     let tenant_a_created = (created.id.to_string(), "action", "tenant.created");
+    // An invite's audit event: the consent panel once listed its own copy of the consent and
+    // invite events beside the timeline's, so the tenant page carried this record twice.
+    server::onboarding::invites::issue(&t.portal.db, &server::audit::Actor::system("test"), None, a, &t.portal.config.public_url, chrono::Duration::hours(1))
+        .await
+        .unwrap();
+    let issued = server::audit::for_tenant(&t.portal.db, a).await.unwrap().into_iter().find(|e| e.action == "invite.issued").unwrap();
+    let tenant_a_invited = (issued.id.to_string(), "action", "invite.issued");
     let hook = server::webhooks::endpoints::create(
         &t.portal.db,
         &t.portal.keyring,
@@ -121,6 +128,7 @@ async fn every_page_embeds_each_resource_payload_at_most_once() {
         (format!("/tenants/{a}"), &config, &tenant_a, "consent-panel"),
         // The timeline's payload: the tenant's first audit event, once.
         (format!("/tenants/{a}"), &config, &tenant_a_created, "Tenant created"),
+        (format!("/tenants/{a}"), &config, &tenant_a_invited, "consent-history"),
         (format!("/tenants/{a}?timeline=other"), &config, &tenant_a_created, "Tenant created"),
         (format!("/tenants/{a}/edit"), &config, &tenant_a, "Save changes"),
         ("/tenants/new".to_owned(), &config, &manager_b, "Create tenant"),

@@ -370,6 +370,9 @@ pub struct EnvironmentOverview {
     /// Tenants with an override in force (on their consent or a setup check).
     #[serde(default)]
     pub overridden: u64,
+    /// Tenants whose latest setup check fails each check, for every check (zero included).
+    #[serde(default)]
+    pub failing: Vec<(crate::checks::CheckId, u64)>,
 }
 
 impl EnvironmentOverview {

@@ -1,6 +1,6 @@
 //! The staff overview: per environment the onboarding funnel with step conversion, who needs
-//! attention and why, who is stuck past the SLA, how many carry a manual override, and the
-//! latest activity. Every number links to
+//! attention and why, who is stuck past the SLA, how many carry a manual override, which setup
+//! checks fail and for how many tenants, and the latest activity. Every number links to
 //! the tenant list filtered to exactly those tenants; the funnel chart is an inline SVG drawn on
 //! the server, with the same numbers in the table beside it.
 
@@ -8,6 +8,7 @@ use leptos::prelude::*;
 
 use super::api::{EnvironmentOverview, TenantQuery, tenant_overview};
 use crate::audit::describe_action;
+use crate::checks::CheckId;
 use crate::components::{LoadError, RequireStaff, format_time};
 use crate::onboarding::model::ConsentState;
 
@@ -57,7 +58,8 @@ pub fn OverviewPage() -> impl IntoView {
     }
 }
 
-/// One environment: its funnel, who needs attention by reason, revoked and stuck tenants.
+/// One environment: its funnel, who needs attention by reason, revoked, stuck and overridden
+/// tenants, and the failing setup checks.
 #[component]
 fn EnvironmentCard(env: EnvironmentOverview) -> impl IntoView {
     let environment = env.environment;
@@ -78,6 +80,7 @@ fn EnvironmentCard(env: EnvironmentOverview) -> impl IntoView {
         .collect();
     let chart_label = funnel.iter().map(|(s, n)| format!("{}: {n}", s.label())).collect::<Vec<_>>().join(", ");
     let rows = funnel.len();
+    let failing: Vec<(CheckId, u64)> = env.failing.iter().copied().filter(|(_, n)| *n > 0).collect();
     view! {
         <article class="env-card" data-testid=format!("overview-{}", environment.as_str())>
             <h2>{environment.label()}</h2>
@@ -124,6 +127,20 @@ fn EnvironmentCard(env: EnvironmentOverview) -> impl IntoView {
                     title="Consent or a setup check accepted manually by staff, until the override expires">
                     {env.overridden} " overridden"</a>
             </p>
+            <h3>"Failing setup checks"</h3>
+            // Per check, the tenants whose latest run fails it (a tenant may fail several).
+            {if failing.is_empty() {
+                view! { <p class="muted" data-testid=format!("failing-checks-{}", environment.as_str())>"No tenant's latest setup check fails."</p> }.into_any()
+            } else {
+                view! {
+                    <ul class="plain" data-testid=format!("failing-checks-{}", environment.as_str())>
+                        {failing.into_iter().map(|(check, n)| view! {
+                            <li><a href=list(TenantQuery { environment: Some(environment), failing: Some(check), ..Default::default() })>
+                                {format!("{}: {n} {}", check.title(), if n == 1 { "tenant" } else { "tenants" })}</a></li>
+                        }).collect_view()}
+                    </ul>
+                }.into_any()
+            }}
         </article>
     }
 }

@@ -525,6 +525,7 @@ pub async fn overview<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, sla: 
             counts: groups.state_counts(here),
             stuck: groups.count(|g| here(g) && g.stuck),
             overridden: groups.count(|g| here(g) && g.overridden),
+            failing: CheckId::ALL.into_iter().map(|c| (c, groups.count(|g| here(g) && g.failing.contains(&c)))).collect(),
         });
     }
     let recent = audit::log(db, viewer, &app::audit::log::AuditQuery::default(), OVERVIEW_RECENT).await?.items;

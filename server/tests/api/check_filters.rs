@@ -251,3 +251,42 @@ on_both_databases! {
         assert_eq!(after.0.0.unwrap(), (newest, Some("fail".into())));
     }
 }
+
+on_both_databases! {
+    async fn the_overview_counts_each_failing_check_per_environment_as_the_list_filters_it(backend) {
+        let t = TestApp::with(backend, test_config()).await;
+        let (db, w) = (&t.portal.db, &t.world);
+        let actor = server::audit::Actor::system("test");
+        let failing = server::tenants::create(db, &actor, None, tenant_input("failing-co", Some(w.manager_a))).await.unwrap();
+        let warned = server::tenants::create(db, &actor, None, tenant_input("warned-co", None)).await.unwrap();
+        seed_run(db, failing, 60, &[(CheckId::AccountSettings, CheckStatus::Fail), (CheckId::ConnectDelivery, CheckStatus::Fail)]).await;
+        seed_run(db, warned, 60, &[(CheckId::ConnectDelivery, CheckStatus::Warn)]).await;
+        seed_run(db, w.tenant_b, 120, &[(CheckId::ClaimedDomains, CheckStatus::Fail)]).await;
+        seed_run(db, w.tenant_b, 30, &[]).await;
+
+        let admin = viewer(w.admin, Role::Admin);
+        let o = server::tenants::overview(db, &admin, &sla()).await.unwrap();
+        let demo = o.environments.iter().find(|e| e.environment == app::environment::Environment::Demo).unwrap();
+        assert_eq!(demo.failing.len(), CheckId::ALL.len(), "every check, zero included");
+        let nonzero: Vec<(CheckId, u64)> = demo.failing.iter().copied().filter(|(_, n)| *n > 0).collect();
+        assert_eq!(nonzero, [(CheckId::AccountSettings, 1), (CheckId::ConnectDelivery, 1)], "a warning or an old run's failure is not counted");
+        for (check, n) in &demo.failing {
+            let listed = slugs(db, &admin, TenantQuery { environment: Some(app::environment::Environment::Demo), failing: Some(*check), ..Default::default() }).await;
+            assert_eq!(listed.len() as u64, *n, "{check:?}: the number links to exactly these tenants: {listed:?}");
+        }
+        let production = o.environments.iter().find(|e| e.environment == app::environment::Environment::Production).unwrap();
+        assert!(production.failing.iter().all(|(_, n)| *n == 0));
+
+        // An account manager counts only their own tenants.
+        let b = server::tenants::overview(db, &viewer(w.manager_b, Role::AccountManager), &sla()).await.unwrap();
+        assert!(b.environments.iter().all(|e| e.failing.iter().all(|(_, n)| *n == 0)), "manager b has no failing tenant");
+
+        // The page links each number to the list filtered to those tenants.
+        let staff = t.sign_in("config@isv.test").await;
+        let page = t.get("/overview", Some(&staff)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("href=\"/tenants?env=demo&amp;failing=account_settings\""), "{}", page.body);
+        assert!(page.body.contains("Account settings: 1 tenant"));
+        assert!(page.body.contains("data-testid=\"failing-checks-production\""));
+    }
+}

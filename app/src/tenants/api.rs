@@ -631,6 +631,7 @@ mod overview_tests {
             ],
             stuck: 0,
             overridden: 0,
+            failing: Vec::new(),
         };
         let reached: Vec<u64> = env.funnel().into_iter().map(|(_, n)| n).collect();
         assert_eq!(reached, [22, 12, 7, 5, 4]);

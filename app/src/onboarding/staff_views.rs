@@ -7,9 +7,9 @@ use uuid::Uuid;
 use super::api::*;
 use super::model::*;
 use super::wizard_views::{SystemUserFacts, VerificationResult};
-use crate::tenants::timeline::{TimelineKind, TimelineQuery};
 use crate::components::{ErrorNotice, format_time};
 use crate::error::AppError;
+use crate::tenants::timeline::{TimelineKind, TimelineQuery};
 
 /// A plain description of a `needs_attention` reason code.
 pub fn reason_text(code: &str) -> &'static str {
@@ -151,8 +151,8 @@ pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
                         // The history is the page's timeline, shown once: these open it on
                         // the kinds this panel is about.
                         <p class="hint" data-testid="consent-history">"History: "
-                            <a href=history_link(c.tenant_id, TimelineKind::Consent)>"consent"</a>" · "
-                            <a href=history_link(c.tenant_id, TimelineKind::Invites)>"invites"</a>
+                            <a href=history_link(c.tenant_id, TimelineKind::Consent) data-testid="history-consent">"consent"</a>" · "
+                            <a href=history_link(c.tenant_id, TimelineKind::Invites) data-testid="history-invites">"invites"</a>
                             " (in the timeline below)"</p>
                       </section>
                     }.into_any()

@@ -70,6 +70,11 @@ async fn individual_consent_on_the_chosen_account_shows_as_verified_to_staff() {
     action::reload(&b.page).await;
     check::consent_verified_by(&b.page, "mia@initech.example").await;
     screenshot(&b.page, "onboarding-individual-staff").await;
+    // The consent history is the page's one timeline: the consent panel's link opens it on the
+    // consent events (in the browser, without a full page load).
+    action::follow_test_id(&b.page, "history-consent").await;
+    check::arrives_at(&b.page, "**timeline=consent*").await;
+    check::audit_events_mention(&b.page, "Consented (not yet verified) → Verified").await;
 
     // The ISV's backend acts for the new customer: an administrator creates an API key in the
     // portal, and the key gets a DocuSign token for the customer's system user and account.

@@ -282,11 +282,7 @@ pub async fn list_counts<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, qu
         .filter(|(_, n)| *n > 0)
         .collect();
     let others_than_failing = TenantQuery { failing: None, ..query.clone() };
-    let failing_counts = CheckId::ALL
-        .into_iter()
-        .map(|c| (c, groups.count(|g| g.matches(&others_than_failing) && g.failing.contains(&c))))
-        .filter(|(_, n)| *n > 0)
-        .collect();
+    let failing_counts = groups.failing_per_check(|g| g.matches(&others_than_failing)).into_iter().filter(|(_, n)| *n > 0).collect();
     let others_than_manager = TenantQuery { manager: None, ..query.clone() };
     let mut per_manager: Vec<(Option<Uuid>, u64)> = Vec::new();
     for g in groups.0.iter().filter(|g| g.matches(&others_than_manager)) {
@@ -489,6 +485,12 @@ impl Groups {
         self.0.iter().filter(|g| keep(g)).map(|g| g.n).sum()
     }
 
+    /// Tenants whose latest run fails each check, among those that pass `keep`: every check, in
+    /// the order of [`CheckId::ALL`], zero included.
+    fn failing_per_check(&self, keep: impl Fn(&Group) -> bool) -> Vec<(CheckId, u64)> {
+        CheckId::ALL.into_iter().map(|c| (c, self.count(|g| keep(g) && g.failing.contains(&c)))).collect()
+    }
+
     /// Tenants per consent state (and, for those that need attention, reason) among those that
     /// pass `keep`, in the order of [`ConsentState::ALL`].
     fn state_counts(&self, keep: impl Fn(&Group) -> bool) -> Vec<StateCount> {
@@ -525,7 +527,7 @@ pub async fn overview<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, sla: 
             counts: groups.state_counts(here),
             stuck: groups.count(|g| here(g) && g.stuck),
             overridden: groups.count(|g| here(g) && g.overridden),
-            failing: CheckId::ALL.into_iter().map(|c| (c, groups.count(|g| here(g) && g.failing.contains(&c)))).collect(),
+            failing: groups.failing_per_check(here),
         });
     }
     let recent = audit::log(db, viewer, &app::audit::log::AuditQuery::default(), OVERVIEW_RECENT).await?.items;

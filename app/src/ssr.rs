@@ -1,8 +1,10 @@
 //! Server-side glue shared by every server function: the request context the server's middleware
 //! attaches, access to the backend ports, and turning a port's error into the HTTP answer.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
@@ -27,6 +29,28 @@ pub struct RequestCtx {
     pub device_token: Option<String>,
     /// The request id (also in the `x-request-id` response header).
     pub request_id: String,
+    /// What this request's server functions share (shared by the clones of this context).
+    pub memo: RequestMemo,
+}
+
+/// Values a request works out once for all of its server functions. A page's panels are server
+/// functions of their own (the browser also calls each alone, after an action), and rendering the
+/// page calls them side by side: without this each would repeat the same read, such as whether
+/// the staff member may see the tenant. Lives as long as the request, whose one principal every
+/// value is about; never shared between two requests.
+#[derive(Clone, Default)]
+pub struct RequestMemo(Arc<Mutex<HashMap<(TypeId, uuid::Uuid), Arc<dyn Any + Send + Sync>>>>);
+
+impl RequestMemo {
+    /// The slot of type `T` under `key`, made with `T::default()` by whichever caller asks first;
+    /// every caller asking for the same type and key gets the same slot (a `OnceCell`, say, lets
+    /// the first caller compute while the others wait for its answer).
+    pub fn slot<T: Default + Send + Sync + 'static>(&self, key: uuid::Uuid) -> Arc<T> {
+        let mut slots = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let slot = slots.entry((TypeId::of::<T>(), key)).or_insert_with(|| Arc::new(T::default()));
+        // The entry was made for `T` under `TypeId::of::<T>()`, so the cast always succeeds.
+        Arc::clone(slot).downcast::<T>().unwrap_or_else(|_| unreachable!("a memo slot holds the type of its key"))
+    }
 }
 
 /// A customer admin in the wizard: scoped to exactly one tenant.
@@ -46,7 +70,7 @@ impl std::fmt::Debug for RequestCtx {
             .field("device_token", &self.device_token.as_ref().map(|_| "[redacted]"))
             .field("client_ip", &self.client_ip)
             .field("request_id", &self.request_id)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 
@@ -60,6 +84,7 @@ impl RequestCtx {
             client_ip: IpAddr::from([127, 0, 0, 1]),
             device_token: None,
             request_id: request_id.into(),
+            memo: RequestMemo::default(),
         }
     }
 

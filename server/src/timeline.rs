@@ -13,7 +13,6 @@ use std::cmp::Ordering;
 
 use app::audit::describe_action;
 use app::audit::log::changes;
-use app::auth::StaffPrincipal;
 use app::checks::{CheckId, CheckStatus, FixKind, RunOverall, RunTrigger};
 use app::error::AppError;
 use app::onboarding::model::ConsentState;
@@ -35,17 +34,16 @@ pub const WEBHOOK_ACTOR: &str = "Consent Portal (outgoing webhook)";
 /// The actor of an invite that expired.
 pub const EXPIRY_ACTOR: &str = "Consent Portal (link expired)";
 
-/// One page of the timeline of `tenant_id`, if `viewer` may see the tenant (not found otherwise,
-/// like the tenant itself). `now` decides which unused invites have expired.
+/// One page of the timeline of a tenant the viewer may see. `now` decides which unused invites
+/// have expired.
 pub async fn page<C: ConnectionTrait>(
     db: &C,
-    viewer: &StaffPrincipal,
-    tenant_id: Uuid,
+    tenant: &crate::scope::Visible,
     query: &TimelineQuery,
     size: u64,
     now: DateTime<Utc>,
 ) -> ServiceResult<TimelinePage> {
-    crate::scope::visible(db, viewer, tenant_id).await?;
+    let tenant_id = tenant.id;
     let cursor = match query.older.as_deref() {
         None => None,
         Some(text) => Some(TimelineCursor::decode(text).ok_or_else(damaged_cursor)?),

@@ -214,7 +214,11 @@ pub struct TenantConsentView {
     pub receipt: Option<ConsentReceipt>,
     pub system_user: Option<SystemUserView>,
     pub last_verification: Option<VerificationView>,
+    /// The newest invites (the one that may still be pending is always among them).
     pub invites: Vec<InviteView>,
+    /// Whether the tenant has older invites than those listed (they are in the timeline).
+    #[serde(default)]
+    pub older_invites: bool,
     /// The customer's open request for a fresh link (made after the newest invite was issued).
     #[serde(default)]
     pub link_request: Option<DateTime<Utc>>,

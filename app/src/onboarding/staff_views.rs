@@ -133,6 +133,10 @@ pub fn TenantConsentPanel(tenant_id: Uuid) -> impl IntoView {
                                 </tbody>
                             </table></div>
                         })}
+                        {c.older_invites.then(|| view! {
+                            <p class="hint" data-testid="older-invites">"Older invites are in the "
+                                <a href=history_link(c.tenant_id, TimelineKind::Invites)>"invites timeline"</a>"."</p>
+                        })}
                         {c.can_manage.then(|| view! {
                             <ActionForm action=create>
                                 <input type="hidden" name="tenant_id" value=c.tenant_id.to_string() />

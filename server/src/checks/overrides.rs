@@ -229,11 +229,10 @@ pub async fn withdraw<C: sea_orm::TransactionTrait + ConnectionTrait>(
     Ok(())
 }
 
-/// The overrides in force on a tenant `viewer` may see, in subject order.
-pub async fn in_force<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, tenant_id: Uuid) -> ServiceResult<Vec<OverrideView>> {
-    let t = crate::scope::visible(db, viewer, tenant_id).await?;
+/// The overrides in force on a tenant the viewer may see, in subject order.
+pub async fn in_force<C: ConnectionTrait>(db: &C, t: &crate::scope::Visible) -> ServiceResult<Vec<OverrideView>> {
     let now = Utc::now();
-    let mut views = open_rows(db, tenant_id, t.environment()?)
+    let mut views = open_rows(db, t.id, t.environment()?)
         .await?
         .into_iter()
         .filter(|r| r.expires_at > now)

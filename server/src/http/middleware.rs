@@ -140,7 +140,7 @@ pub async fn attach_request_ctx(State(portal): State<Arc<Portal>>, mut req: Requ
     let secure = portal.config.secure_cookies();
     let device_token = cookie_in(&req, secure, sessions::device_token_from_cookie_header);
     let mut ctx =
-        RequestCtx { staff: None, invitee: None, session_token: None, client_ip, device_token, request_id: request_id.clone() };
+        RequestCtx { staff: None, invitee: None, session_token: None, client_ip, device_token, request_id: request_id.clone(), memo: Default::default() };
     let session = (!req.uri().path().starts_with("/pkg/")).then(|| cookie_in(&req, secure, sessions::token_from_cookie_header)).flatten();
     if let Some(token) = session {
         match sessions::resolve(&portal.db, &token, portal.lifetimes(), chrono::Utc::now()).await {

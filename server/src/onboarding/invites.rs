@@ -14,7 +14,7 @@ use app::onboarding::model::{ConsentState, InviteLandingView, InviteStatus, Invi
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionSession,
     TransactionTrait,
 };
 use serde_json::json;
@@ -125,15 +125,19 @@ pub async fn revoke<C: TransactionTrait>(db: &C, actor: &Actor, request_id: Opti
     Ok(())
 }
 
-/// A tenant's invites, newest first.
-pub async fn list<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<Vec<InviteView>> {
+/// A tenant's newest `limit` invites, newest first, and whether it has older ones.
+pub async fn newest<C: ConnectionTrait>(db: &C, tenant_id: Uuid, limit: u64) -> ServiceResult<(Vec<InviteView>, bool)> {
     let now = Utc::now();
-    let rows = invite::Entity::find()
+    let mut rows = invite::Entity::find()
         .filter(invite::Column::TenantId.eq(tenant_id))
         .order_by_desc(invite::Column::CreatedAt)
+        .order_by_desc(invite::Column::Id)
+        .limit(limit + 1)
         .all(db)
         .await?;
-    Ok(rows
+    let older = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    let views = rows
         .into_iter()
         .map(|r| InviteView {
             id: r.id,
@@ -144,7 +148,8 @@ pub async fn list<C: ConnectionTrait>(db: &C, tenant_id: Uuid) -> ServiceResult<
             used_at: r.used_at,
             link_requested_at: r.link_requested_at,
         })
-        .collect())
+        .collect();
+    Ok((views, older))
 }
 
 /// The customer's open request for a fresh link: the newest request made after the newest

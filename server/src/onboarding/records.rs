@@ -150,19 +150,23 @@ pub async fn notify<C: ConnectionTrait>(db: &C, session_hash: &str, tenant_id: U
     update_progress(db, session_hash, tenant_id, env, ProgressUpdate { notice: Some(Some(notice)), ..Default::default() }).await
 }
 
-/// What staff see of a tenant's consent: state, receipt, system user, last verification and the
-/// invites. `configured` says whether the tenant's environment is set up on this portal. Its
-/// history is the tenant's timeline (`crate::timeline`), which the page shows once.
+/// How many of a tenant's invites the consent panel lists, newest first. Issuing an invite
+/// revokes the pending one, so the one invite staff can still act on is always among them; the
+/// rest are in the timeline.
+pub const INVITES_SHOWN: u64 = 10;
+
+/// What staff see of the consent of a tenant they may see: state, receipt, system user, last
+/// verification and the invites. `configured` says whether the tenant's environment is set up on
+/// this portal. Its history is the tenant's timeline (`crate::timeline`), which the page shows once.
 pub async fn tenant_consent_view<C: ConnectionTrait>(
     db: &C,
     viewer: &app::auth::StaffPrincipal,
-    tenant_id: Uuid,
+    t: &crate::scope::Visible,
     configured: impl FnOnce(Environment) -> bool,
 ) -> ServiceResult<app::onboarding::model::TenantConsentView> {
-    let t = crate::scope::visible(db, viewer, tenant_id).await?;
-    let env = t.environment()?;
+    let (tenant_id, env) = (t.id, t.environment()?);
     let su = system_user(db, tenant_id, env).await?;
-    let invites = super::invites::list(db, tenant_id).await?;
+    let (invites, older_invites) = super::invites::newest(db, tenant_id, INVITES_SHOWN).await?;
     Ok(app::onboarding::model::TenantConsentView {
         tenant_id,
         environment: env,
@@ -173,6 +177,7 @@ pub async fn tenant_consent_view<C: ConnectionTrait>(
         system_user: su.as_ref().map(system_user_view),
         link_request: super::invites::open_link_request(&invites),
         invites,
+        older_invites,
         can_manage: viewer.role.manages_tenants(),
     })
 }

@@ -22,8 +22,10 @@ impl Portal {
     async fn check_scope(&self, ctx: &RequestCtx, scope: CheckScope, read_only: bool) -> AppResult<(Uuid, Environment, Actor)> {
         match scope {
             CheckScope::Staff(tenant_id) => {
-                let staff = if read_only { ctx.require_staff()? } else { ctx.require_role(MANAGERS)? };
-                let t = done(ctx, crate::scope::visible(&self.db, staff, tenant_id).await)?;
+                if !read_only {
+                    ctx.require_role(MANAGERS)?;
+                }
+                let t = crate::scope::visible_in_request(&self.db, ctx, tenant_id).await?;
                 Ok((tenant_id, done(ctx, t.environment())?, Actor::of(ctx)))
             }
             CheckScope::Invitee => {

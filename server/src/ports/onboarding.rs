@@ -18,7 +18,8 @@ use crate::tenants::environment_of;
 impl OnboardingPort for Portal {
     async fn tenant_consent(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<TenantConsentView> {
         let viewer = ctx.require_staff()?;
-        done(ctx, records::tenant_consent_view(&self.db, viewer, tenant_id, |env| self.deps(env).is_some()).await)
+        let t = crate::scope::visible_in_request(&self.db, ctx, tenant_id).await?;
+        done(ctx, records::tenant_consent_view(&self.db, viewer, &t, |env| self.deps(env).is_some()).await)
     }
 
     async fn create_invite(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<IssuedInvite> {

@@ -16,7 +16,8 @@ use crate::state::Portal;
 impl OverridesPort for Portal {
     async fn active(&self, ctx: &RequestCtx, tenant_id: Uuid) -> AppResult<TenantOverrides> {
         let staff = ctx.require_staff()?;
-        let overrides = done(ctx, overrides::in_force(&self.db, staff, tenant_id).await)?;
+        let t = crate::scope::visible_in_request(&self.db, ctx, tenant_id).await?;
+        let overrides = done(ctx, overrides::in_force(&self.db, &t).await)?;
         Ok(TenantOverrides { overrides, can_manage: MANAGERS.contains(&staff.role) })
     }
 

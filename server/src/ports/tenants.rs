@@ -38,12 +38,13 @@ impl TenantsPort for Portal {
 
     async fn get(&self, ctx: &RequestCtx, id: Uuid) -> AppResult<TenantDetail> {
         let viewer = ctx.require_staff()?;
-        done(ctx, tenants::get(&self.db, viewer, id).await)
+        let t = crate::scope::visible_in_request(&self.db, ctx, id).await?;
+        done(ctx, tenants::get(&self.db, viewer, t).await)
     }
 
     async fn timeline(&self, ctx: &RequestCtx, id: Uuid, query: TimelineQuery) -> AppResult<TimelinePage> {
-        let viewer = ctx.require_staff()?;
-        done(ctx, crate::timeline::page(&self.db, viewer, id, &query, TIMELINE_PAGE_SIZE, chrono::Utc::now()).await)
+        let t = crate::scope::visible_in_request(&self.db, ctx, id).await?;
+        done(ctx, crate::timeline::page(&self.db, &t, &query, TIMELINE_PAGE_SIZE, chrono::Utc::now()).await)
     }
 
     async fn create(&self, ctx: &RequestCtx, input: TenantInput) -> AppResult<Uuid> {

@@ -21,13 +21,15 @@ use validator::Validate;
 use crate::audit::{self, Actor, Event};
 use crate::db::entities::{staff_user, tenant};
 use crate::error::{ServiceError, ServiceResult};
+use crate::scope::Visible;
 
 const SLUG_TAKEN: &str = "This slug is already used by another tenant. Choose another.";
 
-/// One tenant, if `viewer` may see it (its history is the timeline: `crate::timeline`). A tenant
-/// an account manager is not assigned to is reported as not found, so its existence does not leak.
-pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, id: Uuid) -> ServiceResult<TenantDetail> {
-    let t = crate::scope::visible(db, viewer, id).await?;
+/// A tenant `viewer` may see, as staff read it (its history is the timeline: `crate::timeline`).
+/// Whether they may see it is `crate::scope`'s answer, which an account manager hears as "not
+/// found" for a tenant not assigned to them, so its existence does not leak.
+pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, t: Visible) -> ServiceResult<TenantDetail> {
+    let t = t.into_inner();
     let manager_email = match t.account_manager_id {
         Some(m) => staff_user::Entity::find_by_id(m).one(db).await?.map(|s| s.email),
         None => None,

@@ -536,6 +536,30 @@ on_both_databases! {
 }
 
 on_both_databases! {
+    async fn the_consent_panel_lists_the_newest_invites_with_the_pending_one_and_points_to_the_timeline_for_older(backend) {
+        let o = Onboarding::new(backend).await;
+        let tenant = o.app.world.tenant_a;
+        o.invite(tenant).await;
+        let c = o.consent(tenant).await;
+        assert_eq!(c["invites"].as_array().unwrap().len(), 1);
+        assert_eq!(c["older_invites"], false);
+
+        let shown = server::onboarding::records::INVITES_SHOWN as usize;
+        for _ in 0..shown + 1 {
+            o.invite(tenant).await;
+        }
+        let c = o.consent(tenant).await;
+        let invites = c["invites"].as_array().unwrap();
+        assert_eq!(invites.len(), shown, "the panel is bounded however many invites were issued");
+        assert_eq!(c["older_invites"], true);
+        assert_eq!(invites[0]["status"], "pending", "the one invite staff can act on comes first: {invites:?}");
+        assert!(invites[1..].iter().all(|i| i["status"] == "revoked"), "{invites:?}");
+        let html = o.app.get(&format!("/tenants/{tenant}"), Some(&o.staff)).await.body;
+        assert!(html.contains("data-testid=\"older-invites\"") && html.contains("?timeline=invites"), "{html}");
+    }
+}
+
+on_both_databases! {
     async fn fifty_concurrent_readers_of_an_expiring_token_cause_one_refresh(backend) {
         use sea_orm::{ConnectionTrait, Statement};
         let o = Onboarding::new(backend).await;

@@ -182,7 +182,7 @@ on_both_databases! {
 
         // A new override replaces the one in force (one per subject), audited with what it replaced.
         create(db, &staff, w.tenant_a, &input("connect_delivery", "Renewed after a second call with the customer.", "60")).await.unwrap();
-        let active = server::checks::overrides::in_force(db, &staff, w.tenant_a).await.unwrap();
+        let active = server::checks::overrides::in_force(db, &server::scope::visible(db, &staff, w.tenant_a).await.unwrap()).await.unwrap();
         assert_eq!(active.len(), 1);
         assert!(active[0].justification.starts_with("Renewed"));
         let replaced = server::audit::for_tenant(db, w.tenant_a).await.unwrap();
@@ -207,7 +207,7 @@ on_both_databases! {
         assert!(page.items.iter().all(|i| i.overrides.is_empty()));
         assert_eq!(page.overridden_count, 0);
         assert_eq!(server::tenants::count(db, &staff, &TenantQuery { overridden: true, ..Default::default() }, &sla()).await.unwrap(), 0);
-        assert!(server::checks::overrides::in_force(db, &staff, w.tenant_a).await.unwrap().is_empty());
+        assert!(server::checks::overrides::in_force(db, &server::scope::visible(db, &staff, w.tenant_a).await.unwrap()).await.unwrap().is_empty());
         // Withdrawing what already expired finds nothing in force.
         let actor = server::audit::Actor::system("test");
         let err = server::checks::overrides::withdraw(db, &staff, &actor, None, w.tenant_a, "account_settings").await.unwrap_err().into_app("t");
@@ -224,7 +224,7 @@ on_both_databases! {
         create(db, &staff, w.tenant_a, &input("connect_configuration", "Customer's Connect is managed by their IT; confirmed.", "14")).await.unwrap();
         let actor = server::audit::Actor { id: Some(staff.id), label: staff.email.clone() };
         server::checks::overrides::withdraw(db, &staff, &actor, None, w.tenant_a, "connect_configuration").await.unwrap();
-        assert!(server::checks::overrides::in_force(db, &staff, w.tenant_a).await.unwrap().is_empty());
+        assert!(server::checks::overrides::in_force(db, &server::scope::visible(db, &staff, w.tenant_a).await.unwrap()).await.unwrap().is_empty());
         let row = manual_override::Entity::find().one(db).await.unwrap().unwrap();
         assert_eq!(row.end_reason.as_deref(), Some("withdrawn"));
         let events = server::audit::for_tenant(db, w.tenant_a).await.unwrap();
@@ -339,7 +339,8 @@ async fn account_managers_read_overrides_but_only_config_staff_and_admins_set_th
     assert!(!as_manager.body.contains("What to override") && !as_manager.body.contains("Withdraw override"), "account managers only read");
     // The tenant page's timeline names it distinctly.
     let staff = viewer(w.config_staff, Role::ConfigStaff);
-    let page = server::timeline::page(&t.portal.db, &staff, w.tenant_a, &Default::default(), 100, chrono::Utc::now()).await.unwrap();
+    let tenant = server::scope::visible(&t.portal.db, &staff, w.tenant_a).await.unwrap();
+    let page = server::timeline::page(&t.portal.db, &tenant, &Default::default(), 100, chrono::Utc::now()).await.unwrap();
     assert!(page.entries.iter().any(|e| e.summary.starts_with("Connect delivery overridden (fail) until")), "{:?}", page.entries.iter().map(|e| &e.summary).collect::<Vec<_>>());
 }
 

@@ -6,7 +6,8 @@
 
 use http::StatusCode;
 
-use crate::support::TestApp;
+use crate::on_both_databases;
+use crate::support::{TestApp, fresh_db, test_config};
 
 /// The serialized resource payloads in a page, in order: the string literal after each
 /// `__RESOLVED_RESOURCES[n] = ` (Rust `Debug` quoting, so `\"` and `\\` are the escapes that
@@ -169,4 +170,37 @@ async fn every_page_embeds_each_resource_payload_at_most_once() {
         );
     }
     assert!(failures.is_empty(), "pages embed their data more than once:\n{}", failures.join("\n"));
+}
+
+on_both_databases! {
+    /// The tenant page's panels (tenant, consent, setup check, overrides, timeline) are server
+    /// functions of their own and each must know the viewer may see the tenant; rendering the page
+    /// calls them side by side, and they share one read of the tenant's row (it was five).
+    async fn the_tenant_page_reads_the_tenants_row_once_for_all_its_panels(backend) {
+        use std::sync::Arc;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let reads = Arc::new(AtomicUsize::new(0));
+        let mut db = fresh_db(backend).await;
+        let counter = reads.clone();
+        db.set_metric_callback(move |info| {
+            let sql = info.statement.sql.as_str();
+            if sql.starts_with("SELECT") && sql.contains(r#"FROM "tenants" WHERE "tenants"."id" ="#) {
+                counter.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let t = TestApp::over(db, test_config()).await;
+        // An account manager: the one role whose access depends on the row itself.
+        let cookie = t.sign_in("am-a@isv.test").await;
+        reads.store(0, Ordering::SeqCst);
+        let page = t.get(&format!("/tenants/{}", t.world.tenant_a), Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("data-testid=\"audit-events\"") && page.body.contains("data-testid=\"consent-history\""), "every panel rendered");
+        assert_eq!(reads.load(Ordering::SeqCst), 1, "one read of the tenant's row for the whole page");
+
+        // Each request decides afresh: another manager's tenant is not found, read once too.
+        reads.store(0, Ordering::SeqCst);
+        let other = t.get(&format!("/tenants/{}", t.world.tenant_b), Some(&cookie)).await;
+        assert!(!other.body.contains("data-testid=\"consent-history\"") && other.body.contains("Not found"), "a tenant of another manager shows none of its panels");
+        assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
 }

@@ -73,9 +73,10 @@ on_both_databases! {
         assert_eq!(ids(server::tenants::list(&db, &am_a, false, &server::config::OnboardingSla::default()).await.unwrap()), vec![w.tenant_a]);
         assert!(server::tenants::list(&db, &am_b, false, &server::config::OnboardingSla::default()).await.unwrap().is_empty());
         assert_eq!(server::tenants::list(&db, &cfg, false, &server::config::OnboardingSla::default()).await.unwrap().len(), 2);
-        let hidden = app_err(server::tenants::get(&db, &am_a, w.tenant_b).await.unwrap_err());
+        let hidden = app_err(server::scope::visible(&db, &am_a, w.tenant_b).await.unwrap_err());
         assert_eq!(hidden, AppError::not_found("Tenant"));
-        let detail = server::tenants::get(&db, &am_a, w.tenant_a).await.unwrap();
+        let mine = server::scope::visible(&db, &am_a, w.tenant_a).await.unwrap();
+        let detail = server::tenants::get(&db, &am_a, mine).await.unwrap();
         assert!(!detail.can_manage);
     }
 }
@@ -244,10 +245,12 @@ on_both_databases! {
             .await
             .unwrap();
         let admin = principal(w.admin, Role::Admin);
-        let err = server::tenants::get(&db, &admin, w.tenant_b).await.unwrap_err().to_string();
+        let b = server::scope::visible(&db, &admin, w.tenant_b).await.unwrap();
+        let err = server::tenants::get(&db, &admin, b).await.unwrap_err().to_string();
         assert!(err.contains(&w.tenant_b.to_string()) && err.contains("staging"), "{err}");
         assert!(server::tenants::list(&db, &admin, false, &server::config::OnboardingSla::default()).await.is_err(), "the list does not silently drop or relabel the row");
-        assert!(server::tenants::get(&db, &admin, w.tenant_a).await.is_ok(), "other rows are unaffected");
+        let a = server::scope::visible(&db, &admin, w.tenant_a).await.unwrap();
+        assert!(server::tenants::get(&db, &admin, a).await.is_ok(), "other rows are unaffected");
     }
 }
 

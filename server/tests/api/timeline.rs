@@ -101,7 +101,8 @@ async fn connect_at(db: &DatabaseConnection, tenant: Uuid, accepted: DateTime<Ut
 }
 
 async fn timeline(t: &TestApp, who: &StaffPrincipal, tenant: Uuid, query: &TimelineQuery, size: u64) -> TimelinePage {
-    server::timeline::page(&t.portal.db, who, tenant, query, size, Utc::now()).await.unwrap()
+    let tenant = server::scope::visible(&t.portal.db, who, tenant).await.unwrap();
+    server::timeline::page(&t.portal.db, &tenant, query, size, Utc::now()).await.unwrap()
 }
 
 /// Every page from the newest to the last, joined.
@@ -259,9 +260,10 @@ on_both_databases! {
         let mine = viewer(w.manager_a, Role::AccountManager);
         let other = viewer(w.manager_b, Role::AccountManager);
         let q = TimelineQuery::default();
-        assert!(server::timeline::page(&t.portal.db, &mine, w.tenant_a, &q, 10, Utc::now()).await.is_ok());
+        let own = server::scope::visible(&t.portal.db, &mine, w.tenant_a).await.unwrap();
+        assert!(server::timeline::page(&t.portal.db, &own, &q, 10, Utc::now()).await.is_ok());
         for (who, tenant) in [(&other, w.tenant_a), (&mine, w.tenant_b), (&mine, Uuid::new_v4())] {
-            let err = server::timeline::page(&t.portal.db, who, tenant, &q, 10, Utc::now()).await.unwrap_err().into_app("test");
+            let err = server::scope::visible(&t.portal.db, who, tenant).await.unwrap_err().into_app("test");
             assert_eq!(err.status_code(), StatusCode::NOT_FOUND.as_u16(), "{err:?}");
         }
     }
@@ -282,7 +284,8 @@ async fn a_damaged_cursor_is_refused_not_guessed() {
     let admin = viewer(t.world.admin, Role::Admin);
     for bad in ["nonsense", "1.audit.not-a-number", "1.run.42"] {
         let q = TimelineQuery { kind: None, older: Some(bad.into()) };
-        let err = server::timeline::page(&t.portal.db, &admin, t.world.tenant_a, &q, 10, Utc::now()).await.unwrap_err().into_app("test");
+        let tenant = server::scope::visible(&t.portal.db, &admin, t.world.tenant_a).await.unwrap();
+        let err = server::timeline::page(&t.portal.db, &tenant, &q, 10, Utc::now()).await.unwrap_err().into_app("test");
         assert_eq!(err.field_messages("older").len(), 1, "{bad}: {err:?}");
     }
 }

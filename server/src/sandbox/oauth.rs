@@ -18,7 +18,7 @@ use super::fixture::User;
 use super::pages;
 use super::state::{
     AppState, AuthCode, CODE_GRANT_TOKEN_TTL, CODE_TTL, Grantee, JWT_TOKEN_TTL, PENDING_TTL, PendingAuth, REFRESH_TTL,
-    Token, World, random_token,
+    SIGN_IN_COOKIE, SIGN_IN_TTL, Token, World, random_token,
 };
 use super::vary::{self, Credential};
 use super::wire::{self, oauth_error};
@@ -119,7 +119,7 @@ struct PendingLike<'a> {
 }
 
 /// `GET /oauth/auth`: validates the request, then shows the sign-in page.
-async fn authorize(State(app): State<AppState>, Query(q): Query<HashMap<String, String>>) -> Response {
+async fn authorize(State(app): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
     let integration = &app.fixture.integration;
     let client_id = q.get("client_id").map(String::as_str).unwrap_or_default();
     if client_id.is_empty() || client_id != integration.key {
@@ -184,25 +184,35 @@ async fn authorize(State(app): State<AppState>, Query(q): Query<HashMap<String, 
     let now = app.clock.now();
     let id = random_token();
     let admin_consent = admin_consent_scopes.is_some();
-    let users = {
-        let mut world = app.world();
-        world.sweep(now);
-        world.pending.insert(
-            id.clone(),
-            PendingAuth {
-                client_id: client_id.to_owned(),
-                redirect_uri: redirect_uri.to_owned(),
-                scopes,
-                admin_consent_scopes,
-                state: state.map(str::to_owned),
-                code_challenge,
-                user_id: None,
-                created_at: now,
-            },
-        );
-        world.users.clone()
+    let mut world = app.world();
+    world.sweep(now);
+    let pending = PendingAuth {
+        client_id: client_id.to_owned(),
+        redirect_uri: redirect_uri.to_owned(),
+        scopes,
+        admin_consent_scopes,
+        state: state.map(str::to_owned),
+        code_challenge,
+        user_id: None,
+        created_at: now,
     };
-    pages::sign_in(&id, &users, None, admin_consent)
+    world.pending.insert(id.clone(), pending.clone());
+    // A browser already signed in here goes on as that user, unless the application asked for
+    // the credentials again (`prompt=login`).
+    let prompt_login = q.get("prompt").is_some_and(|p| p.split(' ').any(|v| v == "login"));
+    let remembered = signed_in_user(&world, &headers).filter(|_| !prompt_login);
+    match remembered {
+        Some(user) => after_sign_in(&app, &mut world, &id, &pending, &user, now),
+        None => pages::sign_in(&id, &world.users, None, admin_consent),
+    }
+}
+
+/// The user this browser signed in as, if its session cookie is current.
+fn signed_in_user(world: &World, headers: &HeaderMap) -> Option<User> {
+    let cookies = headers.get_all(header::COOKIE).iter().filter_map(|v| v.to_str().ok());
+    let token = cookies.flat_map(|v| v.split(';')).find_map(|c| c.trim().strip_prefix(SIGN_IN_COOKIE)?.strip_prefix('='))?;
+    let (user_id, _) = world.sign_ins.get(token)?;
+    world.users.iter().find(|u| u.id.eq_ignore_ascii_case(user_id)).cloned()
 }
 
 fn form(body: &Bytes) -> HashMap<String, String> {
@@ -259,14 +269,27 @@ async fn sign_in(State(app): State<AppState>, body: Bytes) -> Response {
         };
         return pages::sign_in(&request_id, &world.users, Some(msg), admin_consent);
     };
-    if let Some(pending) = world.pending.get_mut(&request_id) {
+    let session = random_token();
+    world.sign_ins.insert(session.clone(), (user.id.clone(), now + SIGN_IN_TTL));
+    let mut response = after_sign_in(&app, &mut world, &request_id, &p, &user, now);
+    let cookie = format!("{SIGN_IN_COOKIE}={session}; Path=/oauth/auth; Max-Age={SIGN_IN_TTL}; HttpOnly; SameSite=Lax");
+    if let Ok(value) = header::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
+/// What follows once the user of the request `request_id` is known (signed in now, or earlier in
+/// this browser): the consent page, or straight back when nothing is left to consent to.
+fn after_sign_in(app: &AppState, world: &mut World, request_id: &str, p: &PendingAuth, user: &User, now: i64) -> Response {
+    if let Some(pending) = world.pending.get_mut(request_id) {
         pending.user_id = Some(user.id.clone());
     }
     match &p.admin_consent_scopes {
         Some(admin_scopes) => {
             let orgs = world.admin_consent_orgs(&user.id);
             if orgs.is_empty() {
-                world.pending.remove(&request_id);
+                world.pending.remove(request_id);
                 let back = PendingLike { redirect_uri: &p.redirect_uri, state: p.state.as_deref(), vary: app.fixture.vary };
                 // Free text on purpose, with no code-like token in it: DocuSign's wording is not
                 // documented, so the portal must work from `error` alone.
@@ -282,15 +305,15 @@ async fn sign_in(State(app): State<AppState>, body: Bytes) -> Response {
                 .filter(|o| orgs.contains(&o.id.to_ascii_lowercase()))
                 .map(|o| o.name.clone())
                 .collect();
-            pages::consent(&request_id, &user, admin_scopes, Some(&names))
+            pages::consent(request_id, user, admin_scopes, Some(&names))
         }
         None => {
             let have = world.consented_scopes(&user.id, &p.client_id);
             if p.scopes.iter().all(|s| have.contains(s)) {
-                world.pending.remove(&request_id);
-                return issue_code(&app, &mut world, &p, &user.id, now);
+                world.pending.remove(request_id);
+                return issue_code(app, world, p, &user.id, now);
             }
-            pages::consent(&request_id, &user, &p.scopes, None)
+            pages::consent(request_id, user, &p.scopes, None)
         }
     }
 }

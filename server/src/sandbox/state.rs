@@ -23,6 +23,11 @@ pub const JWT_TOKEN_TTL: i64 = 3600;
 pub const REFRESH_TTL: i64 = 30 * 24 * 3600;
 /// A sign-in started at `/oauth/auth` must finish within this time.
 pub const PENDING_TTL: i64 = 15 * 60;
+/// How long the account server remembers a browser's sign-in (its session cookie): a later
+/// `/oauth/auth` without `prompt=login` goes straight to consent, as DocuSign's does.
+pub const SIGN_IN_TTL: i64 = 30 * 60;
+/// The account server's session cookie.
+pub const SIGN_IN_COOKIE: &str = "docusign_sandbox_sign_in";
 
 /// Where each host of the sandbox is served.
 #[derive(Debug, Clone)]
@@ -171,6 +176,8 @@ pub struct World {
     pub orgs: Vec<Organization>,
     pub consents: Vec<Consent>,
     pub pending: HashMap<String, PendingAuth>,
+    /// Browsers signed in to the account server: session cookie value -> (user id, expiry).
+    pub sign_ins: HashMap<String, (String, i64)>,
     pub codes: HashMap<String, AuthCode>,
     pub access: HashMap<String, Token>,
     pub refresh: HashMap<String, Token>,
@@ -345,6 +352,7 @@ impl World {
         self.access.retain(|_, t| t.expires_at > now);
         self.refresh.retain(|_, t| t.expires_at > now);
         self.pending.retain(|_, p| p.created_at + PENDING_TTL > now);
+        self.sign_ins.retain(|_, (_, expires_at)| *expires_at > now);
     }
 
     /// Adds one to a request counter.

@@ -353,6 +353,41 @@ async fn a_user_who_already_consented_goes_straight_back_with_a_code() {
     assert_eq!(p["state"], "st-123");
 }
 
+#[tokio::test]
+async fn a_browser_signed_in_to_the_account_server_goes_straight_to_consent_unless_prompt_login_asks_again() {
+    let env = start().await;
+    let (_, challenge) = pkce();
+    let rid = request_id(&env.authorize_std("signature", &challenge, &[("prompt", "login")]).await.text().await.unwrap());
+    let signed_in = env.sign_in(&rid, GINA).await;
+    let set_cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.contains("HttpOnly") && set_cookie.contains("Path=/oauth/auth"), "{set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    // The same browser asks again without prompt=login: DocuSign's consent page, as Gina.
+    let again = |extra: Vec<(&'static str, &'static str)>| {
+        let (env, cookie, challenge) = (&env, cookie.clone(), challenge.clone());
+        async move {
+            let mut params = vec![
+                ("response_type", "code"), ("scope", "signature impersonation"), ("client_id", env.sb.integration_key()),
+                ("redirect_uri", REDIRECT), ("state", "st-123"), ("code_challenge", challenge.as_str()), ("code_challenge_method", "S256"),
+            ];
+            params.extend(extra);
+            env.http.get(env.url("/oauth/auth")).query(&params).header("cookie", cookie).send().await.unwrap().text().await.unwrap()
+        }
+    };
+    let page = again(vec![]).await;
+    assert!(page.contains("Allow") && page.contains(GINA) && !page.contains("action=\"/oauth/auth/signin\""), "{page}");
+    let p = redirect_params(&env.decide(&request_id(&page), "allow").await);
+    assert!(p.contains_key("code"));
+
+    // prompt=login, another browser and a session past its lifetime all ask for the sign-in.
+    assert!(again(vec![("prompt", "login")]).await.contains("action=\"/oauth/auth/signin\""));
+    let stranger = env.authorize_std("signature impersonation", &challenge, &[]).await.text().await.unwrap();
+    assert!(stranger.contains("action=\"/oauth/auth/signin\""));
+    env.advance(31 * 60).await; // the sign-in is remembered for 30 minutes
+    assert!(again(vec![]).await.contains("action=\"/oauth/auth/signin\""));
+}
+
 // ------------------------------------------------------------------ /oauth/token: code grant
 
 #[tokio::test]

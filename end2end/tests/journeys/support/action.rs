@@ -169,7 +169,7 @@ pub async fn sign_in_with_docusign(page: &Page, email: &str) {
 /// In the wizard: presses "Sign in with DocuSign" as `email`, a member of a DocuSign
 /// organization. After the sign-in DocuSign asks once more, for the read consent with which the
 /// wizard reads the organization's claimed domains before any consent; `allow_read` answers it.
-/// The sandbox keeps no sign-in session, so its sign-in page shows both times.
+/// DocuSign remembers the sign-in, so that second request goes straight to its consent page.
 pub async fn sign_in_with_docusign_as_organization_member(page: &Page, email: &str, allow_read: bool) {
     press(page, "Sign in with DocuSign").await;
     check::on_docusign_sign_in(page).await;
@@ -178,33 +178,40 @@ pub async fn sign_in_with_docusign_as_organization_member(page: &Page, email: &s
     // Each journey's sandbox is fresh: the sign-in's own scope is not consented yet.
     press(page, "Allow").await;
     check::arrives_at(page, "**organization_read**").await;
-    check::on_docusign_sign_in(page).await;
-    fill(page, "Or e-mail address", email).await;
-    press(page, "Sign in").await;
+    check::page_shows(page, &format!("<{email}>")).await;
     press(page, if allow_read { "Allow" } else { "Deny" }).await;
     check::arrives_at(page, "**/wizard").await;
     check::hydrated(page).await;
 }
 
-/// In the wizard: chooses individual consent and gives it on the sandbox as `email`.
+/// In the wizard: chooses individual consent and gives it on the sandbox as `email`, who signed in
+/// to DocuSign from the wizard (DocuSign remembers the sign-in; only the wizard's own sign-in
+/// asks for credentials again, with `prompt=login`).
 pub async fn grant_individual_consent(page: &Page, email: &str) {
     press(page, "Grant individual consent").await;
-    sign_in_at_docusign(page, email).await;
+    consent_at_docusign(page, email).await;
 }
 
-/// In the wizard: chooses organization admin consent and gives it on the sandbox as `email`.
+/// In the wizard: chooses organization admin consent and gives it on the sandbox as `email`, who
+/// signed in to DocuSign from the wizard.
 pub async fn grant_organization_consent(page: &Page, email: &str) {
     press(page, "Grant organization consent").await;
-    sign_in_at_docusign(page, email).await;
+    consent_at_docusign(page, email).await;
 }
 
-/// On the DocuSign sandbox's pages: signs in as the sandbox user `email` and presses "Allow" if
-/// a consent page follows (it does unless this user already consented to these scopes); returns
-/// once back on the hydrated wizard.
+/// On the DocuSign sandbox's pages: signs in as the sandbox user `email`, then as
+/// [`consent_at_docusign`].
 pub async fn sign_in_at_docusign(page: &Page, email: &str) {
     check::on_docusign_sign_in(page).await;
     fill(page, "Or e-mail address", email).await;
     press(page, "Sign in").await;
+    consent_at_docusign(page, email).await;
+}
+
+/// On the DocuSign sandbox's pages, signed in there as `email`: presses "Allow" if a consent page
+/// shows (it does unless this user already consented to these scopes) after checking it names
+/// `email`; returns once back on the hydrated wizard.
+pub async fn consent_at_docusign(page: &Page, email: &str) {
     let allow = find::button(page, "Allow");
     allow
         .or_(&find::wizard(page))
@@ -212,6 +219,7 @@ pub async fn sign_in_at_docusign(page: &Page, email: &str) {
         .await
         .unwrap_or_else(|e| panic!("neither DocuSign's consent page nor the wizard after signing in as {email}: {e}"));
     if allow.is_visible().await.unwrap_or(false) {
+        check::page_shows(page, &format!("<{email}>")).await;
         allow.click(None).await.unwrap_or_else(|e| panic!("press \"Allow\" at {}: {e}", page.url()));
     }
     check::arrives_at(page, "**/wizard").await;

@@ -118,7 +118,8 @@ struct PendingLike<'a> {
     vary: bool,
 }
 
-/// `GET /oauth/auth`: validates the request, then shows the sign-in page.
+/// `GET /oauth/auth`: validates the request, then shows the sign-in page (or, in a browser signed
+/// in here and without `prompt=login`, goes on as that user).
 async fn authorize(State(app): State<AppState>, headers: HeaderMap, Query(q): Query<HashMap<String, String>>) -> Response {
     let integration = &app.fixture.integration;
     let client_id = q.get("client_id").map(String::as_str).unwrap_or_default();

@@ -2,8 +2,9 @@
 //! 100,000, each with a few audit events) into a fresh database (SQLite by default, or
 //! `--database-url`), serves the real router on a loopback port and prints:
 //!
-//! - a page-weight report: bytes of HTML and of embedded data for each main page, and of the
-//!   site's wasm, JS and CSS (raw and precompressed);
+//! - a page-weight report: bytes of HTML and of embedded data for each main page, the database
+//!   statements its request ran, and the bytes of the site's wasm, JS and CSS (raw and
+//!   precompressed);
 //! - p50/p99 and throughput of the tenant page at `--connections` concurrent connections, and of
 //!   `/healthz` measured in the same run while the page is under load (and alone, for the ratio).
 //!
@@ -53,7 +54,11 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.database_url {
         config.database_url = Some(url.clone().into());
     }
-    let db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    let mut db = crate::db::connect_and_migrate(&config.database_url()).await?;
+    // Statements per page: a page's cost follows how many it runs (ARCHITECTURE.md, "Where a
+    // page's time goes"). Counted only while the page-weight requests run one at a time.
+    let statements = StatementCount::default();
+    db.set_metric_callback(statements.callback());
     let seeded = Instant::now();
     let sample = seed(&db, args.tenants, args.events_per_tenant).await?;
     println!(
@@ -71,15 +76,18 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
 
     println!();
     println!("page weight (one request each, uncompressed HTML):");
-    println!("  {:<28} {:>12} {:>14} {:>10}", "page", "HTML bytes", "embedded data", "time ms");
+    println!("  {:<28} {:>12} {:>14} {:>10} {:>11}", "page", "HTML bytes", "embedded data", "time ms", "statements");
     let detail = format!("/tenants/{sample}");
     for path in ["/login", "/tenants/new", detail.as_str(), &format!("{detail}/edit"), "/tenants"] {
         let started = Instant::now();
+        statements.start();
         let res = http.get(format!("{base}{path}")).header("cookie", &cookie).send().await?;
         let status = res.status();
         let body = res.text().await?;
+        let ran = statements.stop();
         let data: usize = embedded_data(&body);
-        println!("  {:<28} {:>12} {:>14} {:>10.1}   ({status})", shorten(path), body.len(), data, started.elapsed().as_secs_f64() * 1000.0);
+        let ms = started.elapsed().as_secs_f64() * 1000.0;
+        println!("  {:<28} {:>12} {:>14} {:>10.1} {:>11}   ({status})", shorten(path), body.len(), data, ms, ran);
     }
     let pkg = site_root.join("pkg");
     println!("  assets in {}:", pkg.display());
@@ -113,6 +121,36 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
     let _ = std::fs::remove_dir_all(&dir);
     anyhow::ensure!(page.errors + health.errors + alone.errors == 0, "requests failed");
     Ok(())
+}
+
+/// Counts the statements the portal runs between `start` and `stop` (one request at a time).
+#[derive(Clone, Default)]
+struct StatementCount {
+    on: Arc<std::sync::atomic::AtomicBool>,
+    n: Arc<std::sync::atomic::AtomicU64>,
+}
+
+impl StatementCount {
+    /// The database's metric callback: one atomic load per statement while not counting.
+    fn callback(&self) -> impl Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static {
+        let this = self.clone();
+        move |_| {
+            if this.on.load(std::sync::atomic::Ordering::Relaxed) {
+                this.n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    fn start(&self) {
+        self.n.store(0, std::sync::atomic::Ordering::SeqCst);
+        self.on.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Statements since `start`.
+    fn stop(&self) -> u64 {
+        self.on.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.n.load(std::sync::atomic::Ordering::SeqCst)
+    }
 }
 
 fn shorten(path: &str) -> String {

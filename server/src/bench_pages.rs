@@ -11,6 +11,7 @@
 //! Figures, not pass/fail: it fails only if a request errors.
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -126,8 +127,8 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
 /// Counts the statements the portal runs between `start` and `stop` (one request at a time).
 #[derive(Clone, Default)]
 struct StatementCount {
-    on: Arc<std::sync::atomic::AtomicBool>,
-    n: Arc<std::sync::atomic::AtomicU64>,
+    on: Arc<AtomicBool>,
+    n: Arc<AtomicU64>,
 }
 
 impl StatementCount {
@@ -135,21 +136,21 @@ impl StatementCount {
     fn callback(&self) -> impl Fn(&sea_orm::metric::Info<'_>) + Send + Sync + 'static {
         let this = self.clone();
         move |_| {
-            if this.on.load(std::sync::atomic::Ordering::Relaxed) {
-                this.n.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            if this.on.load(Ordering::Relaxed) {
+                this.n.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
 
     fn start(&self) {
-        self.n.store(0, std::sync::atomic::Ordering::SeqCst);
-        self.on.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.n.store(0, Ordering::SeqCst);
+        self.on.store(true, Ordering::SeqCst);
     }
 
     /// Statements since `start`.
     fn stop(&self) -> u64 {
-        self.on.store(false, std::sync::atomic::Ordering::SeqCst);
-        self.n.load(std::sync::atomic::Ordering::SeqCst)
+        self.on.store(false, Ordering::SeqCst);
+        self.n.load(Ordering::SeqCst)
     }
 }
 

@@ -58,6 +58,11 @@ impl Env {
 
     /// The standard request: code flow, the sandbox key, the registered redirect URI.
     async fn authorize_std(&self, scope: &str, challenge: &str, extra: &[(&str, &str)]) -> reqwest::Response {
+        self.authorize_std_in(None, scope, challenge, extra).await
+    }
+
+    /// [`Self::authorize_std`] from a browser that sends `cookie`.
+    async fn authorize_std_in(&self, cookie: Option<&str>, scope: &str, challenge: &str, extra: &[(&str, &str)]) -> reqwest::Response {
         let mut params = vec![
             ("response_type", "code"),
             ("scope", scope),
@@ -68,7 +73,11 @@ impl Env {
             ("code_challenge_method", "S256"),
         ];
         params.extend_from_slice(extra);
-        self.authorize(&params).await
+        let mut req = self.http.get(self.url("/oauth/auth")).query(&params);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send().await.unwrap()
     }
 
     async fn sign_in(&self, request_id: &str, email: &str) -> reqwest::Response {
@@ -364,28 +373,20 @@ async fn a_browser_signed_in_to_the_account_server_goes_straight_to_consent_unle
     let cookie = set_cookie.split(';').next().unwrap().to_owned();
 
     // The same browser asks again without prompt=login: DocuSign's consent page, as Gina.
-    let again = |extra: Vec<(&'static str, &'static str)>| {
-        let (env, cookie, challenge) = (&env, cookie.clone(), challenge.clone());
-        async move {
-            let mut params = vec![
-                ("response_type", "code"), ("scope", "signature impersonation"), ("client_id", env.sb.integration_key()),
-                ("redirect_uri", REDIRECT), ("state", "st-123"), ("code_challenge", challenge.as_str()), ("code_challenge_method", "S256"),
-            ];
-            params.extend(extra);
-            env.http.get(env.url("/oauth/auth")).query(&params).header("cookie", cookie).send().await.unwrap().text().await.unwrap()
-        }
+    let again = async |extra: &[(&str, &str)]| {
+        env.authorize_std_in(Some(&cookie), "signature impersonation", &challenge, extra).await.text().await.unwrap()
     };
-    let page = again(vec![]).await;
+    let page = again(&[]).await;
     assert!(page.contains("Allow") && page.contains(GINA) && !page.contains("action=\"/oauth/auth/signin\""), "{page}");
     let p = redirect_params(&env.decide(&request_id(&page), "allow").await);
     assert!(p.contains_key("code"));
 
     // prompt=login, another browser and a session past its lifetime all ask for the sign-in.
-    assert!(again(vec![("prompt", "login")]).await.contains("action=\"/oauth/auth/signin\""));
+    assert!(again(&[("prompt", "login")]).await.contains("action=\"/oauth/auth/signin\""));
     let stranger = env.authorize_std("signature impersonation", &challenge, &[]).await.text().await.unwrap();
     assert!(stranger.contains("action=\"/oauth/auth/signin\""));
     env.advance(31 * 60).await; // the sign-in is remembered for 30 minutes
-    assert!(again(vec![]).await.contains("action=\"/oauth/auth/signin\""));
+    assert!(again(&[]).await.contains("action=\"/oauth/auth/signin\""));
 }
 
 // ------------------------------------------------------------------ /oauth/token: code grant

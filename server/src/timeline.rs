@@ -3,11 +3,17 @@
 //! changes, fixes, edits, integration-API use), invites that expired unused (no audit row marks an
 //! expiry), setup-check runs, the Connect delivery counters and the outgoing webhook events.
 //!
-//! Paging is keyset over the merged order (time, source, id; all descending): each source runs
-//! one query for at most `size + 1` rows past the cursor, the rows are merged in memory and the
-//! first `size` kept. Whatever the other sources hold, the first `size` of the merge are the
-//! first `size` of the whole timeline, so a page costs `sources × size` rows, never more, and
-//! entries added meanwhile (always newer) never shift a page.
+//! Paging is keyset over the merged order (time, source, id; all descending): each source reads
+//! at most `size + 1` rows past the cursor, the rows are merged in memory and the first `size`
+//! kept. Whatever the other sources hold, the first `size` of the merge are the first `size` of
+//! the whole timeline, so a page costs `sources × size` rows, never more, and entries added
+//! meanwhile (always newer) never shift a page.
+//!
+//! The sources are read in one statement, a `UNION ALL` of one bounded select per source (each
+//! statement is a round trip, and the tenant page shows the timeline on every load). Their rows
+//! differ in shape, so every branch selects the same [`Slot`]s, each typed, with `NULL` where
+//! the source has nothing to put; the source's number in the first column says how to read
+//! the rest.
 
 use std::cmp::Ordering;
 
@@ -18,12 +24,14 @@ use app::error::AppError;
 use app::onboarding::model::ConsentState;
 use app::tenants::timeline::{TimelineCursor, TimelineEntry, TimelineKind, TimelinePage, TimelineQuery, TimelineSource};
 use chrono::{DateTime, Utc};
-use sea_orm::{ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::sea_query::{Alias, Asterisk, Expr, IntoColumnRef, Order, Query, SelectStatement, SimpleExpr, UnionType};
+use sea_orm::{ColumnTrait, Condition, ConnectionTrait, QueryResult};
 use serde_json::Value;
 use uuid::Uuid;
 
 use crate::db::entities::{audit_event, check_run, connect_delivery, invite, webhook_event};
-use crate::error::ServiceResult;
+use crate::error::{ServiceError, ServiceResult};
+use crate::webhooks::WebhookEventType;
 
 /// The actor of what DocuSign Connect delivered.
 pub const CONNECT_ACTOR: &str = "DocuSign (Connect)";
@@ -52,21 +60,35 @@ pub async fn page<C: ConnectionTrait>(
     let wants = |kind: TimelineKind| query.kind.is_none_or(|k| k == kind);
     let fetch = size + 1;
 
-    let mut entries = Vec::new();
+    let mut branches = Vec::new();
     if !matches!(query.kind, Some(TimelineKind::Connect | TimelineKind::Webhooks)) {
-        entries.extend(audit_events(db, tenant_id, query.kind, cursor, fetch).await?);
+        branches.push(audit_events(tenant_id, query.kind, cursor, fetch)?);
     }
     if wants(TimelineKind::Invites) {
-        entries.extend(expired_invites(db, tenant_id, cursor, fetch, now).await?);
+        branches.push(expired_invites(tenant_id, cursor, fetch, now)?);
     }
     if wants(TimelineKind::Checks) {
-        entries.extend(check_runs(db, tenant_id, cursor, fetch).await?);
+        branches.push(check_runs(tenant_id, cursor, fetch)?);
     }
     if wants(TimelineKind::Connect) {
-        entries.extend(connect_deliveries(db, tenant_id, cursor).await?);
+        branches.extend(connect_deliveries(tenant_id));
     }
     if wants(TimelineKind::Webhooks) {
-        entries.extend(webhook_events(db, tenant_id, cursor, fetch).await?);
+        branches.push(webhook_events(tenant_id, cursor, fetch)?);
+    }
+    let mut branches = branches.into_iter();
+    let Some(mut union) = branches.next() else { return Ok(TimelinePage { entries: Vec::new(), older: None }) };
+    for branch in branches {
+        union.union(UnionType::All, branch);
+    }
+    let mut entries = Vec::new();
+    for row in db.query_all(&union).await? {
+        // The Connect counters are one row, not rows in the timeline's order: their entries are
+        // checked against the cursor here.
+        let entry = entry_of(&row, tenant_id)?;
+        if entry.source != TimelineSource::Connect || is_past(&entry, cursor) {
+            entries.push(entry);
+        }
     }
 
     entries.sort_by(newest_first);
@@ -155,23 +177,28 @@ fn audit_kind(kind: Option<TimelineKind>) -> Option<Condition> {
     })
 }
 
-async fn audit_events<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    kind: Option<TimelineKind>,
-    cursor: Option<&TimelineCursor>,
-    limit: u64,
-) -> ServiceResult<Vec<TimelineEntry>> {
-    let mut select = audit_event::Entity::find()
-        .filter(audit_event::Column::TenantId.eq(tenant_id))
-        .filter(past_cursor(cursor, TimelineSource::Audit, audit_event::Column::OccurredAt, audit_event::Column::Id)?);
+fn audit_events(tenant_id: Uuid, kind: Option<TimelineKind>, cursor: Option<&TimelineCursor>, limit: u64) -> ServiceResult<SelectStatement> {
+    let mut select = Query::select();
+    select
+        .from(audit_event::Entity)
+        .and_where(audit_event::Column::TenantId.eq(tenant_id))
+        .cond_where(past_cursor(cursor, TimelineSource::Audit, audit_event::Column::OccurredAt, audit_event::Column::Id)?);
     if let Some(only) = audit_kind(kind) {
-        select = select.filter(only);
+        select.cond_where(only);
     }
+    use audit_event::Column as C;
+    shape(&mut select, Source::Audit, &[
+        (Slot::Number, col(C::Id)),
+        (Slot::At, col(C::OccurredAt)),
+        (Slot::What, col(C::Action)),
+        (Slot::Who, col(C::ActorLabel)),
+        (Slot::Note, col(C::RequestId)),
+        (Slot::Before, col(C::Before)),
+        (Slot::After, col(C::After)),
+    ]);
     // By time, not id alone: concurrent writers may commit ids slightly out of time order, and the
     // merge (and its cursor) orders by time.
-    let rows = select.order_by_desc(audit_event::Column::OccurredAt).order_by_desc(audit_event::Column::Id).limit(limit).all(db).await?;
-    Ok(rows.into_iter().map(audit_entry).collect())
+    Ok(bounded(select, C::OccurredAt, C::Id, limit))
 }
 
 /// An audit event as a timeline entry.
@@ -264,81 +291,92 @@ fn audit_summary(action: &str, before: Option<&Value>, after: Option<&Value>) ->
 
 /// Invites that expired unused: the one invite event with no audit row (nothing happens at
 /// expiry), dated when the link stopped working.
-async fn expired_invites<C: ConnectionTrait>(
-    db: &C,
-    tenant_id: Uuid,
-    cursor: Option<&TimelineCursor>,
-    limit: u64,
-    now: DateTime<Utc>,
-) -> ServiceResult<Vec<TimelineEntry>> {
-    let rows = invite::Entity::find()
-        .filter(invite::Column::TenantId.eq(tenant_id))
-        .filter(invite::Column::UsedAt.is_null())
-        .filter(invite::Column::RevokedAt.is_null())
-        .filter(invite::Column::ExpiresAt.lte(now))
-        .filter(past_cursor(cursor, TimelineSource::Invite, invite::Column::ExpiresAt, invite::Column::Id)?)
-        .order_by_desc(invite::Column::ExpiresAt)
-        .order_by_desc(invite::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| TimelineEntry {
-            source: TimelineSource::Invite,
-            id: r.id.to_string(),
-            at: r.expires_at,
-            kind: TimelineKind::Invites,
-            action: None,
-            summary: "Invite expired unused".to_owned(),
-            actor: EXPIRY_ACTOR.to_owned(),
-            detail: vec![format!("issued {} by {}", r.created_at.format("%Y-%m-%d %H:%M UTC"), readable_actor(&r.created_by))],
-            request_id: None,
-        })
-        .collect())
+fn expired_invites(tenant_id: Uuid, cursor: Option<&TimelineCursor>, limit: u64, now: DateTime<Utc>) -> ServiceResult<SelectStatement> {
+    use invite::Column as C;
+    let mut select = Query::select();
+    select
+        .from(invite::Entity)
+        .and_where(C::TenantId.eq(tenant_id))
+        .and_where(C::UsedAt.is_null())
+        .and_where(C::RevokedAt.is_null())
+        .and_where(C::ExpiresAt.lte(now))
+        .cond_where(past_cursor(cursor, TimelineSource::Invite, C::ExpiresAt, C::Id)?);
+    shape(&mut select, Source::Invite, &[(Slot::Uuid, col(C::Id)), (Slot::At, col(C::ExpiresAt)), (Slot::OtherAt, col(C::CreatedAt)), (Slot::Who, col(C::CreatedBy))]);
+    Ok(bounded(select, C::ExpiresAt, C::Id, limit))
+}
+
+fn expired_invite_entry(row: &Row) -> ServiceResult<TimelineEntry> {
+    Ok(TimelineEntry {
+        source: TimelineSource::Invite,
+        id: row.uuid()?.to_string(),
+        at: row.at()?,
+        kind: TimelineKind::Invites,
+        action: None,
+        summary: "Invite expired unused".to_owned(),
+        actor: EXPIRY_ACTOR.to_owned(),
+        detail: vec![format!("issued {} by {}", row.get::<DateTime<Utc>>(Slot::OtherAt)?.format("%Y-%m-%d %H:%M UTC"), readable_actor(&row.text(Slot::Who)?))],
+        request_id: None,
+    })
 }
 
 /// Setup-check runs, dated when they started, with their overall result. The checks whose result
 /// a run changed are its `setup.check_changed` audit events, listed beside it.
-async fn check_runs<C: ConnectionTrait>(db: &C, tenant_id: Uuid, cursor: Option<&TimelineCursor>, limit: u64) -> ServiceResult<Vec<TimelineEntry>> {
-    let rows = check_run::Entity::find()
-        .filter(check_run::Column::TenantId.eq(tenant_id))
-        .filter(past_cursor(cursor, TimelineSource::CheckRun, check_run::Column::StartedAt, check_run::Column::Id)?)
-        .order_by_desc(check_run::Column::StartedAt)
-        .order_by_desc(check_run::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            let summary = match r.overall()? {
-                Some(RunOverall::Pass) => "Setup check run: all passed".to_owned(),
-                Some(RunOverall::Abandoned) => "Setup check run abandoned unfinished".to_owned(),
-                Some(o) => format!("Setup check run: {}", overall_words(o)),
-                None => "Setup check run (not finished)".to_owned(),
-            };
-            let actor = match r.trigger()? {
-                RunTrigger::Scheduled => "scheduled check".to_owned(),
-                RunTrigger::Bench => "bench".to_owned(),
-                RunTrigger::Manual => readable_actor(&r.requested_by),
-            };
-            let mut detail = vec![format!("environment: {}", r.environment)];
-            if let Some(f) = r.finished_at {
-                detail.push(format!("finished {}", f.format("%Y-%m-%d %H:%M:%S UTC")));
-            }
-            Ok(TimelineEntry {
-                source: TimelineSource::CheckRun,
-                id: r.id.to_string(),
-                at: r.started_at,
-                kind: TimelineKind::Checks,
-                action: None,
-                summary,
-                actor,
-                detail,
-                request_id: None,
-            })
-        })
-        .collect()
+fn check_runs(tenant_id: Uuid, cursor: Option<&TimelineCursor>, limit: u64) -> ServiceResult<SelectStatement> {
+    use check_run::Column as C;
+    let mut select = Query::select();
+    select
+        .from(check_run::Entity)
+        .and_where(C::TenantId.eq(tenant_id))
+        .cond_where(past_cursor(cursor, TimelineSource::CheckRun, C::StartedAt, C::Id)?);
+    shape(&mut select, Source::CheckRun, &[
+        (Slot::Uuid, col(C::Id)),
+        (Slot::At, col(C::StartedAt)),
+        (Slot::OtherAt, col(C::FinishedAt)),
+        (Slot::What, col(C::Overall)),
+        (Slot::Who, col(C::RequestedBy)),
+        (Slot::Note, col(C::Trigger)),
+        (Slot::Environment, col(C::Environment)),
+    ]);
+    Ok(bounded(select, C::StartedAt, C::Id, limit))
+}
+
+fn check_run_entry(row: &Row, tenant_id: Uuid) -> ServiceResult<TimelineEntry> {
+    let r = check_run::Model {
+        id: row.uuid()?,
+        tenant_id,
+        environment: row.text(Slot::Environment)?,
+        trigger: row.text(Slot::Note)?,
+        requested_by: row.text(Slot::Who)?,
+        started_at: row.at()?,
+        finished_at: row.other_at()?,
+        overall: row.optional_text(Slot::What)?,
+    };
+    let summary = match r.overall()? {
+        Some(RunOverall::Pass) => "Setup check run: all passed".to_owned(),
+        Some(RunOverall::Abandoned) => "Setup check run abandoned unfinished".to_owned(),
+        Some(o) => format!("Setup check run: {}", overall_words(o)),
+        None => "Setup check run (not finished)".to_owned(),
+    };
+    let actor = match r.trigger()? {
+        RunTrigger::Scheduled => "scheduled check".to_owned(),
+        RunTrigger::Bench => "bench".to_owned(),
+        RunTrigger::Manual => readable_actor(&r.requested_by),
+    };
+    let mut detail = vec![format!("environment: {}", r.environment)];
+    if let Some(f) = r.finished_at {
+        detail.push(format!("finished {}", f.format("%Y-%m-%d %H:%M:%S UTC")));
+    }
+    Ok(TimelineEntry {
+        source: TimelineSource::CheckRun,
+        id: r.id.to_string(),
+        at: r.started_at,
+        kind: TimelineKind::Checks,
+        action: None,
+        summary,
+        actor,
+        detail,
+        request_id: None,
+    })
 }
 
 fn overall_words(o: RunOverall) -> &'static str {
@@ -353,66 +391,228 @@ fn overall_words(o: RunOverall) -> &'static str {
 }
 
 /// What Connect delivered: the portal keeps counters per tenant, not each message, so this is at
-/// most two entries — the latest accepted delivery and the latest refused one, with the totals.
-/// (One row by primary key; the cursor is applied here.)
-async fn connect_deliveries<C: ConnectionTrait>(db: &C, tenant_id: Uuid, cursor: Option<&TimelineCursor>) -> ServiceResult<Vec<TimelineEntry>> {
-    let Some(row) = connect_delivery::Entity::find_by_id(tenant_id).one(db).await? else { return Ok(Vec::new()) };
-    let entry = |id: &str, at: DateTime<Utc>, summary: String, actor: &str, detail: Vec<String>| TimelineEntry {
+/// most two entries — the latest accepted delivery and the latest refused one, with the totals —
+/// from one row by primary key (its entries are checked against the cursor in memory). The
+/// entries' ids are 1 (accepted) and 0 (refused).
+fn connect_deliveries(tenant_id: Uuid) -> [SelectStatement; 2] {
+    use connect_delivery::Column as C;
+    let branch = |id: &str, at: C, slots: &[(Slot, SimpleExpr)]| {
+        let mut select = Query::select();
+        select.from(connect_delivery::Entity).and_where(C::TenantId.eq(tenant_id)).and_where(at.is_not_null());
+        let mut all = vec![(Slot::Number, Expr::cust(format!("CAST({id} AS bigint)"))), (Slot::At, col(at))];
+        all.extend_from_slice(slots);
+        shape(&mut select, Source::Connect, &all);
+        select
+    };
+    [
+        branch("1", C::LastVerifiedAt, &[(Slot::What, col(C::LastEvent)), (Slot::Note, col(C::LastEnvelopeId)), (Slot::Count, col(C::VerifiedCount))]),
+        branch("0", C::LastRejectedAt, &[(Slot::Count, col(C::RejectedCount))]),
+    ]
+}
+
+fn connect_entry(row: &Row) -> ServiceResult<TimelineEntry> {
+    let accepted = row.number()? == 1;
+    let count = row.count()?;
+    let (id, summary, actor, detail) = if accepted {
+        let mut detail = Vec::new();
+        if let Some(envelope) = row.optional_text(Slot::Note)? {
+            detail.push(format!("envelope {envelope}"));
+        }
+        detail.push(format!("{count} accepted in all"));
+        let event = row.optional_text(Slot::What)?;
+        ("1", format!("Connect delivery received: {}", event.as_deref().unwrap_or("an event")), CONNECT_ACTOR, detail)
+    } else {
+        let summary = "Connect delivery refused (not signed by DocuSign for this account)".to_owned();
+        ("0", summary, REFUSED_CONNECT_ACTOR, vec![format!("{count} refused in all")])
+    };
+    Ok(TimelineEntry {
         source: TimelineSource::Connect,
         id: id.to_owned(),
-        at,
+        at: row.at()?,
         kind: TimelineKind::Connect,
         action: None,
         summary,
         actor: actor.to_owned(),
         detail,
         request_id: None,
-    };
-    let mut out = Vec::new();
-    if let Some(at) = row.last_verified_at {
-        let mut detail = Vec::new();
-        if let Some(envelope) = &row.last_envelope_id {
-            detail.push(format!("envelope {envelope}"));
-        }
-        detail.push(format!("{} accepted in all", row.verified_count));
-        let summary = format!("Connect delivery received: {}", row.last_event.as_deref().unwrap_or("an event"));
-        out.push(entry("1", at, summary, CONNECT_ACTOR, detail));
-    }
-    if let Some(at) = row.last_rejected_at {
-        let detail = vec![format!("{} refused in all", row.rejected_count)];
-        out.push(entry("0", at, "Connect delivery refused (not signed by DocuSign for this account)".to_owned(), REFUSED_CONNECT_ACTOR, detail));
-    }
-    out.retain(|e| is_past(e, cursor));
-    Ok(out)
+    })
 }
 
 /// The outgoing webhook events about the tenant (whatever became of their deliveries: the
 /// webhooks page shows those).
-async fn webhook_events<C: ConnectionTrait>(db: &C, tenant_id: Uuid, cursor: Option<&TimelineCursor>, limit: u64) -> ServiceResult<Vec<TimelineEntry>> {
-    let rows = webhook_event::Entity::find()
-        .filter(webhook_event::Column::TenantId.eq(tenant_id))
-        .filter(past_cursor(cursor, TimelineSource::Webhook, webhook_event::Column::CreatedAt, webhook_event::Column::Id)?)
-        .order_by_desc(webhook_event::Column::CreatedAt)
-        .order_by_desc(webhook_event::Column::Id)
-        .limit(limit)
-        .all(db)
-        .await?;
-    rows.into_iter()
-        .map(|r| {
-            let kind = r.event_type()?;
-            Ok(TimelineEntry {
-                source: TimelineSource::Webhook,
-                id: r.id.to_string(),
-                at: r.created_at,
-                kind: TimelineKind::Webhooks,
-                action: None,
-                summary: format!("Webhook event {}: {}", kind.as_str(), kind.description()),
-                actor: WEBHOOK_ACTOR.to_owned(),
-                detail: vec![format!("environment: {}", r.environment)],
-                request_id: None,
-            })
-        })
-        .collect()
+fn webhook_events(tenant_id: Uuid, cursor: Option<&TimelineCursor>, limit: u64) -> ServiceResult<SelectStatement> {
+    use webhook_event::Column as C;
+    let mut select = Query::select();
+    select
+        .from(webhook_event::Entity)
+        .and_where(C::TenantId.eq(tenant_id))
+        .cond_where(past_cursor(cursor, TimelineSource::Webhook, C::CreatedAt, C::Id)?);
+    shape(&mut select, Source::Webhook, &[(Slot::Uuid, col(C::Id)), (Slot::At, col(C::CreatedAt)), (Slot::What, col(C::EventType)), (Slot::Environment, col(C::Environment))]);
+    Ok(bounded(select, C::CreatedAt, C::Id, limit))
+}
+
+fn webhook_entry(row: &Row) -> ServiceResult<TimelineEntry> {
+    let (id, stored) = (row.uuid()?, row.text(Slot::What)?);
+    let kind = WebhookEventType::parse(&stored)
+        .ok_or_else(|| ServiceError::unexpected(format!("webhook event {id}: unknown type `{stored}` in the database")))?;
+    Ok(TimelineEntry {
+        source: TimelineSource::Webhook,
+        id: id.to_string(),
+        at: row.at()?,
+        kind: TimelineKind::Webhooks,
+        action: None,
+        summary: format!("Webhook event {}: {}", kind.as_str(), kind.description()),
+        actor: WEBHOOK_ACTOR.to_owned(),
+        detail: vec![format!("environment: {}", row.text(Slot::Environment)?)],
+        request_id: None,
+    })
+}
+
+/// Which source a row of the union came from: its first column.
+#[derive(Clone, Copy)]
+enum Source {
+    Audit = 0,
+    Invite = 1,
+    CheckRun = 2,
+    Connect = 3,
+    Webhook = 4,
+}
+
+/// The union's columns after the source, in order, each with one SQL type in every branch (a
+/// branch with nothing for a slot selects a `NULL` cast to it: PostgreSQL types a bare `NULL`
+/// in a subquery as text, which no other type unites with).
+#[derive(Clone, Copy, PartialEq)]
+enum Slot {
+    /// An audit event's id; a Connect entry's (1 or 0).
+    Number,
+    /// The id of an invite, a check run or a webhook event.
+    Uuid,
+    /// Where the entry sits in the timeline.
+    At,
+    /// An invite's issue time; a check run's end.
+    OtherAt,
+    /// An audit action, a run's overall result, a webhook event's type, Connect's last event.
+    What,
+    /// Who did it, as recorded.
+    Who,
+    /// An audit event's request id, a run's trigger, the last Connect envelope.
+    Note,
+    Environment,
+    Before,
+    After,
+    /// Connect's total of accepted or refused deliveries.
+    Count,
+}
+
+impl Slot {
+    const ALL: [Slot; 11] =
+        [Slot::Number, Slot::Uuid, Slot::At, Slot::OtherAt, Slot::What, Slot::Who, Slot::Note, Slot::Environment, Slot::Before, Slot::After, Slot::Count];
+
+    fn name(self) -> &'static str {
+        match self {
+            Slot::Number => "number",
+            Slot::Uuid => "uuid",
+            Slot::At => "at",
+            Slot::OtherAt => "other_at",
+            Slot::What => "what",
+            Slot::Who => "who",
+            Slot::Note => "note",
+            Slot::Environment => "environment",
+            Slot::Before => "before",
+            Slot::After => "after",
+            Slot::Count => "count",
+        }
+    }
+
+    /// The slot's type, by PostgreSQL's names (SQLite takes any name in a cast of `NULL`).
+    fn sql_type(self) -> &'static str {
+        match self {
+            Slot::Number | Slot::Count => "bigint",
+            Slot::Uuid => "uuid",
+            Slot::At | Slot::OtherAt => "timestamptz",
+            Slot::What | Slot::Who | Slot::Note | Slot::Environment => "text",
+            Slot::Before | Slot::After => "json",
+        }
+    }
+}
+
+const SOURCE: &str = "source";
+
+fn col(c: impl IntoColumnRef) -> SimpleExpr {
+    Expr::col(c).into()
+}
+
+/// Selects the source's number and every slot, from `given` or a typed `NULL`.
+fn shape(select: &mut SelectStatement, source: Source, given: &[(Slot, SimpleExpr)]) {
+    select.expr_as(Expr::cust((source as u8).to_string()), Alias::new(SOURCE));
+    for slot in Slot::ALL {
+        let expr = match given.iter().find(|(s, _)| *s == slot) {
+            Some((_, e)) => e.clone(),
+            None => Expr::cust(format!("CAST(NULL AS {})", slot.sql_type())),
+        };
+        select.expr_as(expr, Alias::new(slot.name()));
+    }
+}
+
+/// A branch of the union: `select`'s newest `limit` rows by `time` then `id`. Wrapped in a
+/// subquery, as SQLite takes `ORDER BY` and `LIMIT` only once in a compound select.
+fn bounded(mut select: SelectStatement, time: impl IntoColumnRef, id: impl IntoColumnRef, limit: u64) -> SelectStatement {
+    select.order_by(time, Order::Desc).order_by(id, Order::Desc).limit(limit);
+    Query::select().column(Asterisk).from_subquery(select, Alias::new("branch")).to_owned()
+}
+
+/// A row of the union, read by slot.
+struct Row<'a>(&'a QueryResult);
+
+impl Row<'_> {
+    fn get<T: sea_orm::TryGetable>(&self, slot: Slot) -> ServiceResult<T> {
+        Ok(self.0.try_get("", slot.name())?)
+    }
+    fn number(&self) -> ServiceResult<i64> {
+        self.get(Slot::Number)
+    }
+    fn uuid(&self) -> ServiceResult<Uuid> {
+        self.get(Slot::Uuid)
+    }
+    fn at(&self) -> ServiceResult<DateTime<Utc>> {
+        self.get(Slot::At)
+    }
+    fn other_at(&self) -> ServiceResult<Option<DateTime<Utc>>> {
+        self.get(Slot::OtherAt)
+    }
+    fn text(&self, slot: Slot) -> ServiceResult<String> {
+        self.get(slot)
+    }
+    fn optional_text(&self, slot: Slot) -> ServiceResult<Option<String>> {
+        self.get(slot)
+    }
+    fn count(&self) -> ServiceResult<i64> {
+        self.get(Slot::Count)
+    }
+}
+
+/// The timeline entry a row of the union stands for.
+fn entry_of(row: &QueryResult, tenant_id: Uuid) -> ServiceResult<TimelineEntry> {
+    let source: i32 = row.try_get("", SOURCE)?;
+    let row = Row(row);
+    Ok(match source {
+        s if s == Source::Audit as i32 => audit_entry(audit_event::Model {
+            id: row.number()?,
+            occurred_at: row.at()?,
+            actor_id: None,
+            actor_label: row.text(Slot::Who)?,
+            tenant_id: Some(tenant_id),
+            action: row.text(Slot::What)?,
+            before: row.get(Slot::Before)?,
+            after: row.get(Slot::After)?,
+            request_id: row.optional_text(Slot::Note)?,
+        }),
+        s if s == Source::Invite as i32 => expired_invite_entry(&row)?,
+        s if s == Source::CheckRun as i32 => check_run_entry(&row, tenant_id)?,
+        s if s == Source::Connect as i32 => connect_entry(&row)?,
+        s if s == Source::Webhook as i32 => webhook_entry(&row)?,
+        other => return Err(ServiceError::unexpected(format!("timeline: a row of unknown source {other}"))),
+    })
 }
 
 #[cfg(test)]

@@ -17,7 +17,11 @@ use std::time::Duration;
 
 use migrations::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr, SqliteTransactionMode, TransactionOptions, TransactionTrait};
+use sea_orm::sea_query::{Alias, Expr, IntoIden, SelectStatement};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, QueryResult, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait, TryGetError,
+};
 
 /// How long a request waits for a database connection before the portal answers 503.
 pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
@@ -94,4 +98,20 @@ pub async fn connect_with(url: &str, acquire_timeout: Duration) -> Result<Databa
 pub async fn begin<C: TransactionTrait>(db: &C) -> Result<C::Transaction, DbErr> {
     db.begin_with_options(TransactionOptions { sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate), ..Default::default() })
         .await
+}
+
+/// Selects every column of `E` as `{prefix}{column}`, for reading several tables' rows from one.
+pub fn columns_as<E: EntityTrait>(q: &mut SelectStatement, prefix: &str) {
+    for c in E::Column::iter() {
+        q.expr_as(Expr::col((E::default().into_iden(), c.into_iden())), Alias::new(format!("{prefix}{}", c.as_str())));
+    }
+}
+
+/// The row of a left-joined table, `None` where the join found none (its columns are null).
+pub fn joined<M: FromQueryResult>(row: &QueryResult, prefix: &str) -> Result<Option<M>, DbErr> {
+    match M::from_query_result_nullable(row, prefix) {
+        Ok(m) => Ok(Some(m)),
+        Err(TryGetError::Null(_)) => Ok(None),
+        Err(TryGetError::DbErr(e)) => Err(e),
+    }
 }

@@ -1,14 +1,17 @@
 //! Reading and writing the onboarding records: consent receipts, the pinned system user and the
 //! wizard's progress per invite session.
 
-use app::onboarding::model::{AccountRole, AccountView, ConsentMode, ConsentReceipt, DocuSignUserView, Notice, SystemUserView, VerificationView};
+use app::onboarding::model::{
+    AccountRole, AccountView, ConsentMode, ConsentReceipt, ConsentStatus, DocuSignUserView, Notice, SystemUserView, VerificationView,
+};
 use app::environment::Environment;
 use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 
-use crate::db::entities::{consent_grant, system_user, wizard_progress};
+use crate::db::entities::{consent_grant, consent_state, system_user, wizard_progress};
+use crate::db::{columns_as, joined};
 use crate::providers::UserInfo;
 use crate::error::ServiceResult;
 
@@ -42,6 +45,54 @@ pub async fn latest_grant<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: Envi
         .order_by_desc(consent_grant::Column::GrantedAt)
         .one(db)
         .await?)
+}
+
+/// A tenant's consent in one environment: its state, pinned system user and latest receipt.
+pub struct ConsentRecord {
+    pub status: ConsentStatus,
+    pub system_user: Option<system_user::Model>,
+    pub grant: Option<consent_grant::Model>,
+}
+
+/// A tenant's [`ConsentRecord`] in `env`, in one statement: what [`super::state::status`],
+/// [`system_user`] and [`latest_grant`] read, for the pages that show all three (each statement
+/// is a round trip).
+pub async fn consent_record<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: Environment) -> ServiceResult<ConsentRecord> {
+    let env_name = env.as_str();
+    let latest = Query::select()
+        .column(consent_grant::Column::Id)
+        .from(consent_grant::Entity)
+        .and_where(Expr::col((consent_grant::Entity, consent_grant::Column::TenantId)).eq(tenant_id))
+        .and_where(Expr::col((consent_grant::Entity, consent_grant::Column::Environment)).eq(env_name))
+        .order_by(consent_grant::Column::GrantedAt, Order::Desc)
+        .limit(1)
+        .to_owned();
+    // One row whatever exists: each table joins to a constant row (a tenant may have none of them).
+    let one = Alias::new("one");
+    let mut q = Query::select();
+    q.from_subquery(Query::select().expr(Expr::cust("1")).to_owned(), one)
+        .left_join(
+            consent_state::Entity,
+            Expr::col((consent_state::Entity, consent_state::Column::TenantId))
+                .eq(tenant_id)
+                .and(Expr::col((consent_state::Entity, consent_state::Column::Environment)).eq(env_name)),
+        )
+        .left_join(
+            system_user::Entity,
+            Expr::col((system_user::Entity, system_user::Column::TenantId))
+                .eq(tenant_id)
+                .and(Expr::col((system_user::Entity, system_user::Column::Environment)).eq(env_name)),
+        )
+        .left_join(consent_grant::Entity, Expr::col((consent_grant::Entity, consent_grant::Column::Id)).in_subquery(latest));
+    columns_as::<consent_state::Entity>(&mut q, "s_");
+    columns_as::<system_user::Entity>(&mut q, "u_");
+    columns_as::<consent_grant::Entity>(&mut q, "g_");
+    let row = db.query_one(&q).await?.ok_or_else(|| crate::error::ServiceError::unexpected("the consent record's query returned no row"))?;
+    Ok(ConsentRecord {
+        status: super::state::status_of(joined(&row, "s_")?)?,
+        system_user: joined(&row, "u_")?,
+        grant: joined(&row, "g_")?,
+    })
 }
 
 /// A receipt as shown to people; an unknown stored mode is an unexpected fault naming the row.
@@ -165,14 +216,15 @@ pub async fn tenant_consent_view<C: ConnectionTrait>(
     configured: impl FnOnce(Environment) -> bool,
 ) -> ServiceResult<app::onboarding::model::TenantConsentView> {
     let (tenant_id, env) = (t.id, t.environment()?);
-    let su = system_user(db, tenant_id, env).await?;
+    let record = consent_record(db, tenant_id, env).await?;
+    let su = record.system_user;
     let (invites, older_invites) = super::invites::newest(db, tenant_id, INVITES_SHOWN).await?;
     Ok(app::onboarding::model::TenantConsentView {
         tenant_id,
         environment: env,
         environment_configured: configured(env),
-        status: super::state::status(db, tenant_id, env).await?,
-        receipt: latest_grant(db, tenant_id, env).await?.as_ref().map(receipt_view).transpose()?,
+        status: record.status,
+        receipt: record.grant.as_ref().map(receipt_view).transpose()?,
         last_verification: su.as_ref().and_then(last_verification),
         system_user: su.as_ref().map(system_user_view),
         link_request: super::invites::open_link_request(&invites),

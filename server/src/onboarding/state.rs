@@ -18,7 +18,11 @@ use crate::webhooks::{self, WebhookEventType};
 /// The current status (`not_started` when nothing happened yet). A stored state the portal does
 /// not know is an unexpected fault naming the row.
 pub async fn status<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: Environment) -> ServiceResult<ConsentStatus> {
-    let row = consent_state::Entity::find_by_id((tenant_id, env.as_str().to_owned())).one(db).await?;
+    status_of(consent_state::Entity::find_by_id((tenant_id, env.as_str().to_owned())).one(db).await?)
+}
+
+/// The status a stored row says (`not_started` without one).
+pub fn status_of(row: Option<consent_state::Model>) -> ServiceResult<ConsentStatus> {
     Ok(match row {
         Some(r) => ConsentStatus { state: r.state()?, reason: r.reason, updated_at: Some(r.updated_at) },
         None => ConsentStatus { state: ConsentState::NotStarted, reason: None, updated_at: None },

@@ -16,7 +16,7 @@ use crate::audit::{self, Actor, Event};
 use crate::db::entities::{system_user, tenant};
 use crate::providers::ProviderError;
 use crate::error::{ServiceError, ServiceResult};
-use crate::onboarding::{prerequisites, state};
+use crate::onboarding::prerequisites;
 
 /// Advice on the consent path: organization consent only when the organization screen found an
 /// active claimed domain covering the intended system user; otherwise individual consent, with
@@ -55,15 +55,13 @@ pub async fn view<C: ConnectionTrait>(
     scope_names: Vec<String>,
 ) -> ServiceResult<WizardView> {
     let t = tenant::Entity::find_by_id(tenant_id).one(db).await?.ok_or_else(|| AppError::not_found("Tenant"))?;
-    let status = state::status(db, tenant_id, env).await?;
+    let records::ConsentRecord { status, system_user: su, grant } = records::consent_record(db, tenant_id, env).await?;
     let progress = records::progress(db, session_hash).await?;
     let signed_in: Option<DocuSignUserView> =
         progress.as_ref().and_then(|p| p.signed_in_user.clone()).and_then(|j| serde_json::from_value(j).ok());
     let candidate: Option<DocuSignUserView> =
         progress.as_ref().and_then(|p| p.candidate.clone()).and_then(|j| serde_json::from_value(j).ok());
     let notice: Option<Notice> = progress.as_ref().and_then(|p| p.notice.clone()).and_then(|j| serde_json::from_value(j).ok());
-    let grant = records::latest_grant(db, tenant_id, env).await?;
-    let su = records::system_user(db, tenant_id, env).await?;
     let step = step_of(grant.is_some(), status.state, signed_in.is_some(), su.is_some(), candidate.is_some());
     let organization = prerequisites::view(progress.as_ref(), signed_in.as_ref());
     let mut scope_names = scope_names;
@@ -105,13 +103,11 @@ fn step_of(granted: bool, state: ConsentState, signed_in: bool, pinned: bool, ca
 /// The step an invite session's wizard shows now (what [`view`] would say), for texts that name
 /// the controls on that screen.
 pub async fn current_step<C: ConnectionTrait>(db: &C, tenant_id: Uuid, env: Environment, session_hash: &str) -> ServiceResult<WizardStep> {
-    let status = state::status(db, tenant_id, env).await?;
+    let record = records::consent_record(db, tenant_id, env).await?;
     let progress = records::progress(db, session_hash).await?;
-    let grant = records::latest_grant(db, tenant_id, env).await?;
-    let su = records::system_user(db, tenant_id, env).await?;
     let signed_in = progress.as_ref().is_some_and(|p| p.signed_in_user.is_some());
     let candidate = progress.as_ref().is_some_and(|p| p.candidate.is_some());
-    Ok(step_of(grant.is_some(), status.state, signed_in, su.is_some(), candidate))
+    Ok(step_of(record.grant.is_some(), record.status.state, signed_in, record.system_user.is_some(), candidate))
 }
 
 fn looks_like_guid(value: &str) -> bool {

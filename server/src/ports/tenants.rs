@@ -39,7 +39,7 @@ impl TenantsPort for Portal {
     async fn get(&self, ctx: &RequestCtx, id: Uuid) -> AppResult<TenantDetail> {
         let viewer = ctx.require_staff()?;
         let t = crate::scope::visible_in_request(&self.db, ctx, id).await?;
-        done(ctx, tenants::get(&self.db, viewer, t).await)
+        done(ctx, tenants::get(viewer, t))
     }
 
     async fn timeline(&self, ctx: &RequestCtx, id: Uuid, query: TimelineQuery) -> AppResult<TimelinePage> {

@@ -28,12 +28,9 @@ const SLUG_TAKEN: &str = "This slug is already used by another tenant. Choose an
 /// A tenant `viewer` may see, as staff read it (its history is the timeline: `crate::timeline`).
 /// Whether they may see it is `crate::scope`'s answer, which an account manager hears as "not
 /// found" for a tenant not assigned to them, so its existence does not leak.
-pub async fn get<C: ConnectionTrait>(db: &C, viewer: &StaffPrincipal, t: Visible) -> ServiceResult<TenantDetail> {
+pub fn get(viewer: &StaffPrincipal, t: Visible) -> ServiceResult<TenantDetail> {
+    let manager_email = t.account_manager_email().map(str::to_owned);
     let t = t.into_inner();
-    let manager_email = match t.account_manager_id {
-        Some(m) => staff_user::Entity::find_by_id(m).one(db).await?.map(|s| s.email),
-        None => None,
-    };
     Ok(TenantDetail {
         id: t.id,
         environment: t.environment()?,

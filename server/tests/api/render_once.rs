@@ -184,7 +184,7 @@ on_both_databases! {
         let counter = reads.clone();
         db.set_metric_callback(move |info| {
             let sql = info.statement.sql.as_str();
-            if sql.starts_with("SELECT") && sql.contains(r#"FROM "tenants" WHERE "tenants"."id" ="#) {
+            if sql.starts_with("SELECT") && sql.contains(r#"FROM "tenants" "#) && sql.contains(r#"WHERE "tenants"."id" ="#) {
                 counter.fetch_add(1, Ordering::SeqCst);
             }
         });
@@ -202,5 +202,28 @@ on_both_databases! {
         let other = t.get(&format!("/tenants/{}", t.world.tenant_b), Some(&cookie)).await;
         assert!(!other.body.contains("data-testid=\"consent-history\"") && other.body.contains("Not found"), "a tenant of another manager shows none of its panels");
         assert_eq!(reads.load(Ordering::SeqCst), 1);
+    }
+}
+
+on_both_databases! {
+    /// Each statement is a round trip (and, on SQLite, two thread hand-offs), so the tenant page's
+    /// cost follows its count: the session, the tenant's row with its manager's e-mail, the
+    /// consent record (state, system user and latest receipt together), the newest invites, the
+    /// overrides in force and the timeline (all its sources in one union). A change that adds a
+    /// statement to the page changes this number on purpose.
+    async fn the_tenant_page_runs_six_statements(backend) {
+        use std::sync::{Arc, Mutex};
+        let statements = Arc::new(Mutex::new(Vec::<String>::new()));
+        let mut db = fresh_db(backend).await;
+        let seen = statements.clone();
+        db.set_metric_callback(move |info| seen.lock().unwrap().push(info.statement.sql.clone()));
+        let t = TestApp::over(db, test_config()).await;
+        let cookie = t.sign_in("am-a@isv.test").await;
+        statements.lock().unwrap().clear();
+        let page = t.get(&format!("/tenants/{}", t.world.tenant_a), Some(&cookie)).await;
+        assert_eq!(page.status, StatusCode::OK);
+        assert!(page.body.contains("data-testid=\"audit-events\"") && page.body.contains("data-testid=\"consent-history\""), "every panel rendered");
+        let ran = statements.lock().unwrap().clone();
+        assert_eq!(ran.len(), 6, "the tenant page ran:\n{}", ran.join("\n"));
     }
 }

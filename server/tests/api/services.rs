@@ -76,7 +76,7 @@ on_both_databases! {
         let hidden = app_err(server::scope::visible(&db, &am_a, w.tenant_b).await.unwrap_err());
         assert_eq!(hidden, AppError::not_found("Tenant"));
         let mine = server::scope::visible(&db, &am_a, w.tenant_a).await.unwrap();
-        let detail = server::tenants::get(&db, &am_a, mine).await.unwrap();
+        let detail = server::tenants::get(&am_a, mine).unwrap();
         assert!(!detail.can_manage);
     }
 }
@@ -246,11 +246,11 @@ on_both_databases! {
             .unwrap();
         let admin = principal(w.admin, Role::Admin);
         let b = server::scope::visible(&db, &admin, w.tenant_b).await.unwrap();
-        let err = server::tenants::get(&db, &admin, b).await.unwrap_err().to_string();
+        let err = server::tenants::get(&admin, b).unwrap_err().to_string();
         assert!(err.contains(&w.tenant_b.to_string()) && err.contains("staging"), "{err}");
         assert!(server::tenants::list(&db, &admin, false, &server::config::OnboardingSla::default()).await.is_err(), "the list does not silently drop or relabel the row");
         let a = server::scope::visible(&db, &admin, w.tenant_a).await.unwrap();
-        assert!(server::tenants::get(&db, &admin, a).await.is_ok(), "other rows are unaffected");
+        assert!(server::tenants::get(&admin, a).is_ok(), "other rows are unaffected");
     }
 }
 

@@ -165,6 +165,20 @@ on_both_databases! {
         assert_eq!(page.older, None);
         let consent = page.entries.iter().find(|e| e.kind == TimelineKind::Consent).unwrap();
         assert_eq!(consent.detail, ["state: consented → verified"], "the detail is before → after");
+        // The sources are read in one union whose columns each source fills differently: every
+        // one reads back as its own row said.
+        let detail = |summary: &str| page.entries.iter().find(|e| e.summary == summary).map(|e| e.detail.clone()).unwrap();
+        let minute = |m: i64| at(m).format("%Y-%m-%d %H:%M").to_string();
+        assert_eq!(detail("Invite expired unused"), [format!("issued {} UTC by config@isv.test", (at(1) - Duration::days(7)).format("%Y-%m-%d %H:%M"))]);
+        assert_eq!(detail("Setup check run: failures"), ["environment: demo".to_owned(), format!("finished {} UTC", (at(4) + Duration::seconds(3)).format("%Y-%m-%d %H:%M:%S"))]);
+        assert_eq!(detail("Connect delivery received: envelope-completed"), ["envelope env-1", "4 accepted in all"]);
+        assert_eq!(detail("Connect delivery refused (not signed by DocuSign for this account)"), ["2 refused in all"]);
+        assert_eq!(detail("Webhook event tenant.consent.revoked: Consent revoked"), ["environment: demo"]);
+        let redeemed = page.entries.iter().find(|e| e.summary == "Invite redeemed").unwrap();
+        assert_eq!(redeemed.action.as_deref(), Some("invite.redeemed"));
+        assert_eq!(redeemed.at.format("%Y-%m-%d %H:%M").to_string(), minute(2));
+        let connect = page.entries.iter().find(|e| e.source == TimelineSource::Connect && e.id == "1").unwrap();
+        assert_eq!(connect.at.format("%Y-%m-%d %H:%M").to_string(), minute(8), "the accepted delivery is dated when it was accepted");
     }
 }
 

@@ -393,3 +393,48 @@ async fn every_page_has_a_title_of_its_own() {
         assert!(seen.insert(found), "{path}: the title is another page's");
     }
 }
+
+/// Pages and server functions share `page_concurrency` places (a bulkhead): past it a request
+/// waits its turn rather than being refused, and the routes beside them (`/healthz`, the
+/// integration API, Connect) answer meanwhile.
+#[tokio::test]
+async fn past_the_page_limit_a_page_waits_its_turn_while_healthz_answers() {
+    use std::net::SocketAddr;
+    use std::time::Duration;
+
+    use axum::body::Bytes;
+    use axum::extract::ConnectInfo;
+    use futures::SinkExt;
+    use tower::ServiceExt;
+
+    let mut config = test_config();
+    config.page_concurrency = 1;
+    let t = TestApp::with(Backend::Sqlite, config).await;
+
+    // A sign-in whose form has not finished arriving holds the one place. Its body is read
+    // only once the request is inside: the second chunk is taken only after the first was read.
+    let (mut body, rx) = futures::channel::mpsc::channel::<Result<Bytes, std::io::Error>>(0);
+    let mut held = Request::post("/api/auth/sign_in")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .header(header::ACCEPT, "application/json")
+        .header(header::ORIGIN, ORIGIN)
+        .body(Body::from_stream(rx))
+        .unwrap();
+    held.extensions_mut().insert(ConnectInfo(SocketAddr::from(([127, 0, 0, 1], 40_000))));
+    let held = tokio::spawn(t.router.clone().oneshot(held));
+    body.send(Ok(Bytes::from_static(b"email=admin%40isv.test"))).await.unwrap();
+    body.send(Ok(Bytes::from_static(b"&password="))).await.unwrap();
+
+    let health = tokio::time::timeout(Duration::from_secs(10), t.get("/healthz", None)).await.expect("/healthz waited for the page's place");
+    assert_eq!(health.status, StatusCode::OK);
+
+    let router = t.router.clone();
+    let mut page = tokio::spawn(async move { router.oneshot(Request::get("/login").body(Body::empty()).unwrap()).await });
+    assert!(tokio::time::timeout(Duration::from_millis(300), &mut page).await.is_err(), "a second page went past the limit of one");
+
+    drop(body);
+    let held = tokio::time::timeout(Duration::from_secs(10), held).await.expect("the held request finishes").unwrap().unwrap();
+    assert_eq!(held.status(), StatusCode::UNPROCESSABLE_ENTITY, "the unfinished sign-in was answered (empty password)");
+    let page = tokio::time::timeout(Duration::from_secs(10), page).await.expect("the waiting page got its turn").unwrap().unwrap();
+    assert_eq!(page.status(), StatusCode::OK);
+}

@@ -2,9 +2,10 @@
 //! 100,000, each with a few audit events) into a fresh database (SQLite by default, or
 //! `--database-url`), serves the real router on a loopback port and prints:
 //!
-//! - a page-weight report: bytes of HTML and of embedded data for each main page, the database
-//!   statements its request ran, and the bytes of the site's wasm, JS and CSS (raw and
-//!   precompressed);
+//! - a page-weight report: bytes of HTML and of embedded data for each main page (the staff's
+//!   and the customer admin's: an invite link and the wizard it opens, with a sandbox as the
+//!   tenant's DocuSign), the database statements its request ran, and the bytes of the site's
+//!   wasm, JS and CSS (raw and precompressed);
 //! - p50/p99 and throughput of the tenant page at `--connections` concurrent connections, and of
 //!   `/healthz` measured in the same run while the page is under load (and alone, for the ratio).
 //!
@@ -55,6 +56,10 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.database_url {
         config.database_url = Some(url.clone().into());
     }
+    // The customer admin's pages need the tenant's DocuSign environment set up; nothing is sent
+    // to DocuSign until a button is pressed, and a sandbox stands in for it.
+    let sandbox = crate::sandbox::Sandbox::start(crate::sandbox::SandboxConfig::default()).await?;
+    config.docusign.demo = Some(crate::bench_api::sandbox_environment(&sandbox)?);
     let mut db = crate::db::connect_and_migrate(&config.database_url()).await?;
     // Statements per page: a page's cost follows how many it runs (ARCHITECTURE.md, "Where a
     // page's time goes"). Counted only while the page-weight requests run one at a time.
@@ -71,7 +76,7 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
     );
     add_bench_staff(&db).await?;
     let site_root = config.site_root.clone();
-    let (_portal, base) = serve_on_loopback(db, config).await?;
+    let (portal, base) = serve_on_loopback(db, config).await?;
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).pool_max_idle_per_host(args.connections * 2).build()?;
     let cookie = sign_in_bench_staff(&http, &base).await?;
 
@@ -79,17 +84,27 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
     println!("page weight (one request each, uncompressed HTML):");
     println!("  {:<28} {:>12} {:>14} {:>10} {:>11}", "page", "HTML bytes", "embedded data", "time ms", "statements");
     let detail = format!("/tenants/{sample}");
-    for path in ["/login", "/tenants/new", detail.as_str(), &format!("{detail}/edit"), "/tenants"] {
+    let weigh = async |label: &str, path: &str, cookie: &str| -> anyhow::Result<()> {
         let started = Instant::now();
         statements.start();
-        let res = http.get(format!("{base}{path}")).header("cookie", &cookie).send().await?;
+        let res = http.get(format!("{base}{path}")).header("cookie", cookie).send().await?;
         let status = res.status();
         let body = res.text().await?;
         let ran = statements.stop();
         let data: usize = embedded_data(&body);
         let ms = started.elapsed().as_secs_f64() * 1000.0;
-        println!("  {:<28} {:>12} {:>14} {:>10.1} {:>11}   ({status})", shorten(path), body.len(), data, ms, ran);
+        println!("  {:<28} {:>12} {:>14} {:>10.1} {:>11}   ({status})", shorten(label), body.len(), data, ms, ran);
+        Ok(())
+    };
+    for path in ["/login", "/tenants/new", detail.as_str(), &format!("{detail}/edit"), "/tenants"] {
+        weigh(path, path, &cookie).await?;
     }
+    // The customer admin's first pages: the invite link (before it is used) and the wizard it
+    // leads to, for a tenant other than the sample (the invite changes the tenant it is for).
+    let token = create_invite(&http, &base, &cookie, other_tenant(&portal.db, sample).await?).await?;
+    weigh("/onboard/{token}", &format!("/onboard/{token}"), "").await?;
+    let invitee = redeem_invite(&http, &base, &token).await?;
+    weigh("/wizard", "/wizard", &invitee).await?;
     let pkg = site_root.join("pkg");
     println!("  assets in {}:", pkg.display());
     for ext in ["wasm", "js", "css"] {
@@ -238,7 +253,48 @@ pub(crate) async fn sign_in_bench_staff(http: &reqwest::Client, base: &str) -> a
         .send()
         .await?;
     anyhow::ensure!(signed_in.status().is_success(), "sign-in failed: {}", signed_in.status());
-    Ok(signed_in
+    session_cookie(&signed_in)
+}
+
+/// A tenant other than `sample`.
+async fn other_tenant(db: &sea_orm::DatabaseConnection, sample: uuid::Uuid) -> anyhow::Result<uuid::Uuid> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let other = crate::db::entities::tenant::Entity::find().filter(crate::db::entities::tenant::Column::Id.ne(sample)).one(db).await?;
+    Ok(other.context("a second tenant (seed at least two)")?.id)
+}
+
+/// Issues an invite for `tenant` as the signed-in staff member; returns the token in its link.
+async fn create_invite(http: &reqwest::Client, base: &str, staff_cookie: &str, tenant: uuid::Uuid) -> anyhow::Result<String> {
+    let res = http
+        .post(format!("{base}/api/onboarding/create_invite"))
+        .header("origin", base)
+        .header("cookie", staff_cookie)
+        .header("accept", "application/json")
+        .form(&[("tenant_id", tenant.to_string())])
+        .send()
+        .await?;
+    anyhow::ensure!(res.status().is_success(), "creating an invite failed: {}", res.status());
+    let issued: serde_json::Value = res.json().await?;
+    let link = issued["link"].as_str().context("the invite's link")?;
+    Ok(link.rsplit('/').next().unwrap_or_default().to_owned())
+}
+
+/// Opens the invite as the customer admin pressing Start; returns the invite session's cookie.
+async fn redeem_invite(http: &reqwest::Client, base: &str, token: &str) -> anyhow::Result<String> {
+    let res = http
+        .post(format!("{base}/api/onboarding/redeem_invite"))
+        .header("origin", base)
+        .header("accept", "application/json")
+        .form(&[("token", token)])
+        .send()
+        .await?;
+    anyhow::ensure!(res.status().is_success(), "redeeming the invite failed: {}", res.status());
+    session_cookie(&res)
+}
+
+/// The `name=value` of the session cookie a response sets.
+fn session_cookie(res: &reqwest::Response) -> anyhow::Result<String> {
+    Ok(res
         .headers()
         .get_all("set-cookie")
         .iter()

@@ -177,16 +177,14 @@ fn audit_kind(kind: Option<TimelineKind>) -> Option<Condition> {
     })
 }
 
+/// The tenant's audit events (of `kind`, if given).
 fn audit_events(tenant_id: Uuid, kind: Option<TimelineKind>, cursor: Option<&TimelineCursor>, limit: u64) -> ServiceResult<SelectStatement> {
+    use audit_event::Column as C;
     let mut select = Query::select();
-    select
-        .from(audit_event::Entity)
-        .and_where(audit_event::Column::TenantId.eq(tenant_id))
-        .cond_where(past_cursor(cursor, TimelineSource::Audit, audit_event::Column::OccurredAt, audit_event::Column::Id)?);
+    select.from(audit_event::Entity).and_where(C::TenantId.eq(tenant_id)).cond_where(past_cursor(cursor, TimelineSource::Audit, C::OccurredAt, C::Id)?);
     if let Some(only) = audit_kind(kind) {
         select.cond_where(only);
     }
-    use audit_event::Column as C;
     shape(&mut select, Source::Audit, &[
         (Slot::Number, col(C::Id)),
         (Slot::At, col(C::OccurredAt)),

@@ -93,22 +93,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
             .merge(figment::providers::Serialized::default("encryption_keys", crate::crypto::Keyring::generate_spec(1))),
     )?;
     config.database_url = None;
-    let pem = sandbox.test_private_key_pem().context("the fixture's test key")?.to_owned();
-    config.docusign.demo = Some(IsvEnvironment {
-        account_server: sandbox.account_server_url().parse()?,
-        admin_api: sandbox.admin_api_url().parse()?,
-        integration_key: sandbox.integration_key().to_owned(),
-        client_secret: SecretString::from(sandbox.client_secret().to_owned()),
-        private_key_pem: Some(SecretString::from(pem)),
-        private_key_file: None,
-        redirect_uri: "http://127.0.0.1:3000/oauth/callback/demo".parse()?,
-        scopes: vec!["signature".into(), "impersonation".into()],
-        admin_scopes: vec![],
-        keep_refresh_tokens: false,
-        allowed_base_uri_hosts: vec!["127.0.0.1".into()],
-        setup: crate::checks::SetupProfile::default(),
-        connect_hmac_keys: vec![],
-    });
+    config.docusign.demo = Some(sandbox_environment(&sandbox)?);
     let db = crate::db::connect_and_migrate(&config.database_url()).await?;
     let portal = Arc::new(Portal::new(db, Arc::new(config))?);
     let bases = sandbox.base_uris();
@@ -261,4 +246,23 @@ pub(crate) fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("consent-portal-bench-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
+}
+
+/// The ISV's demo environment pointed at `sandbox`: every bench's DocuSign.
+pub(crate) fn sandbox_environment(sandbox: &Sandbox) -> anyhow::Result<IsvEnvironment> {
+    Ok(IsvEnvironment {
+        account_server: sandbox.account_server_url().parse()?,
+        admin_api: sandbox.admin_api_url().parse()?,
+        integration_key: sandbox.integration_key().to_owned(),
+        client_secret: SecretString::from(sandbox.client_secret().to_owned()),
+        private_key_pem: Some(SecretString::from(sandbox.test_private_key_pem().context("the fixture's test key")?.to_owned())),
+        private_key_file: None,
+        redirect_uri: "http://127.0.0.1:3000/oauth/callback/demo".parse()?,
+        scopes: vec!["signature".into(), "impersonation".into()],
+        admin_scopes: vec![],
+        keep_refresh_tokens: false,
+        allowed_base_uri_hosts: vec!["127.0.0.1".into()],
+        setup: crate::checks::SetupProfile::default(),
+        connect_hmac_keys: vec![],
+    })
 }

@@ -21,10 +21,9 @@ use app::environment::Environment;
 use app::onboarding::model::ConsentState;
 use chrono::Utc;
 use sea_orm::{ActiveModelTrait, Set};
-use secrecy::SecretString;
 
 use crate::audit::Actor;
-use crate::config::{Config, IsvEnvironment};
+use crate::config::Config;
 use crate::sandbox::{Account, Membership, Sandbox, SandboxConfig, SeedConsent, User, default_fixture};
 use crate::bench_pages::{Figures, load};
 use crate::state::Portal;
@@ -91,7 +90,7 @@ pub async fn run(args: ApiBenchArgs) -> anyhow::Result<()> {
     if let Some(url) = &args.database_url {
         config.database_url = Some(url.clone().into());
     }
-    config.docusign.demo = Some(sandbox_environment(&sandbox)?);
+    config.docusign.demo = Some(crate::bench::sandbox_environment(&sandbox)?);
     let db = crate::db::connect_and_migrate(&config.database_url()).await?;
     let seeded = Instant::now();
     let tenant = crate::bench_pages::seed(&db, args.tenants, 1).await?;
@@ -202,23 +201,4 @@ async fn in_process(portal: Arc<Portal>, caller: crate::api_clients::ApiCaller, 
         errors += e;
     }
     Ok(Figures::of(all, errors, started.elapsed()))
-}
-
-/// The ISV's demo environment pointed at `sandbox` (the benches' DocuSign).
-pub(crate) fn sandbox_environment(sandbox: &Sandbox) -> anyhow::Result<IsvEnvironment> {
-    Ok(IsvEnvironment {
-        account_server: sandbox.account_server_url().parse()?,
-        admin_api: sandbox.admin_api_url().parse()?,
-        integration_key: sandbox.integration_key().to_owned(),
-        client_secret: SecretString::from(sandbox.client_secret().to_owned()),
-        private_key_pem: Some(SecretString::from(sandbox.test_private_key_pem().context("the fixture's test key")?.to_owned())),
-        private_key_file: None,
-        redirect_uri: "http://127.0.0.1:3000/oauth/callback/demo".parse()?,
-        scopes: vec!["signature".into(), "impersonation".into()],
-        admin_scopes: vec![],
-        keep_refresh_tokens: false,
-        allowed_base_uri_hosts: vec!["127.0.0.1".into()],
-        setup: crate::checks::SetupProfile::default(),
-        connect_hmac_keys: vec![],
-    })
 }

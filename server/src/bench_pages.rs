@@ -59,7 +59,7 @@ pub async fn run(args: PageBenchArgs) -> anyhow::Result<()> {
     // The customer admin's pages need the tenant's DocuSign environment set up; nothing is sent
     // to DocuSign until a button is pressed, and a sandbox stands in for it.
     let sandbox = crate::sandbox::Sandbox::start(crate::sandbox::SandboxConfig::default()).await?;
-    config.docusign.demo = Some(crate::bench_api::sandbox_environment(&sandbox)?);
+    config.docusign.demo = Some(crate::bench::sandbox_environment(&sandbox)?);
     let mut db = crate::db::connect_and_migrate(&config.database_url()).await?;
     // Statements per page: a page's cost follows how many it runs (ARCHITECTURE.md, "Where a
     // page's time goes"). Counted only while the page-weight requests run one at a time.

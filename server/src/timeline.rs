@@ -287,6 +287,20 @@ fn audit_summary(action: &str, before: Option<&Value>, after: Option<&Value>) ->
     }
 }
 
+/// An entry of a source other than the audit log: no action and no request id, and its kind is
+/// its source's.
+fn unaudited(source: TimelineSource, id: String, at: DateTime<Utc>, summary: String, actor: impl Into<String>, detail: Vec<String>) -> TimelineEntry {
+    let kind = match source {
+        TimelineSource::Invite => TimelineKind::Invites,
+        TimelineSource::CheckRun => TimelineKind::Checks,
+        TimelineSource::Connect => TimelineKind::Connect,
+        TimelineSource::Webhook => TimelineKind::Webhooks,
+        // Audit events take their kind from their action (`audit_entry`).
+        TimelineSource::Audit => TimelineKind::Other,
+    };
+    TimelineEntry { source, id, at, kind, action: None, summary, actor: actor.into(), detail, request_id: None }
+}
+
 /// Invites that expired unused: the one invite event with no audit row (nothing happens at
 /// expiry), dated when the link stopped working.
 fn expired_invites(tenant_id: Uuid, cursor: Option<&TimelineCursor>, limit: u64, now: DateTime<Utc>) -> ServiceResult<SelectStatement> {
@@ -304,17 +318,8 @@ fn expired_invites(tenant_id: Uuid, cursor: Option<&TimelineCursor>, limit: u64,
 }
 
 fn expired_invite_entry(row: &Row) -> ServiceResult<TimelineEntry> {
-    Ok(TimelineEntry {
-        source: TimelineSource::Invite,
-        id: row.uuid()?.to_string(),
-        at: row.at()?,
-        kind: TimelineKind::Invites,
-        action: None,
-        summary: "Invite expired unused".to_owned(),
-        actor: EXPIRY_ACTOR.to_owned(),
-        detail: vec![format!("issued {} by {}", row.get::<DateTime<Utc>>(Slot::OtherAt)?.format("%Y-%m-%d %H:%M UTC"), readable_actor(&row.text(Slot::Who)?))],
-        request_id: None,
-    })
+    let issued = format!("issued {} by {}", row.get::<DateTime<Utc>>(Slot::OtherAt)?.format("%Y-%m-%d %H:%M UTC"), readable_actor(&row.text(Slot::Who)?));
+    Ok(unaudited(TimelineSource::Invite, row.uuid()?.to_string(), row.at()?, "Invite expired unused".to_owned(), EXPIRY_ACTOR, vec![issued]))
 }
 
 /// Setup-check runs, dated when they started, with their overall result. The checks whose result
@@ -364,17 +369,7 @@ fn check_run_entry(row: &Row, tenant_id: Uuid) -> ServiceResult<TimelineEntry> {
     if let Some(f) = r.finished_at {
         detail.push(format!("finished {}", f.format("%Y-%m-%d %H:%M:%S UTC")));
     }
-    Ok(TimelineEntry {
-        source: TimelineSource::CheckRun,
-        id: r.id.to_string(),
-        at: r.started_at,
-        kind: TimelineKind::Checks,
-        action: None,
-        summary,
-        actor,
-        detail,
-        request_id: None,
-    })
+    Ok(unaudited(TimelineSource::CheckRun, r.id.to_string(), r.started_at, summary, actor, detail))
 }
 
 fn overall_words(o: RunOverall) -> &'static str {
@@ -423,17 +418,7 @@ fn connect_entry(row: &Row) -> ServiceResult<TimelineEntry> {
         let summary = "Connect delivery refused (not signed by DocuSign for this account)".to_owned();
         ("0", summary, REFUSED_CONNECT_ACTOR, vec![format!("{count} refused in all")])
     };
-    Ok(TimelineEntry {
-        source: TimelineSource::Connect,
-        id: id.to_owned(),
-        at: row.at()?,
-        kind: TimelineKind::Connect,
-        action: None,
-        summary,
-        actor: actor.to_owned(),
-        detail,
-        request_id: None,
-    })
+    Ok(unaudited(TimelineSource::Connect, id.to_owned(), row.at()?, summary, actor, detail))
 }
 
 /// The outgoing webhook events about the tenant (whatever became of their deliveries: the
@@ -453,17 +438,8 @@ fn webhook_entry(row: &Row) -> ServiceResult<TimelineEntry> {
     let (id, stored) = (row.uuid()?, row.text(Slot::What)?);
     let kind = WebhookEventType::parse(&stored)
         .ok_or_else(|| ServiceError::unexpected(format!("webhook event {id}: unknown type `{stored}` in the database")))?;
-    Ok(TimelineEntry {
-        source: TimelineSource::Webhook,
-        id: id.to_string(),
-        at: row.at()?,
-        kind: TimelineKind::Webhooks,
-        action: None,
-        summary: format!("Webhook event {}: {}", kind.as_str(), kind.description()),
-        actor: WEBHOOK_ACTOR.to_owned(),
-        detail: vec![format!("environment: {}", row.text(Slot::Environment)?)],
-        request_id: None,
-    })
+    let summary = format!("Webhook event {}: {}", kind.as_str(), kind.description());
+    Ok(unaudited(TimelineSource::Webhook, id.to_string(), row.at()?, summary, WEBHOOK_ACTOR, vec![format!("environment: {}", row.text(Slot::Environment)?)]))
 }
 
 /// Which source a row of the union came from: its first column.
